@@ -1,0 +1,7 @@
+"""Entry point of ``python -m mnist_lab``."""
+
+import sys
+
+from mnist_lab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,91 @@
+"""Altair charts shared by the pages; each takes a tidy DataFrame and returns a chart."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+DIGIT_SCALE = alt.Scale(scheme="category10")
+
+
+def class_balance(counts: pd.DataFrame) -> alt.Chart:
+    """Grouped bars of images per class for the train and test splits."""
+    return (
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", title="class"),
+            xOffset="split:N",
+            y=alt.Y("count:Q", title="images"),
+            color=alt.Color("split:N", title="split"),
+            tooltip=["class", "split", alt.Tooltip("count:Q", format=","), alt.Tooltip("share:Q", format=".2%")],
+        )
+        .properties(height=260)
+    )
+
+
+def heatmap(frame: pd.DataFrame, *, value_title: str = "pixel value", size: int = 230, domain=None) -> alt.Chart:
+    """One image (columns ``row``, ``col``, ``value``) as a heatmap with the value in the tooltip."""
+    scale = alt.Scale(scheme="greys", domain=domain) if domain else alt.Scale(scheme="greys")
+    return (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("col:O", axis=None),
+            y=alt.Y("row:O", axis=None),
+            color=alt.Color("value:Q", scale=scale, title=value_title),
+            tooltip=["row", "col", alt.Tooltip("value:Q", format=".3~f", title=value_title)],
+        )
+        .properties(width=size, height=size)
+    )
+
+
+def small_heatmaps(frame: pd.DataFrame, *, title: str, columns: int = 5, size: int = 84) -> alt.Chart:
+    """Several images (columns ``name``, ``row``, ``col``, ``value``) as a grid of small heatmaps."""
+    return (
+        alt.Chart(frame, title=title)
+        .mark_rect()
+        .encode(
+            x=alt.X("col:O", axis=None),
+            y=alt.Y("row:O", axis=None),
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="greys"), legend=None),
+            tooltip=["name", "row", "col", alt.Tooltip("value:Q", format=".1f")],
+        )
+        .properties(width=size, height=size)
+        .facet(facet=alt.Facet("name:N", title=None, sort=None), columns=columns)
+    )
+
+
+def pixel_histogram(hist: pd.DataFrame) -> alt.Chart:
+    """Histogram of pixel values on the raw and the scaled axis, one panel each."""
+    bars = (
+        alt.Chart()
+        .mark_bar()
+        .encode(
+            x=alt.X("start:Q", title="pixel value"),
+            x2="end:Q",
+            y=alt.Y("share:Q", title="share of pixels", scale=alt.Scale(type="symlog", constant=0.001)),
+            tooltip=[alt.Tooltip("start:Q", format=".3~f"), alt.Tooltip("end:Q", format=".3~f"), alt.Tooltip("share:Q", format=".2%")],
+        )
+        .properties(width=300, height=200)
+    )
+    return alt.layer(bars, data=hist).facet(column=alt.Column("scale:N", title=None, sort=["raw 0-255", "scaled 0-1"])).resolve_scale(x="independent")
+
+
+def embedding_scatter(points: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Interactive scatter of a 2-D map coloured by class; click the legend to highlight a class."""
+    pick = alt.selection_point(fields=["class"], bind="legend")
+    return (
+        alt.Chart(points, title=title)
+        .mark_circle(size=18)
+        .encode(
+            x=alt.X("x:Q", title=None, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("y:Q", title=None, axis=alt.Axis(labels=False, ticks=False)),
+            color=alt.Color("class:N", scale=DIGIT_SCALE, title="class"),
+            opacity=alt.condition(pick, alt.value(0.85), alt.value(0.05)),
+            tooltip=["class", "index"],
+        )
+        .add_params(pick)
+        .interactive()
+        .properties(height=420)
+    )

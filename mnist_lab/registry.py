@@ -1,0 +1,41 @@
+"""Registry entries: a named choice, the reason to pick it, and how to build it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One entry of a registry (architecture, loss, optimizer or schedule).
+
+    Parameters
+    ----------
+    key : str
+        Stable identifier, stored in configs.
+    label : str
+        Short name shown in the UI.
+    reason : str
+        Why one would pick it (one paragraph, shown next to the control and quoted by the report).
+    poor_when : str
+        When it is a poor choice.
+    build : callable
+        Factory; imports TensorFlow lazily so that reading the registry stays cheap.
+    """
+
+    key: str
+    label: str
+    reason: str
+    poor_when: str
+    build: Callable[..., Any]
+
+
+def registry(*choices: Choice) -> dict[str, Choice]:
+    """Return the choices keyed by ``key``, refusing duplicate keys."""
+    table: dict[str, Choice] = {}
+    for choice in choices:
+        if choice.key in table:
+            raise ValueError(f"duplicate registry key {choice.key!r}")
+        table[choice.key] = choice
+    return table

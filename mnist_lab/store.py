@@ -1,0 +1,344 @@
+"""The run store: one home directory with a SQLite database and one folder of files per run."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+HOME_ENV = "MNIST_LAB_HOME"
+MODEL_FILE = "model.keras"
+NAME_MAX = 80
+PROCESS_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+RUNNING, FINISHED, STOPPED, DIVERGED, INTERRUPTED, FAILED = (
+    "running",
+    "finished",
+    "stopped",
+    "diverged",
+    "interrupted",
+    "failed",
+)
+STATUSES = (RUNNING, FINISHED, STOPPED, DIVERGED, INTERRUPTED, FAILED)
+
+_RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    model_config TEXT NOT NULL,
+    train_config TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    owner TEXT NOT NULL DEFAULT '',
+    saved_epochs INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    row TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+
+
+class StoreError(RuntimeError):
+    """The run store cannot be read or written (read-only or full disk, damaged database)."""
+
+
+class RunNotFoundError(KeyError):
+    """No run has this id."""
+
+    def __str__(self) -> str:
+        return f"no run with id {self.args[0]!r}"
+
+
+class RunNameError(ValueError):
+    """A run name is empty or unusable."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One stored run as the pages see it."""
+
+    id: str
+    name: str
+    created: float
+    status: str
+    message: str
+    model_config: dict[str, Any]
+    train_config: dict[str, Any]
+    reasons: dict[str, str]
+    metrics: dict[str, Any]
+    saved_epochs: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_model(self) -> bool:
+        """Whether at least one epoch was saved, so the model can be loaded."""
+        return self.saved_epochs > 0
+
+    @property
+    def label(self) -> str:
+        """Name and status as shown in pickers."""
+        return f"{self.name} · {self.status}"
+
+
+def default_home() -> Path:
+    """Return the run home: ``$MNIST_LAB_HOME`` if set, else ``~/.mnist_lab``."""
+    configured = os.environ.get(HOME_ENV)
+    return Path(configured).expanduser() if configured else Path.home() / ".mnist_lab"
+
+
+def clean_name(name: str) -> str:
+    """Return ``name`` without control characters and outer spaces, at most NAME_MAX characters."""
+    if not isinstance(name, str):
+        raise RunNameError(f"a run name must be text, got {type(name).__name__}")
+    cleaned = "".join(ch for ch in name if ch.isprintable()).strip()
+    if not cleaned:
+        raise RunNameError("a run name cannot be empty")
+    return cleaned[:NAME_MAX]
+
+
+def download_filename(run: Run) -> str:
+    """Return a safe file name for downloading the run's model."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", run.name).strip("-.")[:40] or "run"
+    return f"{slug}-{run.id}.keras"
+
+
+class RunStore:
+    """Runs kept in ``home/runs.sqlite`` and ``home/runs/<id>/``.
+
+    Parameters
+    ----------
+    home : str or Path, optional
+        The home directory; defaults to :func:`default_home`.
+    """
+
+    def __init__(self, home: str | Path | None = None):
+        self.home = Path(home) if home is not None else default_home()
+        self.database = self.home / "runs.sqlite"
+        try:
+            (self.home / "runs").mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot open the run store in {self.home}: {error}") from error
+        self.recover_interrupted()
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """Yield a connection in one transaction; sqlite errors become StoreError."""
+        try:
+            db = sqlite3.connect(self.database, timeout=10)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open {self.database}: {error}") from error
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.row_factory = sqlite3.Row
+            with db:
+                yield db
+        except sqlite3.OperationalError as error:
+            raise StoreError(f"the run store in {self.home} cannot be written: {error}") from error
+        finally:
+            db.close()
+
+    def run_dir(self, run_id: str) -> Path:
+        """Return the folder of a run, refusing ids that are not of the store's own form."""
+        if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+            raise RunNotFoundError(run_id)
+        return self.home / "runs" / run_id
+
+    def model_path(self, run_id: str) -> Path:
+        """Return the path of the run's saved model."""
+        return self.run_dir(run_id) / MODEL_FILE
+
+    def create_run(
+        self, name: str, model_config: dict[str, Any], train_config: dict[str, Any], reasons: dict[str, str]
+    ) -> str:
+        """Create a run in status ``running`` owned by this process and return its id."""
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+        try:
+            self.run_dir(run_id).mkdir(parents=True)
+        except OSError as error:
+            raise StoreError(f"cannot create a folder for the run in {self.home}: {error}") from error
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO runs (id, name, created, status, model_config, train_config, reasons, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    clean_name(name),
+                    time.time(),
+                    RUNNING,
+                    json.dumps(model_config),
+                    json.dumps(train_config),
+                    json.dumps(reasons),
+                    PROCESS_TOKEN,
+                ),
+            )
+        return run_id
+
+    def record_epoch(self, run_id: str, epoch: int, row: dict[str, Any], *, model_saved: bool) -> None:
+        """Store one epoch's metrics and, when its model was saved, count it as recoverable."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, row) VALUES (?, ?, ?)",
+                (run_id, epoch, json.dumps(_json_safe(row))),
+            )
+            if model_saved:
+                db.execute("UPDATE runs SET saved_epochs = ? WHERE id = ?", (epoch, run_id))
+
+    def finish(self, run_id: str, status: str, *, message: str = "", metrics: dict[str, Any] | None = None) -> None:
+        """Set the final status of a run, with a message and final metrics."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, message = ?, metrics = ?, owner = '' WHERE id = ?",
+                (status, message, json.dumps(_json_safe(metrics or {})), run_id),
+            )
+
+    def update_metrics(self, run_id: str, **metrics: Any) -> None:
+        """Merge ``metrics`` into the run's stored metrics."""
+        merged = {**self.get(run_id).metrics, **metrics}
+        with self._connect() as db:
+            db.execute("UPDATE runs SET metrics = ? WHERE id = ?", (json.dumps(_json_safe(merged)), run_id))
+
+    def rename(self, run_id: str, name: str) -> None:
+        """Give a run a new name."""
+        with self._connect() as db:
+            changed = db.execute("UPDATE runs SET name = ? WHERE id = ?", (clean_name(name), run_id)).rowcount
+        if not changed:
+            raise RunNotFoundError(run_id)
+
+    def delete(self, run_id: str) -> None:
+        """Delete a run and its files; a run still training in this process is refused."""
+        if self.get(run_id).status == RUNNING:
+            raise StoreError("this run is still training: stop it before deleting it")
+        with self._connect() as db:
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+    def get(self, run_id: str) -> Run:
+        """Return one run with its per-epoch history."""
+        self.run_dir(run_id)
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError(run_id)
+            epochs = db.execute("SELECT row FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,)).fetchall()
+        return _to_run(row, [json.loads(e["row"]) for e in epochs])
+
+    def list_runs(self) -> list[Run]:
+        """Return all runs, newest first, without their histories."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM runs ORDER BY created DESC, id DESC").fetchall()
+        return [_to_run(row, []) for row in rows]
+
+    def recover_interrupted(self) -> list[str]:
+        """Mark runs left ``running`` by a process that no longer exists as ``interrupted``."""
+        with self._connect() as db:
+            rows = db.execute("SELECT id, owner, saved_epochs FROM runs WHERE status = ?", (RUNNING,)).fetchall()
+            dead = [row for row in rows if not _owner_alive(row["owner"])]
+            for row in dead:
+                epochs = row["saved_epochs"]
+                message = (
+                    f"The training process ended unexpectedly; the model is usable up to epoch {epochs}."
+                    if epochs
+                    else "The training process ended unexpectedly before the first epoch was saved."
+                )
+                db.execute(
+                    "UPDATE runs SET status = ?, message = ?, owner = '' WHERE id = ?", (INTERRUPTED, message, row["id"])
+                )
+        return [row["id"] for row in dead]
+
+    def save_array(self, run_id: str, name: str, array: np.ndarray) -> None:
+        """Store an array (such as test-set scores) with the run, atomically."""
+        target = self.run_dir(run_id) / f"{name}.npy"
+        partial = target.with_suffix(".partial.npy")
+        try:
+            np.save(partial, array)
+            os.replace(partial, target)
+        except OSError as error:
+            raise StoreError(f"cannot save {name} for run {run_id}: {error}") from error
+
+    def load_array(self, run_id: str, name: str) -> np.ndarray | None:
+        """Return an array stored with the run, or None when absent or unreadable."""
+        path = self.run_dir(run_id) / f"{name}.npy"
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+
+    def drop_arrays(self, run_id: str) -> None:
+        """Remove cached arrays of a run (its model changed)."""
+        for path in self.run_dir(run_id).glob("*.npy"):
+            path.unlink(missing_ok=True)
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the process that owns a running run still exists."""
+    if owner == PROCESS_TOKEN:
+        return True
+    try:
+        host, pid_text, _ = owner.split(":")
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname() or pid == os.getpid():
+        # Same pid with another token: this process was restarted and reuses the pid.
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _to_run(row: sqlite3.Row, history: list[dict[str, Any]]) -> Run:
+    """Build a Run from a database row."""
+    return Run(
+        id=row["id"],
+        name=row["name"],
+        created=row["created"],
+        status=row["status"],
+        message=row["message"],
+        model_config=json.loads(row["model_config"]),
+        train_config=json.loads(row["train_config"]),
+        reasons=json.loads(row["reasons"]),
+        metrics=json.loads(row["metrics"]),
+        saved_epochs=row["saved_epochs"],
+        history=history,
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    """Replace NaN and infinities (not valid JSON) with None, and numpy scalars with Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

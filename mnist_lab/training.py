@@ -1,0 +1,408 @@
+"""The training engine: one Keras fit at a time per process, in a background thread, stored as a run."""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from mnist_lab import architectures, config, optim, store as run_store
+from mnist_lab.data import Dataset, shared_mnist
+
+BATCH_ROWS_KEPT = 2000
+
+
+class TrainingBusyError(RuntimeError):
+    """Another training is already running in this server."""
+
+
+@dataclass
+class Progress:
+    """A consistent copy of a job's state for drawing; safe to read from any thread."""
+
+    run_id: str
+    name: str
+    status: str
+    message: str
+    epoch: int
+    epochs: int
+    batch: int
+    batches_per_epoch: int
+    images_per_second: float
+    seconds_left: float
+    batches: list[dict[str, float]] = field(default_factory=list)
+    epoch_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        """Whether the job has ended (any final status)."""
+        return self.status != run_store.RUNNING
+
+    @property
+    def fraction(self) -> float:
+        """Share of all batches done, in [0, 1]."""
+        total = self.epochs * self.batches_per_epoch
+        return min(1.0, ((self.epoch - 1) * self.batches_per_epoch + self.batch) / total) if total else 0.0
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """Training and validation arrays (uint8 images with a channel axis) cut from the training split."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+
+
+def reasons_for(model_config: config.ModelConfig, train_config: config.TrainConfig) -> dict[str, str]:
+    """Return the explanation texts of the chosen architecture, loss, optimizer and schedule."""
+    return {
+        "architecture": architectures.ARCHITECTURES[model_config.architecture].reason,
+        "loss": optim.LOSSES[train_config.loss].reason,
+        "optimizer": optim.OPTIMIZERS[train_config.optimizer].reason,
+        "schedule": optim.SCHEDULES[train_config.schedule].reason,
+    }
+
+
+def split_data(dataset: Dataset, train_config: config.TrainConfig) -> SplitData:
+    """Cut the training subset and the validation share, shuffled by the config's seed."""
+    order = np.random.default_rng(train_config.seed).permutation(len(dataset.y_train))
+    if train_config.train_limit:
+        order = order[: train_config.train_limit]
+    n_val = int(round(len(order) * train_config.validation_fraction))
+    if n_val >= len(order):
+        raise config.ConfigError(
+            f"validation_fraction {train_config.validation_fraction} leaves no training images out of {len(order)}"
+        )
+    train_idx, val_idx = np.sort(order[n_val:]), np.sort(order[:n_val])
+    images = dataset.x_train[..., np.newaxis]
+    if not n_val:
+        return SplitData(images[train_idx], dataset.y_train[train_idx], None, None)
+    return SplitData(images[train_idx], dataset.y_train[train_idx], images[val_idx], dataset.y_train[val_idx])
+
+
+class _LiveCallback:
+    """Keras callback body: records batches and epochs, obeys the stop event, saves each epoch."""
+
+    def __init__(self, job: "TrainingJob", model_path: str, test_data: tuple[np.ndarray, np.ndarray] | None):
+        self.job = job
+        self.model_path = model_path
+        self.test_data = test_data
+        self.epoch_started = 0.0
+        self.last_batch_end = 0.0
+        self.train_seconds = 0.0
+        self.diverged = False
+
+    def on_epoch_begin(self, model, epoch: int) -> None:
+        self.job._begin_epoch(epoch + 1)
+        self.epoch_started = self.last_batch_end = time.perf_counter()
+
+    def on_train_batch_begin(self, model) -> None:
+        if self.job.stop_event.is_set():
+            model.stop_training = True
+
+    def on_train_batch_end(self, model, batch: int, logs: dict[str, float]) -> None:
+        self.last_batch_end = time.perf_counter()
+        loss = float(logs.get("loss", math.nan))
+        if not math.isfinite(loss):
+            self.diverged = True
+            model.stop_training = True
+        self.job._record_batch(batch + 1, loss, float(logs.get("accuracy", math.nan)), self.last_batch_end)
+
+    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> None:
+        self.train_seconds += self.last_batch_end - self.epoch_started
+        row = {"epoch": epoch + 1, "train_seconds": round(self.train_seconds, 3)}
+        row.update({key: float(value) for key, value in logs.items() if key != "learning_rate"})
+        row["partial"] = self.job.stop_event.is_set() or self.diverged
+        if self.test_data is not None and not self.diverged:
+            scores = model.predict(self.test_data[0], batch_size=1000, verbose=0)
+            row["test_accuracy"] = float(np.mean(np.argmax(scores, axis=1) == self.test_data[1]))
+        finite = all(math.isfinite(v) for v in (row.get("loss", 0.0), row.get("val_loss", 0.0)))
+        if not finite:
+            self.diverged = True
+        saved = finite and self._save(model)
+        self.job._record_epoch(row, model_saved=saved)
+
+    def _save(self, model) -> bool:
+        """Save the model atomically, so a crash while saving keeps the previous epoch's file."""
+        partial = self.model_path.replace(run_store.MODEL_FILE, "partial-model.keras")
+        model.save(partial)
+        os.replace(partial, self.model_path)
+        return True
+
+
+class TrainingJob:
+    """One training in a background thread; pages read it only through :meth:`progress`.
+
+    Parameters
+    ----------
+    run_id : str
+        The stored run this job trains.
+    name : str
+        The run's name.
+    model_config, train_config : ModelConfig, TrainConfig
+        What to build and how to train it.
+    store : RunStore
+        Where epochs, the model and the final status are saved.
+    dataset : Dataset, optional
+        Defaults to the process-wide MNIST.
+    evaluate_test : bool
+        Also measure test accuracy after every epoch (not counted in ``train_seconds``).
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        name: str,
+        model_config: config.ModelConfig,
+        train_config: config.TrainConfig,
+        store: run_store.RunStore,
+        dataset: Dataset | None = None,
+        evaluate_test: bool = False,
+    ):
+        self.run_id = run_id
+        self.name = name
+        self.model_config = model_config
+        self.train_config = train_config
+        self.store = store
+        self.dataset = dataset
+        self.evaluate_test = evaluate_test
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._status = run_store.RUNNING
+        self._message = "Preparing the data and building the model."
+        self._epoch = 0
+        self._batch = 0
+        self._batches_per_epoch = 0
+        self._batches: list[dict[str, float]] = []
+        self._epoch_rows: list[dict[str, Any]] = []
+        self._step_times: list[float] = []
+        self._epoch_listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def start(self) -> None:
+        """Start training in a daemon thread."""
+        self._thread = threading.Thread(target=self.run, name=f"train-{self.run_id}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the job to stop after the batch in progress."""
+        self.stop_event.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; return whether the job has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.progress().done
+
+    def on_epoch(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener(row)`` after every epoch (in the training thread)."""
+        self._epoch_listeners.append(listener)
+
+    def progress(self) -> Progress:
+        """Return a snapshot of the job's state."""
+        with self._lock:
+            rate, left = self._speed()
+            return Progress(
+                run_id=self.run_id,
+                name=self.name,
+                status=self._status,
+                message=self._message,
+                epoch=self._epoch,
+                epochs=self.train_config.epochs,
+                batch=self._batch,
+                batches_per_epoch=self._batches_per_epoch,
+                images_per_second=rate,
+                seconds_left=left,
+                batches=list(self._batches),
+                epoch_rows=list(self._epoch_rows),
+            )
+
+    def run(self) -> str:
+        """Train to the end in the calling thread and return the final status."""
+        status, message = run_store.FAILED, ""
+        try:
+            status, message = self._train()
+        except MemoryError:
+            message = "The server ran out of memory: try a smaller model, batch size or training subset."
+        except Exception as error:  # the run must end with a status whatever went wrong
+            message = f"Training failed: {type(error).__name__}: {error}"
+        finally:
+            status, message = self._finish(status, message)
+        return status
+
+    def _train(self) -> tuple[str, str]:
+        """Build, compile and fit; return the final status and message."""
+        import keras
+
+        keras.utils.set_random_seed(self.train_config.seed)
+        dataset = self.dataset or shared_mnist()
+        data = split_data(dataset, self.train_config)
+        steps = math.ceil(len(data.y_train) / self.train_config.batch_size)
+        with self._lock:
+            self._batches_per_epoch = steps
+            self._message = "Training."
+        model = architectures.build_model(self.model_config)
+        try:
+            optim.compile_model(model, self.train_config, steps)
+            test = (dataset.x_test[..., np.newaxis], dataset.y_test) if self.evaluate_test else None
+            body = _LiveCallback(self, str(self.store.model_path(self.run_id)), test)
+            if self.stop_event.is_set():
+                return run_store.STOPPED, "Stopped before the first batch."
+            model.fit(
+                data.x_train,
+                data.y_train,
+                batch_size=self.train_config.batch_size,
+                epochs=self.train_config.epochs,
+                validation_data=(data.x_val, data.y_val) if data.x_val is not None else None,
+                shuffle=True,
+                verbose=0,
+                callbacks=[_keras_callback(body)],
+            )
+        finally:
+            del model
+            keras.backend.clear_session()
+            gc.collect()
+        return self._outcome(body)
+
+    def _outcome(self, body: _LiveCallback) -> tuple[str, str]:
+        """Name the final status from what the callback saw."""
+        if body.diverged:
+            kept = f" The model of epoch {self._saved_epochs()} is kept." if self._saved_epochs() else ""
+            return run_store.DIVERGED, (
+                f"The loss became NaN or infinite (learning rate {self.train_config.learning_rate:g}): "
+                f"training diverged. Try a learning rate 10 times lower.{kept}"
+            )
+        if self.stop_event.is_set():
+            return run_store.STOPPED, f"Stopped by the user during epoch {self._epoch}; the model so far is kept."
+        return run_store.FINISHED, f"Finished {self._epoch} epochs."
+
+    def _saved_epochs(self) -> int:
+        """Return the last epoch whose model was saved."""
+        return max((row["epoch"] for row in self._epoch_rows if row.get("model_saved")), default=0)
+
+    def _finish(self, status: str, message: str) -> tuple[str, str]:
+        """Store the final status and final metrics; a store failure is reported in the job."""
+        last = self._epoch_rows[-1] if self._epoch_rows else {}
+        metrics = {k: last[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "test_accuracy") if k in last}
+        metrics["train_seconds"] = last.get("train_seconds", 0.0)
+        try:
+            self.store.finish(self.run_id, status, message=message, metrics=metrics)
+        except run_store.StoreError as error:
+            status, message = run_store.FAILED, f"{message} The final status could not be saved: {error}"
+        with self._lock:
+            self._status, self._message = status, message
+        return status, message
+
+    def _begin_epoch(self, epoch: int) -> None:
+        with self._lock:
+            self._epoch, self._batch = epoch, 0
+
+    def _record_batch(self, batch: int, loss: float, accuracy: float, when: float) -> None:
+        with self._lock:
+            self._batch = batch
+            self._step_times.append(when)
+            del self._step_times[:-50]
+            self._batches.append({"epoch": self._epoch, "batch": batch, "loss": loss, "accuracy": accuracy})
+            if len(self._batches) > BATCH_ROWS_KEPT:
+                del self._batches[::2]
+
+    def _record_epoch(self, row: dict[str, Any], *, model_saved: bool) -> None:
+        row["model_saved"] = model_saved
+        self.store.record_epoch(self.run_id, row["epoch"], row, model_saved=model_saved)
+        with self._lock:
+            self._epoch_rows.append(row)
+        for listener in self._epoch_listeners:
+            listener(row)
+
+    def _speed(self) -> tuple[float, float]:
+        """Return images per second over the recent batches and the estimated seconds left."""
+        times = self._step_times
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0, math.nan
+        batches_per_second = (len(times) - 1) / (times[-1] - times[0])
+        left = self.train_config.epochs * self._batches_per_epoch - (
+            (self._epoch - 1) * self._batches_per_epoch + self._batch
+        )
+        return batches_per_second * self.train_config.batch_size, max(0.0, left / batches_per_second)
+
+
+def _keras_callback(body: _LiveCallback):
+    """Wrap ``body`` in a keras.callbacks.Callback (built here so keras is imported lazily)."""
+    import keras
+
+    class LiveCallback(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            body.on_epoch_begin(self.model, epoch)
+
+        def on_train_batch_begin(self, batch, logs=None):
+            body.on_train_batch_begin(self.model)
+
+        def on_train_batch_end(self, batch, logs=None):
+            body.on_train_batch_end(self.model, batch, logs or {})
+
+        def on_epoch_end(self, epoch, logs=None):
+            body.on_epoch_end(self.model, epoch, logs or {})
+
+    return LiveCallback()
+
+
+class Trainer:
+    """Runs at most one training at a time in this process and finds jobs again by run id.
+
+    Parameters
+    ----------
+    store : RunStore
+        Where runs are kept.
+    """
+
+    def __init__(self, store: run_store.RunStore):
+        self.store = store
+        self._lock = threading.Lock()
+        self._jobs: dict[str, TrainingJob] = {}
+
+    def start(
+        self,
+        name: str,
+        model_config: config.ModelConfig,
+        train_config: config.TrainConfig,
+        *,
+        dataset: Dataset | None = None,
+    ) -> TrainingJob:
+        """Create a run and start training it in the background.
+
+        Raises
+        ------
+        TrainingBusyError
+            Another training is running; its name and progress are in the message.
+        """
+        with self._lock:
+            active = self.active()
+            if active is not None:
+                progress = active.progress()
+                raise TrainingBusyError(
+                    f"Another training is running ({progress.name!r}, epoch {progress.epoch} of {progress.epochs}). "
+                    "This server trains one model at a time so that it gets both CPU cores: "
+                    "wait until it finishes or is stopped."
+                )
+            reasons = reasons_for(model_config, train_config)
+            run_id = self.store.create_run(name, config.to_dict(model_config), config.to_dict(train_config), reasons)
+            job = TrainingJob(run_id, name, model_config, train_config, self.store, dataset)
+            self._jobs[run_id] = job
+            job.start()
+            return job
+
+    def active(self) -> TrainingJob | None:
+        """Return the job still training, if any."""
+        return next((job for job in self._jobs.values() if not job.progress().done), None)
+
+    def job(self, run_id: str) -> TrainingJob | None:
+        """Return the job of a run trained by this process, if any."""
+        return self._jobs.get(run_id)

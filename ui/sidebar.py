@@ -1,0 +1,96 @@
+"""The sidebar shared by all pages: the active run picker with rename, delete and download."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_lab import store as run_store
+from ui import resources
+
+ACTIVE_RUN = "active_run"
+_PICKER = "sidebar_run_picker"
+
+
+def active_run_id() -> str | None:
+    """Return the id of this session's active run, if any."""
+    return st.session_state.get(ACTIVE_RUN)
+
+
+def set_active_run(run_id: str | None) -> None:
+    """Make ``run_id`` this session's active run."""
+    st.session_state[ACTIVE_RUN] = run_id
+
+
+def active_run() -> run_store.Run | None:
+    """Return this session's active run with its history, or None."""
+    run_id = active_run_id()
+    if run_id is None:
+        return None
+    try:
+        return resources.store().get(run_id)
+    except (run_store.RunNotFoundError, run_store.StoreError):
+        set_active_run(None)
+        return None
+
+
+def run_picker() -> None:
+    """Draw the run picker and the actions on the active run."""
+    with st.sidebar:
+        st.subheader("Active run")
+        try:
+            runs = resources.store().list_runs()
+        except run_store.StoreError as error:
+            st.error(f"The run store cannot be read: {error}")
+            return
+        if not runs:
+            st.caption("No runs yet: train one on the Train page.")
+            return
+        labels = {run.id: run.label for run in runs}
+        if active_run_id() not in labels:
+            set_active_run(runs[0].id)
+        st.session_state[_PICKER] = active_run_id()
+        st.selectbox(
+            "Run",
+            options=list(labels),
+            format_func=labels.get,
+            key=_PICKER,
+            on_change=lambda: set_active_run(st.session_state[_PICKER]),
+            help="The run that the Predictions, Evaluate and Report pages show.",
+        )
+        run = next(run for run in runs if run.id == active_run_id())
+        if run.message:
+            st.caption(run.message)
+        _run_actions(run)
+
+
+def _run_actions(run: run_store.Run) -> None:
+    """Rename, download and delete buttons for ``run``."""
+    store = resources.store()
+    rename, delete = st.columns(2)
+    with rename.popover("Rename", width="stretch"):
+        new_name = st.text_input("New name", value=run.name, max_chars=run_store.NAME_MAX, key=f"rename_{run.id}")
+        if st.button("Save name", key=f"save_name_{run.id}"):
+            try:
+                store.rename(run.id, new_name)
+                st.rerun()
+            except run_store.RunNameError as error:
+                st.error(str(error))
+    with delete.popover("Delete", width="stretch"):
+        st.write(f"Delete **{run.name}** and its model for good?")
+        if st.button("Delete run", type="primary", key=f"delete_{run.id}"):
+            try:
+                store.delete(run.id)
+                set_active_run(None)
+                st.rerun()
+            except run_store.StoreError as error:
+                st.error(str(error))
+    if run.has_model:
+        st.download_button(
+            "Download model (.keras)",
+            data=lambda: store.model_path(run.id).read_bytes(),
+            file_name=run_store.download_filename(run),
+            mime="application/octet-stream",
+            width="stretch",
+            on_click="ignore",
+            key=f"download_{run.id}",
+        )
