@@ -40,7 +40,7 @@ def heatmap(frame: pd.DataFrame, *, value_title: str = "pixel value", size: int 
     )
 
 
-def small_heatmaps(frame: pd.DataFrame, *, title: str, columns: int = 5, size: int = 84) -> alt.Chart:
+def small_heatmaps(frame: pd.DataFrame, *, title: str, columns: int = 10, size: int = 64) -> alt.Chart:
     """Several images (columns ``name``, ``row``, ``col``, ``value``) as a grid of small heatmaps."""
     return (
         alt.Chart(frame, title=title)
@@ -64,7 +64,7 @@ def pixel_histogram(hist: pd.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("start:Q", title="pixel value"),
             x2="end:Q",
-            y=alt.Y("share:Q", title="share of pixels", scale=alt.Scale(type="symlog", constant=0.001)),
+            y=alt.Y("share:Q", title="share of ink pixels", axis=alt.Axis(format="%")),
             tooltip=[alt.Tooltip("start:Q", format=".3~f"), alt.Tooltip("end:Q", format=".3~f"), alt.Tooltip("share:Q", format=".2%")],
         )
         .properties(width=300, height=200)

@@ -86,16 +86,18 @@ def images_frame(images: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.D
 
 
 def pixel_histogram(dataset: Dataset, *, bins: int = 32, sample: int = 5000, seed: int = 0) -> pd.DataFrame:
-    """Return the histogram of pixel values of a sample of training images, raw 0-255 and scaled 0-1.
+    """Return the histogram of the non-zero (ink) pixel values of a sample of training images, raw and scaled.
+
+    The background zeros are left out: they are most of the pixels and would flatten every other bar.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``scale`` ("raw 0-255" or "scaled 0-1"), ``start``, ``end``, ``share`` (of all pixels).
+        Columns ``scale`` ("raw 0-255" or "scaled 0-1"), ``start``, ``end``, ``share`` (of the ink pixels).
     """
     rng = np.random.default_rng(seed)
     pixels = dataset.x_train[rng.choice(len(dataset.x_train), size=min(sample, len(dataset.x_train)), replace=False)]
-    counts, edges = np.histogram(pixels, bins=bins, range=(0, 256))
+    counts, edges = np.histogram(pixels[pixels > 0], bins=bins, range=(1, 256))
     share = counts / counts.sum()
     raw = pd.DataFrame({"scale": "raw 0-255", "start": edges[:-1], "end": edges[1:], "share": share})
     scaled = raw.assign(scale="scaled 0-1", start=raw["start"] / 255.0, end=raw["end"] / 255.0)

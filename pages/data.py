@@ -42,7 +42,7 @@ seed = seed_col.number_input("Shuffle seed", 0, 10_000, 0, key="gallery_seed", h
 for name, strip in gallery_strips(split, per_class, int(seed)).items():
     label, images = st.columns([1, 12], vertical_alignment="center")
     label.markdown(f"**{name}**")
-    images.image(strip, clamp=True)
+    images.image(strip, output_format="PNG")
 
 st.header("Class balance")
 st.markdown(
@@ -54,17 +54,17 @@ st.altair_chart(charts.class_balance(counts), width="stretch")
 
 st.header("The average digit and where digits differ")
 st.markdown(
-    "Left: the mean of each class's training images. Right: the per-pixel standard deviation, bright where "
+    "First row: the mean of each class's training images. Second row: the per-pixel standard deviation, bright where "
     "writers disagree. The border pixels are almost always 0: MNIST digits sit in a 20x20 box centred in the 28x28 field."
 )
-mean_col, std_col = st.columns(2)
-mean_col.altair_chart(charts.small_heatmaps(means, title="Mean image per class"))
-std_col.altair_chart(charts.small_heatmaps(stds, title="Standard deviation per pixel"))
+st.altair_chart(charts.small_heatmaps(means, title="Mean image per class"))
+st.altair_chart(charts.small_heatmaps(stds, title="Standard deviation per pixel"))
 
 st.header("Pixel intensities, raw and scaled")
 st.altair_chart(charts.pixel_histogram(histogram))
 st.markdown(
-    f"{pixels['zero_share']:.0%} of all pixels are exactly 0 (background); the rest spread up to 255. "
+    f"{pixels['zero_share']:.0%} of all pixels are exactly 0 (background, left out of the histogram); the ink "
+    "pixels spread up to 255, with a peak of fully dark strokes. "
     "Dividing by 255 maps the values to 0-1 without changing the picture. Networks train faster and more "
     "stably on small inputs: with 0-255, the first layer's weighted sums are ~255 times larger, so the "
     "initial activations and gradients are far too big for the usual learning rates. Try it: the Train "

@@ -1,0 +1,67 @@
+"""Shared fixtures: the bundled MNIST, a fresh run home per test."""
+
+import pytest
+
+from mnist_lab.data import shared_mnist
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    return shared_mnist()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh, empty run home, also set in the environment for code that reads it there."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("MNIST_LAB_HOME", str(path))
+    return path
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Playwright's Chromium driver on Debian's browser; a missing browser fails under CI, else skips."""
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        reason = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """Start ``streamlit run app.py`` on a free port with a fresh run home; yield its URL."""
+    from tests.server import running_app
+
+    with running_app(tmp_path_factory.mktemp("app-home")) as url:
+        yield url
+
+
+@pytest.fixture
+def page(chromium, app_url, tmp_path):
+    """A fresh browser page (its own session) on the running app."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+    context.close()

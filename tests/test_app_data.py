@@ -1,0 +1,50 @@
+"""AppTest: the app opens on the Data page and shows the gallery and the charts, without TensorFlow."""
+
+import subprocess
+import sys
+
+from streamlit.testing.v1 import AppTest
+
+from tests.server import ROOT
+
+
+def test_data_page_renders(home):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    headers = [header.value for header in at.header]
+    for title in ("Examples of every class", "Class balance", "Pixel intensities, raw and scaled", "All digits on one map"):
+        assert title in headers
+    assert len(at.get("image")) == 10  # one strip of examples per class
+    assert len(at.get("vega_lite_chart")) >= 6
+    assert "No runs yet" in at.sidebar.caption[0].value
+
+
+def test_gallery_controls_change_the_examples(home):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    before = at.get("image")[0].value[0]
+    at.slider(key="gallery_per_class").set_value(3).run()
+    at.number_input(key="gallery_seed").set_value(7).run()
+    assert not at.exception
+    assert at.get("image")[0].value[0] != before
+
+
+def test_tsne_map(home):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.radio(key="map_method").set_value("tsne")
+    at.slider(key="map_sample").set_value(500).run()
+    assert not at.exception
+    assert any("500 training digits, TSNE" in chart.proto.spec for chart in at.get("vega_lite_chart"))
+
+
+def test_data_page_does_not_load_tensorflow(home):
+    code = (
+        "import sys; from streamlit.testing.v1 import AppTest;"
+        "at = AppTest.from_file('app.py', default_timeout=60); at.run();"
+        "assert not at.exception, at.exception;"
+        "sys.exit(1 if 'tensorflow' in sys.modules else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
