@@ -89,3 +89,40 @@ def embedding_scatter(points: pd.DataFrame, *, title: str) -> alt.Chart:
         .interactive()
         .properties(height=420)
     )
+
+
+def batch_curve(frame: pd.DataFrame, *, height: int = 220) -> alt.Chart:
+    """Running training loss per batch (Keras' mean over the epoch so far) against epochs done."""
+    return (
+        alt.Chart(frame, title="Training loss, batch by batch (running mean within each epoch)")
+        .mark_line(interpolate="monotone")
+        .encode(
+            x=alt.X("epoch_position:Q", title="epochs done"),
+            y=alt.Y("loss:Q", title="loss", scale=alt.Scale(zero=False)),
+            detail="epoch:N",
+            tooltip=["epoch", "batch", alt.Tooltip("loss:Q", format=".4f"), alt.Tooltip("accuracy:Q", format=".2%")],
+        )
+        .properties(height=height)
+    )
+
+
+def epoch_curves(frame: pd.DataFrame, *, color: str = "split", height: int = 220) -> alt.FacetChart:
+    """Per-epoch loss and accuracy (long frame from ``curves.history_frame``), one panel per metric.
+
+    ``color`` is "split" for one run, or "run" to overlay runs (the split then sets the dash).
+    """
+    tooltip = [color, "split", "epoch", alt.Tooltip("value:Q", format=".4f")]
+    base = alt.Chart().encode(
+        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        color=alt.Color(f"{color}:N", title=color),
+        tooltip=tooltip if color != "split" else tooltip[1:],
+    )
+    if color != "split":
+        base = base.encode(strokeDash=alt.StrokeDash("split:N", title="split"))
+    return (
+        alt.layer(base.mark_line(), base.mark_point(filled=True, size=40), data=frame)
+        .properties(width=320, height=height)
+        .facet(column=alt.Column("metric:N", title=None, sort=["loss", "accuracy"]))
+        .resolve_scale(y="independent")
+    )

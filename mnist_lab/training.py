@@ -16,6 +16,8 @@ from mnist_lab import architectures, config, optim, store as run_store
 from mnist_lab.data import Dataset, shared_mnist
 
 BATCH_ROWS_KEPT = 2000
+#: A running loss this many times the first batch's loss counts as diverged, even while still finite.
+DIVERGENCE_FACTOR = 10.0
 
 
 class TrainingBusyError(RuntimeError):
@@ -98,6 +100,7 @@ class _LiveCallback:
         self.epoch_started = 0.0
         self.last_batch_end = 0.0
         self.train_seconds = 0.0
+        self.first_loss: float | None = None
         self.diverged = False
 
     def on_epoch_begin(self, model, epoch: int) -> None:
@@ -111,10 +114,17 @@ class _LiveCallback:
     def on_train_batch_end(self, model, batch: int, logs: dict[str, float]) -> None:
         self.last_batch_end = time.perf_counter()
         loss = float(logs.get("loss", math.nan))
-        if not math.isfinite(loss):
+        if self.first_loss is None:
+            self.first_loss = loss
+        if self._exploded(loss):
             self.diverged = True
+        if self.diverged or self.job.stop_event.is_set():
             model.stop_training = True
         self.job._record_batch(batch + 1, loss, float(logs.get("accuracy", math.nan)), self.last_batch_end)
+
+    def _exploded(self, loss: float) -> bool:
+        """Whether the loss is NaN, infinite, or has blown up far beyond where it started."""
+        return not math.isfinite(loss) or (math.isfinite(self.first_loss) and loss > DIVERGENCE_FACTOR * self.first_loss)
 
     def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> None:
         self.train_seconds += self.last_batch_end - self.epoch_started
@@ -124,18 +134,17 @@ class _LiveCallback:
         if self.test_data is not None and not self.diverged:
             scores = model.predict(self.test_data[0], batch_size=1000, verbose=0)
             row["test_accuracy"] = float(np.mean(np.argmax(scores, axis=1) == self.test_data[1]))
-        finite = all(math.isfinite(v) for v in (row.get("loss", 0.0), row.get("val_loss", 0.0)))
-        if not finite:
+        if self._exploded(row.get("loss", 0.0)) or not math.isfinite(row.get("val_loss", 0.0)):
             self.diverged = True
-        saved = finite and self._save(model)
-        self.job._record_epoch(row, model_saved=saved)
+        if not self.diverged:
+            self._save(model)
+        self.job._record_epoch(row, model_saved=not self.diverged)
 
-    def _save(self, model) -> bool:
+    def _save(self, model) -> None:
         """Save the model atomically, so a crash while saving keeps the previous epoch's file."""
         partial = self.model_path.replace(run_store.MODEL_FILE, "partial-model.keras")
         model.save(partial)
         os.replace(partial, self.model_path)
-        return True
 
 
 class TrainingJob:
@@ -277,8 +286,9 @@ class TrainingJob:
         if body.diverged:
             kept = f" The model of epoch {self._saved_epochs()} is kept." if self._saved_epochs() else ""
             return run_store.DIVERGED, (
-                f"The loss became NaN or infinite (learning rate {self.train_config.learning_rate:g}): "
-                f"training diverged. Try a learning rate 10 times lower.{kept}"
+                f"Training diverged: the loss became NaN, infinite or more than {DIVERGENCE_FACTOR:g} times its "
+                f"starting value (learning rate {self.train_config.learning_rate:g}). "
+                f"Try a learning rate 10 times lower.{kept}"
             )
         if self.stop_event.is_set():
             return run_store.STOPPED, f"Stopped by the user during epoch {self._epoch}; the model so far is kept."

@@ -65,3 +65,40 @@ def page(chromium, app_url, tmp_path):
     yield page
     page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
     context.close()
+
+
+def train_small_run(store, name, architecture, *, epochs=2, limit=2000, **train):
+    """Train a real Keras model on a small subset of MNIST in this thread; return its run id."""
+    from mnist_lab import config, training
+
+    model_config = config.ModelConfig(architecture=architecture)
+    train_config = config.TrainConfig(epochs=epochs, train_limit=limit, batch_size=64, **train)
+    run_id = store.create_run(
+        name, config.to_dict(model_config), config.to_dict(train_config), training.reasons_for(model_config, train_config)
+    )
+    training.TrainingJob(run_id, name, model_config, train_config, store).run()
+    return run_id
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory):
+    """A run home with two finished runs trained on 2,000 real MNIST images: "small fast" and "small perceptron".
+
+    Shared by many tests: a test that changes runs must copy it first (``shutil.copytree``).
+    """
+    from mnist_lab.store import RunStore
+
+    home = tmp_path_factory.mktemp("trained-home")
+    store = RunStore(home)
+    train_small_run(store, "small perceptron", "perceptron")
+    train_small_run(store, "small fast", "fast")
+    return home
+
+
+@pytest.fixture
+def trained_store(trained_home, monkeypatch):
+    """The RunStore of ``trained_home``, also set as the app's home in the environment."""
+    from mnist_lab.store import HOME_ENV, RunStore
+
+    monkeypatch.setenv(HOME_ENV, str(trained_home))
+    return RunStore(trained_home)

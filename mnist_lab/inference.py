@@ -1,0 +1,102 @@
+"""Running a stored run's model: single drawings, the whole test set, safely shared between sessions."""
+
+from __future__ import annotations
+
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mnist_lab import store as run_store
+
+TEST_SCORES = "test_scores"
+
+
+class ModelUnavailableError(RuntimeError):
+    """The run has no usable model file (never saved, deleted or damaged)."""
+
+
+class RunModel:
+    """A run's trained model, loaded from the app's own ``.keras`` file.
+
+    Only files written by this app's run store are ever loaded, with Keras' ``safe_mode``:
+    a model file uploaded by a user is never loaded (it can run code).
+
+    Parameters
+    ----------
+    model : keras.Model
+        The loaded model.
+    run_id : str
+        The run it belongs to.
+    """
+
+    def __init__(self, model, run_id: str):
+        self.model = model
+        self.run_id = run_id
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, store: run_store.RunStore, run: run_store.Run) -> "RunModel":
+        """Load the model saved for ``run``.
+
+        Raises
+        ------
+        ModelUnavailableError
+            No epoch was saved, or the file is missing or damaged; the message says which.
+        """
+        if not run.has_model:
+            raise ModelUnavailableError(f"run {run.name!r} has no saved model: it ended before its first epoch finished")
+        return cls(load_model_file(store.model_path(run.id), run.name), run.id)
+
+    def predict_digit(self, image: np.ndarray) -> np.ndarray:
+        """Return the 10 class probabilities for one 28x28 image with values in [0, 1].
+
+        Calls the model directly (no ``predict`` loop), which is several times faster for one image.
+        """
+        image = np.asarray(image, dtype=np.float32)
+        if image.shape != (28, 28):
+            raise ValueError(f"expected one 28x28 image, got shape {image.shape}")
+        batch = (image * 255.0)[np.newaxis, :, :, np.newaxis]
+        with self._lock:
+            return np.asarray(self.model(batch, training=False))[0]
+
+    def predict_images(self, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
+        """Return class probabilities (n, 10) for uint8 images (n, 28, 28) in 0-255."""
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise ValueError(f"expected images of shape (n, 28, 28), got {images.shape}")
+        with self._lock:
+            return self.model.predict(images[..., np.newaxis], batch_size=batch_size, verbose=0)
+
+
+def load_model_file(path: Path, label: str):
+    """Load a ``.keras`` file written by the app, turning every failure into ModelUnavailableError."""
+    import keras
+
+    if not path.is_file():
+        raise ModelUnavailableError(f"the model file of run {label!r} is missing ({path.name} was deleted)")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
+        raise ModelUnavailableError(f"the model file of run {label!r} is damaged and cannot be loaded ({error})") from error
+
+
+def test_scores(store: run_store.RunStore, run: run_store.Run, model: RunModel, images: np.ndarray) -> np.ndarray:
+    """Return the model's class probabilities on the test images, computed once per saved model and stored.
+
+    Parameters
+    ----------
+    store : RunStore
+    run : Run
+    model : RunModel
+        The run's loaded model.
+    images : numpy.ndarray
+        The test images, uint8 (n, 28, 28).
+    """
+    name = f"{TEST_SCORES}_epoch{run.saved_epochs}"
+    scores = store.load_array(run.id, name)
+    if scores is None or scores.shape != (len(images), 10):
+        scores = model.predict_images(images).astype(np.float32)
+        store.save_array(run.id, name, scores)
+    return scores

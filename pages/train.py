@@ -1,0 +1,122 @@
+"""Train page: choose the network and how to train it, then watch it learn (assignment question A2)."""
+
+import json
+import math
+
+import pandas as pd
+import streamlit as st
+
+from mnist_lab import architectures, charts, config, curves, optim, training
+from mnist_lab import store as run_store
+from ui import resources, sidebar, train_form
+
+OWNED = "training_run"  # run id of the training this session started (survives page switches)
+POLL_SECONDS = 1.0
+
+st.title("Train a network")
+trainer = resources.trainer()
+
+
+@st.cache_data(show_spinner="Building the model...", max_entries=32)
+def model_summary(model_json: str) -> tuple[pd.DataFrame, int]:
+    model = architectures.build_model(config.from_dict(config.ModelConfig, json.loads(model_json)))
+    return pd.DataFrame(architectures.summary_table(model)), architectures.count_params(model)
+
+
+def owns(run_id: str) -> bool:
+    return run_id in (st.session_state.get(OWNED), st.query_params.get("train"))
+
+
+def start(model_config: config.ModelConfig, train_config: config.TrainConfig, name: str) -> None:
+    try:
+        job = trainer.start(name, model_config, train_config)
+    except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError) as error:
+        st.error(str(error))
+        return
+    st.session_state[OWNED] = job.run_id
+    st.query_params["train"] = job.run_id
+    sidebar.set_active_run(job.run_id)
+
+
+def draw_progress(progress: training.Progress) -> None:
+    left = "" if math.isnan(progress.seconds_left) else f", about {progress.seconds_left:.0f} s left"
+    st.progress(
+        progress.fraction,
+        text=f"Epoch {progress.epoch} of {progress.epochs}, batch {progress.batch} of {progress.batches_per_epoch}"
+        f" · {progress.images_per_second:,.0f} images/s{left}",
+    )
+    if progress.batches:
+        st.altair_chart(charts.batch_curve(curves.batch_frame(progress.batches, progress.batches_per_epoch)), width="stretch")
+    history = curves.history_frame(progress.epoch_rows)
+    if len(history):
+        st.altair_chart(charts.epoch_curves(history))
+    else:
+        st.caption("Per-epoch loss and accuracy (train and validation) appear here after the first epoch.")
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def live_panel(run_id: str) -> None:
+    job = trainer.job(run_id)
+    progress = job.progress()
+    st.subheader(f"Training {progress.name!r}")
+    st.caption(progress.message)
+    if owns(run_id):
+        st.button("Stop", type="primary", on_click=job.stop, disabled=job.stop_event.is_set(), key="stop_training",
+                  help="Stops after the batch in progress and keeps the model trained so far.")
+    else:
+        st.info("Someone else started this training on this server; it ends when they stop it or it finishes.")
+    draw_progress(progress)
+    if progress.done:
+        st.rerun(scope="app")
+
+
+def finished_panel(run: run_store.Run) -> None:
+    notice = {run_store.FINISHED: st.success, run_store.STOPPED: st.warning}.get(run.status, st.error)
+    notice(f"**{run.name}**: {run.status}. {run.message}")
+    history = curves.history_frame(run.history)
+    if len(history):
+        st.altair_chart(charts.epoch_curves(history))
+
+
+try:
+    model_config, train_config = train_form.render()
+except config.ConfigError as error:
+    st.error(f"Check the training choices in the sidebar: {error}")
+    st.stop()
+
+active = trainer.active()
+if active is not None:
+    live_panel(active.run_id)
+elif st.session_state.get(OWNED):
+    try:
+        finished_panel(resources.store().get(st.session_state[OWNED]))
+    except run_store.RunNotFoundError:
+        st.session_state.pop(OWNED)
+
+st.header("Your choices and why")
+chosen = {
+    "Architecture": architectures.ARCHITECTURES[model_config.architecture],
+    "Loss": optim.LOSSES[train_config.loss],
+    "Optimizer": optim.OPTIMIZERS[train_config.optimizer],
+    "Schedule": optim.SCHEDULES[train_config.schedule],
+}
+for column, (kind, choice) in zip(st.columns(len(chosen)), chosen.items()):
+    with column.container(border=True):
+        st.markdown(f"**{kind}: {choice.label}**")
+        st.write(choice.reason)
+        st.caption(f"Poor choice when: {choice.poor_when}")
+
+st.header("The model before training")
+try:
+    layers, total = model_summary(config.to_json(model_config))
+except ValueError as error:
+    st.error(f"This network cannot be built: {error}")
+    st.stop()
+st.dataframe(layers, hide_index=True, width="stretch")
+st.markdown(f"**{total:,} trainable and non-trainable parameters.** Input: 28x28x1 pixel values; output: 10 class probabilities.")
+
+name = st.text_input("Run name", value=f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep",
+                     max_chars=run_store.NAME_MAX, key="train_run_name")
+st.button("Start training", type="primary", disabled=active is not None, key="start_training",
+          on_click=start, args=(model_config, train_config, name),
+          help="One training runs at a time on this server." if active is not None else None)
