@@ -1,0 +1,570 @@
+"""Evaluation metrics for a classifier's class scores: per-class report, ROC and PR curves, confusion.
+
+Pure functions in the scikit-learn style, ``f(y_true, y_score, *, ...)``, whose values are
+scikit-learn's own. ``y_true`` holds class labels, ``y_score`` an ``(n, k)`` matrix of class
+scores (softmax probabilities, or any scores where only rankings matter); the predicted
+class is the argmax of each row. A class that does not occur in ``y_true`` gets NaN for the
+metrics that need positive samples (ROC AUC, average precision) and a warning, not an error.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import (
+    auc,
+    average_precision_score,
+    confusion_matrix,
+    precision_recall_curve,
+    precision_recall_fscore_support,
+    roc_auc_score,
+    roc_curve,
+)
+
+__all__ = [
+    "MetricsInputError",
+    "confusion",
+    "confusion_long",
+    "most_confused_pairs",
+    "per_class_report",
+    "pr_curves",
+    "roc_curves",
+    "summary",
+]
+
+NORMALIZE_CHOICES = (None, "true", "pred", "all")
+# Rows of probabilities may be float32 softmax outputs: their sums are off by ~1e-7, never by this much.
+PROBABILITY_SUM_TOLERANCE = 1e-3
+
+
+class MetricsInputError(ValueError):
+    """Labels, scores or a confusion matrix have shapes or values the metrics cannot use."""
+
+
+class _Scored:
+    """Validated inputs: class indices of y_true, the score matrix and the labels of its columns."""
+
+    def __init__(self, y_true, y_score, labels) -> None:
+        y_true = np.asarray(y_true)
+        y_score = np.asarray(y_score)
+        if y_score.ndim != 2:
+            raise MetricsInputError(
+                f"y_score must be a 2-D (samples, classes) array of scores, got shape {y_score.shape}"
+            )
+        if y_true.ndim != 1:
+            raise MetricsInputError(f"y_true must be a 1-D array of class labels, got shape {y_true.shape}")
+        if len(y_true) != y_score.shape[0]:
+            raise MetricsInputError(
+                f"y_true has {len(y_true)} samples but y_score has shape {y_score.shape}"
+            )
+        if len(y_true) == 0:
+            raise MetricsInputError("y_true and y_score are empty: there is nothing to evaluate")
+        labels = np.arange(y_score.shape[1]) if labels is None else np.asarray(labels)
+        if labels.ndim != 1 or len(labels) != y_score.shape[1]:
+            raise MetricsInputError(
+                f"labels has shape {labels.shape} but y_score has shape {y_score.shape}: "
+                "give one label per score column"
+            )
+        if len(labels) < 2:
+            raise MetricsInputError(f"y_score has shape {y_score.shape}: at least 2 classes are needed")
+        if len(set(labels.tolist())) != len(labels):
+            raise MetricsInputError(f"labels must be distinct, got {labels.tolist()}")
+        if not np.issubdtype(y_score.dtype, np.floating):
+            y_score = y_score.astype(np.float64)
+        if not np.isfinite(y_score).all():
+            raise MetricsInputError("y_score contains NaN or infinite values")
+        self.labels = labels
+        self.score = y_score
+        self.true_index = _column_index(y_true, labels)
+        self.pred_index = np.argmax(y_score, axis=1)
+        self.onehot = self.true_index[:, None] == np.arange(len(labels))
+
+    @property
+    def names(self) -> list[str]:
+        """Labels as strings, for curve frames and messages."""
+        return [str(label) for label in self.labels.tolist()]
+
+    def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """One-vs-rest truth and scores of column ``j``."""
+        return self.onehot[:, j], self.score[:, j]
+
+
+def _column_index(y_true: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Map each label of ``y_true`` to its column in the score matrix."""
+    column_of = {label: j for j, label in enumerate(labels.tolist())}
+    values = y_true.tolist()
+    unknown = sorted({v for v in values if v not in column_of}, key=str)
+    if unknown:
+        raise MetricsInputError(
+            f"y_true contains {unknown[:10]} which are not among the labels {labels.tolist()}"
+        )
+    return np.fromiter((column_of[v] for v in values), dtype=np.intp, count=len(values))
+
+
+def _absent_classes(data: _Scored) -> np.ndarray:
+    """Mask of classes with no sample in y_true: no positives, so ROC and PR are undefined."""
+    return ~data.onehot.any(axis=0)
+
+
+def _lone_classes(data: _Scored) -> np.ndarray:
+    """Mask of the class that makes up all of y_true: no negatives, so ROC is undefined."""
+    return data.onehot.all(axis=0)
+
+
+def _warn_undefined(data: _Scored, mask: np.ndarray, what: str, why: str) -> None:
+    """Warn, once per call, that ``what`` is undefined for the classes in ``mask``."""
+    if mask.any():
+        names = ", ".join(name for name, undefined in zip(data.names, mask) if undefined)
+        warnings.warn(f"{what} undefined for class {names}: {why}", UndefinedMetricWarning, stacklevel=3)
+
+
+def _roc_auc_per_class(data: _Scored) -> np.ndarray:
+    """One-vs-rest ROC AUC of each class, NaN where y_true lacks positives or negatives."""
+    undefined = _absent_classes(data) | _lone_classes(data)
+    return np.array(
+        [np.nan if undefined[j] else roc_auc_score(*data.column(j)) for j in range(len(data.labels))]
+    )
+
+
+def _average_precision_per_class(data: _Scored) -> np.ndarray:
+    """Average precision of each class, NaN where y_true has no sample of it."""
+    undefined = _absent_classes(data)
+    return np.array(
+        [np.nan if undefined[j] else average_precision_score(*data.column(j)) for j in range(len(data.labels))]
+    )
+
+
+def _prf(data: _Scored, average: str | None):
+    """Precision, recall, F1 and support, with 0 where a ratio is 0/0 (scikit-learn's default value)."""
+    return precision_recall_fscore_support(
+        data.true_index,
+        data.pred_index,
+        labels=np.arange(len(data.labels)),
+        average=average,
+        zero_division=0.0,
+    )
+
+
+def per_class_report(y_true, y_score, *, labels: Sequence | None = None) -> pd.DataFrame:
+    """Precision, recall, F1, support, ROC AUC and average precision of each class.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels; each must be one of ``labels``.
+    y_score : array-like of shape (n, k)
+        Class scores or probabilities; the predicted class of a row is its argmax.
+    labels : sequence of length k, optional
+        Label of each score column. Defaults to ``range(k)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per class, indexed by label (index name ``"class"``), with columns
+        ``precision``, ``recall``, ``f1`` (0 where the ratio is 0/0), ``support``,
+        ``roc_auc`` (one-vs-rest) and ``average_precision`` (NaN for a class absent from
+        ``y_true``, with an ``UndefinedMetricWarning``).
+
+    Raises
+    ------
+    MetricsInputError
+        If shapes do not match, the input is empty, or ``y_true`` holds an unknown label.
+    """
+    data = _Scored(y_true, y_score, labels)
+    precision, recall, f1, support = _prf(data, average=None)
+    _warn_undefined(
+        data, _absent_classes(data), "ROC AUC and average precision are", "y_true has no sample of it (NaN)"
+    )
+    _warn_undefined(data, _lone_classes(data), "ROC AUC is", "it is the only class in y_true (NaN)")
+    roc_auc = _roc_auc_per_class(data)
+    average_precision = _average_precision_per_class(data)
+    return pd.DataFrame(
+        {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": support,
+            "roc_auc": roc_auc,
+            "average_precision": average_precision,
+        },
+        index=pd.Index(data.labels, name="class"),
+    )
+
+
+def summary(y_true, y_score, *, labels: Sequence | None = None) -> dict[str, float]:
+    """Overall figures: accuracy, log loss, macro and weighted precision/recall/F1, macro ROC AUC.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels; each must be one of ``labels``.
+    y_score : array-like of shape (n, k)
+        Class scores or probabilities; the predicted class of a row is its argmax.
+    labels : sequence of length k, optional
+        Label of each score column. Defaults to ``range(k)``.
+
+    Returns
+    -------
+    dict
+        ``n`` (int) and floats ``accuracy``, ``log_loss``, ``precision_macro``,
+        ``recall_macro``, ``f1_macro``, ``precision_weighted``, ``recall_weighted``,
+        ``f1_weighted`` and ``roc_auc_macro``. ``log_loss`` clips probabilities to
+        ``[eps, 1 - eps]`` as scikit-learn does, and is NaN (with a warning) when the rows are
+        not probabilities (negative, or not summing to 1). ``roc_auc_macro`` is the mean
+        one-vs-rest AUC over the classes where it is defined.
+
+    Raises
+    ------
+    MetricsInputError
+        If shapes do not match, the input is empty, or ``y_true`` holds an unknown label.
+    """
+    data = _Scored(y_true, y_score, labels)
+    result: dict[str, float] = {
+        "n": len(data.true_index),
+        "accuracy": float(np.mean(data.true_index == data.pred_index)),
+        "log_loss": _log_loss(data),
+    }
+    for average in ("macro", "weighted"):
+        precision, recall, f1, _ = _prf(data, average=average)
+        result[f"precision_{average}"] = float(precision)
+        result[f"recall_{average}"] = float(recall)
+        result[f"f1_{average}"] = float(f1)
+    undefined = _absent_classes(data) | _lone_classes(data)
+    _warn_undefined(
+        data, undefined, "ROC AUC is", "y_true lacks its positives or negatives (left out of roc_auc_macro)"
+    )
+    roc_auc = _roc_auc_per_class(data)
+    result["roc_auc_macro"] = float(np.mean(roc_auc[~undefined])) if not undefined.all() else float("nan")
+    return result
+
+
+def _log_loss(data: _Scored) -> float:
+    """Mean cross-entropy of the true class, clipped like scikit-learn's; NaN if rows are not probabilities."""
+    score = data.score
+    sums = score.sum(axis=1)
+    if (score < 0).any() or not np.allclose(sums, 1.0, rtol=0.0, atol=PROBABILITY_SUM_TOLERANCE):
+        warnings.warn(
+            "log_loss is undefined and set to NaN: y_score rows are not probabilities "
+            f"(row sums range from {sums.min():.4g} to {sums.max():.4g}, min score {score.min():.4g}); "
+            "pass softmax outputs",
+            UndefinedMetricWarning,
+            stacklevel=3,
+        )
+        return float("nan")
+    eps = np.finfo(score.dtype).eps
+    p_true = np.clip(score[np.arange(len(score)), data.true_index], eps, 1 - eps)
+    return float(-np.mean(np.log(p_true.astype(np.float64))))
+
+
+def _check_max_points(max_points: int | None) -> None:
+    """Refuse a thinning target that could not keep both ends of a curve."""
+    if max_points is not None and max_points < 2:
+        raise MetricsInputError(f"max_points must be None or at least 2, got {max_points}")
+
+
+def _thin(x: np.ndarray, y: np.ndarray, max_points: int | None) -> np.ndarray:
+    """Indices of at most ``max_points`` points that keep the curve's shape, both ends included.
+
+    Greedy Ramer-Douglas-Peucker: start from the two ends and keep adding the point farthest
+    from the polyline kept so far; stop early once every other point lies on that polyline.
+    """
+    n = len(x)
+    if max_points is None or n <= max_points:
+        return np.arange(n)
+    kept = np.zeros(n, dtype=bool)
+    kept[[0, n - 1]] = True
+    everyone = np.arange(n)
+    for _ in range(max_points - 2):
+        kept_index = np.flatnonzero(kept)
+        after = np.searchsorted(kept_index, everyone, side="right")
+        start = kept_index[after - 1]
+        end = kept_index[np.minimum(after, len(kept_index) - 1)]
+        distance = _distance_to_segment(x, y, start, end)
+        distance[kept] = 0.0
+        farthest = int(np.argmax(distance))
+        if distance[farthest] == 0.0:
+            break
+        kept[farthest] = True
+    return np.flatnonzero(kept)
+
+
+def _distance_to_segment(x: np.ndarray, y: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Distance of each point ``i`` to the segment from point ``start[i]`` to point ``end[i]``."""
+    dx, dy = x[end] - x[start], y[end] - y[start]
+    length2 = dx * dx + dy * dy
+    along = np.divide((x - x[start]) * dx + (y - y[start]) * dy, length2, out=np.zeros(len(x)), where=length2 > 0)
+    along = np.clip(along, 0.0, 1.0)
+    return np.hypot(x - (x[start] + along * dx), y - (y[start] + along * dy))
+
+
+def _curve_frame(name: str, columns: dict[str, np.ndarray], x: str, y: str, max_points: int | None) -> pd.DataFrame:
+    """Long-form rows of one curve, thinned, with the class name first."""
+    keep = _thin(columns[x], columns[y], max_points)
+    frame = pd.DataFrame({key: np.asarray(value)[keep] for key, value in columns.items()})
+    frame.insert(0, "class", name)
+    return frame
+
+
+def _macro_roc(fprs: list[np.ndarray], tprs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the per-class TPRs interpolated on the union of their FPRs (scikit-learn's example)."""
+    grid = np.unique(np.concatenate(fprs))
+    mean_tpr = np.mean([np.interp(grid, fpr, tpr) for fpr, tpr in zip(fprs, tprs)], axis=0)
+    if mean_tpr[0] > 0:
+        # Start the averaged curve at the origin like the others; a vertical step at FPR 0 adds no area.
+        grid, mean_tpr = np.concatenate([[0.0], grid]), np.concatenate([[0.0], mean_tpr])
+    return grid, mean_tpr
+
+
+def roc_curves(
+    y_true, y_score, *, labels: Sequence | None = None, max_points: int | None = None
+) -> pd.DataFrame:
+    """One-vs-rest ROC curve of each class, plus micro- and macro-averaged curves, in long form.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels; each must be one of ``labels``.
+    y_score : array-like of shape (n, k)
+        Class scores or probabilities.
+    labels : sequence of length k, optional
+        Label of each score column. Defaults to ``range(k)``.
+    max_points : int, optional
+        Keep at most this many points per curve, chosen to keep its shape (greedy
+        Ramer-Douglas-Peucker) and always including its first and last points. ``None`` keeps every point that
+        ``sklearn.metrics.roc_curve(drop_intermediate=True)`` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``class`` (the label as a string, ``"micro"`` or ``"macro"``), ``fpr``,
+        ``tpr``, ``threshold`` (``inf`` at the first point as in scikit-learn, NaN for the
+        macro curve) and ``auc`` (the area under the full, unthinned curve, repeated on each
+        row). Micro: the one-hot truth and the scores ravelled into one binary problem.
+        Macro: the mean of the per-class TPRs interpolated on the union of their FPRs.
+        A class absent from ``y_true`` (or the only class in it) has no curve, is left out of
+        the macro average, and raises an ``UndefinedMetricWarning``.
+
+    Raises
+    ------
+    MetricsInputError
+        If shapes do not match, the input is empty, ``y_true`` holds an unknown label, or
+        ``max_points`` is below 2.
+    """
+    _check_max_points(max_points)
+    data = _Scored(y_true, y_score, labels)
+    undefined = _absent_classes(data) | _lone_classes(data)
+    _warn_undefined(
+        data, undefined, "the ROC curve is", "y_true lacks its positives or negatives (no curve, left out of macro)"
+    )
+    frames, fprs, tprs = [], [], []
+    for j, name in enumerate(data.names):
+        if undefined[j]:
+            continue
+        fpr, tpr, threshold = roc_curve(*data.column(j), drop_intermediate=True)
+        fprs.append(fpr)
+        tprs.append(tpr)
+        frames.append(_roc_frame(name, fpr, tpr, threshold, max_points))
+    fpr, tpr, threshold = roc_curve(data.onehot.ravel(), data.score.ravel(), drop_intermediate=True)
+    frames.append(_roc_frame("micro", fpr, tpr, threshold, max_points))
+    if fprs:
+        fpr, tpr = _macro_roc(fprs, tprs)
+        frames.append(_roc_frame("macro", fpr, tpr, np.full(len(fpr), np.nan), max_points))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _roc_frame(name: str, fpr, tpr, threshold, max_points: int | None) -> pd.DataFrame:
+    """Rows of one ROC curve with its full AUC."""
+    columns = {"fpr": fpr, "tpr": tpr, "threshold": threshold, "auc": np.full(len(fpr), auc(fpr, tpr))}
+    return _curve_frame(name, columns, "fpr", "tpr", max_points)
+
+
+def pr_curves(
+    y_true, y_score, *, labels: Sequence | None = None, max_points: int | None = None
+) -> pd.DataFrame:
+    """One-vs-rest precision-recall curve of each class, plus the micro-averaged curve, in long form.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels; each must be one of ``labels``.
+    y_score : array-like of shape (n, k)
+        Class scores or probabilities.
+    labels : sequence of length k, optional
+        Label of each score column. Defaults to ``range(k)``.
+    max_points : int, optional
+        Keep at most this many points per curve, chosen to keep its shape (greedy
+        Ramer-Douglas-Peucker) and always including its first and last points. ``None`` keeps every point that
+        ``sklearn.metrics.precision_recall_curve(drop_intermediate=True)`` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``class`` (the label as a string, or ``"micro"``), ``recall``, ``precision``,
+        ``threshold`` (NaN at the last point, recall 0 and precision 1, which has none) and
+        ``average_precision`` (of the full curve, repeated on each row). Micro: the one-hot
+        truth and the scores ravelled into one binary problem. A class absent from ``y_true``
+        has no curve and raises an ``UndefinedMetricWarning``.
+
+    Raises
+    ------
+    MetricsInputError
+        If shapes do not match, the input is empty, ``y_true`` holds an unknown label, or
+        ``max_points`` is below 2.
+    """
+    _check_max_points(max_points)
+    data = _Scored(y_true, y_score, labels)
+    undefined = _absent_classes(data)
+    _warn_undefined(data, undefined, "the precision-recall curve is", "y_true has no sample of it (no curve)")
+    frames = [
+        _pr_frame(name, *data.column(j), max_points)
+        for j, name in enumerate(data.names)
+        if not undefined[j]
+    ]
+    frames.append(_pr_frame("micro", data.onehot.ravel(), data.score.ravel(), max_points))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _pr_frame(name: str, truth: np.ndarray, score: np.ndarray, max_points: int | None) -> pd.DataFrame:
+    """Rows of one precision-recall curve with its average precision."""
+    precision, recall, threshold = precision_recall_curve(truth, score, drop_intermediate=True)
+    columns = {
+        "recall": recall,
+        "precision": precision,
+        "threshold": np.append(threshold, np.nan),
+        "average_precision": np.full(len(recall), average_precision_score(truth, score)),
+    }
+    return _curve_frame(name, columns, "recall", "precision", max_points)
+
+
+def confusion(
+    y_true, y_pred, *, labels: Sequence | None = None, normalize: str | None = None
+) -> np.ndarray:
+    """Confusion matrix, rows the true class and columns the predicted class.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels.
+    y_pred : array-like of shape (n,)
+        Predicted class labels (for scores, ``labels[argmax]`` of each row).
+    labels : sequence, optional
+        Classes in matrix order. Defaults to the sorted labels found in ``y_true`` and ``y_pred``.
+    normalize : {None, "true", "pred", "all"}, optional
+        None gives counts; ``"true"`` divides each row by its sum, ``"pred"`` each column,
+        ``"all"`` the whole matrix (0 where a row or column is empty), as in scikit-learn.
+
+    Returns
+    -------
+    numpy.ndarray of shape (len(labels), len(labels))
+        Integer counts, or floats when normalized.
+
+    Raises
+    ------
+    MetricsInputError
+        If the inputs are empty, not 1-D, of different lengths, or ``normalize`` is unknown.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim != 1 or y_pred.ndim != 1:
+        raise MetricsInputError(
+            f"y_true and y_pred must be 1-D arrays of labels, got shapes {y_true.shape} and {y_pred.shape}"
+        )
+    if len(y_true) != len(y_pred):
+        raise MetricsInputError(f"y_true has {len(y_true)} samples but y_pred has shape {y_pred.shape}")
+    if len(y_true) == 0:
+        raise MetricsInputError("y_true and y_pred are empty: there is nothing to evaluate")
+    if normalize not in NORMALIZE_CHOICES:
+        raise MetricsInputError(f"normalize must be one of {NORMALIZE_CHOICES}, got {normalize!r}")
+    return confusion_matrix(y_true, y_pred, labels=labels, normalize=normalize)
+
+
+def _check_square(cm) -> np.ndarray:
+    """Return ``cm`` as an array, refusing anything but a square matrix."""
+    cm = np.asarray(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise MetricsInputError(f"a confusion matrix must be square, got shape {cm.shape}")
+    return cm
+
+
+def _matrix_labels(cm: np.ndarray, labels: Sequence | None) -> np.ndarray:
+    """Labels of the matrix's rows and columns, ``range(k)`` by default."""
+    if labels is None:
+        return np.arange(cm.shape[0])
+    labels = np.asarray(labels)
+    if labels.shape != (cm.shape[0],):
+        raise MetricsInputError(f"labels has shape {labels.shape} but the confusion matrix has shape {cm.shape}")
+    return labels
+
+
+def most_confused_pairs(cm, *, top: int = 5, labels: Sequence | None = None) -> pd.DataFrame:
+    """The off-diagonal cells of a confusion matrix with the largest counts.
+
+    Parameters
+    ----------
+    cm : array-like of shape (k, k)
+        Confusion matrix, rows the true class (as returned by :func:`confusion`).
+    top : int, default 5
+        Number of pairs to return at most.
+    labels : sequence of length k, optional
+        Class of each row and column. Defaults to ``range(k)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``true``, ``predicted`` and ``count``, largest count first (ties in order of
+        true then predicted class); cells with a count of 0 are not confusions and are left out.
+
+    Raises
+    ------
+    MetricsInputError
+        If ``cm`` is not square, ``labels`` does not match it, or ``top`` is below 1.
+    """
+    cm = _check_square(cm)
+    classes = _matrix_labels(cm, labels)
+    if top < 1:
+        raise MetricsInputError(f"top must be at least 1, got {top}")
+    true, predicted = np.nonzero((cm > 0) & ~np.eye(len(cm), dtype=bool))
+    counts = cm[true, predicted]
+    order = np.lexsort((predicted, true, -counts))[:top]
+    return pd.DataFrame(
+        {"true": classes[true[order]], "predicted": classes[predicted[order]], "count": counts[order]}
+    )
+
+
+def confusion_long(cm, *, labels: Sequence | None = None) -> pd.DataFrame:
+    """A confusion matrix as one row per cell, for a heatmap.
+
+    Parameters
+    ----------
+    cm : array-like of shape (k, k)
+        Confusion matrix, rows the true class (as returned by :func:`confusion`).
+    labels : sequence of length k, optional
+        Class of each row and column. Defaults to ``range(k)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        k * k rows in row-major order with columns ``true``, ``predicted``, ``count`` and
+        ``row_share`` (the count divided by its row's total, 0 for an empty row).
+
+    Raises
+    ------
+    MetricsInputError
+        If ``cm`` is not square or ``labels`` does not match it.
+    """
+    cm = _check_square(cm)
+    classes = _matrix_labels(cm, labels)
+    row_totals = cm.sum(axis=1, keepdims=True)
+    row_share = np.divide(cm, row_totals, out=np.zeros(cm.shape), where=row_totals != 0)
+    k = len(cm)
+    return pd.DataFrame(
+        {
+            "true": np.repeat(classes, k),
+            "predicted": np.tile(classes, k),
+            "count": cm.ravel(),
+            "row_share": row_share.ravel(),
+        }
+    )
