@@ -14,18 +14,26 @@ def dataset() -> Dataset:
     return shared_mnist()
 
 
-@st.cache_resource
 def store() -> run_store.RunStore:
     """The run store in the configured home directory."""
-    return run_store.RunStore()
+    return _store_at(str(run_store.default_home()))
+
+
+def trainer():
+    """The per-server training engine of the configured home (imports TensorFlow lazily)."""
+    return _trainer_at(str(run_store.default_home()))
 
 
 @st.cache_resource
-def trainer():
-    """The per-server training engine (imports TensorFlow's side of the library lazily)."""
+def _store_at(home: str) -> run_store.RunStore:
+    return run_store.RunStore(home)
+
+
+@st.cache_resource
+def _trainer_at(home: str):
     from mnist_lab.training import Trainer
 
-    return Trainer(store())
+    return Trainer(_store_at(home))
 
 
 def store_or_stop() -> run_store.RunStore:

@@ -29,7 +29,8 @@ def _load_preset() -> None:
 
 def _restore() -> None:
     """Give widgets back the values they had before the user left the page."""
-    saved = st.session_state.get(_SAVED) or _field_values(presets.preset(presets.DEFAULT).model, presets.preset(presets.DEFAULT).train)
+    default = presets.preset(config.ModelConfig().architecture)
+    saved = st.session_state.get(_SAVED) or _field_values(default.model, default.train)
     for key, value in saved.items():
         st.session_state.setdefault(f"{_PREFIX}{key}", value)
 

@@ -1,0 +1,106 @@
+"""Training speed: live-logging overhead, and time to 99.0% test accuracy of `fast` against `keras-classic`.
+
+Targets (issue 3): live logging costs at most 5% of throughput against a bare `model.fit`; `fast` reaches
+99.0% test accuracy in at most 0.35 of the training time `keras-classic` needs, both measured here in one run.
+Usage: python benchmarks/train_speed.py [--skip-overhead] [--skip-race]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mnist_lab import architectures, config, optim, presets, store as run_store, training  # noqa: E402
+from mnist_lab.data import shared_mnist  # noqa: E402
+
+OVERHEAD_TARGET, RATIO_TARGET, GOAL = 0.05, 0.35, 0.99
+
+
+def bare_fit_seconds(model_config, train_config, data) -> float:
+    """Seconds of one plain `model.fit` epoch, no callbacks, same data and batch size."""
+    import keras
+
+    keras.utils.set_random_seed(train_config.seed)
+    steps = math.ceil(len(data.y_train) / train_config.batch_size)
+    model = architectures.build_model(model_config)
+    optim.compile_model(model, train_config, steps)
+    model.fit(data.x_train[:train_config.batch_size * 4], data.y_train[:train_config.batch_size * 4], verbose=0)
+    start = time.perf_counter()
+    model.fit(data.x_train, data.y_train, batch_size=train_config.batch_size, epochs=1, verbose=0, shuffle=True)
+    elapsed = time.perf_counter() - start
+    del model
+    keras.backend.clear_session()
+    return elapsed
+
+
+def engine_seconds(model_config, train_config, store) -> float:
+    """Training seconds of one engine epoch (live logging, per-epoch save) as the engine measures them."""
+    run_id = store.create_run("overhead", config.to_dict(model_config), config.to_dict(train_config), {})
+    job = training.TrainingJob(run_id, "overhead", model_config, train_config, store)
+    job.run()
+    return job.progress().epoch_rows[-1]["train_seconds"]
+
+
+def overhead(store) -> float:
+    """Median relative slowdown of the engine against bare fit over three alternating trials."""
+    chosen = presets.preset("fast")
+    train_config = config.replace(chosen.train, epochs=1, train_limit=20_000, validation_fraction=0.0, schedule="constant")
+    data = training.split_data(shared_mnist(), train_config)
+    ratios = []
+    for trial in range(3):
+        bare = bare_fit_seconds(chosen.model, train_config, data)
+        live = engine_seconds(chosen.model, train_config, store)
+        ratios.append(live / bare - 1.0)
+        print(f"  trial {trial + 1}: bare fit {bare:.2f} s, engine {live:.2f} s, overhead {ratios[-1]:+.1%}")
+    return statistics.median(ratios)
+
+
+def seconds_to_goal(name: str, store) -> tuple[float | None, list[dict]]:
+    """Train a preset with test evaluation after each epoch; return training seconds until 99.0% and the rows."""
+    chosen = presets.preset(name)
+    run_id = store.create_run(f"race {name}", config.to_dict(chosen.model), config.to_dict(chosen.train), {})
+    job = training.TrainingJob(run_id, name, chosen.model, chosen.train, store, evaluate_test=True)
+    rows: list[dict] = []
+    job.on_epoch(rows.append)
+    job.on_epoch(lambda row: print(f"  {name} epoch {row['epoch']}: {row['train_seconds']:.1f} s, test {row['test_accuracy']:.2%}"))
+    job.run()
+    reached = next((row["train_seconds"] for row in rows if row["test_accuracy"] >= GOAL), None)
+    return reached, rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-race", action="store_true")
+    args = parser.parse_args()
+    store = run_store.RunStore(tempfile.mkdtemp(prefix="mnist-lab-bench-"))
+    ok = True
+    print(f"machine: {os.cpu_count()} CPUs")
+    if not args.skip_overhead:
+        print("Live-logging overhead (fast preset, 18,000 images, 1 epoch):")
+        cost = overhead(store)
+        print(f"overhead: median {cost:+.1%} (target at most {OVERHEAD_TARGET:.0%})")
+        ok &= cost <= OVERHEAD_TARGET
+    if not args.skip_race:
+        print("Time to 99.0% test accuracy (training seconds, evaluation excluded):")
+        fast, _ = seconds_to_goal("fast", store)
+        classic, _ = seconds_to_goal("keras-classic", store)
+        print(f"fast: {fast} s, keras-classic: {classic} s")
+        if fast is None or classic is None:
+            print("a preset never reached 99.0%")
+            return 1
+        print(f"ratio fast / keras-classic: {fast / classic:.2f} (target at most {RATIO_TARGET})")
+        ok &= fast / classic <= RATIO_TARGET
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""AppTest: start a small training from the Train page, wait for the job in Python, find the run in the picker."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.server import ROOT
+
+
+def open_train_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_choices_show_their_reasons_and_the_model_summary(home):
+    at = open_train_page()
+    assert "Your choices and why" in [h.value for h in at.header]
+    summary = at.dataframe[0].value
+    assert {"layer", "output_shape", "params"} <= set(summary.columns)
+    assert any("parameters" in md.value for md in at.markdown)
+
+
+def test_architecture_change_loads_its_preset_and_summary(home):
+    at = open_train_page()
+    at.selectbox(key="train_architecture").set_value("perceptron").run()
+    assert not at.exception
+    assert at.dataframe[0].value["params"].sum() == 7850  # 784 inputs x 10 + 10 biases
+    assert any("784" in caption.value for caption in at.sidebar.caption)
+
+
+def test_bad_value_gives_a_message_not_a_crash(home):
+    at = open_train_page()
+    at.selectbox(key="train_architecture").set_value("mlp").run()
+    at.text_input(key="train_hidden_layers").set_value("128, lots").run()
+    assert not at.exception
+    assert "whole numbers" in at.error[0].value
+
+
+def test_start_training_and_find_the_run_in_the_picker(home):
+    at = open_train_page()
+    at.selectbox(key="train_architecture").set_value("perceptron").run()
+    at.number_input(key="train_epochs").set_value(1).run()
+    at.number_input(key="train_train_limit").set_value(1000).run()
+    at.text_input(key="train_run_name").set_value("apptest run").run()
+    at.button(key="start_training").click().run()
+    assert not at.exception, at.exception
+    from ui import resources
+
+    job = resources.trainer().active()
+    assert job is not None and job.name == "apptest run"
+    assert job.join(timeout=120)
+    at.run()
+    assert not at.exception
+    picker = at.sidebar.selectbox(key="sidebar_run_picker")
+    assert picker.value == job.run_id
+    assert "apptest run · finished" in picker.options

@@ -1,0 +1,103 @@
+"""The training engine on real MNIST subsets with real Keras models."""
+
+import time
+
+import numpy as np
+import pytest
+
+from mnist_lab import config, inference, store as run_store, training
+from tests.conftest import train_small_run
+
+
+def small(architecture="perceptron", **train):
+    train = {"epochs": 2, "train_limit": 1000, "batch_size": 50, **train}
+    return config.ModelConfig(architecture=architecture), config.TrainConfig(**train)
+
+
+def test_epochs_are_recorded_in_order_with_a_saved_model(home):
+    store = run_store.RunStore()
+    trainer = training.Trainer(store)
+    job = trainer.start("order", *small(epochs=3))
+    seen = []
+    job.on_epoch(lambda row: seen.append(row["epoch"]))
+    assert job.join(timeout=120)
+    progress = job.progress()
+    assert progress.status == run_store.FINISHED and seen[-1] == 3
+    assert [row["epoch"] for row in progress.epoch_rows] == [1, 2, 3]
+    times = [row["train_seconds"] for row in progress.epoch_rows]
+    assert times == sorted(times) and times[0] > 0
+    # batches are recorded in order within each epoch, 18 per epoch (900 training images / 50)
+    assert progress.batches_per_epoch == 18
+    assert [b["batch"] for b in progress.batches if b["epoch"] == 2] == list(range(1, 19))
+    run = store.get(job.run_id)
+    assert run.status == run_store.FINISHED and run.saved_epochs == 3 and len(run.history) == 3
+    assert run.metrics["accuracy"] == pytest.approx(progress.epoch_rows[-1]["accuracy"])
+    assert set(run.reasons) == {"architecture", "loss", "optimizer", "schedule"}
+    model = inference.RunModel.load(store, run)
+    assert model.predict_images(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
+
+
+def test_stop_ends_within_one_batch_and_keeps_a_loadable_model(home):
+    store = run_store.RunStore()
+    job = training.Trainer(store).start("stop me", *small("keras-classic", epochs=5, train_limit=3000, batch_size=32))
+    while job.progress().batch < 3:
+        time.sleep(0.01)
+    at_stop = job.progress()
+    job.stop()
+    assert job.join(timeout=120)
+    progress = job.progress()
+    assert progress.status == run_store.STOPPED
+    assert (progress.epoch, progress.batch) in {(at_stop.epoch, at_stop.batch), (at_stop.epoch, at_stop.batch + 1)}
+    assert progress.epoch_rows[-1]["partial"] is True
+    run = store.get(job.run_id)
+    assert run.status == run_store.STOPPED and run.has_model
+    assert inference.RunModel.load(store, run).predict_digit(np.zeros((28, 28))).shape == (10,)
+
+
+def test_huge_learning_rate_ends_as_diverged(home):
+    store = run_store.RunStore()
+    job = training.Trainer(store).start("too fast", *small(learning_rate=1000.0, optimizer="sgd"))
+    job.join(timeout=120)
+    run = store.get(job.run_id)
+    assert run.status == run_store.DIVERGED
+    assert "diverged" in run.message and "learning rate" in run.message and "lower" in run.message
+    assert not run.has_model  # a diverged first epoch saves no NaN weights
+
+
+def test_one_training_at_a_time(home):
+    trainer = training.Trainer(run_store.RunStore())
+    first = trainer.start("first", *small(epochs=3))
+    with pytest.raises(training.TrainingBusyError, match="Another training is running"):
+        trainer.start("second", *small())
+    first.stop()
+    first.join(timeout=120)
+    second = trainer.start("second", *small(epochs=1))
+    assert second.join(timeout=120)
+    assert trainer.job(first.run_id) is first and trainer.active() is None
+
+
+def test_same_config_and_seed_give_the_same_curves(home):
+    store = run_store.RunStore()
+    histories = []
+    for name in ("a", "b"):
+        run_id = train_small_run(store, name, "fast", epochs=1, limit=600, seed=3)
+        histories.append([(row["loss"], row["val_loss"]) for row in store.get(run_id).history])
+    assert histories[0] == histories[1]
+
+
+def test_run_survives_a_restart_of_the_store(home):
+    store = run_store.RunStore()
+    run_id = train_small_run(store, "kept", "perceptron", epochs=1, limit=500)
+    reopened = run_store.RunStore()
+    run = reopened.get(run_id)
+    assert run.status == run_store.FINISHED and run.saved_epochs == 1
+    assert inference.RunModel.load(reopened, run).predict_images(np.zeros((1, 28, 28), np.uint8)).shape == (1, 10)
+
+
+def test_validation_share_must_leave_training_images(mnist):
+    with pytest.raises(config.ConfigError):
+        config.TrainConfig(validation_fraction=0.99)
+    split = training.split_data(mnist, config.TrainConfig(train_limit=10, validation_fraction=0.0))
+    assert split.x_train.shape == (10, 28, 28, 1) and split.x_val is None
+    assert split.x_train.dtype == np.uint8  # scaled per batch inside the model, never stored as float
+
