@@ -8,7 +8,10 @@ st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="
 
 navigation = st.navigation(
     [
-        st.Page("pages/data.py", title="Data", icon=":material/grid_view:", default=True),
+        st.Page("app_pages/data.py", title="Data", icon=":material/grid_view:", default=True),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/predict.py", title="Predictions", icon=":material/visibility:"),
+        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
     ]
 )
 sidebar.run_picker()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import math
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -18,6 +20,10 @@ from mnist_lab.data import Dataset, shared_mnist
 BATCH_ROWS_KEPT = 2000
 #: A running loss this many times the first batch's loss counts as diverged, even while still finite.
 DIVERGENCE_FACTOR = 10.0
+#: How long a shutting-down process waits for its trainings to stop and save.
+SHUTDOWN_WAIT_SECONDS = 30.0
+
+_STARTED_JOBS: "weakref.WeakSet[TrainingJob]" = weakref.WeakSet()
 
 
 class TrainingBusyError(RuntimeError):
@@ -50,7 +56,8 @@ class Progress:
     def fraction(self) -> float:
         """Share of all batches done, in [0, 1]."""
         total = self.epochs * self.batches_per_epoch
-        return min(1.0, ((self.epoch - 1) * self.batches_per_epoch + self.batch) / total) if total else 0.0
+        done = max(0, self.epoch - 1) * self.batches_per_epoch + self.batch
+        return min(1.0, done / total) if total else 0.0
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,7 @@ class TrainingJob:
     def start(self) -> None:
         """Start training in a daemon thread."""
         self._thread = threading.Thread(target=self.run, name=f"train-{self.run_id}", daemon=True)
+        _STARTED_JOBS.add(self)
         self._thread.start()
 
     def stop(self) -> None:
@@ -291,7 +299,7 @@ class TrainingJob:
                 f"Try a learning rate 10 times lower.{kept}"
             )
         if self.stop_event.is_set():
-            return run_store.STOPPED, f"Stopped by the user during epoch {self._epoch}; the model so far is kept."
+            return run_store.STOPPED, f"Stopped during epoch {self._epoch}; the model so far is kept."
         return run_store.FINISHED, f"Finished {self._epoch} epochs."
 
     def _saved_epochs(self) -> int:
@@ -416,3 +424,14 @@ class Trainer:
     def job(self, run_id: str) -> TrainingJob | None:
         """Return the job of a run trained by this process, if any."""
         return self._jobs.get(run_id)
+
+
+@atexit.register
+def _stop_running_jobs() -> None:
+    """On interpreter exit, stop background trainings so they end as ``stopped`` with their model saved."""
+    running = [job for job in list(_STARTED_JOBS) if not job.progress().done]
+    for job in running:
+        job.stop()
+    deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
+    for job in running:
+        job.join(max(0.0, deadline - time.monotonic()))

@@ -8,7 +8,7 @@ from tests.server import ROOT
 def open_train_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/train.py")
+    at.switch_page("app_pages/train.py")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -27,7 +27,7 @@ def test_architecture_change_loads_its_preset_and_summary(home):
     at.selectbox(key="train_architecture").set_value("perceptron").run()
     assert not at.exception
     assert at.dataframe[0].value["params"].sum() == 7850  # 784 inputs x 10 + 10 biases
-    assert any("784" in caption.value for caption in at.sidebar.caption)
+    assert any("784" in md.value for md in at.markdown)  # the perceptron explanation
 
 
 def test_bad_value_gives_a_message_not_a_crash(home):

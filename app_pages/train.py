@@ -115,8 +115,8 @@ except ValueError as error:
 st.dataframe(layers, hide_index=True, width="stretch")
 st.markdown(f"**{total:,} trainable and non-trainable parameters.** Input: 28x28x1 pixel values; output: 10 class probabilities.")
 
-name = st.text_input("Run name", value=f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep",
-                     max_chars=run_store.NAME_MAX, key="train_run_name")
+suggested = f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep"
+name = st.text_input("Run name", placeholder=suggested, max_chars=run_store.NAME_MAX, key="train_run_name")
 st.button("Start training", type="primary", disabled=active is not None, key="start_training",
-          on_click=start, args=(model_config, train_config, name),
+          on_click=start, args=(model_config, train_config, name or suggested),
           help="One training runs at a time on this server." if active is not None else None)
