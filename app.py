@@ -2,16 +2,17 @@
 
 import streamlit as st
 
-from ui import sidebar
+from ui import keras_guard, sidebar
 
+keras_guard.keep_keras_state_between_reruns()
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
 
 navigation = st.navigation(
     [
         st.Page("app_pages/data.py", title="Data", icon=":material/grid_view:", default=True),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/predict.py", title="Predictions", icon=":material/visibility:"),
-        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+        st.Page("app_pages/predict.py", title="Predictions", icon=":material/visibility:"),
+        st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
     ]
 )
 sidebar.run_picker()

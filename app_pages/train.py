@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from mnist_lab import architectures, charts, config, curves, optim, training
+from mnist_lab import architectures, charts, config, curves, keras_session, optim, training
 from mnist_lab import store as run_store
 from ui import resources, sidebar, train_form
 
@@ -19,7 +19,8 @@ trainer = resources.trainer()
 
 @st.cache_data(show_spinner="Building the model...", max_entries=32)
 def model_summary(model_json: str) -> tuple[pd.DataFrame, int]:
-    model = architectures.build_model(config.from_dict(config.ModelConfig, json.loads(model_json)))
+    with keras_session.building():
+        model = architectures.build_model(config.from_dict(config.ModelConfig, json.loads(model_json)))
     return pd.DataFrame(architectures.summary_table(model)), architectures.count_params(model)
 
 
@@ -36,6 +37,7 @@ def start(model_config: config.ModelConfig, train_config: config.TrainConfig, na
     st.session_state[OWNED] = job.run_id
     st.query_params["train"] = job.run_id
     sidebar.set_active_run(job.run_id)
+    st.rerun()
 
 
 def draw_progress(progress: training.Progress) -> None:
@@ -117,6 +119,6 @@ st.markdown(f"**{total:,} trainable and non-trainable parameters.** Input: 28x28
 
 suggested = f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep"
 name = st.text_input("Run name", placeholder=suggested, max_chars=run_store.NAME_MAX, key="train_run_name")
-st.button("Start training", type="primary", disabled=active is not None, key="start_training",
-          on_click=start, args=(model_config, train_config, name or suggested),
-          help="One training runs at a time on this server." if active is not None else None)
+if st.button("Start training", type="primary", disabled=active is not None, key="start_training",
+             help="One training runs at a time on this server." if active is not None else None):
+    start(model_config, train_config, name or suggested)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_lab import store as run_store
+from mnist_lab import keras_session, store as run_store
 
 TEST_SCORES = "test_scores"
 
@@ -77,7 +77,8 @@ def load_model_file(path: Path, label: str):
     if not path.is_file():
         raise ModelUnavailableError(f"the model file of run {label!r} is missing ({path.name} was deleted)")
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        with keras_session.building():
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
         raise ModelUnavailableError(f"the model file of run {label!r} is damaged and cannot be loaded ({error})") from error
 

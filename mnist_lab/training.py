@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import gc
 import math
 import os
 import threading
@@ -14,10 +13,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mnist_lab import architectures, config, optim, store as run_store
+from mnist_lab import architectures, config, keras_session, optim, store as run_store
 from mnist_lab.data import Dataset, shared_mnist
 
-BATCH_ROWS_KEPT = 2000
+BATCH_ROWS_KEPT = 600
 #: A running loss this many times the first batch's loss counts as diverged, even while still finite.
 DIVERGENCE_FACTOR = 10.0
 #: How long a shutting-down process waits for its trainings to stop and save.
@@ -266,7 +265,8 @@ class TrainingJob:
         with self._lock:
             self._batches_per_epoch = steps
             self._message = "Training."
-        model = architectures.build_model(self.model_config)
+        with keras_session.building():
+            model = architectures.build_model(self.model_config)
         try:
             optim.compile_model(model, self.train_config, steps)
             test = (dataset.x_test[..., np.newaxis], dataset.y_test) if self.evaluate_test else None
@@ -285,8 +285,7 @@ class TrainingJob:
             )
         finally:
             del model
-            keras.backend.clear_session()
-            gc.collect()
+            keras_session.release()
         return self._outcome(body)
 
     def _outcome(self, body: _LiveCallback) -> tuple[str, str]:

@@ -1,0 +1,31 @@
+"""Small Playwright helpers for driving the Streamlit app."""
+
+import re
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def wait_idle(page, timeout=60_000):
+    """Wait until the app's script run has finished."""
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def open_page(page, title):
+    """Click a page in the sidebar navigation and wait for it to render."""
+    page.get_by_role("link", name=title, exact=True).click()
+    wait_idle(page)
+
+
+def set_number(page, label, value):
+    """Type a value into a number input and confirm it."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_idle(page)
+
+
+def training_position(page):
+    """Return (epoch, batch) read from the Train page's progress bar text."""
+    text = page.get_by_text(re.compile(r"Epoch \d+ of \d+, batch \d+")).inner_text()
+    epoch, batch = re.search(r"Epoch (\d+) of \d+, batch (\d+)", text).groups()
+    return int(epoch), int(batch)

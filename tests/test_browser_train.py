@@ -1,0 +1,51 @@
+"""The Train page in a real Chromium: live curves, page switches while training, Stop."""
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_helpers import open_page, set_number, training_position, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def wait_until_further(page, than, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.get_by_text(re.compile(r"Epoch \d+ of \d+, batch [1-9]")).count() and training_position(page) > than:
+            return training_position(page)
+        time.sleep(0.5)
+    raise AssertionError(f"training did not move past {than}")
+
+
+def test_train_live_switch_pages_and_stop(page, app_url):
+    page.goto(app_url)
+    wait_idle(page)
+    open_page(page, "Train")
+    set_number(page, "Epochs", 30)
+    set_number(page, "Training images (0 = all 60,000)", 20000)
+    page.get_by_label("Run name").fill("browser run")
+    page.get_by_label("Run name").press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Start training").click()
+
+    stop = page.get_by_role("button", name="Stop")
+    expect(stop).to_be_visible(timeout=60_000)
+    first = wait_until_further(page, (0, 0))
+    live_chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="batch by batch").first
+    expect(live_chart).to_be_visible()
+    later = wait_until_further(page, first)  # the curve keeps growing
+
+    open_page(page, "Data")
+    expect(page.get_by_role("heading", name="Examples of every class")).to_be_visible(timeout=30_000)
+    open_page(page, "Train")
+    expect(stop).to_be_visible(timeout=30_000)
+    after_switch = wait_until_further(page, later)  # the same training went on, it did not restart
+    assert after_switch > later
+
+    stop.click()
+    expect(page.get_by_text(re.compile(r"browser run.*: stopped"))).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("combobox", name="Run")).to_have_value("browser run · stopped")
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled(timeout=30_000)
