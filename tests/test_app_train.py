@@ -56,3 +56,29 @@ def test_start_training_and_find_the_run_in_the_picker(home):
     picker = at.sidebar.selectbox(key="sidebar_run_picker")
     assert picker.value == job.run_id
     assert "apptest run · finished" in picker.options
+
+
+
+def test_reruns_during_training_do_not_change_its_curves(home):
+    """Streamlit clears Keras' state after every rerun; the app must keep that from reaching the training."""
+    from mnist_lab import config, presets, store as run_store, training
+    from ui import resources
+
+    chosen = presets.preset("keras-classic")
+    train_config = config.replace(chosen.train, epochs=2, train_limit=3000, batch_size=64)
+    store = run_store.RunStore()
+    quiet_id = store.create_run("quiet", config.to_dict(chosen.model), config.to_dict(train_config), {})
+    training.TrainingJob(quiet_id, "quiet", chosen.model, train_config, store).run()
+
+    at = open_train_page()
+    at.selectbox(key="train_architecture").set_value("keras-classic").run()
+    at.number_input(key="train_epochs").set_value(2).run()
+    at.number_input(key="train_train_limit").set_value(3000).run()
+    at.select_slider(key="train_batch_size").set_value(64).run()
+    at.button(key="start_training").click().run()
+    job = resources.trainer().active()
+    assert job.train_config == train_config and job.model_config == chosen.model
+    while not job.join(timeout=0.2):
+        at.run()  # the page polls and reruns while the training runs
+    watched, quiet = store.get(job.run_id), store.get(quiet_id)
+    assert [row["loss"] for row in watched.history] == [row["loss"] for row in quiet.history]
