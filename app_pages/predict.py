@@ -1,0 +1,149 @@
+"""Predictions page: what the model outputs, where it is wrong, your own digits, and inside the network (A3)."""
+
+import streamlit as st
+
+from mnist_lab import charts, explore, inference, inside, predict_charts, predictions, preprocess, store as run_store
+from ui import resources, sidebar
+
+data = resources.dataset()
+CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts an empty canvas
+OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last own digit, for the Inside tab
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model...")
+def loaded_model(home: str, run_id: str, saved_epochs: int) -> inference.RunModel:
+    store = resources.store()
+    return inference.RunModel.load(store, store.get(run_id))
+
+
+@st.cache_data(max_entries=4, show_spinner="Predicting the 10,000 test digits (once per model)...")
+def test_scores(home: str, run_id: str, saved_epochs: int):
+    store = resources.store()
+    return inference.test_scores(store, store.get(run_id), loaded_model(home, run_id, saved_epochs), data.x_test)
+
+
+def digit_chart(pixels, size: int = 200):
+    return charts.heatmap(explore.image_frame(pixels), domain=[0, 255], size=size)
+
+
+@st.fragment
+def own_digit_panel(model: inference.RunModel) -> None:
+    source = st.segmented_control("Input", ["Draw", "Upload"], default="Draw", key="predict_input") or "Draw"
+    input_col, seen_col, result_col = st.columns([3, 2, 3])
+    with input_col:
+        if source == "Draw":
+            from streamlit_drawable_canvas import st_canvas  # importable only inside a running app
+            clears = st.session_state.setdefault(CLEARS, 0)
+            image = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", width=280, height=280,
+                              return_image_data=True, key=f"predict_canvas_{clears}").image_data
+            st.button("Clear", key="predict_clear", on_click=lambda: st.session_state.update({CLEARS: clears + 1}),
+                      help="Hover the canvas for undo and redo.")
+        else:
+            upload = st.file_uploader("A photo or screenshot of one digit", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+                                      key="predict_upload", max_upload_size=preprocess.MAX_BYTES // 2**20)
+            image = None if upload is None else upload.getvalue()
+    own_digit, previous = None, st.session_state.get(OWN)
+    try:
+        own_digit = None if image is None else predictions.read_own_digit(model, image)
+    except preprocess.ImageInputError as error:  # BlankImageError too: an empty canvas gets a hint, not a warning
+        (result_col.info if isinstance(error, preprocess.BlankImageError) else result_col.warning)(str(error))
+    if image is None:
+        result_col.info("Draw a digit or upload a picture of one to see what the model says.")
+    st.session_state[OWN] = own_digit
+    if own_digit is not None:
+        if own_digit.original is not None:
+            input_col.image(own_digit.original, caption="Your picture", width=280)
+        seen_col.image(own_digit.picture(), "What the model sees: 28x28, fitted into 20x20, centred by mass (MNIST's layout)",
+                       output_format="PNG")
+        out = predictions.explain_output(own_digit.probabilities)
+        result_col.markdown(f"The model reads **{out.predicted}** ({out.confidence:.1%}); next best: {out.runner_up} "
+                            f"({out.runner_up_probability:.1%}).")
+        result_col.altair_chart(predict_charts.probability_bars(out.frame), width="stretch")
+    if st.session_state.get(INSIDE_SOURCE) == "own" and not predictions.same_input(previous, own_digit):
+        st.rerun()  # the Inside tab shows this digit: redraw it too
+
+
+st.title("Predictions: what the model says")
+st.markdown("Assignment question 3: print some outputs to check that the model is right, on test digits and your own.")
+run = sidebar.active_run()
+if run is None or (run.status == run_store.RUNNING and not run.has_model):
+    st.info("No run yet: train a model on the Train page, then come back to see its predictions." if run is None else
+            f"**{run.name}** is still in its first epoch: its predictions appear here once that epoch is saved.")
+    st.stop()
+home = str(resources.store_or_stop().home)
+try:
+    model = loaded_model(home, run.id, run.saved_epochs)
+    scores = test_scores(home, run.id, run.saved_epochs)
+except inference.ModelUnavailableError as error:
+    st.warning(f"**{run.name}** cannot make predictions: {error}. Pick another run in the sidebar or train a new one.")
+    st.stop()
+
+samples_tab, own_tab, shape_tab, inside_tab = st.tabs(["Test digits", "Your own digit", "The wrong shape", "Inside the network"])
+with samples_tab:
+    mistakes_col, true_col, predicted_col, order_col, limit_col = st.columns(5, vertical_alignment="bottom")
+    mistakes = mistakes_col.toggle("Only mistakes", key="predict_mistakes")
+    digit_or_any = {"options": [None, *range(10)], "format_func": lambda d: "any" if d is None else str(d)}
+    true_class = true_col.selectbox("True class", key="predict_true", **digit_or_any)
+    predicted_class = predicted_col.selectbox("Predicted class", key="predict_predicted", **digit_or_any)
+    order = order_col.selectbox("Order", predictions.ORDERS, key="predict_order", help="Confidence: the probability of the predicted digit.")
+    limit = limit_col.slider("Digits shown", 10, 60, 30, step=10, key="predict_limit")
+    chosen = predictions.select_samples(scores, data.y_test, mistakes_only=mistakes, true_class=true_class,
+                                        predicted_class=predicted_class, order=order, limit=limit)
+    pick = 0  # the digit the other tabs use when no test digit matches
+    if chosen.frame.empty:
+        st.info("No test digit matches these filters.")
+    else:
+        st.caption(f"{chosen.matches:,} of {len(data.y_test):,} test digits match. Under each: ✓/✗, true → predicted, confidence.")
+        st.image(predictions.thumbnails(data.x_test, chosen.frame["index"]), list(chosen.frame["caption"]), output_format="PNG")
+        labels = dict(zip(chosen.frame["index"].tolist(), chosen.frame["label"]))
+        pick = st.selectbox("Look closer at", list(labels), format_func=labels.get, key="predict_sample")
+        out = predictions.explain_output(scores[pick])
+        digit_col, bars_col = st.columns([1, 2])
+        digit_col.altair_chart(digit_chart(data.x_test[pick]))
+        bars_col.altair_chart(predict_charts.probability_bars(out.frame), width="stretch")
+        st.markdown(f"Softmax turns the last layer's 10 scores into probabilities that add up to {out.total:.3f}. `np.argmax` "
+                    f"picks the position of the largest: **{out.predicted}** ({out.confidence:.1%}), ahead of {out.runner_up} "
+                    f"({out.runner_up_probability:.1%}). The true label is **{data.y_test[pick]}**.")
+        st.code(f"probabilities = model.predict(x_test[{pick}:{pick + 1}])[0]\nprint(probabilities.round(3))\n"
+                f"# {out.printed}\nnp.argmax(probabilities)  # {out.predicted}")
+
+with own_tab:
+    own_digit_panel(model)
+own_digit = st.session_state.get(OWN)
+
+with shape_tab:
+    st.markdown(f"The model takes `Input(shape=(28, 28, 1))`: one grey channel. Test digit #{pick} as a colour (RGB) image "
+                "is fed to it as is, then converted; the errors are this model's own (`model.predict` checks the same shapes). "
+                "The fix: one channel (average the colours, or Pillow's `.convert('L')`) and a batch axis in front.")
+    for attempt in predictions.wrong_shape_demo(model, data.x_test[pick]):
+        code_col, outcome_col = st.columns(2)
+        code_col.code(f"# input shape {attempt.shape}\n{attempt.code}")
+        if attempt.error is None:
+            outcome_col.success(f"Works: 10 probabilities, `np.argmax` gives **{attempt.predicted}**.")
+        else:
+            outcome_col.code(f"{attempt.error_type}: {attempt.error}", language=None, wrap_lines=True)
+
+with inside_tab:
+    sources = {"test": "The test digit picked under Test digits", "own": "Your own digit"}
+    look_at = st.radio("Digit", list(sources), format_func=sources.get, horizontal=True, key=INSIDE_SOURCE)
+    if look_at == "own" and own_digit is None:
+        st.info("Draw or upload a digit under Your own digit first; meanwhile, here is the test digit.")
+    pixels = own_digit.pixels if look_at == "own" and own_digit is not None else data.x_test[pick]
+    seen, first = inside.look_inside(model, pixels), inside.first_layer(model)
+    if first.kind == "dense":
+        st.info(f"This network has no convolution layers, so no filters or feature maps: its first layer ({first.layer}) "
+                "weighs all 784 pixels at once. Below, each unit's 784 weights as a 28x28 image.")
+    st.subheader("First-layer weights" if first.kind == "dense" else "First-layer filters")
+    st.image(inside.weights_image(first.weights), f"{len(first.weights)} of {first.total}: blue positive, red negative", output_format="PNG")
+    for layer in seen.feature_maps:
+        st.subheader(f"Feature maps of {layer.layer}")
+        st.image(inside.maps_image(layer), f"{len(layer.maps)} of {layer.channels} maps after {' → '.join(layer.steps)}; "
+                 f"{'blue positive, red negative' if layer.signed else 'black 0, white the strongest response'}", output_format="PNG")
+    st.subheader("Which pixels drove the decision")
+    out = predictions.explain_output(seen.probabilities)
+    columns = st.columns(3)
+    columns[0].altair_chart(digit_chart(pixels))
+    for column, digit in zip(columns[1:], (out.predicted, out.runner_up)):
+        column.altair_chart(predict_charts.saliency_map(explore.image_frame(seen.saliency[digit]), limit=seen.saliency_limit,
+                                                        title=f"Score of {digit} ({seen.probabilities[digit]:.1%})", size=200))
+    st.caption("Gradient x input: how much each pixel's ink raised (blue) or lowered (red) the score; blank pixels count for nothing.")

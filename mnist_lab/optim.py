@@ -1,0 +1,482 @@
+"""Losses, optimizers and learning-rate schedules the student can pick, and how to compile a model with them."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import TYPE_CHECKING, Any
+
+from mnist_lab.registry import Choice, registry
+
+if TYPE_CHECKING:
+    import keras
+
+    from mnist_lab.config import TrainConfig
+
+NUM_CLASSES = 10
+ONE_CYCLE_WARMUP_FRACTION = 0.25
+ONE_CYCLE_START_DIVISOR = 25.0
+ONE_CYCLE_END_DIVISOR = 1000.0
+
+
+@functools.cache
+def _keras_objects() -> dict[str, Any]:
+    """Define and register the custom Keras loss and schedule classes (imports keras on first call)."""
+    import keras
+
+    @keras.saving.register_keras_serializable(package="mnist_lab")
+    class OneHotLoss(keras.losses.Loss):
+        """Base class: one-hot the sparse integer labels, then apply ``on_one_hot``."""
+
+        def call(self, y_true, y_pred):
+            labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+            one_hot = keras.ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype)
+            return self.on_one_hot(one_hot, y_pred)
+
+        def on_one_hot(self, y_true, y_pred):
+            raise NotImplementedError
+
+    @keras.saving.register_keras_serializable(package="mnist_lab")
+    class LabelSmoothingCrossentropy(OneHotLoss):
+        """Categorical cross-entropy against one-hot targets softened by ``label_smoothing``."""
+
+        def __init__(self, label_smoothing=0.1, name="label_smoothing_crossentropy", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.label_smoothing = float(label_smoothing)
+
+        def on_one_hot(self, y_true, y_pred):
+            return keras.losses.categorical_crossentropy(y_true, y_pred, label_smoothing=self.label_smoothing)
+
+        def get_config(self):
+            return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+    @keras.saving.register_keras_serializable(package="mnist_lab")
+    class OneHotMeanSquaredError(OneHotLoss):
+        """Mean squared error between the softmax output and the one-hot target."""
+
+        def __init__(self, name="mse", **kwargs):
+            super().__init__(name=name, **kwargs)
+
+        def on_one_hot(self, y_true, y_pred):
+            return keras.losses.mean_squared_error(y_true, y_pred)
+
+    @keras.saving.register_keras_serializable(package="mnist_lab")
+    class OneHotCategoricalHinge(OneHotLoss):
+        """Categorical hinge loss: the true class must beat the best other class by a margin of 1."""
+
+        def __init__(self, name="categorical_hinge", **kwargs):
+            super().__init__(name=name, **kwargs)
+
+        def on_one_hot(self, y_true, y_pred):
+            return keras.losses.categorical_hinge(y_true, y_pred)
+
+    @keras.saving.register_keras_serializable(package="mnist_lab")
+    class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+        """One-cycle policy: linear warm-up to the peak rate, then cosine annealing to almost zero."""
+
+        def __init__(self, peak_learning_rate, total_steps, warmup_fraction=ONE_CYCLE_WARMUP_FRACTION):
+            self.peak_learning_rate = float(peak_learning_rate)
+            self.total_steps = int(total_steps)
+            self.warmup_fraction = float(warmup_fraction)
+
+        def __call__(self, step):
+            ops = keras.ops
+            step = ops.cast(step, "float32")
+            peak = self.peak_learning_rate
+            start, end = peak / ONE_CYCLE_START_DIVISOR, peak / ONE_CYCLE_END_DIVISOR
+            warmup = max(1.0, round(self.total_steps * self.warmup_fraction))
+            anneal = max(1.0, self.total_steps - warmup)
+            rising = start + (peak - start) * step / warmup
+            progress = ops.clip((step - warmup) / anneal, 0.0, 1.0)
+            falling = end + (peak - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
+            return ops.where(step < warmup, rising, falling)
+
+        def get_config(self):
+            return {
+                "peak_learning_rate": self.peak_learning_rate,
+                "total_steps": self.total_steps,
+                "warmup_fraction": self.warmup_fraction,
+            }
+
+    return {
+        "LabelSmoothingCrossentropy": LabelSmoothingCrossentropy,
+        "OneHotMeanSquaredError": OneHotMeanSquaredError,
+        "OneHotCategoricalHinge": OneHotCategoricalHinge,
+        "OneCycle": OneCycle,
+    }
+
+
+def _sparse_crossentropy(config: TrainConfig):
+    """Return Keras' sparse categorical cross-entropy."""
+    import keras
+
+    return keras.losses.SparseCategoricalCrossentropy(name="sparse_categorical_crossentropy")
+
+
+def _label_smoothing_crossentropy(config: TrainConfig):
+    """Return cross-entropy on one-hot targets smoothed by ``config.label_smoothing``."""
+    return _keras_objects()["LabelSmoothingCrossentropy"](label_smoothing=config.label_smoothing)
+
+
+def _one_hot_mse(config: TrainConfig):
+    """Return mean squared error between softmax and one-hot targets."""
+    return _keras_objects()["OneHotMeanSquaredError"]()
+
+
+def _one_hot_hinge(config: TrainConfig):
+    """Return the categorical hinge loss on one-hot targets."""
+    return _keras_objects()["OneHotCategoricalHinge"]()
+
+
+LOSSES: dict[str, Choice] = registry(
+    Choice(
+        key="sparse_categorical_crossentropy",
+        label="Cross-entropy (sparse labels)",
+        reason=(
+            "The standard loss for picking one class out of ten. It is the negative log of the probability the "
+            "softmax gives to the true digit, so a confident wrong answer costs a lot and a confident right one "
+            "almost nothing; combined with softmax its gradient is simply (predicted probabilities - one-hot "
+            "target), which trains fast and stably. 'Sparse' means it takes the label as an integer 0-9, exactly "
+            "how MNIST stores it, so no one-hot encoding is needed. Start here."
+        ),
+        poor_when=(
+            "Labels are noisy or the model becomes over-confident; then label smoothing can generalise slightly "
+            "better. It also cannot be used for multi-label problems (it assumes exactly one correct class)."
+        ),
+        build=_sparse_crossentropy,
+    ),
+    Choice(
+        key="label_smoothing_crossentropy",
+        label="Cross-entropy with label smoothing",
+        reason=(
+            "Cross-entropy against a softened target: with smoothing 0.1 the true digit gets 0.91 and each other "
+            "digit 0.01 instead of 1 and 0. The network is no longer pushed to make its logits infinitely large, "
+            "which acts as a regulariser and keeps predicted probabilities better calibrated; on MNIST it can add "
+            "a few hundredths of a percent to long, augmented training runs. The integer labels are one-hot "
+            "encoded inside the loss."
+        ),
+        poor_when=(
+            "You want the softmax outputs to be sharp confidence scores (they top out below 1 by design), or "
+            "training is short: for one or two epochs it brings no benefit and the loss values are not comparable "
+            "with plain cross-entropy because they never reach 0."
+        ),
+        build=_label_smoothing_crossentropy,
+    ),
+    Choice(
+        key="mse",
+        label="Mean squared error (on one-hot)",
+        reason=(
+            "Squared distance between the ten softmax outputs and the one-hot target. It is the loss from "
+            "regression and from early neural-network textbooks, and it is included to compare: it does train an "
+            "MNIST classifier, but you can watch it learn more slowly than cross-entropy, because when the softmax "
+            "is confidently wrong its gradient becomes tiny (the softmax saturates) instead of large."
+        ),
+        poor_when=(
+            "Almost always for classification: it learns more slowly and usually ends lower than cross-entropy, "
+            "especially with deep networks, small learning rates or few epochs."
+        ),
+        build=_one_hot_mse,
+    ),
+    Choice(
+        key="categorical_hinge",
+        label="Categorical hinge (SVM-style margin)",
+        reason=(
+            "The multi-class SVM loss: it is zero once the true digit's output beats the best wrong digit's output "
+            "by a margin of 1, and grows linearly otherwise. Examples that are already classified with margin stop "
+            "contributing, so training concentrates on the hard digits. It shows how a margin-based classifier "
+            "differs from a probabilistic one."
+        ),
+        poor_when=(
+            "Used after a softmax, as here: softmax outputs lie between 0 and 1, so a margin of 1 can only be met "
+            "with a fully confident prediction and learning is slower than with cross-entropy. Its outputs are "
+            "not meant to be read as probabilities."
+        ),
+        build=_one_hot_hinge,
+    ),
+)
+
+
+def _sgd(learning_rate):
+    """Return plain stochastic gradient descent."""
+    import keras
+
+    return keras.optimizers.SGD(learning_rate=learning_rate)
+
+
+def _sgd_momentum(learning_rate):
+    """Return SGD with Nesterov momentum 0.9."""
+    import keras
+
+    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9, nesterov=True)
+
+
+def _adam(learning_rate):
+    """Return Adam."""
+    import keras
+
+    return keras.optimizers.Adam(learning_rate=learning_rate)
+
+
+def _adamw(learning_rate):
+    """Return AdamW with Keras' default decoupled weight decay (0.004)."""
+    import keras
+
+    return keras.optimizers.AdamW(learning_rate=learning_rate)
+
+
+def _rmsprop(learning_rate):
+    """Return RMSprop."""
+    import keras
+
+    return keras.optimizers.RMSprop(learning_rate=learning_rate)
+
+
+def _adagrad(learning_rate):
+    """Return Adagrad."""
+    import keras
+
+    return keras.optimizers.Adagrad(learning_rate=learning_rate)
+
+
+def _nadam(learning_rate):
+    """Return Nadam."""
+    import keras
+
+    return keras.optimizers.Nadam(learning_rate=learning_rate)
+
+
+OPTIMIZERS: dict[str, Choice] = registry(
+    Choice(
+        key="sgd",
+        label="SGD",
+        reason=(
+            "Plain stochastic gradient descent: every weight moves by learning rate x gradient of the current "
+            "mini-batch. It is the algorithm the others improve on, so it is the baseline to understand. It needs "
+            "a much larger learning rate than Adam (try 0.05-0.1 on MNIST) and more epochs."
+        ),
+        poor_when=(
+            "You want good results quickly or do not want to tune the learning rate: with the default 0.001 it "
+            "barely moves in a few epochs, and too large a rate diverges."
+        ),
+        build=_sgd,
+    ),
+    Choice(
+        key="sgd_momentum",
+        label="SGD + Nesterov momentum",
+        reason=(
+            "SGD that keeps a running velocity (momentum 0.9) so steps build up along directions the gradients "
+            "agree on and noisy components cancel out; the Nesterov variant evaluates the gradient at the "
+            "look-ahead point, which damps overshooting. With a learning-rate schedule (cosine or one-cycle) it is "
+            "the classic recipe for the best final accuracy on image classifiers. Typical peak rate on MNIST: "
+            "0.02-0.1."
+        ),
+        poor_when=(
+            "The learning rate is not tuned or no schedule is used: it is more sensitive to the rate than Adam and "
+            "the default 0.001 is far too small for it."
+        ),
+        build=_sgd_momentum,
+    ),
+    Choice(
+        key="adam",
+        label="Adam",
+        reason=(
+            "Momentum plus a per-weight step size scaled by the running size of that weight's gradients, so every "
+            "layer learns at a sensible speed without tuning. The default learning rate 0.001 works well for "
+            "almost every MNIST network, which makes it the safest default and the one the Keras MNIST example "
+            "uses."
+        ),
+        poor_when=(
+            "You are after the last few hundredths of a percent on a long run: well-tuned SGD with momentum and a "
+            "schedule, or AdamW, sometimes generalise slightly better. Very large learning rates (0.01 and up) "
+            "make it unstable."
+        ),
+        build=_adam,
+    ),
+    Choice(
+        key="adamw",
+        label="AdamW",
+        reason=(
+            "Adam with decoupled weight decay: every step also shrinks all weights a little (Keras' default decay "
+            "0.004 x learning rate), independently of the gradient scaling. This is a cleaner form of L2 "
+            "regularisation than adding a penalty to the loss, and it helps on longer runs where the network "
+            "starts to overfit."
+        ),
+        poor_when=(
+            "Training is only one or two epochs: the decay has no time to matter and it behaves like Adam. On "
+            "small models that underfit, extra regularisation does not help."
+        ),
+        build=_adamw,
+    ),
+    Choice(
+        key="rmsprop",
+        label="RMSprop",
+        reason=(
+            "Divides each weight's step by a running average of its squared gradient, so weights with large, "
+            "noisy gradients take smaller steps. It is Adam without the momentum term and was the standard "
+            "adaptive optimizer before Adam; at learning rate 0.001 it trains MNIST networks well."
+        ),
+        poor_when=(
+            "You need a smooth training curve: without momentum it is noisier than Adam, and it has no advantage "
+            "over Adam on MNIST."
+        ),
+        build=_rmsprop,
+    ),
+    Choice(
+        key="adagrad",
+        label="Adagrad",
+        reason=(
+            "Scales each weight's step by the total of all its past squared gradients, so rarely-updated weights "
+            "keep larger steps. It was designed for sparse features (for example word counts) and is useful here "
+            "to see how a step size that only ever shrinks behaves."
+        ),
+        poor_when=(
+            "Dense inputs like images and longer training: the accumulated squares keep growing, so the effective "
+            "learning rate decays towards zero and training stalls. It needs a larger rate (about 0.01-0.05) "
+            "to make progress on MNIST."
+        ),
+        build=_adagrad,
+    ),
+    Choice(
+        key="nadam",
+        label="Nadam",
+        reason=(
+            "Adam with Nesterov momentum: the momentum step is taken from the look-ahead point, which often "
+            "converges a little faster than Adam in the first epochs with the same learning rate 0.001."
+        ),
+        poor_when=(
+            "Differences from Adam are small on MNIST; it is slightly slower per step and inherits Adam's "
+            "sensitivity to large learning rates."
+        ),
+        build=_nadam,
+    ),
+)
+
+
+def _constant(learning_rate: float, total_steps: int):
+    """Return the fixed learning rate."""
+    return learning_rate
+
+
+def _cosine(learning_rate: float, total_steps: int):
+    """Return a cosine decay from ``learning_rate`` to 0 over ``total_steps``."""
+    import keras
+
+    return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, total_steps))
+
+
+def _one_cycle(learning_rate: float, total_steps: int):
+    """Return the one-cycle schedule peaking at ``learning_rate``."""
+    return _keras_objects()["OneCycle"](learning_rate, max(1, total_steps))
+
+
+SCHEDULES: dict[str, Choice] = registry(
+    Choice(
+        key="constant",
+        label="Constant",
+        reason=(
+            "The learning rate stays the same for the whole run. Simple and easy to reason about, and with Adam "
+            "at 0.001 it is what the Keras MNIST example does; a good choice while you compare other settings."
+        ),
+        poor_when=(
+            "You want the best accuracy from a fixed number of epochs: without lowering the rate at the end, the "
+            "weights keep jittering around the minimum instead of settling into it."
+        ),
+        build=_constant,
+    ),
+    Choice(
+        key="cosine",
+        label="Cosine decay",
+        reason=(
+            "Starts at the chosen learning rate and lowers it along half a cosine wave to zero at the last step of "
+            "the last epoch. Large steps early explore quickly, small steps at the end settle the weights, which "
+            "usually gains a few tenths of a percent over a constant rate for free."
+        ),
+        poor_when=(
+            "You may want to stop early or continue training: the rate depends on the planned number of epochs, so "
+            "a stopped run never got its low-rate phase, and extra epochs run at a rate of 0."
+        ),
+        build=_cosine,
+    ),
+    Choice(
+        key="one_cycle",
+        label="One-cycle (warm-up then anneal)",
+        reason=(
+            "Rises linearly from 1/25 of the peak rate to the peak over the first quarter of training, then "
+            "follows a cosine down to 1/1000 of the peak. The warm-up lets you use a much larger peak rate than a "
+            "constant schedule tolerates (with batch norm), and the long anneal settles the weights; it is the "
+            "fastest way known to reach high accuracy in one or two epochs ('super-convergence') and is what the "
+            "'fast' preset uses."
+        ),
+        poor_when=(
+            "The run is stopped early (the low-rate phase comes only at the end) or the number of epochs will be "
+            "changed afterwards. With a peak rate that is too high for the network (no batch norm) the warm-up "
+            "phase diverges."
+        ),
+        build=_one_cycle,
+    ),
+)
+
+
+def make_loss(train_config: TrainConfig):
+    """Build the loss chosen in ``train_config``.
+
+    Parameters
+    ----------
+    train_config : TrainConfig
+        Uses ``loss`` and ``label_smoothing``.
+
+    Returns
+    -------
+    keras.losses.Loss
+        A loss that takes integer labels 0-9 and softmax outputs.
+    """
+    return LOSSES[train_config.loss].build(train_config)
+
+
+def make_optimizer(train_config: TrainConfig, steps_per_epoch: int):
+    """Build the optimizer chosen in ``train_config`` with its learning-rate schedule.
+
+    Parameters
+    ----------
+    train_config : TrainConfig
+        Uses ``optimizer``, ``learning_rate``, ``schedule`` and ``epochs``.
+    steps_per_epoch : int
+        Mini-batches per epoch; the schedule spans ``epochs * steps_per_epoch`` steps.
+
+    Returns
+    -------
+    keras.optimizers.Optimizer
+    """
+    total_steps = max(1, train_config.epochs * int(steps_per_epoch))
+    learning_rate = SCHEDULES[train_config.schedule].build(train_config.learning_rate, total_steps)
+    return OPTIMIZERS[train_config.optimizer].build(learning_rate)
+
+
+def compile_model(model: keras.Model, train_config: TrainConfig, steps_per_epoch: int) -> keras.Model:
+    """Compile ``model`` with the loss, optimizer and schedule of ``train_config`` and an accuracy metric.
+
+    Parameters
+    ----------
+    model : keras.Model
+        An uncompiled model with 10 softmax outputs.
+    train_config : TrainConfig
+        The training choices.
+    steps_per_epoch : int
+        Mini-batches per epoch, used by the learning-rate schedule.
+
+    Returns
+    -------
+    keras.Model
+        The same model, compiled.
+    """
+    import keras
+
+    model.compile(
+        optimizer=make_optimizer(train_config, steps_per_epoch),
+        loss=make_loss(train_config),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "make_loss", "make_optimizer", "compile_model"]

@@ -1,0 +1,43 @@
+"""Altair charts of the Predictions page: softmax outputs and saliency maps."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+
+def probability_bars(frame: pd.DataFrame, *, height: int = 220) -> alt.LayerChart:
+    """The 10 softmax outputs (columns ``digit``, ``probability``, ``chosen``) with the argmax highlighted."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        tooltip=["digit", alt.Tooltip("probability:Q", format=".4f")],
+    )
+    bars = base.mark_bar().encode(
+        color=alt.condition("datum.chosen", alt.value("#d62728"), alt.value("#9ecae1")),
+    )
+    labels = base.mark_text(dy=-6, fontSize=11).encode(text=alt.Text("probability:Q", format=".0%"))
+    return alt.layer(bars, labels).properties(height=height)
+
+
+def saliency_map(frame: pd.DataFrame, *, title: str, limit: float, size: int = 220) -> alt.Chart:
+    """A signed 28x28 map (columns ``row``, ``col``, ``value``): blue pushes the digit's score up, red down.
+
+    ``limit`` is the largest absolute value of the colour scale; give maps that are compared the same one.
+    """
+    limit = limit if limit > 0 else 1.0
+    return (
+        alt.Chart(frame, title=title)
+        .mark_rect()
+        .encode(
+            x=alt.X("col:O", axis=None),
+            y=alt.Y("row:O", axis=None),
+            color=alt.Color(
+                "value:Q",
+                scale=alt.Scale(scheme="redblue", domain=[-limit, limit], clamp=True),
+                title="effect on score",
+            ),
+            tooltip=["row", "col", alt.Tooltip("value:Q", format=".3~f", title="effect on score")],
+        )
+        .properties(width=size, height=size)
+    )

@@ -1,0 +1,127 @@
+"""AppTest: the Predictions page with real small models, and without a usable one."""
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_lab import inference
+from mnist_lab.store import HOME_ENV, RunStore
+from tests.server import ROOT
+
+
+def open_predictions(run_name: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    if run_name is not None:
+        at.sidebar.selectbox(key="sidebar_run_picker").set_value(run_id_named(run_name)).run()
+    at.switch_page("app_pages/predict.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def run_id_named(name: str) -> str:
+    return next(run.id for run in RunStore().list_runs() if run.name == name)
+
+
+def scores_of(store: RunStore, name: str, images: np.ndarray) -> np.ndarray:
+    run = store.get(run_id_named(name))
+    return inference.test_scores(store, run, inference.RunModel.load(store, run), images)
+
+
+def captions(at: AppTest) -> list[str]:
+    return [caption.value for caption in at.caption]
+
+
+def test_without_runs_the_page_says_what_to_do(home):
+    at = open_predictions()
+    assert "No run yet" in at.info[0].value
+    assert not at.tabs
+
+
+def test_a_run_still_in_its_first_epoch_is_waited_for(home):
+    from mnist_lab import config
+
+    RunStore().create_run("just started", config.to_dict(config.ModelConfig()), config.to_dict(config.TrainConfig()), {})
+    at = open_predictions()
+    assert "**just started** is still in its first epoch" in at.info[0].value
+    assert not at.warning and not at.tabs
+
+
+def test_test_digits_grid_and_one_output_explained(trained_store, mnist):
+    at = open_predictions("small fast")
+    assert [tab.label for tab in at.tabs] == ["Test digits", "Your own digit", "The wrong shape", "Inside the network"]
+    grid = at.get("image")[0]
+    assert len(grid.proto.imgs) == 30
+    assert all(re.fullmatch(r"[✓✗] \d → \d · \d+%", img.caption) for img in grid.proto.imgs)
+    pick = at.selectbox(key="predict_sample")
+    scores = scores_of(trained_store, "small fast", mnist.x_test)
+    assert pick.value == int(np.argmin(scores.max(axis=1)))  # least sure first
+    predicted = int(np.argmax(scores[pick.value]))
+    assert any(f"`np.argmax` picks the position of the largest: **{predicted}**" in md.value for md in at.markdown)
+    assert any(f"np.argmax(probabilities)  # {predicted}" in code.value for code in at.code)
+
+
+def test_filters_show_only_the_chosen_mistakes(trained_store, mnist):
+    at = open_predictions("small fast")
+    scores, labels = scores_of(trained_store, "small fast", mnist.x_test), mnist.y_test
+    at.toggle(key="predict_mistakes").set_value(True).run()
+    at.selectbox(key="predict_true").set_value(4).run()
+    assert not at.exception
+    mistakes = int(np.sum((labels == 4) & (scores.argmax(axis=1) != 4)))
+    assert any(caption.startswith(f"{mistakes:,} of 10,000 test digits match") for caption in captions(at))
+    assert all(img.caption.startswith("✗ 4 → ") for img in at.get("image")[0].proto.imgs)
+    at.selectbox(key="predict_predicted").set_value(4).run()  # a 4 predicted as 4 is no mistake
+    assert "No test digit matches these filters." in [info.value for info in at.info]
+
+
+def test_wrong_shape_tab_shows_the_models_errors_and_the_fix(trained_store):
+    at = open_predictions("small fast")
+    codes = [code.value for code in at.code]
+    assert any(code.startswith("ValueError: Input 0") and "found shape=(28, 28, 3)" in code for code in codes)
+    assert any("# input shape (1, 28, 28, 1)" in code for code in codes)
+    assert any("Works: 10 probabilities" in success.value for success in at.success)
+
+
+def test_inside_the_network_of_a_convnet(trained_store):
+    at = open_predictions("small fast")
+    subheaders = [sub.value for sub in at.main.subheader]
+    assert subheaders[0] == "First-layer filters"
+    assert sum(sub.startswith("Feature maps of ") for sub in subheaders) == 2
+    assert subheaders[-1] == "Which pixels drove the decision"
+    assert any("Gradient x input" in caption for caption in captions(at))
+    at.radio(key="predict_inside_source").set_value("own").run()  # nothing drawn yet: falls back to the test digit
+    assert not at.exception
+    assert any("Draw or upload a digit" in info.value for info in at.info)
+
+
+def test_a_perceptron_has_no_convolutions_and_the_page_says_so(trained_store):
+    at = open_predictions("small perceptron")
+    assert any("no convolution layers" in info.value for info in at.info)
+    subheaders = [sub.value for sub in at.main.subheader]
+    assert subheaders == ["First-layer weights", "Which pixels drove the decision"]
+
+
+def test_the_canvas_starts_empty_with_a_hint(trained_store):
+    at = open_predictions("small fast")
+    assert any("Draw a digit or upload a picture" in info.value for info in at.info)
+    at.segmented_control(key="predict_input").set_value("Upload").run()
+    assert not at.exception
+    assert at.get("file_uploader")
+
+
+@pytest.mark.parametrize("damage", ["delete", "corrupt"])
+def test_a_run_without_a_usable_model_gets_a_message(trained_home, tmp_path, monkeypatch, damage):
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv(HOME_ENV, str(home))
+    model_file = RunStore(home).model_path(next(run.id for run in RunStore(home).list_runs() if run.name == "small fast"))
+    if damage == "delete":
+        model_file.unlink()
+    else:
+        model_file.write_bytes(b"not a keras file")
+    at = open_predictions("small fast")
+    assert "cannot make predictions" in at.warning[0].value
+    assert ("missing" if damage == "delete" else "damaged") in at.warning[0].value
