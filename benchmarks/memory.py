@@ -71,7 +71,7 @@ def main() -> int:
     sampler.start()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.run()
-    at.switch_page("pages/train.py")
+    at.switch_page("app_pages/train.py")
     at.run()
     after = []
     for index in range(args.runs):
