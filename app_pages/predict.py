@@ -10,16 +10,10 @@ CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts a
 OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last own digit, for the Inside tab
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading the model...")
-def loaded_model(home: str, run_id: str, saved_epochs: int) -> inference.RunModel:
-    store = resources.store()
-    return inference.RunModel.load(store, store.get(run_id))
-
-
 @st.cache_data(max_entries=4, show_spinner="Predicting the 10,000 test digits (once per model)...")
 def test_scores(home: str, run_id: str, saved_epochs: int):
-    store = resources.store()
-    return inference.test_scores(store, store.get(run_id), loaded_model(home, run_id, saved_epochs), data.x_test)
+    store, run = resources.store(), resources.store().get(run_id)
+    return inference.test_scores(store, run, resources.run_model(run), data.x_test)
 
 
 def digit_chart(pixels, size: int = 200):
@@ -72,7 +66,7 @@ if run is None or (run.status == run_store.RUNNING and not run.has_model):
     st.stop()
 home = str(resources.store_or_stop().home)
 try:
-    model = loaded_model(home, run.id, run.saved_epochs)
+    model = resources.run_model(run)
     scores = test_scores(home, run.id, run.saved_epochs)
 except inference.ModelUnavailableError as error:
     st.warning(f"**{run.name}** cannot make predictions: {error}. Pick another run in the sidebar or train a new one.")

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS runs (
     reasons TEXT NOT NULL,
     metrics TEXT NOT NULL DEFAULT '{}',
     owner TEXT NOT NULL DEFAULT '',
-    saved_epochs INTEGER NOT NULL DEFAULT 0
+    saved_epochs INTEGER NOT NULL DEFAULT 0,
+    experiment TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -86,6 +87,7 @@ class Run:
     reasons: dict[str, str]
     metrics: dict[str, Any]
     saved_epochs: int
+    experiment: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -170,9 +172,18 @@ class RunStore:
         return self.run_dir(run_id) / MODEL_FILE
 
     def create_run(
-        self, name: str, model_config: dict[str, Any], train_config: dict[str, Any], reasons: dict[str, str]
+        self,
+        name: str,
+        model_config: dict[str, Any],
+        train_config: dict[str, Any],
+        reasons: dict[str, str],
+        *,
+        experiment: str = "",
     ) -> str:
-        """Create a run in status ``running`` owned by this process and return its id."""
+        """Create a run in status ``running`` owned by this process and return its id.
+
+        ``experiment`` names the one-click experiment the run belongs to (the Report page's), if any.
+        """
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
         try:
             self.run_dir(run_id).mkdir(parents=True)
@@ -180,8 +191,8 @@ class RunStore:
             raise StoreError(f"cannot create a folder for the run in {self.home}: {error}") from error
         with self._connect() as db:
             db.execute(
-                "INSERT INTO runs (id, name, created, status, model_config, train_config, reasons, owner)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, name, created, status, model_config, train_config, reasons, owner, experiment)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     clean_name(name),
@@ -191,6 +202,7 @@ class RunStore:
                     json.dumps(train_config),
                     json.dumps(reasons),
                     PROCESS_TOKEN,
+                    experiment,
                 ),
             )
         return run_id
@@ -327,6 +339,7 @@ def _to_run(row: sqlite3.Row, history: list[dict[str, Any]]) -> Run:
         reasons=json.loads(row["reasons"]),
         metrics=json.loads(row["metrics"]),
         saved_epochs=row["saved_epochs"],
+        experiment=row["experiment"],
         history=history,
     )
 

@@ -392,8 +392,11 @@ class Trainer:
         train_config: config.TrainConfig,
         *,
         dataset: Dataset | None = None,
+        experiment: str = "",
     ) -> TrainingJob:
         """Create a run and start training it in the background.
+
+        ``experiment`` tags the run as part of a named one-click experiment (see ``RunStore.create_run``).
 
         Raises
         ------
@@ -410,7 +413,9 @@ class Trainer:
                     "wait until it finishes or is stopped."
                 )
             reasons = reasons_for(model_config, train_config)
-            run_id = self.store.create_run(name, config.to_dict(model_config), config.to_dict(train_config), reasons)
+            run_id = self.store.create_run(
+                name, config.to_dict(model_config), config.to_dict(train_config), reasons, experiment=experiment
+            )
             job = TrainingJob(run_id, name, model_config, train_config, self.store, dataset)
             self._jobs[run_id] = job
             job.start()

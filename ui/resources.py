@@ -43,3 +43,16 @@ def store_or_stop() -> run_store.RunStore:
     except run_store.StoreError as error:
         st.error(f"The run store cannot be opened: {error}. Set {run_store.HOME_ENV} to a writable folder.")
         st.stop()
+
+
+def run_model(run: run_store.Run):
+    """The loaded model of ``run``, shared by every page and session (raises ModelUnavailableError)."""
+    return _model_at(str(run_store.default_home()), run.id, run.saved_epochs)
+
+
+@st.cache_resource(max_entries=3, show_spinner="Loading the model...")
+def _model_at(home: str, run_id: str, saved_epochs: int):
+    from mnist_lab.inference import RunModel
+
+    store = _store_at(home)
+    return RunModel.load(store, store.get(run_id))
