@@ -59,12 +59,12 @@ def own_digit_panel(model: inference.RunModel) -> None:
 
 st.title("Predictions: what the model says")
 st.markdown("Assignment question 3: print some outputs to check that the model is right, on test digits and your own.")
+home = str(resources.store_or_stop().home)
 run = sidebar.active_run()
 if run is None or (run.status == run_store.RUNNING and not run.has_model):
     st.info("No run yet: train a model on the Train page, then come back to see its predictions." if run is None else
             f"**{run.name}** is still in its first epoch: its predictions appear here once that epoch is saved.")
     st.stop()
-home = str(resources.store_or_stop().home)
 try:
     model = resources.run_model(run)
     scores = test_scores(home, run.id, run.saved_epochs)

@@ -14,6 +14,7 @@ OWNED = "training_run"  # run id of the training this session started (survives 
 POLL_SECONDS = 1.0
 
 st.title("Train a network")
+resources.store_or_stop()
 trainer = resources.trainer()
 
 

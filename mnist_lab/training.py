@@ -149,8 +149,14 @@ class _LiveCallback:
     def _save(self, model) -> None:
         """Save the model atomically, so a crash while saving keeps the previous epoch's file."""
         partial = self.model_path.replace(run_store.MODEL_FILE, "partial-model.keras")
-        model.save(partial)
-        os.replace(partial, self.model_path)
+        try:
+            model.save(partial)
+            os.replace(partial, self.model_path)
+        except OSError as error:
+            raise run_store.StoreError(
+                f"the model could not be saved ({error.strerror or error}): the disk is full or the run "
+                f"folder is not writable. Free some space or set {run_store.HOME_ENV} to a writable folder"
+            ) from error
 
 
 class TrainingJob:
@@ -248,6 +254,8 @@ class TrainingJob:
             status, message = self._train()
         except MemoryError:
             message = "The server ran out of memory: try a smaller model, batch size or training subset."
+        except run_store.StoreError as error:
+            message = f"Training ended: {error}."
         except Exception as error:  # the run must end with a status whatever went wrong
             message = f"Training failed: {type(error).__name__}: {error}"
         finally:

@@ -70,3 +70,49 @@ def test_missing_or_damaged_model_file_is_named_and_others_still_load(tmp_path, 
         inference.RunModel.load(store, broken)
     inference.RunModel.load(store, healthy)
     assert len(store.list_runs()) == 2
+
+
+def test_full_disk_gives_a_clear_message_and_loses_no_run(tmp_path, trained_home):
+    """A file-size limit makes every write past it fail as on a full disk (EFBIG instead of ENOSPC)."""
+    import resource
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    earlier = {run.id: run for run in run_store.RunStore(home).list_runs()}
+    limit = 200_000  # room for the database, not for a model file
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mnist_lab", "train", "--preset", "keras-classic", "--epochs", "1",
+         "--limit", "500", "--home", str(home)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, preexec_fn=small_disk,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    assert "the disk is full" in output or "cannot be written" in output
+    store = run_store.RunStore(home)
+    for run_id, before in earlier.items():
+        after = store.get(run_id)
+        assert (after.status, after.saved_epochs) == (before.status, before.saved_epochs)
+        inference.RunModel.load(store, after)
+
+
+def test_unusable_home_gives_clear_messages_in_the_app(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv(run_store.HOME_ENV, str(blocker))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert "run store cannot be read" in at.sidebar.error[0].value
+    assert len(at.get("image")) == 10  # the Data page still works
+    for page in ("app_pages/train.py", "app_pages/predict.py", "app_pages/evaluate.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert any(run_store.HOME_ENV in error.value for error in at.error), page
