@@ -1,0 +1,84 @@
+"""Two browser sessions at once: one trains, the other explores, predicts and evaluates; nothing crosses."""
+
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_helpers import open_page, set_number, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def shared_url(trained_home, tmp_path_factory):
+    """One server for both sessions, on a copy of the two small trained runs."""
+    from tests.server import running_app
+
+    home = tmp_path_factory.mktemp("sessions") / "home"
+    shutil.copytree(trained_home, home)
+    with running_app(home) as url:
+        yield url
+
+
+def new_session(chromium, url):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1200})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    wait_idle(page)
+    return context, page
+
+
+def pick_run(page, label):
+    page.get_by_role("combobox", name="Run").click()
+    page.get_by_role("option", name=label).click()
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Run")).to_have_value(label)
+
+
+def test_one_session_trains_while_another_works(chromium, shared_url, tmp_path):
+    trainer_context, trainer = new_session(chromium, shared_url)
+    viewer_context, viewer = new_session(chromium, shared_url)
+    try:
+        open_page(trainer, "Train")
+        set_number(trainer, "Epochs", 40)
+        set_number(trainer, "Training images (0 = all 60,000)", 20000)
+        trainer.get_by_label("Run name").fill("session A run")
+        trainer.get_by_label("Run name").press("Enter")
+        wait_idle(trainer)
+        trainer.get_by_role("button", name="Start training").click()
+        expect(trainer.get_by_role("button", name="Stop")).to_be_visible(timeout=60_000)
+
+        # The other session explores the data and uses a finished run while A trains.
+        open_page(viewer, "Data")
+        expect(viewer.get_by_role("heading", name="Examples of every class")).to_be_visible(timeout=60_000)
+        pick_run(viewer, "small fast · finished")
+        open_page(viewer, "Predictions")
+        expect(viewer.get_by_text(re.compile("Look closer at"))).to_be_visible(timeout=90_000)
+        open_page(viewer, "Evaluate")
+        expect(viewer.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=90_000)
+
+        # It asks to train too: a clear refusal, and no Stop button for someone else's training.
+        open_page(viewer, "Train")
+        expect(viewer.get_by_text("Someone else started this training")).to_be_visible(timeout=60_000)
+        expect(viewer.get_by_role("button", name="Start training")).to_be_disabled()
+        assert viewer.get_by_role("button", name="Stop").count() == 0
+
+        # Nothing crossed: each session keeps its own active run and its own widgets.
+        expect(viewer.get_by_role("combobox", name="Run")).to_have_value("small fast · finished")
+        expect(trainer.get_by_role("combobox", name="Run")).to_have_value(re.compile("session A run · running"))
+        expect(viewer.get_by_label("Epochs", exact=True)).not_to_have_value("40")
+
+        trainer.get_by_role("button", name="Stop").click()
+        expect(trainer.get_by_text(re.compile(r"session A run.*: stopped"))).to_be_visible(timeout=60_000)
+        viewer.reload()
+        wait_idle(viewer)
+        open_page(viewer, "Train")
+        expect(viewer.get_by_role("button", name="Start training")).to_be_enabled(timeout=60_000)
+    finally:
+        trainer.screenshot(path=str(tmp_path / "trainer.png"))
+        viewer.screenshot(path=str(tmp_path / "viewer.png"))
+        trainer_context.close()
+        viewer_context.close()
