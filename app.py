@@ -1,4 +1,4 @@
-"""MNIST Lab: the router. Pages live in pages/, the library in mnist_lab/."""
+"""MNIST Lab: the router. Pages live in app_pages/, the library in mnist_lab/."""
 
 import streamlit as st
 

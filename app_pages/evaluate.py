@@ -1,0 +1,142 @@
+"""Evaluate page: test-set performance class by class, and runs side by side (assignment question 4, concept B7)."""
+
+import streamlit as st
+
+from mnist_lab import charts, eval_charts, evaluation, explore, inference
+from mnist_lab import store as run_store
+from ui import resources, sidebar
+
+data = resources.dataset()
+CLASSES = list(data.class_names)
+CURVES = [*CLASSES, *eval_charts.AVERAGES]
+TRUE, PREDICTED, MATRIX = "evaluate_true", "evaluate_predicted", "evaluate_matrix"
+
+
+@st.cache_data(max_entries=16, show_spinner="Evaluating on the 10,000 test images...")
+def evaluated(home: str, run_id: str, saved_epochs: int) -> evaluation.Evaluation:
+    store, run = resources.store(), resources.store().get(run_id)
+    return evaluation.evaluate_run(store, run, lambda: resources.run_model(run), data)
+
+
+def evaluation_or_message(run: run_store.Run) -> evaluation.Evaluation | None:
+    if run.status == run_store.RUNNING:
+        st.info(f"**{run.name}** is still training: evaluate it once it has finished or been stopped.")
+    elif not run.has_model:
+        st.warning(f"**{run.name}** has no saved model, so there is nothing to evaluate. {run.message}")
+    else:
+        try:
+            return evaluated(str(store.home), run.id, run.saved_epochs)
+        except (inference.ModelUnavailableError, run_store.StoreError) as error:
+            st.error(f"**{run.name}** cannot be evaluated: {error}. Choose another run, or train this one again.")
+    return None
+
+
+def pick_cell() -> None:
+    if cell := st.session_state[MATRIX].selection.get(eval_charts.CELL):
+        st.session_state[TRUE], st.session_state[PREDICTED] = cell[0]["true"], cell[0]["predicted"]
+
+
+def headline(s: dict) -> None:
+    figures = {
+        "Test accuracy": f"{s['accuracy']:.2%}", "Test loss": f"{s['log_loss']:.4f}", "Macro F1": f"{s['f1_macro']:.2%}",
+        "Macro ROC AUC": f"{s['roc_auc_macro']:.4f}",
+        "Train accuracy": "n/a" if s["train_accuracy"] is None else f"{s['train_accuracy']:.2%}",
+    }
+    for column, (label, value) in zip(st.columns(len(figures)), figures.items()):
+        column.metric(label, value)
+    for column, kind in zip(st.columns(2), ("macro", "weighted")):
+        p, r, f = (s[f"{name}_{kind}"] for name in ("precision", "recall", "f1"))
+        column.markdown(f"**{kind.title()}** precision {p:.2%} · recall {r:.2%} · F1 {f:.2%}")
+    st.markdown(evaluation.gap_explanation(s))
+    if s["train_accuracy"] is not None:
+        st.caption(f"Train accuracy: this model on {s['train_images']:,} of the images it was trained on. The figure in the "
+                   "training log is usually lower: it averages over an epoch while the weights still change.")
+
+
+def confusion_section(ev: evaluation.Evaluation) -> None:
+    st.header("Confusion matrix", anchor="confusion-matrix")
+    st.markdown(evaluation.CONFUSION_MATRIX_EXPLAINED)
+    normalized = st.toggle("Row-normalised (share of each true digit)", key="evaluate_normalized")
+    top = ev.confused_pairs.iloc[0] if len(ev.confused_pairs) else {"true": CLASSES[0], "predicted": CLASSES[0]}
+    st.session_state.setdefault(TRUE, top["true"])
+    st.session_state.setdefault(PREDICTED, top["predicted"])
+    chosen = (st.session_state[TRUE], st.session_state[PREDICTED])
+    chart = eval_charts.confusion_heatmap(ev.confusion, normalized=normalized, chosen=chosen)
+    st.altair_chart(chart, on_select=pick_cell, selection_mode=eval_charts.CELL, key=MATRIX)
+    st.caption("Click a cell, or choose it below, to see its test images.")
+    true_col, predicted_col, pairs_col = st.columns([1, 1, 3])
+    true = true_col.selectbox("True class", CLASSES, key=TRUE)
+    predicted = predicted_col.selectbox("Predicted class", CLASSES, key=PREDICTED)
+    pairs_col.dataframe(ev.confused_pairs, hide_index=True, width="stretch", height=150)
+    cell = evaluation.cell_examples(ev, data, true, predicted)
+    if cell.total:
+        st.image([explore.tile(cell.images[i : i + 10]) for i in range(0, len(cell.images), 10)], output_format="PNG")
+        shown = f"showing the {len(cell.images)} it was surest of" if cell.total > len(cell.images) else "surest first"
+        st.caption(f"{cell.total} test images of a {true} read as {predicted}; {shown}.")
+    else:
+        st.caption(f"No test image of a {true} was read as {predicted}.")
+
+
+def one_run(run: run_store.Run) -> None:
+    ev = evaluation_or_message(run)
+    if ev is None:
+        return
+    st.caption(f"Run **{run.name}** ({run.status}), model of epoch {ev.epoch}, on all {ev.summary['n']:,} test images.")
+    headline(ev.summary)
+    st.header("Per class")
+    number = st.column_config.NumberColumn
+    st.dataframe(ev.per_class, hide_index=True, width="stretch", column_config={
+        "precision": number(format="%.3f"), "recall": number(format="%.3f"), "f1": number("F1", format="%.3f"),
+        "support": number("test images"), "roc_auc": number("ROC AUC", format="%.4f"),
+        "average_precision": number("average precision", format="%.4f")})
+    st.download_button("Download the table (CSV)", ev.per_class.to_csv(index=False), file_name=f"per-class-{run.id}.csv",
+                       mime="text/csv", on_click="ignore", key="evaluate_csv")
+    st.altair_chart(eval_charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"]), width="stretch")
+    confusion_section(ev)
+    st.header("ROC and precision-recall curves", anchor="roc")
+    st.markdown(evaluation.CURVES_EXPLAINED)
+    shown_col, zoom_col = st.columns([3, 1], vertical_alignment="bottom")
+    shown = shown_col.multiselect("Curves", CURVES, default=CURVES, key="evaluate_curves")
+    zoom = zoom_col.toggle("Zoom ROC into the corner", key="evaluate_zoom", help="False positive rates up to 10%.")
+    roc_col, pr_col = st.columns(2)
+    roc_col.altair_chart(eval_charts.roc_chart(ev.roc, CLASSES, shown, zoom=zoom))
+    pr_col.altair_chart(eval_charts.pr_chart(ev.pr, CLASSES, shown))
+
+
+def compare_runs() -> None:
+    candidates = [run for run in store.list_runs() if run.has_model and run.status != run_store.RUNNING]
+    if len(candidates) < 2:
+        st.info("Comparing needs at least two finished runs with a saved model: train another one on the Train page.")
+        return
+    labels = evaluation.run_labels(candidates)
+    default = [sidebar.active_run_id()] if sidebar.active_run_id() in labels else []
+    default += [run.id for run in candidates if run.id not in default][: 2 - len(default)]
+    chosen = st.multiselect("Runs to compare", list(labels), default=default, format_func=labels.get, key="evaluate_compare")
+    usable = [(run, ev) for run in map(store.get, chosen) if (ev := evaluation_or_message(run)) is not None]
+    if len(usable) < 2:
+        st.info("Choose two or more runs that can be evaluated.")
+        return
+    comparison = evaluation.compare(*zip(*usable))
+    st.subheader("Settings that differ, and the results")
+    st.dataframe(comparison.table, width="stretch")
+    for column, metric in zip(st.columns(2), ("recall", "ROC AUC")):
+        column.altair_chart(eval_charts.compare_bars(comparison.per_class, metric), width="stretch")
+    chart_col, controls_col = st.columns([2, 1])
+    class_name = controls_col.selectbox("ROC of class", CURVES, key="evaluate_compare_class")
+    zoom = controls_col.toggle("Zoom into the corner", key="evaluate_compare_zoom", help="False positive rates up to 10%.")
+    chart_col.altair_chart(eval_charts.compare_roc(comparison.roc, class_name, zoom=zoom))
+    st.subheader("Training curves")
+    st.altair_chart(charts.epoch_curves(comparison.history, color="run"))
+
+
+st.title("Evaluate: how good is the model?")
+st.markdown("Accuracy is one number; this page takes it apart on the 10,000 test images the model never trained on: per "
+            "class, per kind of mistake, and against other runs (assignment question 4). Results are stored with the run.")
+store = resources.store_or_stop()
+view = st.segmented_control("View", ["One run", "Compare runs"], default="One run", key="evaluate_view") or "One run"
+if view == "Compare runs":
+    compare_runs()
+elif (active := sidebar.active_run()) is None:
+    st.info("No run yet: train one on the Train page, then come back here.")
+else:
+    one_run(active)

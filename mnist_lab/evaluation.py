@@ -1,0 +1,369 @@
+"""Evaluating a stored run on the full test set, and comparing the evaluations of several runs.
+
+The test-set scores are predicted once per saved model and stored with the run (see
+:func:`mnist_lab.inference.test_scores`), together with the per-class table and the curves;
+the headline figures are merged into the run's metrics under ``"test"`` for other pages and
+the report. Evaluating the same model again reads all of it back without loading the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from mnist_lab import config, curves, inference, metrics, training
+from mnist_lab import store as run_store
+from mnist_lab.data import Dataset, shared_mnist
+
+#: Training images scored for the train-versus-test gap (all of them when the run trained on fewer).
+TRAIN_SAMPLE = 2000
+TRAIN_SCORES = "train_sample_scores"
+#: Points kept per ROC or precision-recall curve: plenty for a chart, light enough for the browser.
+CURVE_POINTS = 100
+#: Metric frames stored with the run next to its scores, so that reopening skips their computation.
+STORED_FRAMES = ("per_class", "roc", "pr")
+#: What a confusion matrix tells (concept question B7), in the app's words.
+CONFUSION_MATRIX_EXPLAINED = (
+    "**What a confusion matrix tells.** Each row is a true digit, each column the digit the model answered, each cell "
+    "counts test images. The diagonal (blue) holds the right answers; every cell off it (red) is one particular "
+    "mistake, such as *a 4 read as a 9*. Accuracy says only how many answers are wrong; the matrix says which digits "
+    "get mixed up, and in which direction. Along a row you read the recall of that digit (share of its images found), "
+    "down a column its precision (share of that answer that was right). The row-normalised view divides each row by "
+    "its total, so that digits with more test images do not look worse."
+)
+#: How to read one-vs-rest ROC and precision-recall curves.
+CURVES_EXPLAINED = (
+    "One-vs-rest: one digit is the positive class, all others negative, and the threshold on that digit's probability "
+    "sweeps from 1 to 0. ROC plots the true positive rate (recall) against the false positive rate; AUC is the chance "
+    "that a random image of the digit scores higher than a random other image (1 is perfect, 0.5 is guessing). "
+    "Micro-average pools all 100,000 decisions; macro-average is the mean of the ten class curves. Precision-recall "
+    "curves leave out the many easy negatives, so they show differences that ROC squeezes into its top-left corner."
+)
+#: Per-class columns compared between runs, with their display names.
+COMPARED = {"recall": "recall", "roc_auc": "ROC AUC", "precision": "precision", "f1": "F1"}
+#: Headline figures shown next to the hyperparameters that differ.
+HEADLINE = {
+    "accuracy": "test accuracy",
+    "log_loss": "test loss",
+    "f1_macro": "macro F1",
+    "roc_auc_macro": "macro ROC AUC",
+    "train_accuracy": "train accuracy",
+}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything the Evaluate page shows about one saved model, measured on the full test set.
+
+    Attributes
+    ----------
+    run_id : str
+        The evaluated run.
+    epoch : int
+        The saved epoch whose model was evaluated.
+    summary : dict
+        :func:`mnist_lab.metrics.summary` of the test set plus ``train_accuracy`` (the same model on
+        up to :data:`TRAIN_SAMPLE` of the images it trained on, None when they cannot be rebuilt),
+        ``train_images`` (how many) and ``accuracy_gap`` (train minus test accuracy, or None).
+    per_class : pandas.DataFrame
+        :func:`mnist_lab.metrics.per_class_report` with the class name as a column ``class``.
+    confusion : pandas.DataFrame
+        :func:`mnist_lab.metrics.confusion_long` of the counts, classes as names.
+    roc, pr : pandas.DataFrame
+        :func:`mnist_lab.metrics.roc_curves` and :func:`mnist_lab.metrics.pr_curves`, thinned to
+        :data:`CURVE_POINTS` points per curve.
+    confused_pairs : pandas.DataFrame
+        The five most frequent mistakes (``true``, ``predicted``, ``count``).
+    predicted : numpy.ndarray
+        Predicted class index of every test image.
+    confidence : numpy.ndarray
+        Probability the model gave its predicted class, per test image.
+    """
+
+    run_id: str
+    epoch: int
+    summary: dict[str, Any]
+    per_class: pd.DataFrame
+    confusion: pd.DataFrame
+    roc: pd.DataFrame
+    pr: pd.DataFrame
+    confused_pairs: pd.DataFrame
+    predicted: np.ndarray
+    confidence: np.ndarray
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Tidy frames comparing several evaluated runs, each row tagged with the run's label in ``run``.
+
+    Attributes
+    ----------
+    per_class : pandas.DataFrame
+        Columns ``run``, ``class``, ``metric`` (a name of :data:`COMPARED`) and ``value``.
+    roc : pandas.DataFrame
+        The runs' ROC curves with a ``run`` column.
+    history : pandas.DataFrame
+        Per-epoch training curves of all runs (:func:`mnist_lab.curves.runs_history_frame`).
+    table : pandas.DataFrame
+        One row per run (index ``run``): the hyperparameters that differ, then the :data:`HEADLINE` figures.
+    """
+
+    per_class: pd.DataFrame
+    roc: pd.DataFrame
+    history: pd.DataFrame
+    table: pd.DataFrame
+
+
+class _ModelOnDemand:
+    """Stands in for a RunModel and loads the real one only if something has to be predicted."""
+
+    def __init__(self, load_model: Callable[[], inference.RunModel]):
+        self._load_model = load_model
+        self._model: inference.RunModel | None = None
+
+    def predict_images(self, images: np.ndarray) -> np.ndarray:
+        if self._model is None:
+            self._model = self._load_model()
+        return self._model.predict_images(images)
+
+
+def evaluate_run(
+    store: run_store.RunStore,
+    run: run_store.Run,
+    load_model: Callable[[], inference.RunModel],
+    dataset: Dataset | None = None,
+) -> Evaluation:
+    """Evaluate the run's saved model on the full test set and store the results with the run.
+
+    Parameters
+    ----------
+    store : RunStore
+        The store holding ``run``; the scores, per-class table, curves and ``metrics["test"]`` are saved there.
+    run : Run
+        The run to evaluate (its model of epoch ``run.saved_epochs``).
+    load_model : callable
+        Returns the run's loaded :class:`~mnist_lab.inference.RunModel`; called only when scores
+        have not been stored for this epoch yet.
+    dataset : Dataset, optional
+        Defaults to the process-wide MNIST.
+
+    Returns
+    -------
+    Evaluation
+
+    Raises
+    ------
+    ModelUnavailableError
+        The scores are not stored yet and the run has no usable model file.
+    StoreError
+        The results cannot be written to the run's folder or database.
+    """
+    dataset = dataset or shared_mnist()
+    if not run.has_model:
+        raise inference.ModelUnavailableError(
+            f"run {run.name!r} has no saved model: it ended before its first epoch finished"
+        )
+    model = _ModelOnDemand(load_model)
+    scores = inference.test_scores(store, run, model, dataset.x_test)
+    labels = list(dataset.class_names)
+    truth = np.asarray(labels)[dataset.y_test]
+    summary = metrics.summary(truth, scores, labels=labels)
+    train_accuracy, train_images = _train_accuracy(store, run, model, dataset)
+    summary["train_accuracy"], summary["train_images"] = train_accuracy, train_images
+    summary["accuracy_gap"] = None if train_accuracy is None else train_accuracy - summary["accuracy"]
+    frames = _metric_frames(store, run, truth, scores, labels)
+    predicted = np.argmax(scores, axis=1).astype(np.int8)
+    counts = metrics.confusion(dataset.y_test, predicted, labels=range(len(labels)))
+    evaluation = Evaluation(
+        run_id=run.id,
+        epoch=run.saved_epochs,
+        summary=summary,
+        per_class=frames["per_class"],
+        confusion=metrics.confusion_long(counts, labels=labels),
+        roc=frames["roc"],
+        pr=frames["pr"],
+        confused_pairs=metrics.most_confused_pairs(counts, labels=labels),
+        predicted=predicted,
+        confidence=scores[np.arange(len(scores)), predicted],
+    )
+    store.update_metrics(run.id, test=stored_figures(evaluation))
+    return evaluation
+
+
+def _metric_frames(
+    store: run_store.RunStore, run: run_store.Run, truth: np.ndarray, scores: np.ndarray, labels: list[str]
+) -> dict[str, pd.DataFrame]:
+    """Per-class report and curves of the run's saved model: read back when stored, else computed and stored."""
+    names = {frame: f"evaluation_{frame}_epoch{run.saved_epochs}" for frame in STORED_FRAMES}
+    stored = {frame: store.load_array(run.id, name) for frame, name in names.items()}
+    if all(array is not None and array.dtype.names for array in stored.values()):
+        return {frame: pd.DataFrame(array) for frame, array in stored.items()}
+    frames = {
+        "per_class": metrics.per_class_report(truth, scores, labels=labels).reset_index(),
+        "roc": metrics.roc_curves(truth, scores, labels=labels, max_points=CURVE_POINTS),
+        "pr": metrics.pr_curves(truth, scores, labels=labels, max_points=CURVE_POINTS),
+    }
+    for frame, name in names.items():
+        # Fixed-width text instead of Python objects: stored arrays are loaded without pickle.
+        store.save_array(run.id, name, frames[frame].to_records(index=False, column_dtypes={"class": "U16"}))
+    return frames
+
+
+def stored_figures(evaluation: Evaluation) -> dict[str, Any]:
+    """The figures kept in the run's metrics under ``"test"``, for other pages and the report."""
+    per_class = evaluation.per_class.set_index("class")
+    return {
+        "epoch": evaluation.epoch,
+        **evaluation.summary,
+        "per_class": {column: per_class[column].to_dict() for column in ("precision", "recall", "f1", "roc_auc")},
+    }
+
+
+def _train_accuracy(
+    store: run_store.RunStore, run: run_store.Run, model: _ModelOnDemand, dataset: Dataset
+) -> tuple[float | None, int]:
+    """Accuracy on (a sample of) the images the model trained on and their number; scores stored like the test ones."""
+    try:
+        split = training.split_data(dataset, config.from_dict(config.TrainConfig, run.train_config))
+    except (config.ConfigError, TypeError):
+        return None, 0
+    chosen = np.random.default_rng(0).permutation(len(split.y_train))[:TRAIN_SAMPLE]
+    chosen.sort()
+    name = f"{TRAIN_SCORES}_epoch{run.saved_epochs}"
+    scores = store.load_array(run.id, name)
+    if scores is None or scores.shape != (len(chosen), len(dataset.class_names)):
+        scores = model.predict_images(split.x_train[chosen, ..., 0]).astype(np.float32)
+        store.save_array(run.id, name, scores)
+    return float(np.mean(np.argmax(scores, axis=1) == split.y_train[chosen])), len(chosen)
+
+
+def gap_explanation(summary: dict[str, Any]) -> str:
+    """One or two sentences on the train-versus-test accuracy gap of an evaluation summary."""
+    train, test = summary.get("train_accuracy"), summary["accuracy"]
+    if train is None:
+        return "This run's training images cannot be rebuilt from its settings: there is no training accuracy to compare."
+    why = (
+        "Training accuracy is usually higher because the weights were fitted to exactly those images: the network "
+        "partly memorises their quirks, while the test images are new to it."
+    )
+    points = abs(train - test) * 100
+    if train < test:
+        return (
+            f"Here the test accuracy is {points:.1f} percentage points higher. {why} The reverse occurs by chance when "
+            "the test set holds easier digits, or when training was short and the model still underfits."
+        )
+    if points <= 2:
+        return f"The gap is {points:.1f} percentage points: small, so the model generalises well. {why}"
+    return (
+        f"The gap is {points:.1f} percentage points: the model fits its training images noticeably better than new ones "
+        f"(overfitting). {why} More training images, augmentation, dropout or fewer epochs narrow it."
+    )
+
+
+class CellExamples(NamedTuple):
+    """Test images of one confusion-matrix cell."""
+
+    images: np.ndarray
+    indices: np.ndarray
+    total: int
+
+
+def cell_examples(evaluation: Evaluation, dataset: Dataset, true: str, predicted: str, *, limit: int = 20) -> CellExamples:
+    """Test images of class ``true`` that the model read as ``predicted``, most confident first.
+
+    Returns
+    -------
+    CellExamples
+        ``images``: uint8 (m, 28, 28), at most ``limit`` of them; ``indices``: their places in the
+        test set; ``total``: how many test images the cell holds.
+
+    Raises
+    ------
+    ValueError
+        If ``true`` or ``predicted`` is not a class name of ``dataset``.
+    """
+    names = list(dataset.class_names)
+    if true not in names or predicted not in names:
+        raise ValueError(f"classes must be among {names}, got true={true!r}, predicted={predicted!r}")
+    members = np.flatnonzero((dataset.y_test == names.index(true)) & (evaluation.predicted == names.index(predicted)))
+    order = members[np.argsort(-evaluation.confidence[members], kind="stable")][:limit]
+    return CellExamples(dataset.x_test[order], order, len(members))
+
+
+def run_labels(runs: Sequence[run_store.Run]) -> dict[str, str]:
+    """Label of each run for legends and tables: its name, with the id's end where names repeat."""
+    names = [run.name for run in runs]
+    return {run.id: run.name if names.count(run.name) == 1 else f"{run.name} ({run.id[-6:]})" for run in runs}
+
+
+def hyperparameter_diff(runs: Sequence[run_store.Run]) -> pd.DataFrame:
+    """The model and training settings whose values differ between ``runs``, one row per run.
+
+    Parameters
+    ----------
+    runs : sequence of Run
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``run`` (labels from :func:`run_labels`), one column per differing setting, in the
+        order model settings then training settings; a setting that appears in both is prefixed
+        with ``model.`` or ``train.``. Lists are shown as comma-separated text, missing settings as None.
+    """
+    settings = [_flat_settings(run) for run in runs]
+    keys = list(dict.fromkeys(key for row in settings for key in row))
+    differing = [key for key in keys if len({repr(row.get(key)) for row in settings}) > 1]
+    labels = run_labels(runs)
+    table = pd.DataFrame([{key: row.get(key) for key in differing} for row in settings], columns=differing)
+    table.index = pd.Index([labels[run.id] for run in runs], name="run")
+    return table
+
+
+def _flat_settings(run: run_store.Run) -> dict[str, Any]:
+    """Model and training settings of a run in one dict, lists as text."""
+    shared = set(run.model_config) & set(run.train_config)
+    flat = {}
+    for section, values in (("model", run.model_config), ("train", run.train_config)):
+        for key, value in values.items():
+            name = f"{section}.{key}" if key in shared else key
+            flat[name] = ", ".join(map(str, value)) if isinstance(value, list) else value
+    return flat
+
+
+def compare(runs: Sequence[run_store.Run], evaluations: Sequence[Evaluation]) -> Comparison:
+    """Put the evaluations of several runs side by side.
+
+    Parameters
+    ----------
+    runs : sequence of Run
+        The runs, with their histories (as from ``RunStore.get``).
+    evaluations : sequence of Evaluation
+        Their evaluations, in the same order.
+
+    Returns
+    -------
+    Comparison
+    """
+    if len(runs) != len(evaluations) or any(run.id != ev.run_id for run, ev in zip(runs, evaluations)):
+        raise ValueError("give one evaluation per run, in the same order")
+    labels = run_labels(runs)
+    per_class = pd.concat(
+        [
+            ev.per_class.melt(id_vars="class", value_vars=list(COMPARED), var_name="metric").assign(run=labels[ev.run_id])
+            for ev in evaluations
+        ],
+        ignore_index=True,
+    )
+    per_class["metric"] = per_class["metric"].map(COMPARED)
+    roc = pd.concat([ev.roc.assign(run=labels[ev.run_id]) for ev in evaluations], ignore_index=True)
+    history = curves.runs_history_frame({labels[run.id]: run.history for run in runs})
+    figures = pd.DataFrame(
+        [{title: ev.summary.get(key) for key, title in HEADLINE.items()} for ev in evaluations],
+        index=pd.Index([labels[ev.run_id] for ev in evaluations], name="run"),
+    )
+    table = hyperparameter_diff(runs).join(figures)
+    return Comparison(per_class=per_class[["run", "class", "metric", "value"]], roc=roc, history=history, table=table)
