@@ -48,7 +48,7 @@ PRESETS: dict[str, Preset] = {
         train=TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=15, validation_fraction=0.1),
         note=(
             "The settings of the Keras example: Adam, batch 128, 15 epochs, 10% validation. It passes 99.0% test "
-            "accuracy after about 9 epochs and ends near 99.2%; about 6-10 s per epoch on a 2-core CPU."
+            "accuracy after 8-9 epochs and ends near 99.2%; about 6-11 s per epoch on a 2-core CPU."
         ),
     ),
     "lenet5": Preset(
@@ -63,7 +63,8 @@ PRESETS: dict[str, Preset] = {
     "fast": Preset(
         model=ModelConfig(architecture="fast"),
         train=TrainConfig(
-            optimizer="adam", learning_rate=5e-3, schedule="one_cycle", batch_size=128, epochs=2, validation_fraction=0.1
+            optimizer="adam", learning_rate=5e-3, schedule="one_cycle", batch_size=128, epochs=2,
+            validation_fraction=0.1,
         ),
         note=(
             "Tuned for accuracy per second: 2 epochs with Adam on a one-cycle schedule peaking at 0.005. Measured "
@@ -74,7 +75,8 @@ PRESETS: dict[str, Preset] = {
     "deep": Preset(
         model=ModelConfig(architecture="deep", augment=True),
         train=TrainConfig(
-            optimizer="adam", learning_rate=3e-3, schedule="one_cycle", batch_size=128, epochs=12, validation_fraction=0.1
+            optimizer="adam", learning_rate=3e-3, schedule="one_cycle", batch_size=128, epochs=12,
+            validation_fraction=0.1,
         ),
         note=(
             "Augmentation on, Adam on a one-cycle schedule peaking at 0.003, 12 epochs. Measured: 99.53% and "

@@ -40,7 +40,9 @@ def train_and_measure(digits, **train):
 
 
 def test_registries_have_the_agreed_keys_and_texts():
-    assert list(LOSSES) == ["sparse_categorical_crossentropy", "label_smoothing_crossentropy", "mse", "categorical_hinge"]
+    assert list(LOSSES) == [
+        "sparse_categorical_crossentropy", "label_smoothing_crossentropy", "mse", "categorical_hinge"
+    ]
     assert list(OPTIMIZERS) == ["sgd", "sgd_momentum", "adam", "adamw", "rmsprop", "adagrad", "nadam"]
     assert list(SCHEDULES) == ["constant", "cosine", "one_cycle"]
     for choice in [*LOSSES.values(), *OPTIMIZERS.values(), *SCHEDULES.values()]:
