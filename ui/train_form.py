@@ -70,7 +70,7 @@ def render() -> tuple[config.ModelConfig, config.TrainConfig]:
         if _value("loss") == "label_smoothing_crossentropy":
             st.slider("Label smoothing", 0.0, 0.3, step=0.05, key=f"{_PREFIX}label_smoothing")
         _choice("Optimizer", "optimizer", optim.OPTIMIZERS, "How the weights are changed from the gradients.")
-        st.number_input("Learning rate", min_value=1e-6, max_value=1000.0, format="%g", key=f"{_PREFIX}learning_rate")
+        st.number_input("Learning rate", min_value=1e-9, max_value=1000.0, format="%g", key=f"{_PREFIX}learning_rate")
         _choice("Learning-rate schedule", "schedule", optim.SCHEDULES, "How the learning rate changes during training.")
         st.subheader("Data and length")
         st.number_input("Epochs", 1, 200, key=f"{_PREFIX}epochs")
