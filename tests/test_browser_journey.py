@@ -1,0 +1,95 @@
+"""The whole journey of a student in a real Chromium, from the data to the downloaded report."""
+
+import re
+import shutil
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_helpers import open_page, set_number, training_position, wait_idle
+from tests.test_browser_predict import SEVEN, draw
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def journey_url(trained_home, tmp_path_factory):
+    """The app on a copy of the two small trained runs, so there is something to compare with."""
+    from tests.server import running_app
+
+    home = tmp_path_factory.mktemp("journey") / "home"
+    shutil.copytree(trained_home, home)
+    with running_app(home) as url:
+        yield url
+
+
+def wait_for_epoch(page, epoch, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.get_by_text(re.compile(r"Epoch \d+ of \d+, batch \d+")).count() and training_position(page)[0] >= epoch:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"training never reached epoch {epoch}")
+
+
+def test_student_journey(chromium, journey_url, tmp_path):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(journey_url)
+        wait_idle(page)
+        # Data
+        expect(page.get_by_role("heading", name="Examples of every class")).to_be_visible()
+        expect(page.locator('[data-testid="stImage"] img')).to_have_count(10)
+
+        # Train: a small config, start, the live chart grows, leave and come back, stop
+        open_page(page, "Train")
+        set_number(page, "Epochs", 30)
+        set_number(page, "Training images (0 = all 60,000)", 6000)
+        page.get_by_label("Run name").fill("journey run")
+        page.get_by_label("Run name").press("Enter")
+        wait_idle(page)
+        page.get_by_role("button", name="Start training").click()
+        expect(page.get_by_text("Training loss, batch by batch")).to_be_visible(timeout=90_000)
+        wait_for_epoch(page, 2)
+        open_page(page, "Data")
+        open_page(page, "Train")
+        wait_for_epoch(page, 3)
+        expect(page.get_by_text("appear here after the first epoch")).to_have_count(0)  # the epoch curves are drawn
+        page.get_by_role("button", name="Stop").click()
+        expect(page.get_by_text(re.compile(r"journey run.*: stopped"))).to_be_visible(timeout=60_000)
+
+        # Predictions: draw a digit with the mouse
+        open_page(page, "Predictions")
+        page.get_by_role("tab", name="Your own digit").click()
+        draw(page, SEVEN)
+        expect(page.get_by_text(re.compile(r"The model reads \d \(\d+\.\d%\)"))).to_be_visible(timeout=60_000)
+
+        # Evaluate: ROC chart and confusion matrix, then compare two runs
+        open_page(page, "Evaluate")
+        expect(page.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=90_000)
+        charts = page.locator('[data-testid="stVegaLiteChart"]')
+        expect(charts.filter(has_text="predicted class").first).to_be_visible()
+        expect(charts.filter(has_text="ROC, one class against the rest").first).to_be_visible()
+        page.get_by_text("Compare runs", exact=True).click()
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="Settings that differ, and the results")).to_be_visible(timeout=90_000)
+
+        # Report: download the HTML
+        open_page(page, "Report")
+        download_button = page.get_by_role("button", name="Download the report (HTML)")
+        expect(download_button).to_be_visible(timeout=120_000)
+        with page.expect_download() as download_info:
+            download_button.click()
+        path = tmp_path / "report.html"
+        download_info.value.save_as(path)
+        text = path.read_text()
+        assert text.lstrip().lower().startswith("<!doctype html")
+        for number in ("A1", "A2", "A3", "A4", *(f"B{n}" for n in range(1, 10))):
+            assert number in text
+        assert "journey run" in text
+    finally:
+        page.screenshot(path=str(tmp_path / "journey-last.png"))
+        context.close()
