@@ -13,6 +13,7 @@ navigation = st.navigation(
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("app_pages/predict.py", title="Predictions", icon=":material/visibility:"),
         st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+        st.Page("app_pages/report.py", title="Report", icon=":material/assignment:"),
     ]
 )
 sidebar.run_picker()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mnist_lab import charts, explore
-from ui import resources
+from ui import report_links, resources
 
 data = resources.dataset()
 
@@ -43,6 +43,7 @@ for name, strip in gallery_strips(split, per_class, int(seed)).items():
     label, images = st.columns([1, 12], vertical_alignment="center")
     label.markdown(f"**{name}**")
     images.image(strip, output_format="PNG")
+report_links.link_to_answer("a1")
 
 st.header("Class balance")
 st.markdown(
@@ -70,6 +71,7 @@ st.markdown(
     "initial activations and gradients are far too big for the usual learning rates. Try it: the Train "
     "page has a switch to turn scaling off."
 )
+report_links.link_to_answer("b1")
 
 st.header("One digit, pixel by pixel")
 pick_split, pick_index = st.columns(2)
@@ -86,6 +88,7 @@ explanation.markdown(
     f"**{data.image_shape[0] * data.image_shape[1]} input values** per image. "
     "A convolutional network keeps the 2-D grid instead, so it can use the fact that neighbouring pixels belong together."
 )
+report_links.link_to_answer("b3")
 
 st.header("All digits on one map")
 method_col, sample_col = st.columns(2)

@@ -4,7 +4,8 @@ import streamlit as st
 
 from mnist_lab import charts, eval_charts, evaluation, explore, inference
 from mnist_lab import store as run_store
-from ui import resources, sidebar
+from mnist_lab.text import markdown_text
+from ui import report_links, resources, sidebar
 
 data = resources.dataset()
 CLASSES = list(data.class_names)
@@ -20,14 +21,14 @@ def evaluated(home: str, run_id: str, saved_epochs: int) -> evaluation.Evaluatio
 
 def evaluation_or_message(run: run_store.Run) -> evaluation.Evaluation | None:
     if run.status == run_store.RUNNING:
-        st.info(f"**{run.name}** is still training: evaluate it once it has finished or been stopped.")
+        st.info(f"**{markdown_text(run.name)}** is still training: evaluate it once it has finished or been stopped.")
     elif not run.has_model:
-        st.warning(f"**{run.name}** has no saved model, so there is nothing to evaluate. {run.message}")
+        st.warning(f"**{markdown_text(run.name)}** has no saved model, so there is nothing to evaluate. {markdown_text(run.message)}")
     else:
         try:
             return evaluated(str(store.home), run.id, run.saved_epochs)
         except (inference.ModelUnavailableError, run_store.StoreError) as error:
-            st.error(f"**{run.name}** cannot be evaluated: {error}. Choose another run, or train this one again.")
+            st.error(f"**{markdown_text(run.name)}** cannot be evaluated: {error}. Choose another run, or train this one again.")
     return None
 
 
@@ -48,6 +49,7 @@ def headline(s: dict) -> None:
         p, r, f = (s[f"{name}_{kind}"] for name in ("precision", "recall", "f1"))
         column.markdown(f"**{kind.title()}** precision {p:.2%} · recall {r:.2%} · F1 {f:.2%}")
     st.markdown(evaluation.gap_explanation(s))
+    report_links.link_to_answer("b6")
     if s["train_accuracy"] is not None:
         st.caption(f"Train accuracy: this model on {s['train_images']:,} of the images it was trained on. The figure in the "
                    "training log is usually lower: it averages over an epoch while the weights still change.")
@@ -56,6 +58,7 @@ def headline(s: dict) -> None:
 def confusion_section(ev: evaluation.Evaluation) -> None:
     st.header("Confusion matrix", anchor="confusion-matrix")
     st.markdown(evaluation.CONFUSION_MATRIX_EXPLAINED)
+    report_links.link_to_answer("b7")
     normalized = st.toggle("Row-normalised (share of each true digit)", key="evaluate_normalized")
     top = ev.confused_pairs.iloc[0] if len(ev.confused_pairs) else {"true": CLASSES[0], "predicted": CLASSES[0]}
     st.session_state.setdefault(TRUE, top["true"])
@@ -81,7 +84,7 @@ def one_run(run: run_store.Run) -> None:
     ev = evaluation_or_message(run)
     if ev is None:
         return
-    st.caption(f"Run **{run.name}** ({run.status}), model of epoch {ev.epoch}, on all {ev.summary['n']:,} test images.")
+    st.caption(f"Run **{markdown_text(run.name)}** ({run.status}), model of epoch {ev.epoch}, on all {ev.summary['n']:,} test images.")
     headline(ev.summary)
     st.header("Per class")
     number = st.column_config.NumberColumn
@@ -92,6 +95,7 @@ def one_run(run: run_store.Run) -> None:
     st.download_button("Download the table (CSV)", ev.per_class.to_csv(index=False), file_name=f"per-class-{run.id}.csv",
                        mime="text/csv", on_click="ignore", key="evaluate_csv")
     st.altair_chart(eval_charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"]), width="stretch")
+    report_links.link_to_answer("a4")
     confusion_section(ev)
     st.header("ROC and precision-recall curves", anchor="roc")
     st.markdown(evaluation.CURVES_EXPLAINED)

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from mnist_lab import charts, explore, inference, inside, predict_charts, predictions, preprocess, store as run_store
-from ui import resources, sidebar
+from mnist_lab.text import markdown_text
+from ui import report_links, resources, sidebar
 
 data = resources.dataset()
 CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts an empty canvas
@@ -59,17 +60,18 @@ def own_digit_panel(model: inference.RunModel) -> None:
 
 st.title("Predictions: what the model says")
 st.markdown("Assignment question 3: print some outputs to check that the model is right, on test digits and your own.")
+report_links.link_to_answer("a3")
 home = str(resources.store_or_stop().home)
 run = sidebar.active_run()
 if run is None or (run.status == run_store.RUNNING and not run.has_model):
     st.info("No run yet: train a model on the Train page, then come back to see its predictions." if run is None else
-            f"**{run.name}** is still in its first epoch: its predictions appear here once that epoch is saved.")
+            f"**{markdown_text(run.name)}** is still in its first epoch: its predictions appear here once that epoch is saved.")
     st.stop()
 try:
     model = resources.run_model(run)
     scores = test_scores(home, run.id, run.saved_epochs)
 except inference.ModelUnavailableError as error:
-    st.warning(f"**{run.name}** cannot make predictions: {error}. Pick another run in the sidebar or train a new one.")
+    st.warning(f"**{markdown_text(run.name)}** cannot make predictions: {error}. Pick another run in the sidebar or train a new one.")
     st.stop()
 
 samples_tab, own_tab, shape_tab, inside_tab = st.tabs(["Test digits", "Your own digit", "The wrong shape", "Inside the network"])
@@ -100,6 +102,7 @@ with samples_tab:
                     f"({out.runner_up_probability:.1%}). The true label is **{data.y_test[pick]}**.")
         st.code(f"probabilities = model.predict(x_test[{pick}:{pick + 1}])[0]\nprint(probabilities.round(3))\n"
                 f"# {out.printed}\nnp.argmax(probabilities)  # {out.predicted}")
+        report_links.link_to_answer("b8")
 
 with own_tab:
     own_digit_panel(model)
@@ -116,6 +119,7 @@ with shape_tab:
             outcome_col.success(f"Works: 10 probabilities, `np.argmax` gives **{attempt.predicted}**.")
         else:
             outcome_col.code(f"{attempt.error_type}: {attempt.error}", language=None, wrap_lines=True)
+    report_links.link_to_answer("b9")
 
 with inside_tab:
     sources = {"test": "The test digit picked under Test digits", "own": "Your own digit"}

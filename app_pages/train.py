@@ -8,7 +8,8 @@ import streamlit as st
 
 from mnist_lab import architectures, charts, config, curves, keras_session, optim, training
 from mnist_lab import store as run_store
-from ui import resources, sidebar, train_form
+from mnist_lab.text import markdown_text
+from ui import report_links, resources, sidebar, train_form
 
 OWNED = "training_run"  # run id of the training this session started (survives page switches)
 POLL_SECONDS = 1.0
@@ -33,7 +34,7 @@ def start(model_config: config.ModelConfig, train_config: config.TrainConfig, na
     try:
         job = trainer.start(name, model_config, train_config)
     except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError) as error:
-        st.error(str(error))
+        st.error(markdown_text(str(error)))
         return
     st.session_state[OWNED] = job.run_id
     st.query_params["train"] = job.run_id
@@ -61,8 +62,8 @@ def draw_progress(progress: training.Progress) -> None:
 def live_panel(run_id: str) -> None:
     job = trainer.job(run_id)
     progress = job.progress()
-    st.subheader(f"Training {progress.name!r}")
-    st.caption(progress.message)
+    st.subheader(f"Training {markdown_text(progress.name)}")
+    st.caption(markdown_text(progress.message))
     if owns(run_id):
         st.button("Stop", type="primary", on_click=job.stop, disabled=job.stop_event.is_set(), key="stop_training",
                   help="Stops after the batch in progress and keeps the model trained so far.")
@@ -75,7 +76,7 @@ def live_panel(run_id: str) -> None:
 
 def finished_panel(run: run_store.Run) -> None:
     notice = {run_store.FINISHED: st.success, run_store.STOPPED: st.warning}.get(run.status, st.error)
-    notice(f"**{run.name}**: {run.status}. {run.message}")
+    notice(f"**{markdown_text(run.name)}**: {run.status}. {markdown_text(run.message)}")
     history = curves.history_frame(run.history)
     if len(history):
         st.altair_chart(charts.epoch_curves(history))
@@ -108,6 +109,7 @@ for column, (kind, choice) in zip(st.columns(len(chosen)), chosen.items()):
         st.markdown(f"**{kind}: {choice.label}**")
         st.write(choice.reason)
         st.caption(f"Poor choice when: {choice.poor_when}")
+report_links.link_to_answer("a2")
 
 st.header("The model before training")
 try:
@@ -117,6 +119,8 @@ except ValueError as error:
     st.stop()
 st.dataframe(layers, hide_index=True, width="stretch")
 st.markdown(f"**{total:,} trainable and non-trainable parameters.** Input: 28x28x1 pixel values; output: 10 class probabilities.")
+report_links.link_to_answer("b4")
+report_links.link_to_answer("b5")
 
 suggested = f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep"
 name = st.text_input("Run name", placeholder=suggested, max_chars=run_store.NAME_MAX, key="train_run_name")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_lab import store as run_store
+from mnist_lab.text import markdown_text
 from ui import resources
 
 ACTIVE_RUN = "active_run"
@@ -59,7 +60,7 @@ def run_picker() -> None:
         )
         run = next(run for run in runs if run.id == active_run_id())
         if run.message:
-            st.caption(run.message)
+            st.caption(markdown_text(run.message))
         _run_actions(run)
 
 
@@ -74,16 +75,16 @@ def _run_actions(run: run_store.Run) -> None:
                 store.rename(run.id, new_name)
                 st.rerun()
             except run_store.RunNameError as error:
-                st.error(str(error))
+                st.error(markdown_text(str(error)))
     with delete.popover("Delete", width="stretch"):
-        st.write(f"Delete **{run.name}** and its model for good?")
+        st.write(f"Delete **{markdown_text(run.name)}** and its model for good?")
         if st.button("Delete run", type="primary", key=f"delete_{run.id}"):
             try:
                 store.delete(run.id)
                 set_active_run(None)
                 st.rerun()
             except run_store.StoreError as error:
-                st.error(str(error))
+                st.error(markdown_text(str(error)))
     if run.has_model:
         st.download_button(
             "Download model (.keras)",

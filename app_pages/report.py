@@ -1,0 +1,147 @@
+"""Report page: every question of the assignment, numbered and answered with evidence from the active run."""
+
+import streamlit as st
+
+from mnist_lab import config, evaluation, experiments, inference, report, training
+from mnist_lab import store as run_store
+from mnist_lab.text import markdown_text
+from ui import report_links, resources, sidebar
+
+data = resources.dataset()
+store = resources.store_or_stop()
+home = str(store.home)
+
+
+@st.cache_data(show_spinner=False)
+def data_facts() -> report.DataFacts:
+    return report.data_facts(data)
+
+
+@st.cache_data(max_entries=8, show_spinner="Evaluating on the 10,000 test images...")
+def evaluated(home: str, run_id: str, saved_epochs: int) -> evaluation.Evaluation:
+    run = store.get(run_id)
+    return evaluation.evaluate_run(store, run, lambda: resources.run_model(run), data)
+
+
+@st.cache_resource
+def experiment_runner(home: str) -> experiments.ExperimentRunner:
+    return experiments.ExperimentRunner(resources.trainer())
+
+
+def run_evidence(run: run_store.Run | None) -> tuple[report.RunEvidence | None, str]:
+    if run is None:
+        return None, report.NO_RUN
+    name, other = f"**{markdown_text(run.name)}**", "Pick another run in the sidebar or train a new one."
+    if run.status == run_store.RUNNING:
+        return None, f"{name} is still training: its answers appear here once it has finished or been stopped."
+    if not run.has_model:
+        return None, f"{name} has no saved model. {markdown_text(run.message)} {other}"
+    try:
+        model = resources.run_model(run)
+        ev = evaluated(home, run.id, run.saved_epochs)
+        scores = inference.test_scores(store, run, model, data.x_test)
+    except (inference.ModelUnavailableError, run_store.StoreError) as error:
+        return None, f"{name} cannot be used: {markdown_text(str(error))}. {other}"
+    return report.RunEvidence(run, model, ev, scores), ""
+
+
+def base_network(run: run_store.Run | None) -> config.ModelConfig | None:
+    try:
+        return None if run is None else config.from_dict(config.ModelConfig, run.model_config)
+    except (config.ConfigError, TypeError):
+        return None
+
+
+def show_evidence(item: report.Evidence) -> None:
+    if item.caption:
+        st.caption(item.caption)
+    if isinstance(item, report.Figures):
+        for column, (label, value) in zip(st.columns(len(item.values)), item.values.items()):
+            column.metric(label, value)
+    elif isinstance(item, report.Table):
+        st.dataframe(item.frame, hide_index=True, height="content")
+    elif isinstance(item, report.Images):
+        st.image(list(item.images), caption=list(item.captions), output_format="PNG")
+    elif isinstance(item, report.Chart):
+        st.altair_chart(item.chart)
+    else:
+        st.code(item.code, language="python", wrap_lines=True)
+
+
+@st.fragment(run_every=2)
+def live_experiment() -> None:
+    state = experiment_runner(home).progress()
+    if state is None:
+        st.rerun(scope="app")
+    number, total, progress = state
+    st.progress(progress.fraction, text=f"Running… run {number} of {total}: {progress.name}, "
+                                        f"epoch {max(progress.epoch, 1)} of {progress.epochs}")
+
+
+def experiment_panel(key: str, base: config.ModelConfig | None) -> None:
+    runner, outcome = experiment_runner(home), outcomes[key]
+    if runner.running() == key:
+        live_experiment()
+        return
+    arms, train = experiments.EXPERIMENTS[key].arms(base), experiments.SMALL_TRAIN
+    if outcome is not None and not outcome.complete:
+        st.warning("The last comparison ended before all its runs finished (the server restarted or a run was "
+                   "deleted): run it again.")
+    label = "Run the comparison again" if outcome is not None else "Run the comparison"
+    if st.button(f"{label}: {experiments.describe(arms)}", key=f"report_{key}", icon=":material/science:",
+                 help=f"Trains {len(arms)} small runs one after the other: {train.train_limit:,} images "
+                      f"({train.validation_fraction:.0%} held out for validation), {train.epochs} epochs each."):
+        try:
+            runner.start(key, base)
+        except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError) as error:
+            st.error(markdown_text(str(error)))
+        else:
+            st.rerun()
+
+
+def show_answer(answer: report.Answer, base: config.ModelConfig | None) -> None:
+    q = answer.question
+    with st.container(border=True):
+        st.subheader(f"{q.number}. {q.title}", anchor=q.id)
+        st.markdown(f"*Question:* {q.text}")
+        st.markdown(answer.text)
+        for item in answer.evidence:
+            show_evidence(item)
+        if answer.todo:
+            st.info(answer.todo)
+        if answer.experiment:
+            experiment_panel(answer.experiment, base)
+
+
+st.title("Report: the assignment, answered")
+st.markdown("Every question of the assignment, numbered, with a short answer and the evidence from the active run "
+            "and the data: train another model and the figures follow it. Download it below, as HTML with its "
+            "pictures or as Markdown.")
+run = sidebar.active_run()
+evidence, problem = run_evidence(run)
+outcomes = {key: experiments.outcome(store, chosen) for key, chosen in experiments.EXPERIMENTS.items()}
+with st.spinner("Gathering the evidence..."):
+    built = report.build_report(data, evidence, problem=problem, outcomes=outcomes, facts=data_facts())
+(st.markdown if evidence else st.info)(built.intro)
+stem = f"mnist-lab-report-{run.id if evidence else 'data'}"
+html_col, markdown_col = st.columns(2)
+html_col.download_button("Download the report (HTML)", data=lambda: report.to_html(built), file_name=f"{stem}.html",
+                         mime="text/html", on_click="ignore", icon=":material/download:", key="report_html",
+                         help="One self-contained file: charts and digits are embedded as images.")
+markdown_col.download_button("Download the report (Markdown)", data=lambda: report.to_markdown(built),
+                             file_name=f"{stem}.md", mime="text/markdown", on_click="ignore",
+                             icon=":material/download:", key="report_markdown")
+st.markdown("Jump to: " + " · ".join(f"[{a.question.number}](#{a.question.id})" for a in built.answers))
+
+base = base_network(run)
+focus = st.query_params.get(report_links.FOCUS, "").lower()
+if focus in {q.id for q in report.QUESTIONS}:
+    st.caption(f"Opened at the answer to {focus.upper()}; the whole report follows it.")
+    show_answer(built.answer(focus), base)
+part = ""
+for answer in built.answers:
+    if answer.question.id[0] != part:
+        part = answer.question.id[0]
+        st.header(report.PARTS[part])
+    if answer.question.id != focus:
+        show_answer(answer, base)

@@ -1,0 +1,306 @@
+"""The report's answers and evidence from real small runs, its Markdown and HTML exports, and the comparison runs."""
+
+import dataclasses
+import html.parser
+import re
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from mnist_lab import config, evaluation, experiments, inference, report, training
+from mnist_lab.store import DIVERGED, FINISHED, RunStore
+
+HOSTILE = '<script>alert("x")</script> **bold** [link](http://example.com) $x$'
+VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}
+
+
+@pytest.fixture(scope="module")
+def store(trained_home, tmp_path_factory):
+    """A private copy of the two trained runs: evaluating writes scores and metrics into it."""
+    home = tmp_path_factory.mktemp("report") / "home"
+    shutil.copytree(trained_home, home)
+    return RunStore(home)
+
+
+@pytest.fixture(scope="module")
+def evidence(store, mnist):
+    """RunEvidence of both runs, by name."""
+    found = {}
+    for listed in store.list_runs():
+        run = store.get(listed.id)
+        model = inference.RunModel.load(store, run)
+        ev = evaluation.evaluate_run(store, run, lambda: model, mnist)
+        found[run.name] = report.RunEvidence(store.get(run.id), model, ev, inference.test_scores(store, run, model, mnist.x_test))
+    return found
+
+
+@pytest.fixture(scope="module")
+def facts(mnist):
+    return report.data_facts(mnist)
+
+
+@pytest.fixture(scope="module")
+def fast_report(mnist, evidence, facts):
+    return report.build_report(mnist, evidence["small fast"], facts=facts)
+
+
+def evidence_of(answer, kind):
+    return [item for item in answer.evidence if isinstance(item, kind)]
+
+
+def test_questions_are_numbered_with_stable_ids():
+    assert [q.number for q in report.QUESTIONS] == [*(f"A{i}" for i in range(1, 5)), *(f"B{i}" for i in range(1, 10))]
+    assert [q.id for q in report.QUESTIONS] == [q.number.lower() for q in report.QUESTIONS]
+    assert report.question("B7").title == "What a confusion matrix tells"
+    with pytest.raises(ValueError, match="a1, a2"):
+        report.question("c1")
+
+
+def test_without_a_run_the_data_answers_carry_evidence_and_the_others_say_what_to_do(mnist, facts):
+    built = report.build_report(mnist, facts=facts)
+    assert [answer.question for answer in built.answers] == list(report.QUESTIONS)
+    a1 = built.answer("a1")
+    strips = evidence_of(a1, report.Images)[0]
+    assert strips.captions == tuple(mnist.class_names)
+    assert all(strip.shape[1] > strip.shape[0] for strip in strips.images)  # a strip of several digits each
+    counts = evidence_of(a1, report.Table)[0].frame
+    assert counts["train"].sum() == len(mnist.y_train) and counts["test"].sum() == len(mnist.y_test)
+    assert "**784** input values" in built.answer("b3").text
+    assert "(784,)" in evidence_of(built.answer("b3"), report.Code)[0].code
+    assert evidence_of(built.answer("b2"), report.Table)[0].frame["count"].tolist() == [60_000, 10_000]
+    for qid in ("a1", "b1", "b2", "b3", "b5"):
+        assert not built.answer(qid).todo, qid
+    for qid in ("a2", "a3", "a4", "b4", "b6", "b7", "b8", "b9"):
+        assert built.answer(qid).todo.startswith(report.NO_RUN), qid
+    assert built.answer("b1").experiment == "b1-scaling" and built.answer("b5").experiment == "b5-perceptron-vs-cnn"
+
+
+def test_figures_quoted_are_the_runs_stored_metrics(store, evidence, fast_report):
+    stored = store.get(evidence["small fast"].run.id).metrics["test"]
+    a4 = fast_report.answer("a4")
+    figures = evidence_of(a4, report.Figures)[0].values
+    assert figures["Test accuracy"] == f"{stored['accuracy']:.2%}"
+    assert figures["Macro recall"] == f"{stored['recall_macro']:.2%}"
+    assert figures["Macro ROC AUC"] == f"{stored['roc_auc_macro']:.4f}"
+    recall = stored["per_class"]["recall"]
+    worst = min(recall, key=recall.get)
+    assert f"Recall is lowest for digit {worst} ({recall[worst]:.2%})" in a4.text
+    table = evidence_of(a4, report.Table)[0].frame
+    np.testing.assert_allclose(table["ROC AUC"], [stored["per_class"]["roc_auc"][c] for c in table["class"]])
+    assert len(evidence_of(a4, report.Chart)) == 2  # ROC curves and recall bars
+    b6 = fast_report.answer("b6")
+    assert f"{stored['train_accuracy']:.2%} on {stored['train_images']:,} of its training images" in b6.text
+    assert evidence_of(b6, report.Figures)[0].values["Gap (points)"] == f"{stored['accuracy_gap'] * 100:.1f}"
+    assert evaluation.gap_explanation(stored) in b6.text
+    history = evidence["small fast"].run.history[-1]
+    assert f"validation accuracy {history['val_accuracy']:.2%}" in b6.text
+
+
+def test_the_model_its_reasons_and_its_outputs_come_from_the_run(evidence, fast_report, mnist):
+    chosen = evidence["small fast"]
+    a2 = fast_report.answer("a2")
+    assert "is a CNN" in a2.text and "2 convolution layers" in a2.text
+    for key in ("architecture", "loss", "optimizer", "schedule"):
+        assert chosen.run.reasons[key] in a2.text
+    layers = evidence_of(a2, report.Table)[0].frame
+    assert layers["params"].sum() == chosen.model.model.count_params()
+    assert "hands **576** values" in fast_report.answer("b3").text  # 3x3x64 after the convolutions, not 784 pixels
+    predicted = int(np.argmax(chosen.scores[report.SAMPLE_INDEX]))
+    assert f"position **{predicted}**" in fast_report.answer("b8").text
+    assert f"np.argmax(probabilities)  # {predicted}" in evidence_of(fast_report.answer("b8"), report.Code)[0].code
+    shown = evidence_of(fast_report.answer("a3"), report.Images)[0]
+    right = sum(caption.startswith("✓") for caption in shown.captions)
+    truth = mnist.y_test[: len(shown.captions)]
+    assert right == int(np.sum(chosen.scores[: len(truth)].argmax(axis=1) == truth))
+    assert f"gets {right} of the first {len(shown.captions)} test images right" in fast_report.answer("a3").text
+    b7 = fast_report.answer("b7")
+    top = chosen.evaluation.confused_pairs.iloc[0]
+    assert f"{top['count']} images of {'an' if top['true'] == '8' else 'a'} {top['true']} read as {top['predicted']}" in b7.text
+    codes = [item.code for item in evidence_of(fast_report.answer("b9"), report.Code)]
+    assert "found shape=(28, 28, 3)" in codes[0] and "ValueError" in codes[0]
+    assert codes[-1].endswith(f"np.argmax gives {predicted}")
+
+
+def test_a_perceptron_is_not_called_a_cnn_and_flattens_the_raw_pixels(mnist, evidence, facts):
+    built = report.build_report(mnist, evidence["small perceptron"], facts=facts)
+    assert "it is not a CNN" in built.answer("a2").text
+    assert "hands **784** values" in built.answer("b3").text and "the raw pixels" in built.answer("b3").text
+    assert "(784 inputs x 10 weights + 10 biases)" in built.answer("b4").text
+
+
+class TagParser(html.parser.HTMLParser):
+    """Checks that every element is closed in order and collects tags, attributes and text."""
+
+    def __init__(self):
+        super().__init__()
+        self.open, self.tags, self.attributes, self.text, self.errors = [], [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attributes += [(tag, name, value or "") for name, value in attrs]
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.open or self.open.pop() != tag:
+            self.errors.append(tag)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_export_is_a_valid_self_contained_document_with_every_question(mnist, evidence, facts):
+    chosen = evidence["small fast"]
+    hostile = dataclasses.replace(chosen, run=dataclasses.replace(chosen.run, name=HOSTILE))
+    built = report.build_report(mnist, hostile, facts=facts)
+    document = report.to_html(built)
+    assert document.startswith("<!DOCTYPE html>")
+    parser = TagParser()
+    parser.feed(document)
+    parser.close()
+    assert not parser.errors and not parser.open
+    assert parser.tags[:4] == ["html", "head", "meta", "meta"] and parser.tags.count("body") == 1
+    assert not {"script", "link", "iframe", "object", "embed"} & set(parser.tags)
+    sources = [value for tag, name, value in parser.attributes if name == "src"]
+    assert sources and all(re.match(r"data:image/(png|svg\+xml);base64,", value) for value in sources)
+    assert all(value.startswith("#") for tag, name, value in parser.attributes if name == "href")
+    assert not [name for tag, name, value in parser.attributes if name.startswith("on")]
+    charts = sum(len(evidence_of(answer, report.Chart)) for answer in built.answers)
+    assert sum(value.startswith("data:image/svg+xml") for value in sources) == charts == 5  # A4 x2, B4, B6, B7
+    sections = [value for tag, name, value in parser.attributes if tag == "section" and name == "id"]
+    assert sections == [q.id for q in report.QUESTIONS]
+    text = "".join(parser.text)
+    for q in report.QUESTIONS:
+        assert f"{q.number}. {q.title}" in text
+    assert HOSTILE in text  # shown as text, never as markup
+    assert "<script>" not in document
+
+
+def test_markdown_export_has_the_question_numbers_as_headings(mnist, fast_report):
+    document = report.to_markdown(fast_report)
+    headings = re.findall(r"^### (\w\d)\. ", document, flags=re.MULTILINE)
+    assert headings == [q.number for q in report.QUESTIONS]
+    assert document.startswith("# MNIST Lab report: small fast")
+    assert "| class | precision | recall | F1 | ROC AUC | test images |" in document
+    assert document.count("](data:image/png;base64,") >= 10 + 20  # the digits of A1 and A3
+    assert "*Chart: Confusion matrix of the test images (in the HTML report).*" in document
+
+
+def test_user_text_cannot_format_markdown():
+    assert report.markdown_text("a*b*_c_ [x](y) <b> $1$ |") == r"a\*b\*\_c\_ \[x\](y) \<b\> \$1\$ \|"
+
+
+def finished_run(store, arm, *, val_accuracy, first_loss, status=FINISHED):
+    train = config.to_dict(experiments.SMALL_TRAIN)
+    run_id = store.create_run(f"test {arm.label}", config.to_dict(arm.model), train, {}, experiment=arm.tag)
+    store.record_epoch(run_id, 1, {"epoch": 1, "loss": first_loss, "accuracy": 0.5}, model_saved=True)
+    store.finish(run_id, status, message="Finished 2 epochs.", metrics={"val_accuracy": val_accuracy, "val_loss": 0.3})
+    return run_id
+
+
+def test_experiment_arms_follow_the_active_network():
+    scaled, raw = experiments.EXPERIMENTS["b1-scaling"].arms(config.ModelConfig(architecture="lenet5"))
+    assert (scaled.model.architecture, scaled.model.scale_inputs) == ("lenet5", True)
+    assert (raw.model.architecture, raw.model.scale_inputs) == ("lenet5", False)
+    assert experiments.EXPERIMENTS["b1-scaling"].arms(None)[0].model.architecture == "fast"
+    perceptron, cnn = experiments.EXPERIMENTS["b5-perceptron-vs-cnn"].arms(scaled.model)
+    assert (perceptron.model.architecture, cnn.model.architecture) == ("perceptron", "fast")
+    assert experiments.describe((scaled, raw)) == "scaled 0-1 against raw 0-255, both lenet5"
+    assert experiments.describe((perceptron, cnn)) == "perceptron against CNN (fast)"
+    with pytest.raises(ValueError, match="b1-scaling"):
+        experiments.experiment("nope")
+
+
+def test_outcome_takes_the_latest_set_and_the_report_quotes_it(home, mnist, facts):
+    store = RunStore(home)
+    chosen = experiments.EXPERIMENTS["b1-scaling"]
+    scaled, raw = chosen.arms(config.ModelConfig(architecture="perceptron"))
+    assert experiments.outcome(store, chosen) is None
+    finished_run(store, scaled, val_accuracy=0.5, first_loss=1.0)
+    finished_run(store, raw, val_accuracy=0.4, first_loss=9.0)
+    newest = finished_run(store, scaled, val_accuracy=0.842, first_loss=1.6)
+    pending = experiments.outcome(store, chosen)
+    assert pending.runs[0].id == newest and pending.runs[1] is None and not pending.complete
+    assert pending.table()["status"].tolist() == [FINISHED, "not started"]
+    finished_run(store, raw, val_accuracy=0.789, first_loss=43.4)
+    done = experiments.outcome(store, chosen)
+    assert done.complete and done.runs[0].id == newest
+    table = done.table()
+    assert table["inputs"].tolist() == ["scaled 0-1", "raw 0-255"]
+    assert table["validation accuracy"].tolist() == [0.842, 0.789]
+    b1 = report.build_report(mnist, outcomes={"b1-scaling": done}, facts=facts).answer("b1")
+    assert "scaled inputs reached 84.2% validation accuracy, raw inputs 78.9%" in b1.text
+    assert "Scaling paid off: 5.3 percentage points" in b1.text
+    assert "loss was 27.1 times higher (43.400 against 1.600)" in b1.text
+    assert evidence_of(b1, report.Table)[-1].frame["validation accuracy"].tolist() == [0.842, 0.789]
+    waiting = report.build_report(mnist, outcomes={"b1-scaling": pending}, facts=facts).answer("b1")
+    assert "The comparison below trains both on the same 5,000 images" in waiting.text
+
+
+def test_a_diverged_arm_is_reported_as_such(home, mnist, facts):
+    store = RunStore(home)
+    chosen = experiments.EXPERIMENTS["b1-scaling"]
+    scaled, raw = chosen.arms(None)
+    finished_run(store, scaled, val_accuracy=0.96, first_loss=0.4)
+    finished_run(store, raw, val_accuracy=None, first_loss=80.0, status=DIVERGED)
+    b1 = report.build_report(mnist, outcomes={"b1-scaling": experiments.outcome(store, chosen)}, facts=facts)
+    assert "with raw 0-255 inputs the training diverged" in b1.answer("b1").text
+
+
+class FakeJob:
+    def __init__(self, name, release):
+        self.name, self.release = name, release
+
+    def join(self, timeout=None):
+        self.release.wait(timeout)
+        return True
+
+    def progress(self):
+        return training.Progress("id", self.name, "running", "", 1, 2, 3, 10, 0.0, 0.0)
+
+
+class FakeTrainer:
+    """Records the runs it is asked to start; its jobs end when ``release`` is set."""
+
+    def __init__(self):
+        self.started, self.release = [], threading.Event()
+
+    def start(self, name, model_config, train_config, *, experiment=""):
+        self.started.append((name, model_config.architecture, experiment, train_config))
+        return FakeJob(name, self.release)
+
+    def active(self):
+        return None
+
+
+def test_runner_trains_the_arms_one_after_the_other_and_refuses_a_second_comparison():
+    trainer = FakeTrainer()
+    runner = experiments.ExperimentRunner(trainer)
+    runner.start("b5-perceptron-vs-cnn")
+    assert runner.running() == "b5-perceptron-vs-cnn"
+    assert [start[2] for start in trainer.started] == ["b5-perceptron"]  # the CNN waits for the perceptron
+    number, total, progress = runner.progress()
+    assert (number, total, progress.name) == (1, 2, "B5 perceptron or CNN: perceptron")
+    with pytest.raises(training.TrainingBusyError, match="B5 perceptron or CNN"):
+        runner.start("b1-scaling")
+    trainer.release.set()
+    assert runner.join(10)
+    assert [start[:3] for start in trainer.started] == [
+        ("B5 perceptron or CNN: perceptron", "perceptron", "b5-perceptron"),
+        ("B5 perceptron or CNN: CNN (fast)", "fast", "b5-cnn"),
+    ]
+    assert all(start[3] == experiments.SMALL_TRAIN for start in trainer.started)
+    assert runner.progress() is None
+
+
+def test_runner_passes_on_a_busy_trainer():
+    class BusyTrainer(FakeTrainer):
+        def start(self, *args, **kwargs):
+            raise training.TrainingBusyError("Another training is running ('mine', epoch 1 of 2).")
+
+    runner = experiments.ExperimentRunner(BusyTrainer())
+    with pytest.raises(training.TrainingBusyError, match="'mine'"):
+        runner.start("b1-scaling")
+    assert runner.running() is None
