@@ -13,12 +13,6 @@ CURVES = [*CLASSES, *eval_charts.AVERAGES]
 TRUE, PREDICTED, MATRIX = "evaluate_true", "evaluate_predicted", "evaluate_matrix"
 
 
-@st.cache_data(max_entries=16, show_spinner="Evaluating on the 10,000 test images...")
-def evaluated(home: str, run_id: str, saved_epochs: int) -> evaluation.Evaluation:
-    store, run = resources.store(), resources.store().get(run_id)
-    return evaluation.evaluate_run(store, run, lambda: resources.run_model(run), data)
-
-
 def evaluation_or_message(run: run_store.Run) -> evaluation.Evaluation | None:
     if run.status == run_store.RUNNING:
         st.info(f"**{markdown_text(run.name)}** is still training: evaluate it once it has finished or been stopped.")
@@ -26,9 +20,9 @@ def evaluation_or_message(run: run_store.Run) -> evaluation.Evaluation | None:
         st.warning(f"**{markdown_text(run.name)}** has no saved model, so there is nothing to evaluate. {markdown_text(run.message)}")
     else:
         try:
-            return evaluated(str(store.home), run.id, run.saved_epochs)
+            return resources.evaluation_of(run)
         except (inference.ModelUnavailableError, run_store.StoreError) as error:
-            st.error(f"**{markdown_text(run.name)}** cannot be evaluated: {error}. Choose another run, or train this one again.")
+            st.error(f"**{markdown_text(run.name)}** cannot be evaluated: {markdown_text(str(error))}. Choose another run, or train this one again.")
     return None
 
 

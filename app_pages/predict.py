@@ -70,8 +70,8 @@ if run is None or (run.status == run_store.RUNNING and not run.has_model):
 try:
     model = resources.run_model(run)
     scores = test_scores(home, run.id, run.saved_epochs)
-except inference.ModelUnavailableError as error:
-    st.warning(f"**{markdown_text(run.name)}** cannot make predictions: {error}. Pick another run in the sidebar or train a new one.")
+except (inference.ModelUnavailableError, run_store.StoreError) as error:
+    st.warning(f"**{markdown_text(run.name)}** cannot make predictions: {markdown_text(str(error))}. Pick another run in the sidebar or train a new one.")
     st.stop()
 
 samples_tab, own_tab, shape_tab, inside_tab = st.tabs(["Test digits", "Your own digit", "The wrong shape", "Inside the network"])

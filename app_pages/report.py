@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mnist_lab import config, evaluation, experiments, inference, report, training
+from mnist_lab import config, experiments, inference, report, training
 from mnist_lab import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
@@ -15,12 +15,6 @@ home = str(store.home)
 @st.cache_data(show_spinner=False)
 def data_facts() -> report.DataFacts:
     return report.data_facts(data)
-
-
-@st.cache_data(max_entries=8, show_spinner="Evaluating on the 10,000 test images...")
-def evaluated(home: str, run_id: str, saved_epochs: int) -> evaluation.Evaluation:
-    run = store.get(run_id)
-    return evaluation.evaluate_run(store, run, lambda: resources.run_model(run), data)
 
 
 @st.cache_resource
@@ -38,7 +32,7 @@ def run_evidence(run: run_store.Run | None) -> tuple[report.RunEvidence | None, 
         return None, f"{name} has no saved model. {markdown_text(run.message)} {other}"
     try:
         model = resources.run_model(run)
-        ev = evaluated(home, run.id, run.saved_epochs)
+        ev = resources.evaluation_of(run)
         scores = inference.test_scores(store, run, model, data.x_test)
     except (inference.ModelUnavailableError, run_store.StoreError) as error:
         return None, f"{name} cannot be used: {markdown_text(str(error))}. {other}"

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from mnist_lab import architectures, charts, config, curves, keras_session, optim, training
+from mnist_lab import architectures, charts, config, curves, optim, training
 from mnist_lab import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar, train_form
@@ -21,9 +21,8 @@ trainer = resources.trainer()
 
 @st.cache_data(show_spinner="Building the model...", max_entries=32)
 def model_summary(model_json: str) -> tuple[pd.DataFrame, int]:
-    with keras_session.building():
-        model = architectures.build_model(config.from_dict(config.ModelConfig, json.loads(model_json)))
-    return pd.DataFrame(architectures.summary_table(model)), architectures.count_params(model)
+    rows, total = architectures.describe(config.from_dict(config.ModelConfig, json.loads(model_json)))
+    return pd.DataFrame(rows), total
 
 
 def owns(run_id: str) -> bool:
@@ -85,7 +84,7 @@ def finished_panel(run: run_store.Run) -> None:
 try:
     model_config, train_config = train_form.render()
 except config.ConfigError as error:
-    st.error(f"Check the training choices in the sidebar: {error}")
+    st.error(f"Check the training choices in the sidebar: {markdown_text(str(error))}")
     st.stop()
 
 active = trainer.active()

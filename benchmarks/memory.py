@@ -73,6 +73,7 @@ def main() -> int:
     at.run()
     at.switch_page("app_pages/train.py")
     at.run()
+    print(f"before training (app, MNIST and TensorFlow loaded): RSS {rss_mb():.0f} MB", flush=True)
     after = []
     for index in range(args.runs):
         train_from_page(at, args.limit, args.epochs, f"memory {index + 1}")

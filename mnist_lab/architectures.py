@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mnist_lab import keras_session
 from mnist_lab.registry import Choice, registry
 
 if TYPE_CHECKING:
@@ -343,3 +344,10 @@ def summary_table(model: keras.Model) -> list[dict[str, Any]]:
 
 
 __all__ = ["ARCHITECTURES", "build_model", "count_params", "summary_table"]
+
+
+def describe(model_config: ModelConfig) -> tuple[list[dict[str, Any]], int]:
+    """Build the network of ``model_config`` only to describe it: its summary rows and parameter count."""
+    with keras_session.building():
+        model = build_model(model_config)
+    return summary_table(model), count_params(model)

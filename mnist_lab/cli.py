@@ -51,11 +51,7 @@ def run_train(args: argparse.Namespace) -> int:
     run_id = store.create_run(name, config.to_dict(chosen.model), config.to_dict(train_config), reasons)
     job = training.TrainingJob(run_id, name, chosen.model, train_config, store, evaluate_test=args.eval_test)
     job.on_epoch(lambda row: _print_epoch(row, args.jsonl))
-    try:
-        status = job.run()
-    except KeyboardInterrupt:
-        job.stop()
-        status = run_store.STOPPED
+    status = job.run()
     message = job.progress().message
     print(json.dumps({"run_id": run_id, "status": status, "message": message}) if args.jsonl else f"{status}: {message}")
     return 0 if status in (run_store.FINISHED, run_store.STOPPED) else 1

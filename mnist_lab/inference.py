@@ -27,13 +27,10 @@ class RunModel:
     ----------
     model : keras.Model
         The loaded model.
-    run_id : str
-        The run it belongs to.
     """
 
-    def __init__(self, model, run_id: str):
+    def __init__(self, model):
         self.model = model
-        self.run_id = run_id
         self._lock = threading.Lock()
 
     @classmethod
@@ -47,7 +44,7 @@ class RunModel:
         """
         if not run.has_model:
             raise ModelUnavailableError(f"run {run.name!r} has no saved model: it ended before its first epoch finished")
-        return cls(load_model_file(store.model_path(run.id), run.name), run.id)
+        return cls(load_model_file(store.model_path(run.id), run.name))
 
     def predict_digit(self, image: np.ndarray) -> np.ndarray:
         """Return the 10 class probabilities for one 28x28 image with values in [0, 1].

@@ -11,6 +11,7 @@ import secrets
 import shutil
 import socket
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +105,7 @@ class Run:
 def default_home() -> Path:
     """Return the run home: ``$MNIST_LAB_HOME`` if set, else ``~/.mnist_lab``."""
     configured = os.environ.get(HOME_ENV)
-    return Path(configured).expanduser() if configured else Path.home() / ".mnist_lab"
+    return Path(configured).expanduser().resolve() if configured else Path.home() / ".mnist_lab"
 
 
 def clean_name(name: str) -> str:
@@ -156,8 +157,8 @@ class RunStore:
             db.row_factory = sqlite3.Row
             with db:
                 yield db
-        except sqlite3.OperationalError as error:
-            raise StoreError(f"the run store in {self.home} cannot be written: {error}") from error
+        except sqlite3.Error as error:
+            raise StoreError(f"the run store in {self.home} cannot be read or written: {error}") from error
         finally:
             db.close()
 
@@ -259,7 +260,8 @@ class RunStore:
         return _to_run(row, [json.loads(e["row"]) for e in epochs])
 
     def list_runs(self) -> list[Run]:
-        """Return all runs, newest first, without their histories."""
+        """Return all runs, newest first, without their histories (runs of dead processes become interrupted)."""
+        self.recover_interrupted()
         with self._connect() as db:
             rows = db.execute("SELECT * FROM runs ORDER BY created DESC, id DESC").fetchall()
         return [_to_run(row, []) for row in rows]
@@ -284,9 +286,11 @@ class RunStore:
     def save_array(self, run_id: str, name: str, array: np.ndarray) -> None:
         """Store an array (such as test-set scores) with the run, atomically."""
         target = self.run_dir(run_id) / f"{name}.npy"
-        partial = target.with_suffix(".partial.npy")
         try:
-            np.save(partial, array)
+            # A unique partial file: two sessions may save the same array at the same time.
+            handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{name}-", suffix=".npy")
+            with os.fdopen(handle, "wb") as file:
+                np.save(file, array)
             os.replace(partial, target)
         except OSError as error:
             raise StoreError(f"cannot save {name} for run {run_id}: {error}") from error
@@ -300,7 +304,7 @@ class RunStore:
             return None
 
     def drop_arrays(self, run_id: str) -> None:
-        """Remove cached arrays of a run (its model changed)."""
+        """Remove the arrays cached with a run, so they are computed again."""
         for path in self.run_dir(run_id).glob("*.npy"):
             path.unlink(missing_ok=True)
 

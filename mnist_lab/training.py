@@ -8,6 +8,7 @@ import os
 import threading
 import time
 import weakref
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -99,7 +100,7 @@ def split_data(dataset: Dataset, train_config: config.TrainConfig) -> SplitData:
 class _LiveCallback:
     """Keras callback body: records batches and epochs, obeys the stop event, saves each epoch."""
 
-    def __init__(self, job: "TrainingJob", model_path: str, test_data: tuple[np.ndarray, np.ndarray] | None):
+    def __init__(self, job: "TrainingJob", model_path: Path, test_data: tuple[np.ndarray, np.ndarray] | None):
         self.job = job
         self.model_path = model_path
         self.test_data = test_data
@@ -148,7 +149,7 @@ class _LiveCallback:
 
     def _save(self, model) -> None:
         """Save the model atomically, so a crash while saving keeps the previous epoch's file."""
-        partial = self.model_path.replace(run_store.MODEL_FILE, "partial-model.keras")
+        partial = self.model_path.with_name("partial-model.keras")
         try:
             model.save(partial)
             os.replace(partial, self.model_path)
@@ -228,6 +229,12 @@ class TrainingJob:
         """Call ``listener(row)`` after every epoch (in the training thread)."""
         self._epoch_listeners.append(listener)
 
+    @property
+    def done(self) -> bool:
+        """Whether the job has ended (cheaper than ``progress().done``)."""
+        with self._lock:
+            return self._status != run_store.RUNNING
+
     def progress(self) -> Progress:
         """Return a snapshot of the job's state."""
         with self._lock:
@@ -252,6 +259,8 @@ class TrainingJob:
         status, message = run_store.FAILED, ""
         try:
             status, message = self._train()
+        except KeyboardInterrupt:
+            status, message = run_store.STOPPED, f"Interrupted during epoch {self._epoch}; saved epochs are kept."
         except MemoryError:
             message = "The server ran out of memory: try a smaller model, batch size or training subset."
         except run_store.StoreError as error:
@@ -278,7 +287,7 @@ class TrainingJob:
         try:
             optim.compile_model(model, self.train_config, steps)
             test = (dataset.x_test[..., np.newaxis], dataset.y_test) if self.evaluate_test else None
-            body = _LiveCallback(self, str(self.store.model_path(self.run_id)), test)
+            body = _LiveCallback(self, self.store.model_path(self.run_id), test)
             if self.stop_event.is_set():
                 return run_store.STOPPED, "Stopped before the first batch."
             model.fit(
@@ -390,7 +399,7 @@ class Trainer:
 
     def __init__(self, store: run_store.RunStore):
         self.store = store
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._jobs: dict[str, TrainingJob] = {}
 
     def start(
@@ -431,7 +440,9 @@ class Trainer:
 
     def active(self) -> TrainingJob | None:
         """Return the job still training, if any."""
-        return next((job for job in self._jobs.values() if not job.progress().done), None)
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return next((job for job in jobs if not job.done), None)
 
     def job(self, run_id: str) -> TrainingJob | None:
         """Return the job of a run trained by this process, if any."""

@@ -23,14 +23,15 @@ def free_port() -> int:
 
 
 def start_app(home: Path, port: int, log: Path) -> subprocess.Popen:
-    """Start the app in its own process group, logging to ``log``."""
+    """Start the app in its own process group, logging to ``log`` (the child keeps the file open)."""
     env = {**os.environ, "MNIST_LAB_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
     ]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    with log.open("w") as output:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:

@@ -12,4 +12,6 @@ def keep_keras_state_between_reruns() -> None:
     while the training thread builds its model, makes layer names collide ("The name 'conv2d' is used
     2 times"). The library releases Keras' state itself when a training ends (``mnist_lab.keras_session``).
     """
+    if not hasattr(script_runner, "_clean_problem_modules"):
+        raise RuntimeError("Streamlit changed how it clears Keras between reruns: review ui/keras_guard.py")
     script_runner._clean_problem_modules = lambda: None

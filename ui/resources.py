@@ -56,3 +56,17 @@ def _model_at(home: str, run_id: str, saved_epochs: int):
 
     store = _store_at(home)
     return RunModel.load(store, store.get(run_id))
+
+
+def evaluation_of(run: run_store.Run):
+    """The test-set evaluation of ``run``'s saved model, computed once and shared by every page and session."""
+    return _evaluation_at(str(run_store.default_home()), run.id, run.saved_epochs)
+
+
+@st.cache_data(max_entries=16, show_spinner="Evaluating on the 10,000 test images...")
+def _evaluation_at(home: str, run_id: str, saved_epochs: int):
+    from mnist_lab import evaluation
+
+    store = _store_at(home)
+    run = store.get(run_id)
+    return evaluation.evaluate_run(store, run, lambda: run_model(run), dataset())

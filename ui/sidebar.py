@@ -74,7 +74,7 @@ def _run_actions(run: run_store.Run) -> None:
             try:
                 store.rename(run.id, new_name)
                 st.rerun()
-            except run_store.RunNameError as error:
+            except (run_store.RunNameError, run_store.RunNotFoundError, run_store.StoreError) as error:
                 st.error(markdown_text(str(error)))
     with delete.popover("Delete", width="stretch"):
         st.write(f"Delete **{markdown_text(run.name)}** and its model for good?")
@@ -83,7 +83,7 @@ def _run_actions(run: run_store.Run) -> None:
                 store.delete(run.id)
                 set_active_run(None)
                 st.rerun()
-            except run_store.StoreError as error:
+            except (run_store.RunNotFoundError, run_store.StoreError) as error:
                 st.error(markdown_text(str(error)))
     if run.has_model:
         st.download_button(
