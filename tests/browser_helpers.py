@@ -29,3 +29,13 @@ def training_position(page):
     text = page.get_by_text(re.compile(r"Epoch \d+ of \d+, batch \d+")).inner_text()
     epoch, batch = re.search(r"Epoch (\d+) of \d+, batch (\d+)", text).groups()
     return int(epoch), int(batch)
+
+
+def start_training(page, name, *, epochs, images):
+    """On the Train page: set epochs, training images and the run name, then press Start."""
+    set_number(page, "Epochs", epochs)
+    set_number(page, "Training images (0 = all 60,000)", images)
+    page.get_by_label("Run name").fill(name)
+    page.get_by_label("Run name").press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Start training").click()

@@ -56,6 +56,19 @@ def app_url(tmp_path_factory):
         yield url
 
 
+@pytest.fixture(scope="module")
+def trained_app_url(trained_home, tmp_path_factory):
+    """Start the app on a copy of ``trained_home`` (two small trained runs); yield its URL."""
+    import shutil
+
+    from tests.server import running_app
+
+    home = tmp_path_factory.mktemp("trained-app") / "home"
+    shutil.copytree(trained_home, home)
+    with running_app(home) as url:
+        yield url
+
+
 @pytest.fixture
 def page(chromium, app_url, tmp_path):
     """A fresh browser page (its own session) on the running app."""

@@ -1,23 +1,11 @@
 """The Evaluate page in a real Chromium: the confusion matrix and the ROC chart render; a clicked cell shows its images."""
 
-import shutil
 
 import pytest
 
 pytestmark = pytest.mark.browser
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-
-
-@pytest.fixture(scope="module")
-def evaluate_url(trained_home, tmp_path_factory):
-    """The app serving a copy of the two trained runs."""
-    from tests.server import running_app
-
-    home = tmp_path_factory.mktemp("browser-evaluate") / "home"
-    shutil.copytree(trained_home, home)
-    with running_app(home) as url:
-        yield url
 
 
 @pytest.fixture
@@ -35,9 +23,9 @@ def settle(page):
     page.wait_for_selector(IDLE, timeout=90_000)
 
 
-def test_confusion_matrix_and_roc_render_and_a_cell_can_be_clicked(browser_page, evaluate_url, tmp_path):
+def test_confusion_matrix_and_roc_render_and_a_cell_can_be_clicked(browser_page, trained_app_url, tmp_path):
     page = browser_page
-    page.goto(evaluate_url)
+    page.goto(trained_app_url)
     settle(page)
     page.get_by_role("link", name="Evaluate").click()
     page.get_by_role("heading", name="Confusion matrix").wait_for()

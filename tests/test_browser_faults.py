@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from mnist_lab import store as run_store
-from tests.browser_helpers import open_page, set_number, wait_idle
+from tests.browser_helpers import open_page, start_training, wait_idle
 from tests.server import free_port, start_app, wait_healthy
 
 pytestmark = pytest.mark.browser
@@ -35,12 +35,7 @@ def test_sigkill_mid_training_then_restart(chromium, trained_home, tmp_path):
         page.goto(url)
         wait_idle(page)
         open_page(page, "Train")
-        set_number(page, "Epochs", 60)
-        set_number(page, "Training images (0 = all 60,000)", 6000)
-        page.get_by_label("Run name").fill("killed run")
-        page.get_by_label("Run name").press("Enter")
-        wait_idle(page)
-        page.get_by_role("button", name="Start training").click()
+        start_training(page, "killed run", epochs=60, images=6000)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             killed = next((run for run in run_store.RunStore(home).list_runs() if run.name == "killed run"), None)

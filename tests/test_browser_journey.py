@@ -1,27 +1,15 @@
 """The whole journey of a student in a real Chromium, from the data to the downloaded report."""
 
 import re
-import shutil
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_helpers import open_page, set_number, training_position, wait_idle
+from tests.browser_helpers import open_page, start_training, training_position, wait_idle
 from tests.test_browser_predict import SEVEN, draw
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def journey_url(trained_home, tmp_path_factory):
-    """The app on a copy of the two small trained runs, so there is something to compare with."""
-    from tests.server import running_app
-
-    home = tmp_path_factory.mktemp("journey") / "home"
-    shutil.copytree(trained_home, home)
-    with running_app(home) as url:
-        yield url
 
 
 def wait_for_epoch(page, epoch, timeout=180):
@@ -33,12 +21,12 @@ def wait_for_epoch(page, epoch, timeout=180):
     raise AssertionError(f"training never reached epoch {epoch}")
 
 
-def test_student_journey(chromium, journey_url, tmp_path):
+def test_student_journey(chromium, trained_app_url, tmp_path):
     context = chromium.new_context(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
-        page.goto(journey_url)
+        page.goto(trained_app_url)
         wait_idle(page)
         # Data
         expect(page.get_by_role("heading", name="Examples of every class")).to_be_visible()
@@ -46,12 +34,7 @@ def test_student_journey(chromium, journey_url, tmp_path):
 
         # Train: a small config, start, the live chart grows, leave and come back, stop
         open_page(page, "Train")
-        set_number(page, "Epochs", 30)
-        set_number(page, "Training images (0 = all 60,000)", 6000)
-        page.get_by_label("Run name").fill("journey run")
-        page.get_by_label("Run name").press("Enter")
-        wait_idle(page)
-        page.get_by_role("button", name="Start training").click()
+        start_training(page, "journey run", epochs=30, images=6000)
         expect(page.get_by_text("Training loss, batch by batch")).to_be_visible(timeout=90_000)
         wait_for_epoch(page, 2)
         open_page(page, "Data")

@@ -2,7 +2,6 @@
 
 import io
 import re
-import shutil
 
 import pytest
 from PIL import Image, ImageDraw
@@ -11,17 +10,6 @@ pytestmark = pytest.mark.browser
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 SEVEN = [(60, 60), (120, 58), (180, 56), (220, 60), (200, 110), (175, 160), (150, 210), (135, 245)]
-
-
-@pytest.fixture(scope="module")
-def trained_app_url(trained_home, tmp_path_factory):
-    """The app on a copy of the trained home, whose newest run ("small fast") is the active one."""
-    from tests.server import running_app
-
-    home = tmp_path_factory.mktemp("predict-app") / "home"
-    shutil.copytree(trained_home, home)
-    with running_app(home) as url:
-        yield url
 
 
 @pytest.fixture

@@ -1,25 +1,13 @@
 """Two browser sessions at once: one trains, the other explores, predicts and evaluates; nothing crosses."""
 
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_helpers import open_page, set_number, wait_idle
+from tests.browser_helpers import open_page, start_training, wait_idle
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def shared_url(trained_home, tmp_path_factory):
-    """One server for both sessions, on a copy of the two small trained runs."""
-    from tests.server import running_app
-
-    home = tmp_path_factory.mktemp("sessions") / "home"
-    shutil.copytree(trained_home, home)
-    with running_app(home) as url:
-        yield url
 
 
 def new_session(chromium, url):
@@ -38,17 +26,12 @@ def pick_run(page, label):
     expect(page.get_by_role("combobox", name="Run")).to_have_value(label)
 
 
-def test_one_session_trains_while_another_works(chromium, shared_url, tmp_path):
-    trainer_context, trainer = new_session(chromium, shared_url)
-    viewer_context, viewer = new_session(chromium, shared_url)
+def test_one_session_trains_while_another_works(chromium, trained_app_url, tmp_path):
+    trainer_context, trainer = new_session(chromium, trained_app_url)
+    viewer_context, viewer = new_session(chromium, trained_app_url)
     try:
         open_page(trainer, "Train")
-        set_number(trainer, "Epochs", 40)
-        set_number(trainer, "Training images (0 = all 60,000)", 20000)
-        trainer.get_by_label("Run name").fill("session A run")
-        trainer.get_by_label("Run name").press("Enter")
-        wait_idle(trainer)
-        trainer.get_by_role("button", name="Start training").click()
+        start_training(trainer, "session A run", epochs=40, images=20000)
         expect(trainer.get_by_role("button", name="Stop")).to_be_visible(timeout=60_000)
 
         # The other session explores the data and uses a finished run while A trains.

@@ -6,7 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_helpers import open_page, set_number, training_position, wait_idle
+from tests.browser_helpers import open_page, start_training, training_position, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -24,12 +24,7 @@ def test_train_live_switch_pages_and_stop(page, app_url):
     page.goto(app_url)
     wait_idle(page)
     open_page(page, "Train")
-    set_number(page, "Epochs", 30)
-    set_number(page, "Training images (0 = all 60,000)", 20000)
-    page.get_by_label("Run name").fill("browser run")
-    page.get_by_label("Run name").press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Start training").click()
+    start_training(page, "browser run", epochs=30, images=20000)
 
     stop = page.get_by_role("button", name="Stop")
     expect(stop).to_be_visible(timeout=60_000)
