@@ -22,8 +22,8 @@ import pandas as pd
 from PIL import Image
 
 from mnist_lab import (
-    architectures, charts, curves, eval_charts, evaluation, experiments, explore, inference, optim, predict_charts,
-    predictions,
+    architectures, charts, config, curves, eval_charts, evaluation, experiments, explore, inference, optim,
+    predict_charts, predictions, training,
 )
 from mnist_lab import store as run_store
 from mnist_lab.data import Dataset
@@ -362,10 +362,8 @@ def _label(choices: dict, key: str | None) -> str:
 
 def _split_sizes(sources: _Sources) -> tuple[int, int]:
     """Training and validation images of the run, cut from the training split as training does."""
-    train = sources.run.run.train_config
-    total = train.get("train_limit") or len(sources.data.y_train)
-    validation = int(round(total * train.get("validation_fraction", 0.0)))
-    return total - validation, validation
+    train_config = config.from_dict(config.TrainConfig, sources.run.run.train_config)
+    return training.split_sizes(len(sources.data.y_train), train_config)
 
 
 def _a3(sources: _Sources, q: Question) -> Answer:

@@ -80,21 +80,33 @@ def reasons_for(model_config: config.ModelConfig, train_config: config.TrainConf
     }
 
 
-def split_data(dataset: Dataset, train_config: config.TrainConfig) -> SplitData:
-    """Cut the training subset and the validation share, shuffled by the config's seed."""
-    order = np.random.default_rng(train_config.seed).permutation(len(dataset.y_train))
-    if train_config.train_limit:
-        order = order[: train_config.train_limit]
-    n_val = int(round(len(order) * train_config.validation_fraction))
-    if n_val >= len(order):
+def split_sizes(available: int, train_config: config.TrainConfig) -> tuple[int, int]:
+    """Return how many images ``split_data`` trains and validates on, out of ``available``."""
+    total = min(train_config.train_limit, available) if train_config.train_limit else available
+    n_val = int(round(total * train_config.validation_fraction))
+    if n_val >= total:
         raise config.ConfigError(
-            f"validation_fraction {train_config.validation_fraction} leaves no training images out of {len(order)}"
+            f"validation_fraction {train_config.validation_fraction} leaves no training images out of {total}"
         )
-    train_idx, val_idx = np.sort(order[n_val:]), np.sort(order[:n_val])
-    images = dataset.x_train[..., np.newaxis]
+    return total - n_val, n_val
+
+
+def split_data(dataset: Dataset, train_config: config.TrainConfig) -> SplitData:
+    """Cut the training subset and hold out its last share for validation.
+
+    A subset is a random choice of the config's seed, kept in dataset order; the full training split is used
+    as it is (MNIST's order is already random), so its arrays are views and cost no memory. As with Keras'
+    ``validation_split``, the validation images are the last ones.
+    """
+    images, labels = dataset.x_train[..., np.newaxis], dataset.y_train
+    cut, n_val = split_sizes(len(labels), train_config)
+    if train_config.train_limit:
+        rng = np.random.default_rng(train_config.seed)
+        chosen = np.sort(rng.choice(len(labels), size=cut + n_val, replace=False))
+        images, labels = images[chosen], labels[chosen]
     if not n_val:
-        return SplitData(images[train_idx], dataset.y_train[train_idx], None, None)
-    return SplitData(images[train_idx], dataset.y_train[train_idx], images[val_idx], dataset.y_train[val_idx])
+        return SplitData(images, labels, None, None)
+    return SplitData(images[:cut], labels[:cut], images[cut:], labels[cut:])
 
 
 class _LiveCallback:
