@@ -40,6 +40,12 @@ def test_train_live_switch_pages_and_stop(page, app_url):
     after_switch = wait_until_further(page, later)  # the same training went on, it did not restart
     assert after_switch > later
 
+    page.reload()  # a new browser session: the training goes on, and the run id in the URL keeps the Stop button
+    wait_idle(page)
+    expect(stop).to_be_visible(timeout=60_000)
+    wait_until_further(page, after_switch)
+    assert page.get_by_text("Training 'browser run'").count() + page.get_by_text("Training browser run").count() == 1
+
     stop.click()
     expect(page.get_by_text(re.compile(r"browser run.*: stopped"))).to_be_visible(timeout=60_000)
     expect(page.get_by_role("combobox", name="Run")).to_have_value("browser run · stopped")
