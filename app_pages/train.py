@@ -25,8 +25,9 @@ def model_summary(model_json: str) -> tuple[pd.DataFrame, int]:
     return pd.DataFrame(rows), total
 
 
-def owns(run_id: str) -> bool:
-    return run_id in (st.session_state.get(OWNED), st.query_params.get("train"))
+def owned_run_id() -> str | None:
+    """The training this session started; after a reload, the one named in the URL."""
+    return st.session_state.get(OWNED) or st.query_params.get("train")
 
 
 def start(model_config: config.ModelConfig, train_config: config.TrainConfig, name: str) -> None:
@@ -63,7 +64,7 @@ def live_panel(run_id: str) -> None:
     progress = job.progress()
     st.subheader(f"Training {markdown_text(progress.name)}")
     st.caption(markdown_text(progress.message))
-    if owns(run_id):
+    if run_id == owned_run_id():
         st.button("Stop", type="primary", on_click=job.stop, disabled=job.stop_event.is_set(), key="stop_training",
                   help="Stops after the batch in progress and keeps the model trained so far.")
     else:
@@ -88,13 +89,16 @@ except config.ConfigError as error:
     st.stop()
 
 active = trainer.active()
+if active is not None and active.run_id == st.session_state.get(OWNED):
+    st.query_params["train"] = active.run_id  # page switches drop it; a reload of this URL keeps the Stop button
 if active is not None:
     live_panel(active.run_id)
-elif st.session_state.get(OWNED):
+elif owned_run_id():
     try:
-        finished_panel(resources.store().get(st.session_state[OWNED]))
+        finished_panel(resources.store().get(owned_run_id()))
     except run_store.RunNotFoundError:
-        st.session_state.pop(OWNED)
+        st.session_state.pop(OWNED, None)
+        st.query_params.pop("train", None)
 
 st.header("Your choices and why")
 chosen = {

@@ -82,3 +82,13 @@ def test_reruns_during_training_do_not_change_its_curves(home):
         at.run()  # the page polls and reruns while the training runs
     watched, quiet = store.get(job.run_id), store.get(quiet_id)
     assert [row["loss"] for row in watched.history] == [row["loss"] for row in quiet.history]
+
+
+def test_a_bad_training_id_in_the_url_is_ignored(home):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["train"] = "../../etc/passwd"
+    at.run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception
+    assert "train" not in at.query_params
+    assert at.button(key="start_training") is not None
