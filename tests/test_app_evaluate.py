@@ -3,10 +3,9 @@
 import shutil
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from mnist_lab.store import DIVERGED, HOME_ENV, RunStore
-from tests.server import ROOT
+from tests.apptest_helpers import open_app_page
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +23,7 @@ def run_ids(runs_home, monkeypatch):
 
 
 def open_evaluate(run_id=None):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    if run_id is not None:
-        at.session_state["active_run"] = run_id
-    at.run()
-    at.switch_page("app_pages/evaluate.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page("app_pages/evaluate.py", active_run=run_id)
 
 
 def captions(at):

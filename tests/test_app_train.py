@@ -2,16 +2,12 @@
 
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import open_app_page
 from tests.server import ROOT
 
 
 def open_train_page():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/train.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page("app_pages/train.py")
 
 
 def test_choices_show_their_reasons_and_the_model_summary(home):

@@ -1,0 +1,16 @@
+"""Opening the app's pages in Streamlit's AppTest."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.server import ROOT
+
+
+def open_app_page(page: str, *, active_run: str | None = None) -> AppTest:
+    """Run the app, switch to ``page`` (such as "app_pages/train.py") and check it rendered without exception."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if active_run is not None:
+        at.session_state["active_run"] = active_run
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
