@@ -11,12 +11,6 @@ CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts a
 OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last own digit, for the Inside tab
 
 
-@st.cache_data(max_entries=4, show_spinner="Predicting the 10,000 test digits (once per model)...")
-def test_scores(home: str, run_id: str, saved_epochs: int):
-    store, run = resources.store(), resources.store().get(run_id)
-    return inference.test_scores(store, run, resources.run_model(run), data.x_test)
-
-
 def digit_chart(pixels, size: int = 200):
     return charts.heatmap(explore.image_frame(pixels), domain=[0, 255], size=size)
 
@@ -61,7 +55,7 @@ def own_digit_panel(model: inference.RunModel) -> None:
 st.title("Predictions: what the model says")
 st.markdown("Assignment question 3: print some outputs to check that the model is right, on test digits and your own.")
 report_links.link_to_answer("a3")
-home = str(resources.store_or_stop().home)
+resources.store_or_stop()
 run = sidebar.active_run()
 if run is None or (run.status == run_store.RUNNING and not run.has_model):
     st.info("No run yet: train a model on the Train page, then come back to see its predictions." if run is None else
@@ -69,7 +63,7 @@ if run is None or (run.status == run_store.RUNNING and not run.has_model):
     st.stop()
 try:
     model = resources.run_model(run)
-    scores = test_scores(home, run.id, run.saved_epochs)
+    scores = resources.test_scores_of(run)
 except (inference.ModelUnavailableError, run_store.StoreError) as error:
     st.warning(f"**{markdown_text(run.name)}** cannot make predictions: {markdown_text(str(error))}. Pick another run in the sidebar or train a new one.")
     st.stop()

@@ -33,7 +33,7 @@ def run_evidence(run: run_store.Run | None) -> tuple[report.RunEvidence | None, 
     try:
         model = resources.run_model(run)
         ev = resources.evaluation_of(run)
-        scores = inference.test_scores(store, run, model, data.x_test)
+        scores = resources.test_scores_of(run)
     except (inference.ModelUnavailableError, run_store.StoreError) as error:
         return None, f"{name} cannot be used: {markdown_text(str(error))}. {other}"
     return report.RunEvidence(run, model, ev, scores), ""

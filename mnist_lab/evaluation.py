@@ -163,10 +163,7 @@ def evaluate_run(
         The results cannot be written to the run's folder or database.
     """
     dataset = dataset or shared_mnist()
-    if not run.has_model:
-        raise inference.ModelUnavailableError(
-            f"run {run.name!r} has no saved model: it ended before its first epoch finished"
-        )
+    inference.require_saved_model(run)
     model = _ModelOnDemand(load_model)
     scores = inference.test_scores(store, run, model, dataset.x_test)
     labels = list(dataset.class_names)

@@ -42,8 +42,7 @@ class RunModel:
         ModelUnavailableError
             No epoch was saved, or the file is missing or damaged; the message says which.
         """
-        if not run.has_model:
-            raise ModelUnavailableError(f"run {run.name!r} has no saved model: it ended before its first epoch finished")
+        require_saved_model(run)
         return cls(load_model_file(store.model_path(run.id), run.name))
 
     def predict_digit(self, image: np.ndarray) -> np.ndarray:
@@ -65,6 +64,12 @@ class RunModel:
             raise ValueError(f"expected images of shape (n, 28, 28), got {images.shape}")
         with self._lock:
             return self.model.predict(images[..., np.newaxis], batch_size=batch_size, verbose=0)
+
+
+def require_saved_model(run: run_store.Run) -> None:
+    """Raise ModelUnavailableError when no epoch of ``run`` was saved."""
+    if not run.has_model:
+        raise ModelUnavailableError(f"run {run.name!r} has no saved model: it ended before its first epoch finished")
 
 
 def load_model_file(path: Path, label: str):

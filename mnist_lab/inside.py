@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_lab import keras_session
+from mnist_lab.architectures import NUM_CLASSES
 from mnist_lab.inference import RunModel
 
 MAX_MAPS = 32
-NUM_CLASSES = 10
 # Layers that follow a convolution inside one block: its feature maps are shown after them.
 _BLOCK_FOLLOWERS = ("BatchNormalization", "ReLU", "Activation", "LeakyReLU", "ELU", "PReLU")
 # Vega's "redblue" ends, as on the saliency charts: red for negative, blue for positive.

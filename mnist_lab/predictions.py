@@ -10,11 +10,11 @@ import pandas as pd
 from PIL import Image
 
 from mnist_lab import explore
+from mnist_lab.architectures import NUM_CLASSES
 from mnist_lab.inference import RunModel
 from mnist_lab.preprocess import load_image, to_mnist
 
 ORDERS = ("least sure first", "most sure first", "test-set order")
-NUM_CLASSES = 10
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ARGUMENTS_DUMP = "\n\nArguments received by"  # Keras appends the input array to the message after this
 

@@ -70,3 +70,17 @@ def _evaluation_at(home: str, run_id: str, saved_epochs: int):
     store = _store_at(home)
     run = store.get(run_id)
     return evaluation.evaluate_run(store, run, lambda: run_model(run), dataset())
+
+
+def test_scores_of(run: run_store.Run):
+    """Class probabilities of ``run``'s saved model on the 10,000 test images, computed once per model."""
+    return _test_scores_at(str(run_store.default_home()), run.id, run.saved_epochs)
+
+
+@st.cache_data(max_entries=4, show_spinner="Predicting the 10,000 test digits (once per model)...")
+def _test_scores_at(home: str, run_id: str, saved_epochs: int):
+    from mnist_lab import inference
+
+    store = _store_at(home)
+    run = store.get(run_id)
+    return inference.test_scores(store, run, run_model(run), dataset().x_test)
