@@ -2,6 +2,8 @@
 
 import re
 
+from playwright.sync_api import expect
+
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
@@ -22,6 +24,7 @@ def set_number(page, label, value):
     field.fill(str(value))
     field.press("Enter")
     wait_idle(page)
+    expect(field).to_have_value(str(value))
 
 
 def training_position(page):

@@ -88,3 +88,19 @@ def test_a_bad_training_id_in_the_url_is_ignored(home):
     assert not at.exception
     assert "train" not in at.query_params
     assert at.button(key="start_training") is not None
+
+
+def test_custom_network_controls_change_the_summary_and_survive_a_page_switch(home):
+    at = open_train_page()
+    at.selectbox(key="train_architecture").set_value("custom").run()
+    before = at.dataframe[0].value["params"].sum()
+    at.slider(key="train_conv_blocks").set_value(3).run()
+    at.selectbox(key="train_activation").set_value("gelu").run()
+    assert not at.exception and not at.error
+    assert at.dataframe[0].value["params"].sum() != before
+    at.switch_page("app_pages/data.py").run()
+    at.switch_page("app_pages/train.py").run()
+    assert at.selectbox(key="train_architecture").value == "custom"
+    assert at.slider(key="train_conv_blocks").value == 3
+    assert at.selectbox(key="train_activation").value == "gelu"
+    assert at.number_input(key="train_epochs").value == 5  # the custom preset, untouched

@@ -28,6 +28,7 @@ def test_train_live_switch_pages_and_stop(page, app_url):
 
     stop = page.get_by_role("button", name="Stop")
     expect(stop).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(re.compile(r"Epoch \d+ of 30, batch"))).to_be_visible()
     first = wait_until_further(page, (0, 0))
     live_chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="batch by batch").first
     expect(live_chart).to_be_visible()
