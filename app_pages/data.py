@@ -82,7 +82,7 @@ digit, explanation = st.columns([1, 1])
 digit.altair_chart(charts.heatmap(explore.image_frame(images[index]), domain=[0, 255]))
 explanation.markdown(
     f"Image {index} of the {inspect_split} split is labelled **{data.class_names[labels[index]]}**. "
-    f"Hover a cell to read its value (0 = black background, 255 = full ink).\n\n"
+    f"Hover a cell to read its value (0 = empty background, drawn white here; 255 = full ink, drawn black).\n\n"
     f"A Dense (fully connected) input layer needs a flat vector: flattening the "
     f"{data.image_shape[0]}x{data.image_shape[1]} grid row by row gives "
     f"**{data.image_shape[0] * data.image_shape[1]} input values** per image. "

@@ -96,9 +96,8 @@ def one_run(run: run_store.Run) -> None:
     shown_col, zoom_col = st.columns([3, 1], vertical_alignment="bottom")
     shown = shown_col.multiselect("Curves", CURVES, default=CURVES, key="evaluate_curves")
     zoom = zoom_col.toggle("Zoom ROC into the corner", key="evaluate_zoom", help="False positive rates up to 10%.")
-    roc_col, pr_col = st.columns(2)
-    roc_col.altair_chart(eval_charts.roc_chart(ev.roc, CLASSES, shown, zoom=zoom))
-    pr_col.altair_chart(eval_charts.pr_chart(ev.pr, CLASSES, shown))
+    st.altair_chart(eval_charts.roc_chart(ev.roc, CLASSES, shown, zoom=zoom), width="content")
+    st.altair_chart(eval_charts.pr_chart(ev.pr, CLASSES, shown), width="content")
 
 
 def compare_runs() -> None:
@@ -116,13 +115,14 @@ def compare_runs() -> None:
         return
     comparison = evaluation.compare(*zip(*usable))
     st.subheader("Settings that differ, and the results")
-    st.dataframe(comparison.table, width="stretch")
+    st.dataframe(comparison.table, width="stretch",
+                 column_config={name: st.column_config.NumberColumn(format="%.4f") for name in evaluation.HEADLINE.values()})
     for column, metric in zip(st.columns(2), ("recall", "ROC AUC")):
         column.altair_chart(eval_charts.compare_bars(comparison.per_class, metric), width="stretch")
-    chart_col, controls_col = st.columns([2, 1])
-    class_name = controls_col.selectbox("ROC of class", CURVES, key="evaluate_compare_class")
-    zoom = controls_col.toggle("Zoom into the corner", key="evaluate_compare_zoom", help="False positive rates up to 10%.")
-    chart_col.altair_chart(eval_charts.compare_roc(comparison.roc, class_name, zoom=zoom))
+    class_col, zoom_col = st.columns([2, 1], vertical_alignment="bottom")
+    class_name = class_col.selectbox("ROC of class", CURVES, key="evaluate_compare_class")
+    zoom = zoom_col.toggle("Zoom into the corner", key="evaluate_compare_zoom", help="False positive rates up to 10%.")
+    st.altair_chart(eval_charts.compare_roc(comparison.roc, class_name, zoom=zoom), width="content")
     st.subheader("Training curves")
     st.altair_chart(charts.epoch_curves(comparison.history, color="run"))
 

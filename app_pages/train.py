@@ -13,6 +13,7 @@ from ui import report_links, resources, sidebar, train_form
 
 OWNED = "training_run"  # run id of the training this session started (survives page switches)
 POLL_SECONDS = 1.0
+SUMMARY_COLUMNS = {**architectures.SUMMARY_TITLES, "params": st.column_config.NumberColumn("parameters", format="localized")}
 
 st.title("Train a network")
 resources.store_or_stop()
@@ -91,6 +92,15 @@ except config.ConfigError as error:
 active = trainer.active()
 if active is not None and active.run_id == st.session_state.get(OWNED):
     st.query_params["train"] = active.run_id  # page switches drop it; a reload of this URL keeps the Stop button
+
+suggested = f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep"
+name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
+name = name_column.text_input("Run name", placeholder=suggested, max_chars=run_store.NAME_MAX, key="train_run_name")
+if button_column.button("Start training", type="primary", disabled=active is not None, key="start_training",
+                        width="stretch", help="One training runs at a time on this server." if active is not None else None):
+    start(model_config, train_config, name or suggested)
+st.caption("Set the architecture, loss, optimizer and length in the sidebar; their reasons are below.")
+
 if active is not None:
     live_panel(active.run_id)
 elif owned_run_id():
@@ -120,13 +130,7 @@ try:
 except ValueError as error:
     st.error(f"This network cannot be built: {error}")
     st.stop()
-st.dataframe(layers, hide_index=True, width="stretch")
+st.dataframe(layers, hide_index=True, width="stretch", height="content", column_config=SUMMARY_COLUMNS)
 st.markdown(f"**{total:,} trainable and non-trainable parameters.** Input: 28x28x1 pixel values; output: 10 class probabilities.")
 report_links.link_to_answer("b4")
 report_links.link_to_answer("b5")
-
-suggested = f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep"
-name = st.text_input("Run name", placeholder=suggested, max_chars=run_store.NAME_MAX, key="train_run_name")
-if st.button("Start training", type="primary", disabled=active is not None, key="start_training",
-             help="One training runs at a time on this server." if active is not None else None):
-    start(model_config, train_config, name or suggested)

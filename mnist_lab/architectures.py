@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
+SUMMARY_TITLES = {"output_shape": "output shape", "params": "parameters"}  # column titles for readers
 AUGMENT_SHIFT = 0.1
 AUGMENT_ROTATION = 0.03
 AUGMENT_ZOOM = 0.1

@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 
 DIGIT_SCALE = alt.Scale(scheme="category10")
+RUN_SCALE = alt.Scale(scheme="dark2")  # strong, distinct colours: the theme's default puts two blues first
 
 
 def class_balance(counts: pd.DataFrame) -> alt.Chart:
@@ -62,7 +63,7 @@ def pixel_histogram(hist: pd.DataFrame) -> alt.Chart:
         alt.Chart()
         .mark_bar()
         .encode(
-            x=alt.X("start:Q", title="pixel value"),
+            x=alt.X("start:Q", title="pixel value", scale=alt.Scale(nice=False)),
             x2="end:Q",
             y=alt.Y("share:Q", title="share of ink pixels", axis=alt.Axis(format="%")),
             tooltip=[alt.Tooltip("start:Q", format=".3~f"), alt.Tooltip("end:Q", format=".3~f"), alt.Tooltip("share:Q", format=".2%")],
@@ -115,7 +116,7 @@ def epoch_curves(frame: pd.DataFrame, *, color: str = "split", height: int = 220
     base = alt.Chart().encode(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-        color=alt.Color(f"{color}:N", title=color),
+        color=alt.Color(f"{color}:N", title=color, scale=RUN_SCALE if color == "run" else alt.Undefined),
         tooltip=tooltip if color != "split" else tooltip[1:],
     )
     if color != "split":

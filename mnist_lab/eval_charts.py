@@ -9,6 +9,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from mnist_lab.charts import RUN_SCALE
+
 #: The selection parameter of the confusion matrix; its value holds the clicked cell's ``true`` and ``predicted``.
 CELL = "cell"
 AVERAGES = ("micro", "macro")
@@ -18,6 +20,8 @@ DIGIT_COLORS = (
 )
 AVERAGE_DASH = {"micro": [6, 3], "macro": [2, 2]}
 SQUARE = 360
+# Square plots stay square: the default "fit" autosize squeezes the plot to leave room for the wide legend.
+NATURAL_SIZE = alt.AutoSizeParams(type="pad")
 AXIS_TITLES = {
     "fpr": "false positive rate (FPR)", "tpr": "true positive rate (TPR = recall)",
     "recall": "recall", "precision": "precision",
@@ -138,13 +142,14 @@ def roc_chart(roc: pd.DataFrame, classes: Sequence[str], shown: Sequence[str], *
         x_domain, y_domain = (0, ZOOM_FPR), (_zoomed_tpr_floor(roc[roc["class"].isin(shown)], "class"), 1)
     curves = _class_curves(roc, classes, shown, x="fpr", y="tpr", score="auc", short="AUC",
                            title="ROC, one class against the rest", x_domain=x_domain, y_domain=y_domain)
-    return alt.layer(_chance_diagonal(x_domain, y_domain), curves)
+    return alt.layer(_chance_diagonal(x_domain, y_domain), curves).properties(autosize=NATURAL_SIZE)
 
 
 def pr_chart(pr: pd.DataFrame, classes: Sequence[str], shown: Sequence[str]) -> alt.Chart:
     """Precision-recall curves (``metrics.pr_curves`` frame) of the ``shown`` classes, average precision in the legend."""
-    return _class_curves(pr, classes, shown, x="recall", y="precision", score="average_precision", short="AP",
-                         title="Precision against recall, one class against the rest")
+    curves = _class_curves(pr, classes, shown, x="recall", y="precision", score="average_precision", short="AP",
+                           title="Precision against recall, one class against the rest")
+    return curves.properties(autosize=NATURAL_SIZE)
 
 
 def _bar_domain(values: pd.Series) -> list[float]:
@@ -183,7 +188,7 @@ def compare_bars(per_class: pd.DataFrame, metric: str) -> alt.Chart:
             xOffset="run:N",
             y=alt.Y("value:Q", title=f"{metric} (axis from {domain[0]:.0%})", scale=alt.Scale(domain=domain),
                     axis=alt.Axis(format="%")),
-            color=alt.Color("run:N", title="run"),
+            color=alt.Color("run:N", title="run", scale=RUN_SCALE),
             tooltip=["run", "class", alt.Tooltip("value:Q", format=".3f", title=metric)],
         )
         .properties(height=240)
@@ -204,10 +209,11 @@ def compare_roc(roc: pd.DataFrame, class_name: str, *, zoom: bool = False) -> al
         .encode(
             x=alt.X("fpr:Q", title=AXIS_TITLES["fpr"], scale=alt.Scale(domain=list(x_domain))),
             y=alt.Y("tpr:Q", title=AXIS_TITLES["tpr"], scale=alt.Scale(domain=list(y_domain))),
-            color=alt.Color("curve:N", title="run", legend=alt.Legend(symbolType="stroke", labelLimit=320)),
+            color=alt.Color("curve:N", title="run", scale=RUN_SCALE,
+                            legend=alt.Legend(symbolType="stroke", labelLimit=320)),
             tooltip=["run", alt.Tooltip("fpr:Q", format=".3f"), alt.Tooltip("tpr:Q", format=".3f"),
                      alt.Tooltip("auc:Q", format=".4f", title="AUC")],
         )
         .properties(width=SQUARE, height=SQUARE)
     )
-    return alt.layer(_chance_diagonal(x_domain, y_domain), lines)
+    return alt.layer(_chance_diagonal(x_domain, y_domain), lines).properties(autosize=NATURAL_SIZE)

@@ -352,7 +352,12 @@ def _a2(sources: _Sources, q: Question) -> Answer:
     kinds = {"architecture": "Network", "loss": "Loss", "optimizer": "Optimizer", "schedule": "Learning-rate schedule"}
     reasons = "\n".join(f"- **{kind}.** {run.reasons[key]}" for key, kind in kinds.items() if run.reasons.get(key))
     text = f"{general}\n\n{verdict} {settings}\n\n{reasons}"
-    return Answer(q, text, (Table(layers, "The model, layer by layer (None: the batch size)"),))
+    return Answer(q, text, (_layer_table(layers, "The model, layer by layer (None: the batch size)"),))
+
+
+def _layer_table(layers: pd.DataFrame, caption: str) -> Table:
+    """Rows of a model summary with column titles for readers."""
+    return Table(layers.rename(columns=architectures.SUMMARY_TITLES), caption)
 
 
 def _label(choices: dict, key: str | None) -> str:
@@ -542,7 +547,7 @@ def _b3(sources: _Sources, q: Question) -> Answer:
         text += (f"\n\nIn run {sources.name} the `Flatten` layer hands **{values:,}** values to the Dense layer after "
                  "it: " + ("not the raw pixels but the feature maps left after its convolutions and pooling." if
                            convolutions else "the raw pixels."))
-        evidence.append(Table(shown, "The run's model up to its first Dense layer"))
+        evidence.append(_layer_table(shown, "The run's model up to its first Dense layer"))
     return Answer(q, text, tuple(evidence))
 
 
@@ -560,7 +565,7 @@ def _b4(sources: _Sources, q: Question) -> Answer:
     text += (f"\n\nIn run {sources.name} it is `{last['layer'].iloc[0]}`: {units} neurons, {params:,} parameters "
              f"({params // units - 1:,} inputs x {units} weights + {units} biases). For test image #{SAMPLE_INDEX} its "
              f"10 outputs add up to {out.total:.3f}.")
-    return Answer(q, text, (Table(last, "The output layer"),
+    return Answer(q, text, (_layer_table(last, "The output layer"),
                             Chart(predict_charts.probability_bars(out.frame),
                                   f"The 10 outputs for test image #{SAMPLE_INDEX}")))
 

@@ -105,7 +105,7 @@ def test_the_model_its_reasons_and_its_outputs_come_from_the_run(evidence, fast_
     for key in ("architecture", "loss", "optimizer", "schedule"):
         assert chosen.run.reasons[key] in a2.text
     layers = evidence_of(a2, report.Table)[0].frame
-    assert layers["params"].sum() == chosen.model.model.count_params()
+    assert layers["parameters"].sum() == chosen.model.model.count_params()
     assert "hands **576** values" in fast_report.answer("b3").text  # 3x3x64 after the convolutions, not 784 pixels
     predicted = int(np.argmax(chosen.scores[report.SAMPLE_INDEX]))
     assert f"position **{predicted}**" in fast_report.answer("b8").text
