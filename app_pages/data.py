@@ -79,7 +79,7 @@ inspect_split = pick_split.segmented_control("Split", ["train", "test"], default
 images, labels = data.split(inspect_split)
 index = int(pick_index.number_input("Image index", 0, len(labels) - 1, 0, key="inspect_index"))
 digit, explanation = st.columns([1, 1])
-digit.altair_chart(charts.heatmap(explore.image_frame(images[index]), domain=[0, 255]))
+digit.altair_chart(charts.heatmap(explore.image_frame(images[index]), domain=[0, 255]), width="content")
 explanation.markdown(
     f"Image {index} of the {inspect_split} split is labelled **{data.class_names[labels[index]]}**. "
     f"Hover a cell to read its value (0 = empty background, drawn white here; 255 = full ink, drawn black).\n\n"

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mnist_lab import charts, explore, inference, inside, predict_charts, predictions, preprocess, store as run_store
+from mnist_lab import architectures, charts, explore, inference, inside, predict_charts, predictions, preprocess, store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 
@@ -89,7 +89,7 @@ with samples_tab:
         pick = st.selectbox("Look closer at", list(labels), format_func=labels.get, key="predict_sample")
         out = predictions.explain_output(scores[pick])
         digit_col, bars_col = st.columns([1, 2])
-        digit_col.altair_chart(digit_chart(data.x_test[pick]))
+        digit_col.altair_chart(digit_chart(data.x_test[pick]), width="content")
         bars_col.altair_chart(predict_charts.probability_bars(out.frame), width="stretch")
         st.markdown(f"Softmax turns the last layer's 10 scores into probabilities that add up to {out.total:.3f}. `np.argmax` "
                     f"picks the position of the largest: **{out.predicted}** ({out.confidence:.1%}), ahead of {out.runner_up} "
@@ -126,7 +126,9 @@ with inside_tab:
         st.info(f"This network has no convolution layers, so no filters or feature maps: its first layer ({first.layer}) "
                 "weighs all 784 pixels at once. Below, each unit's 784 weights as a 28x28 image.")
     st.subheader("First-layer weights" if first.kind == "dense" else "First-layer filters")
-    st.image(inside.weights_image(first.weights), f"{len(first.weights)} of {first.total}: blue positive, red negative", output_format="PNG")
+    order = " Left to right: the units of digits 0 to 9." if first.layer == architectures.OUTPUT_LAYER else ""
+    st.image(inside.weights_image(first.weights), f"{len(first.weights)} of {first.total}: blue positive, red negative.{order}",
+             output_format="PNG")
     for layer in seen.feature_maps:
         st.subheader(f"Feature maps of {layer.layer}")
         st.image(inside.maps_image(layer), f"{len(layer.maps)} of {layer.channels} maps after {' → '.join(layer.steps)}; "
@@ -134,8 +136,9 @@ with inside_tab:
     st.subheader("Which pixels drove the decision")
     out = predictions.explain_output(seen.probabilities)
     columns = st.columns(3)
-    columns[0].altair_chart(digit_chart(pixels))
+    columns[0].altair_chart(digit_chart(pixels), width="content")
     for column, digit in zip(columns[1:], (out.predicted, out.runner_up)):
         column.altair_chart(predict_charts.saliency_map(explore.image_frame(seen.saliency[digit]), limit=seen.saliency_limit,
-                                                        title=f"Score of {digit} ({seen.probabilities[digit]:.1%})", size=200))
+                                                        title=f"Score of {digit} ({seen.probabilities[digit]:.1%})", size=200),
+                            width="content")
     st.caption("Gradient x input: how much each pixel's ink raised (blue) or lowered (red) the score; blank pixels count for nothing.")

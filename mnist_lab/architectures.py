@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
+OUTPUT_LAYER = "digit_probabilities"
 SUMMARY_TITLES = {"output_shape": "output shape", "params": "parameters"}  # column titles for readers
 AUGMENT_SHIFT = 0.1
 AUGMENT_ROTATION = 0.03
@@ -43,7 +44,7 @@ def _finish(inputs, x, name: str):
     import keras
     from keras import layers
 
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="digit_probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name=OUTPUT_LAYER)(x)
     return keras.Model(inputs, outputs, name=name)
 
 

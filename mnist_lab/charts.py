@@ -7,6 +7,8 @@ import pandas as pd
 
 DIGIT_SCALE = alt.Scale(scheme="category10")
 RUN_SCALE = alt.Scale(scheme="dark2")  # strong, distinct colours: the theme's default puts two blues first
+# Square plots stay square: Streamlit's default "fit" autosize squeezes the plot to make room for the legend.
+NATURAL_SIZE = alt.AutoSizeParams(type="pad")
 
 
 def class_balance(counts: pd.DataFrame) -> alt.Chart:
@@ -37,7 +39,7 @@ def heatmap(frame: pd.DataFrame, *, value_title: str = "pixel value", size: int 
             color=alt.Color("value:Q", scale=scale, title=value_title),
             tooltip=["row", "col", alt.Tooltip("value:Q", format=".3~f", title=value_title)],
         )
-        .properties(width=size, height=size)
+        .properties(width=size, height=size, autosize=NATURAL_SIZE)
     )
 
 

@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from mnist_lab.charts import RUN_SCALE
+from mnist_lab.charts import NATURAL_SIZE, RUN_SCALE
 
 #: The selection parameter of the confusion matrix; its value holds the clicked cell's ``true`` and ``predicted``.
 CELL = "cell"
@@ -20,8 +20,6 @@ DIGIT_COLORS = (
 )
 AVERAGE_DASH = {"micro": [6, 3], "macro": [2, 2]}
 SQUARE = 360
-# Square plots stay square: the default "fit" autosize squeezes the plot to leave room for the wide legend.
-NATURAL_SIZE = alt.AutoSizeParams(type="pad")
 AXIS_TITLES = {
     "fpr": "false positive rate (FPR)", "tpr": "true positive rate (TPR = recall)",
     "recall": "recall", "precision": "precision",

@@ -21,6 +21,7 @@ _BLOCK_FOLLOWERS = ("BatchNormalization", "ReLU", "Activation", "LeakyReLU", "EL
 _NEGATIVE_RGB = np.array([178, 24, 43], dtype=np.float32)
 _POSITIVE_RGB = np.array([33, 102, 172], dtype=np.float32)
 _WHITE = np.array([255, 255, 255], dtype=np.float32)
+_GAP_GREY = 200
 _BODIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # keras model -> its body (see _body)
 
 
@@ -215,7 +216,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
-def weights_image(weights: np.ndarray, *, columns: int = 8, size: int = 64) -> np.ndarray:
+def weights_image(weights: np.ndarray, *, columns: int | None = None, size: int = 64) -> np.ndarray:
     """Lay out signed weights (n, h, w) as an RGB grid: blue positive, red negative, white 0.
 
     All units share one colour scale (the largest absolute weight), so their strengths compare.
@@ -224,21 +225,21 @@ def weights_image(weights: np.ndarray, *, columns: int = 8, size: int = 64) -> n
     ----------
     weights : numpy.ndarray
         Shape (n, h, w), such as ``FirstLayer.weights``.
-    columns : int
-        Tiles per row.
+    columns : int, optional
+        Tiles per row; by default all in one row up to 10 tiles (the 10 digit units of an output layer), else 8.
     size : int
         Approximate side of a tile in pixels; tiles are enlarged by a whole factor, without blurring.
 
     Returns
     -------
     numpy.ndarray
-        uint8 RGB image, tiles separated by dark grey gaps.
+        uint8 RGB image, tiles separated by light grey gaps.
     """
     limit = float(np.abs(weights).max()) or 1.0
     return _grid(_diverging(weights / limit), columns=columns, size=size)
 
 
-def maps_image(layer: LayerMaps, *, columns: int = 8, size: int = 84) -> np.ndarray:
+def maps_image(layer: LayerMaps, *, columns: int | None = None, size: int = 84) -> np.ndarray:
     """Lay out a block's feature maps as a grid sharing one scale: grey from 0 (black) up, or blue/red if signed.
 
     A shared scale shows which maps this input excites most; an all-black map stays silent for it.
@@ -246,7 +247,7 @@ def maps_image(layer: LayerMaps, *, columns: int = 8, size: int = 84) -> np.ndar
     Parameters
     ----------
     layer : LayerMaps
-    columns, size : int
+    columns, size : int, optional
         Tiles per row and approximate tile side in pixels, as in ``weights_image``.
 
     Returns
@@ -269,16 +270,18 @@ def _diverging(values: np.ndarray) -> np.ndarray:
     return (rgb + 0.5).astype(np.uint8)
 
 
-def _grid(tiles: np.ndarray, *, columns: int, size: int, gap: int = 4) -> np.ndarray:
+def _grid(tiles: np.ndarray, *, columns: int | None, size: int, gap: int = 4) -> np.ndarray:
     """Enlarge RGB tiles (n, h, w, 3) by a whole factor to about ``size`` px and lay them out in rows."""
     count, height, width, _ = tiles.shape
     scale = max(1, size // max(height, width))
     tiles = np.repeat(np.repeat(tiles, scale, axis=1), scale, axis=2)
-    columns = max(1, min(columns, count))
+    columns = max(1, min(columns or (count if count <= 10 else 8), count))
     rows = -(-count // columns)
     step_y, step_x = height * scale + gap, width * scale + gap
-    grid = np.full((rows * step_y - gap, columns * step_x - gap, 3), 96, dtype=np.uint8)
+    grid = np.full((rows * step_y - gap, columns * step_x - gap, 3), _GAP_GREY, dtype=np.uint8)
     for i, tile in enumerate(tiles):
         row, col = divmod(i, columns)
         grid[row * step_y : row * step_y + tile.shape[0], col * step_x : col * step_x + tile.shape[1]] = tile
+    if count % columns:  # the unused end of the last row stays blank
+        grid[(rows - 1) * step_y :, (count % columns) * step_x - gap :] = 255
     return grid

@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from mnist_lab.charts import NATURAL_SIZE
+
 
 def probability_bars(frame: pd.DataFrame, *, height: int = 220) -> alt.LayerChart:
     """The 10 softmax outputs (columns ``digit``, ``probability``, ``chosen``) with the argmax highlighted."""
@@ -39,5 +41,5 @@ def saliency_map(frame: pd.DataFrame, *, title: str, limit: float, size: int = 2
             ),
             tooltip=["row", "col", alt.Tooltip("value:Q", format=".3~f", title="effect on score")],
         )
-        .properties(width=size, height=size)
+        .properties(width=size, height=size, autosize=NATURAL_SIZE)
     )
