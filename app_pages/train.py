@@ -78,6 +78,7 @@ def live_panel(run_id: str) -> None:
 def finished_panel(run: run_store.Run) -> None:
     notice = {run_store.FINISHED: st.success, run_store.STOPPED: st.warning}.get(run.status, st.error)
     notice(f"**{markdown_text(run.name)}**: {run.status}. {markdown_text(run.message)}")
+    st.caption(curves.final_figures(run.metrics))
     history = curves.history_frame(run.history)
     if len(history):
         st.altair_chart(charts.epoch_curves(history))

@@ -46,3 +46,19 @@ def runs_history_frame(histories: dict[str, list[dict[str, Any]]]) -> pd.DataFra
     columns = ["epoch", "metric", "split", "value", "run"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
+
+
+def final_figures(metrics: dict[str, Any]) -> str:
+    """One line on a run's last epoch: accuracies and training time, or '' if it has none.
+
+    Parameters
+    ----------
+    metrics : dict
+        A run's stored final metrics (``accuracy``, ``val_accuracy``, ``test_accuracy``, ``train_seconds``).
+    """
+    names = {"accuracy": "training", "val_accuracy": "validation", "test_accuracy": "test"}
+    parts = [f"{name} accuracy {metrics[key]:.2%}" for key, name in names.items() if metrics.get(key) is not None]
+    if not parts:
+        return ""
+    seconds = metrics.get("train_seconds") or 0.0
+    return f"Last epoch: {', '.join(parts)}; {seconds:.0f} s of training."

@@ -102,3 +102,11 @@ def test_validation_share_must_leave_training_images(mnist):
     assert split.x_train.shape == (10, 28, 28, 1) and split.x_val is None
     assert split.x_train.dtype == np.uint8  # scaled per batch inside the model, never stored as float
 
+
+
+def test_final_figures_name_what_the_run_measured():
+    from mnist_lab import curves
+
+    line = curves.final_figures({"accuracy": 0.98765, "val_accuracy": 0.99, "train_seconds": 12.4})
+    assert line == "Last epoch: training accuracy 98.77%, validation accuracy 99.00%; 12 s of training."
+    assert curves.final_figures({"train_seconds": 3.0}) == ""
