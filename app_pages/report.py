@@ -7,6 +7,7 @@ from mnist_lab import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 
+STARTED_EXPERIMENT = "report_experiment"  # the comparison this session started: only it may stop it
 data = resources.dataset()
 store = resources.store_or_stop()
 home = str(store.home)
@@ -64,12 +65,16 @@ def show_evidence(item: report.Evidence) -> None:
 
 @st.fragment(run_every=2)
 def live_experiment() -> None:
-    state = experiment_runner(home).progress()
+    runner = experiment_runner(home)
+    state = runner.progress()
     if state is None:
         st.rerun(scope="app")
     number, total, progress = state
     st.progress(progress.fraction, text=f"Running… run {number} of {total}: {progress.name}, "
                                         f"epoch {max(progress.epoch, 1)} of {progress.epochs}")
+    if runner.running() == st.session_state.get(STARTED_EXPERIMENT):
+        st.button("Stop the comparison", on_click=runner.stop, key="report_stop", icon=":material/stop:",
+                  help="Stops the run in progress after its batch and starts no further run.")
 
 
 def experiment_panel(key: str, base: config.ModelConfig | None) -> None:
@@ -79,8 +84,8 @@ def experiment_panel(key: str, base: config.ModelConfig | None) -> None:
         return
     arms, train = experiments.EXPERIMENTS[key].arms(base), experiments.SMALL_TRAIN
     if outcome is not None and not outcome.complete:
-        st.warning("The last comparison ended before all its runs finished (the server restarted or a run was "
-                   "deleted): run it again.")
+        st.warning("The last comparison ended before all its runs finished (it was stopped, the server restarted "
+                   "or a run was deleted): run it again.")
     label = "Run the comparison again" if outcome is not None else "Run the comparison"
     if st.button(f"{label}: {experiments.describe(arms)}", key=f"report_{key}", icon=":material/science:",
                  help=f"Trains {len(arms)} small runs one after the other: {train.train_limit:,} images "
@@ -90,6 +95,7 @@ def experiment_panel(key: str, base: config.ModelConfig | None) -> None:
         except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError) as error:
             st.error(markdown_text(str(error)))
         else:
+            st.session_state[STARTED_EXPERIMENT] = key
             st.rerun()
 
 

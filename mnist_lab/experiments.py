@@ -170,6 +170,7 @@ class ExperimentRunner:
         self._thread: threading.Thread | None = None
         self._key = ""
         self._current: tuple[int, int, training.TrainingJob] | None = None
+        self._stopping = threading.Event()
 
     def start(self, key: str, base: config.ModelConfig | None = None) -> None:
         """Start the experiment ``key``; ``base`` is the active run's network, used by arms that follow it.
@@ -188,6 +189,7 @@ class ExperimentRunner:
                     f"The comparison {EXPERIMENTS[self._key].title!r} is still running: wait until it finishes."
                 )
             first = self.trainer.start(_run_name(chosen, arms[0]), arms[0].model, train, experiment=arms[0].tag)
+            self._stopping.clear()
             self._key, self._current = key, (1, len(arms), first)
             self._thread = threading.Thread(
                 target=self._train_rest, args=(first, arms, chosen, train), name=f"experiment-{key}", daemon=True
@@ -206,6 +208,13 @@ class ExperimentRunner:
         number, total, job = current
         return number, total, job.progress()
 
+    def stop(self) -> None:
+        """Stop the experiment in progress: its current run within one batch, and no further runs."""
+        self._stopping.set()
+        current = self._current
+        if current is not None:
+            current[2].stop()
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the experiment in progress; return whether none is running any more."""
         if self._thread is not None:
@@ -218,6 +227,8 @@ class ExperimentRunner:
         """Wait for the first arm, then train the others one by one, each after any training in the way."""
         first.join()
         for number, arm in enumerate(arms[1:], start=2):
+            if self._stopping.is_set():
+                return
             try:
                 job = self._start_when_free(chosen, arm, train)
             except (run_store.StoreError, config.ConfigError):

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab import config, experiments, report, training
-from mnist_lab.store import FINISHED, HOME_ENV, RunStore
+from mnist_lab.store import FINISHED, HOME_ENV, STOPPED, RunStore
 from tests.server import ROOT
 
 HEADINGS = [f"{q.number}. {q.title}" for q in report.QUESTIONS]
@@ -157,3 +157,23 @@ def test_one_click_comparisons_run_and_their_results_are_quoted(run_ids, monkeyp
     assert (scaled.model_config["scale_inputs"], raw.model_config["scale_inputs"]) == (True, False)
     at.run()
     assert f"scaled inputs reached {scaled.metrics['val_accuracy']:.1%} validation accuracy" in markdown(at)
+
+
+def test_the_session_that_started_a_comparison_can_stop_it(run_ids, monkeypatch):
+    long = config.TrainConfig(epochs=200, train_limit=2000, batch_size=64, validation_fraction=0.2)
+    monkeypatch.setattr(experiments, "SMALL_TRAIN", long)
+    at = open_report(run_ids["small perceptron"])
+    at.button(key="report_b1-scaling").click().run()
+    assert not at.exception, at.exception
+    other = open_report(run_ids["small perceptron"])  # another browser session sees the progress, not the button
+    assert not [button for button in other.button if button.key == "report_stop"]
+    at.button(key="report_stop").click().run()
+    store = RunStore()
+    deadline = time.monotonic() + 60
+    while any(thread.name.startswith("experiment-") for thread in threading.enumerate()):
+        assert time.monotonic() < deadline, "the comparison did not stop"
+        time.sleep(0.2)
+    scaled, raw = experiments.outcome(store, experiments.EXPERIMENTS["b1-scaling"]).runs
+    assert scaled.status == STOPPED and raw is None
+    at.run()
+    assert "it was stopped" in at.warning[0].value

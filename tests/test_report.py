@@ -257,6 +257,9 @@ class FakeJob:
         self.release.wait(timeout)
         return True
 
+    def stop(self):
+        self.release.set()
+
     def progress(self):
         return training.Progress("id", self.name, "running", "", 1, 2, 3, 10, 0.0, 0.0)
 
@@ -293,6 +296,19 @@ def test_runner_trains_the_arms_one_after_the_other_and_refuses_a_second_compari
     ]
     assert all(start[3] == experiments.SMALL_TRAIN for start in trainer.started)
     assert runner.progress() is None
+
+
+def test_stopping_a_comparison_stops_its_run_and_starts_no_other():
+    trainer = FakeTrainer()
+    runner = experiments.ExperimentRunner(trainer)
+    runner.start("b5-perceptron-vs-cnn")
+    runner.stop()
+    assert runner.join(10)
+    assert [start[2] for start in trainer.started] == ["b5-perceptron"]
+    runner.start("b1-scaling")  # a stopped comparison does not block the next one
+    trainer.release.set()
+    assert runner.join(10)
+    assert [start[2] for start in trainer.started][1:] == ["b1-scaling-on", "b1-scaling-off"]
 
 
 def test_runner_passes_on_a_busy_trainer():
