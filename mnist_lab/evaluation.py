@@ -293,8 +293,7 @@ def cell_examples(evaluation: Evaluation, dataset: Dataset, true: str, predicted
 
 def run_labels(runs: Sequence[run_store.Run]) -> dict[str, str]:
     """Label of each run for legends and tables: its name, with the id's end where names repeat."""
-    names = [run.name for run in runs]
-    return {run.id: run.name if names.count(run.name) == 1 else f"{run.name} ({run.id[-6:]})" for run in runs}
+    return run_store.distinct_labels(runs)
 
 
 def hyperparameter_diff(runs: Sequence[run_store.Run]) -> pd.DataFrame:

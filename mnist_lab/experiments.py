@@ -227,24 +227,29 @@ class ExperimentRunner:
         """Wait for the first arm, then train the others one by one, each after any training in the way."""
         first.join()
         for number, arm in enumerate(arms[1:], start=2):
-            if self._stopping.is_set():
-                return
             try:
                 job = self._start_when_free(chosen, arm, train)
             except (run_store.StoreError, config.ConfigError):
                 return  # the outcome shows the arm as not started; the page offers to run it again
+            if job is None:
+                return
             self._current = (number, len(arms), job)
+            if self._stopping.is_set():  # stopped while this arm was starting
+                job.stop()
             job.join()
 
-    def _start_when_free(self, chosen: Experiment, arm: Arm, train: config.TrainConfig) -> training.TrainingJob:
-        """Start ``arm``, first waiting for a training someone else started in between."""
-        while True:
+    def _start_when_free(
+        self, chosen: Experiment, arm: Arm, train: config.TrainConfig
+    ) -> training.TrainingJob | None:
+        """Start ``arm``, first waiting for a training someone else started in between; None once stopped."""
+        while not self._stopping.is_set():
             try:
                 return self.trainer.start(_run_name(chosen, arm), arm.model, train, experiment=arm.tag)
             except training.TrainingBusyError:
                 active = self.trainer.active()
                 if active is not None:
-                    active.join(5.0)
+                    active.join(1.0)
+        return None
 
 
 def describe(arms: Sequence[Arm]) -> str:

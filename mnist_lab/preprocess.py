@@ -10,6 +10,7 @@ digits that skip this, which is what ``plain_resize`` shows.
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -74,9 +75,17 @@ def load_image(data: bytes) -> Image.Image:
     if image.format == "JPEG":
         image.draft(None, (WORKING_SIDE, WORKING_SIDE))  # decode at a reduced scale: less time and memory
     _decode(image)
-    image = _normalise_mode(ImageOps.exif_transpose(image))
+    image = _normalise_mode(_upright(image))
     image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
     return image
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation of a photo; damaged EXIF data is ignored rather than refused."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (SyntaxError, ValueError, TypeError, KeyError, OSError, struct.error):
+        return image
 
 
 def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -96,10 +96,15 @@ class Run:
         """Whether at least one epoch was saved, so the model can be loaded."""
         return self.saved_epochs > 0
 
-    @property
-    def label(self) -> str:
-        """Name and status as shown in pickers."""
-        return f"{self.name} · {self.status}"
+
+def distinct_labels(runs: Sequence[Run], *, with_status: bool = False) -> dict[str, str]:
+    """Label of each run id: its name (and status), with the end of its id where names repeat.
+
+    Pickers need distinct labels: Streamlit maps a picked label back to the first option that has it.
+    """
+    names = [run.name for run in runs]
+    labels = {run.id: run.name if names.count(run.name) == 1 else f"{run.name} ({run.id[-6:]})" for run in runs}
+    return {run.id: f"{labels[run.id]} · {run.status}" if with_status else labels[run.id] for run in runs}
 
 
 def default_home() -> Path:

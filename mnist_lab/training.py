@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
 import math
 import os
 import threading
@@ -24,6 +26,8 @@ DIVERGENCE_FACTOR = 10.0
 SHUTDOWN_WAIT_SECONDS = 30.0
 
 _STARTED_JOBS: "weakref.WeakSet[TrainingJob]" = weakref.WeakSet()
+# One training per process, even across Trainers (a cleared Streamlit cache makes a new one): both cores for it.
+_START_LOCK = threading.RLock()
 
 
 class TrainingBusyError(RuntimeError):
@@ -149,7 +153,7 @@ class _LiveCallback:
         self.train_seconds += self.last_batch_end - self.epoch_started
         row = {"epoch": epoch + 1, "train_seconds": round(self.train_seconds, 3)}
         row.update({key: float(value) for key, value in logs.items() if key != "learning_rate"})
-        row["partial"] = self.job.stop_event.is_set() or self.diverged
+        row["partial"] = self.diverged or self.job._batch < self.job._batches_per_epoch
         if self.test_data is not None and not self.diverged:
             scores = model.predict(self.test_data[0], batch_size=1000, verbose=0)
             row["test_accuracy"] = float(np.mean(np.argmax(scores, axis=1) == self.test_data[1]))
@@ -158,6 +162,8 @@ class _LiveCallback:
         if not self.diverged:
             self._save(model)
         self.job._record_epoch(row, model_saved=not self.diverged)
+        if self.job.stop_event.is_set():  # a stop during validation or saving must not start another epoch
+            model.stop_training = True
 
     def _save(self, model) -> None:
         """Save the model atomically, so a crash while saving keeps the previous epoch's file."""
@@ -170,6 +176,9 @@ class _LiveCallback:
                 f"the model could not be saved ({error.strerror or error}): the disk is full or the run "
                 f"folder is not writable. Free some space or set {run_store.HOME_ENV} to a writable folder"
             ) from error
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
 
 
 class TrainingJob:
@@ -223,6 +232,7 @@ class TrainingJob:
 
     def start(self) -> None:
         """Start training in a daemon thread."""
+        _stop_running_jobs_at_exit()
         self._thread = threading.Thread(target=self.run, name=f"train-{self.run_id}", daemon=True)
         _STARTED_JOBS.add(self)
         self._thread.start()
@@ -326,7 +336,8 @@ class TrainingJob:
                 f"starting value (learning rate {self.train_config.learning_rate:g}). "
                 f"Try a learning rate 10 times lower.{kept}"
             )
-        if self.stop_event.is_set():
+        last = self._epoch_rows[-1] if self._epoch_rows else {"epoch": 0, "partial": True}
+        if self.stop_event.is_set() and (last["partial"] or last["epoch"] < self.train_config.epochs):
             return run_store.STOPPED, f"Stopped during epoch {self._epoch}; the model so far is kept."
         return run_store.FINISHED, f"Finished {self._epoch} epochs."
 
@@ -336,9 +347,9 @@ class TrainingJob:
 
     def _finish(self, status: str, message: str) -> tuple[str, str]:
         """Store the final status and final metrics; a store failure is reported in the job."""
-        last = self._epoch_rows[-1] if self._epoch_rows else {}
-        metrics = {k: last[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "test_accuracy") if k in last}
-        metrics["train_seconds"] = last.get("train_seconds", 0.0)
+        kept = next((row for row in reversed(self._epoch_rows) if row.get("model_saved")), {})  # the model kept
+        metrics = {k: kept[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "test_accuracy") if k in kept}
+        metrics["train_seconds"] = self._epoch_rows[-1].get("train_seconds", 0.0) if self._epoch_rows else 0.0
         try:
             self.store.finish(self.run_id, status, message=message, metrics=metrics)
         except run_store.StoreError as error:
@@ -411,7 +422,6 @@ class Trainer:
 
     def __init__(self, store: run_store.RunStore):
         self.store = store
-        self._lock = threading.RLock()
         self._jobs: dict[str, TrainingJob] = {}
 
     def start(
@@ -432,7 +442,7 @@ class Trainer:
         TrainingBusyError
             Another training is running; its name and progress are in the message.
         """
-        with self._lock:
+        with _START_LOCK:
             active = self.active()
             if active is not None:
                 progress = active.progress()
@@ -451,17 +461,14 @@ class Trainer:
             return job
 
     def active(self) -> TrainingJob | None:
-        """Return the job still training, if any."""
-        with self._lock:
-            jobs = list(self._jobs.values())
-        return next((job for job in jobs if not job.done), None)
+        """Return the job still training in this process, if any, whichever Trainer started it."""
+        return next((job for job in list(_STARTED_JOBS) if not job.done), None)
 
     def job(self, run_id: str) -> TrainingJob | None:
         """Return the job of a run trained by this process, if any."""
-        return self._jobs.get(run_id)
+        return self._jobs.get(run_id) or next((job for job in list(_STARTED_JOBS) if job.run_id == run_id), None)
 
 
-@atexit.register
 def _stop_running_jobs() -> None:
     """On interpreter exit, stop background trainings so they end as ``stopped`` with their model saved."""
     running = [job for job in list(_STARTED_JOBS) if not job.progress().done]
@@ -470,3 +477,15 @@ def _stop_running_jobs() -> None:
     deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
     for job in running:
         job.join(max(0.0, deadline - time.monotonic()))
+
+
+@functools.cache
+def _stop_running_jobs_at_exit() -> None:
+    """Register :func:`_stop_running_jobs` once, after Keras is loaded.
+
+    Exit handlers run newest first: registered after Keras (and the h5py it loads), ours stops the trainings
+    while the libraries that save their models still work.
+    """
+    import keras  # noqa: F401
+
+    atexit.register(_stop_running_jobs)

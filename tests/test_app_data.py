@@ -48,3 +48,25 @@ def test_data_page_does_not_load_tensorflow(home):
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_runs_with_the_same_name_stay_apart_in_the_picker(trained_home, tmp_path, monkeypatch):
+    import shutil
+
+    from mnist_lab import store as run_store
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv(run_store.HOME_ENV, str(home))
+    store = run_store.RunStore(home)
+    newer, older = store.list_runs()[:2]
+    for run in (newer, older):
+        store.rename(run.id, "fast · adam · 2 ep")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    picker = at.sidebar.selectbox(key="sidebar_run_picker")
+    assert picker.value == newer.id
+    assert len(set(picker.options)) == len(picker.options)  # the browser sends back the label: it must be unique
+    at.number_input(key="inspect_index").set_value(5).run()  # any other widget
+    assert at.sidebar.selectbox(key="sidebar_run_picker").value == newer.id
+    assert at.session_state["active_run"] == newer.id

@@ -53,6 +53,30 @@ def test_sigkill_during_training_leaves_an_interrupted_usable_run(tmp_path, trai
         inference.RunModel.load(store, after)
 
 
+EXIT_DURING_TRAINING = """
+import sys, time
+from mnist_lab import config, store, training
+trainer = training.Trainer(store.RunStore(sys.argv[1]))
+job = trainer.start("left running", config.ModelConfig(architecture="perceptron"),
+                    config.TrainConfig(epochs=200, train_limit=3000, batch_size=50))
+while not job.progress().epoch_rows:
+    time.sleep(0.05)
+"""  # the script ends while its training runs, as a server does on Ctrl-C or SIGTERM
+
+
+def test_a_process_that_exits_mid_training_stops_it_and_keeps_its_model(tmp_path):
+    home = tmp_path / "home"
+    subprocess.run([sys.executable, "-c", EXIT_DURING_TRAINING, str(home)], cwd=ROOT, check=True, timeout=300,
+                   capture_output=True)
+    store = run_store.RunStore(home)
+    (listed,) = store.list_runs()
+    run = store.get(listed.id)
+    assert run.status == run_store.STOPPED, run.message
+    assert run.saved_epochs >= 1 and len(run.history) >= 1
+    assert inference.RunModel.load(store, run).predict_images(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
+    assert not list(home.rglob("partial-*"))
+
+
 @pytest.mark.parametrize("damage", ["delete", "truncate", "garbage"])
 def test_missing_or_damaged_model_file_is_named_and_others_still_load(tmp_path, trained_home, damage):
     home = tmp_path / "home"

@@ -418,6 +418,15 @@ def test_exif_orientation_is_applied():
     assert load_image(encoded(wide, "JPEG", exif=exif)).size == (20, 60)
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "JPEG"])
+def test_damaged_exif_is_ignored_not_a_crash(fmt):
+    digit = np.full((60, 40), 255, np.uint8)
+    digit[10:50, 18:22] = 0
+    loaded = load_image(encoded(Image.fromarray(digit), fmt, exif=b"not a TIFF header"))
+    assert loaded.size == (40, 60)
+    assert to_mnist(loaded).max() == pytest.approx(1.0)
+
+
 def test_large_photo_is_shrunk_for_processing():
     photo = Image.new("L", (4000, 3000), 230)
     ImageDraw.Draw(photo).line([(1800, 800), (2100, 2200)], fill=20, width=60)

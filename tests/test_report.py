@@ -5,6 +5,7 @@ import html.parser
 import re
 import shutil
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -309,6 +310,28 @@ def test_stopping_a_comparison_stops_its_run_and_starts_no_other():
     trainer.release.set()
     assert runner.join(10)
     assert [start[2] for start in trainer.started][1:] == ["b1-scaling-on", "b1-scaling-off"]
+
+
+def test_stopping_a_comparison_that_waits_for_someone_elses_training_starts_nothing():
+    class CrowdedTrainer(FakeTrainer):
+        """The first arm starts; then someone else's training holds the trainer."""
+
+        def start(self, *args, **kwargs):
+            if self.started:
+                raise training.TrainingBusyError("Another training is running ('theirs', epoch 1 of 9).")
+            return super().start(*args, **kwargs)
+
+        def active(self):
+            return FakeJob("theirs", threading.Event()) if self.started else None
+
+    trainer = CrowdedTrainer()
+    runner = experiments.ExperimentRunner(trainer)
+    runner.start("b5-perceptron-vs-cnn")
+    trainer.release.set()  # the first arm ends; the second waits for 'theirs'
+    time.sleep(0.5)
+    runner.stop()
+    assert runner.join(10)
+    assert [start[2] for start in trainer.started] == ["b5-perceptron"]
 
 
 def test_runner_passes_on_a_busy_trainer():

@@ -129,3 +129,13 @@ def test_home_that_is_not_a_folder_gives_a_clear_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(StoreError, match="cannot open the run store"):
         RunStore(blocker)
+
+
+def test_distinct_labels_tell_runs_with_the_same_name_apart(home):
+    store = RunStore()
+    first, second, other = (new_run(store, name) for name in ("same", "same", "other"))
+    runs = store.list_runs()
+    labels = run_store.distinct_labels(runs, with_status=True)
+    assert len(set(labels.values())) == 3
+    assert labels[other] == "other · running"
+    assert labels[first] == f"same ({first[-6:]}) · running"

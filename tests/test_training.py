@@ -110,3 +110,33 @@ def test_final_figures_name_what_the_run_measured():
     line = curves.final_figures({"accuracy": 0.98765, "val_accuracy": 0.99, "train_seconds": 12.4})
     assert line == "Last epoch: training accuracy 98.77%, validation accuracy 99.00%; 12 s of training."
     assert curves.final_figures({"train_seconds": 3.0}) == ""
+
+
+def test_a_stop_between_epochs_starts_no_further_epoch(home):
+    store = run_store.RunStore()
+    job = training.Trainer(store).start("stop between", *small(epochs=3))
+    job.on_epoch(lambda row: job.stop() if row["epoch"] == 1 else None)  # arrives after epoch 1's last batch
+    assert job.join(timeout=120)
+    run = store.get(job.run_id)
+    assert run.status == run_store.STOPPED
+    assert [(row["epoch"], row["partial"]) for row in run.history] == [(1, False)]
+    assert run.metrics["accuracy"] == pytest.approx(run.history[0]["accuracy"])
+
+
+def test_a_stop_after_the_last_batch_still_counts_as_finished(home):
+    store = run_store.RunStore()
+    job = training.Trainer(store).start("stop at the end", *small(epochs=2))
+    job.on_epoch(lambda row: job.stop() if row["epoch"] == 2 else None)
+    assert job.join(timeout=120)
+    assert store.get(job.run_id).status == run_store.FINISHED
+
+
+def test_trainers_of_one_process_share_the_one_training_limit(home):
+    store = run_store.RunStore()
+    first = training.Trainer(store).start("first", *small(epochs=3))
+    other = training.Trainer(store)  # as after Streamlit's cache was cleared
+    with pytest.raises(training.TrainingBusyError, match="'first'"):
+        other.start("second", *small())
+    assert other.active() is first and other.job(first.run_id) is first
+    first.stop()
+    assert first.join(timeout=120)

@@ -46,7 +46,7 @@ def run_picker() -> None:
         if not runs:
             st.caption("No runs yet: train one on the Train page.")
             return
-        labels = {run.id: run.label for run in runs}
+        labels = run_store.distinct_labels(runs, with_status=True)
         if active_run_id() not in labels:
             set_active_run(runs[0].id)
         st.session_state[_PICKER] = active_run_id()
