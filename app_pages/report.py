@@ -92,7 +92,7 @@ def experiment_panel(key: str, base: config.ModelConfig | None) -> None:
                       f"({train.validation_fraction:.0%} held out for validation), {train.epochs} epochs each."):
         try:
             runner.start(key, base)
-        except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError) as error:
+        except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError, config.ConfigError) as error:
             st.error(markdown_text(str(error)))
         else:
             st.session_state[STARTED_EXPERIMENT] = key

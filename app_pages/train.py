@@ -34,7 +34,7 @@ def owned_run_id() -> str | None:
 def start(model_config: config.ModelConfig, train_config: config.TrainConfig, name: str) -> None:
     try:
         job = trainer.start(name, model_config, train_config)
-    except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError) as error:
+    except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError, config.ConfigError) as error:
         st.error(markdown_text(str(error)))
         return
     st.session_state[OWNED] = job.run_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mnist_lab import keras_session
+from mnist_lab.config import ConfigError
 from mnist_lab.registry import Choice, registry
 
 if TYPE_CHECKING:
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 OUTPUT_LAYER = "digit_probabilities"
+#: The largest network ``custom`` or ``mlp`` may build: far above the presets (at most 0.5M), far below what runs
+#: a shared 2-core, few-GB server out of memory (a 445M-weight network took 6 GB just to build).
+MAX_PARAMS = 20_000_000
 SUMMARY_TITLES = {"output_shape": "output shape", "params": "parameters"}  # column titles for readers
 AUGMENT_SHIFT = 0.1
 AUGMENT_ROTATION = 0.03
@@ -312,7 +316,46 @@ def build_model(model_config: ModelConfig) -> keras.Model:
     keras.Model
         Takes (n, 28, 28, 1) raw pixel values 0-255 and returns (n, 10) softmax probabilities.
     """
+    check_size(model_config)
     return ARCHITECTURES[model_config.architecture].build(model_config)
+
+
+def estimate_params(model_config: ModelConfig) -> int | None:
+    """Count the weights of a ``custom`` or ``mlp`` network from its config, without building it (else None)."""
+    dense_widths: list[int] = []
+    if model_config.architecture == "mlp":
+        inputs, dense_widths, total = INPUT_SHAPE[0] * INPUT_SHAPE[1], list(model_config.hidden_layers), 0
+    elif model_config.architecture == "custom":
+        side, channels, total = INPUT_SHAPE[0], INPUT_SHAPE[2], 0
+        for block in range(model_config.conv_blocks):
+            out = model_config.filters * 2**block
+            total += model_config.kernel_size**2 * channels * out
+            total += 4 * out if model_config.batch_norm else out  # gamma, beta and the two moving statistics
+            side, channels = (side if model_config.pooling == "none" else side // 2), out
+        inputs = side * side * channels
+        dense_widths = [model_config.dense_units] if model_config.dense_units else []
+    else:
+        return None
+    for width in [*dense_widths, NUM_CLASSES]:
+        total += inputs * width + width
+        inputs = width
+    return total
+
+
+def check_size(model_config: ModelConfig) -> None:
+    """Refuse a ``custom`` or ``mlp`` network too big for a shared 2-core server.
+
+    Raises
+    ------
+    ConfigError
+        The network would have more than :data:`MAX_PARAMS` weights; the message says which options shrink it.
+    """
+    estimate = estimate_params(model_config)
+    if estimate is not None and estimate > MAX_PARAMS:
+        shrink = ("fewer or narrower hidden layers" if model_config.architecture == "mlp" else
+                  "pooling, fewer blocks or filters, or fewer dense units")
+        raise ConfigError(f"this network would have {estimate:,} weights, more than the {MAX_PARAMS:,} this app "
+                          f"trains: choose {shrink}")
 
 
 def count_params(model: keras.Model) -> int:

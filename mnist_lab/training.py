@@ -441,7 +441,10 @@ class Trainer:
         ------
         TrainingBusyError
             Another training is running; its name and progress are in the message.
+        ConfigError
+            The network is too big to train here (see ``architectures.check_size``).
         """
+        architectures.check_size(model_config)
         with _START_LOCK:
             active = self.active()
             if active is not None:

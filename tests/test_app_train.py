@@ -104,3 +104,18 @@ def test_custom_network_controls_change_the_summary_and_survive_a_page_switch(ho
     assert at.slider(key="train_conv_blocks").value == 3
     assert at.selectbox(key="train_activation").value == "gelu"
     assert at.number_input(key="train_epochs").value == 5  # the custom preset, untouched
+
+
+def test_a_network_too_big_to_train_gets_a_message_and_no_run(home):
+    at = open_train_page()
+    at.selectbox(key="train_architecture").set_value("custom").run()
+    at.slider(key="train_conv_blocks").set_value(4).run()
+    at.select_slider(key="train_filters").set_value(128).run()
+    at.button_group(key="train_pooling").set_value("none").run()
+    assert not at.exception
+    assert any("more than the 20,000,000" in error.value for error in at.error)
+    at.button(key="start_training").click().run()
+    assert not at.exception
+    from mnist_lab.store import RunStore
+
+    assert RunStore().list_runs() == []

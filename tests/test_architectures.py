@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_lab import architectures
+from mnist_lab import architectures, config
 from mnist_lab.architectures import ARCHITECTURES, build_model, count_params, summary_table
 from mnist_lab.config import ConfigError, ModelConfig
 from mnist_lab.presets import PRESETS, preset
@@ -150,3 +150,28 @@ def test_importing_the_registries_does_not_import_tensorflow():
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=architectures.__file__.rsplit("/mnist_lab/", 1)[0])
+
+
+@pytest.mark.parametrize("options", [
+    {"architecture": "mlp", "hidden_layers": (512, 256, 64)},
+    {"architecture": "custom", "conv_blocks": 1, "filters": 8, "pooling": "max", "batch_norm": True, "dense_units": 0},
+    {"architecture": "custom", "conv_blocks": 2, "filters": 32, "kernel_size": 5, "pooling": "avg", "batch_norm": False},
+    {"architecture": "custom", "conv_blocks": 3, "filters": 16, "kernel_size": 7, "pooling": "none", "dense_units": 64},
+])
+def test_size_estimate_equals_the_built_model(options):
+    model_config = config.ModelConfig(**options)
+    assert architectures.estimate_params(model_config) == count_params(build_model(model_config))
+
+
+def test_a_network_too_big_for_the_server_is_refused_before_it_is_built(home):
+    from mnist_lab import store as run_store, training
+
+    huge = config.ModelConfig(architecture="custom", conv_blocks=4, filters=128, kernel_size=7, pooling="none",
+                              dense_units=512)
+    with pytest.raises(config.ConfigError, match="444,779,658 weights.*pooling"):
+        architectures.describe(huge)
+    store = run_store.RunStore()
+    with pytest.raises(config.ConfigError, match="more than the 20,000,000"):
+        training.Trainer(store).start("huge", huge, config.TrainConfig())
+    assert store.list_runs() == []
+    assert architectures.estimate_params(config.ModelConfig(architecture="fast")) is None
