@@ -27,8 +27,15 @@ def model_summary(model_json: str) -> tuple[pd.DataFrame, int]:
 
 
 def owned_run_id() -> str | None:
-    """The training this session started; after a reload, the one named in the URL."""
-    return st.session_state.get(OWNED) or st.query_params.get("train")
+    """The training this session started; after a reload, the one whose owner token is in the URL."""
+    if st.session_state.get(OWNED):
+        return st.session_state[OWNED]
+    job = trainer.job_with_token(st.query_params.get("train", ""))
+    if job is None:
+        st.query_params.pop("train", None)  # unknown, or from before a restart: ignore it
+        return None
+    st.session_state[OWNED] = job.run_id
+    return job.run_id
 
 
 def start(model_config: config.ModelConfig, train_config: config.TrainConfig, name: str) -> None:
@@ -38,7 +45,7 @@ def start(model_config: config.ModelConfig, train_config: config.TrainConfig, na
         st.error(markdown_text(str(error)))
         return
     st.session_state[OWNED] = job.run_id
-    st.query_params["train"] = job.run_id
+    st.query_params["train"] = job.owner_token
     sidebar.set_active_run(job.run_id)
     st.rerun()
 
@@ -68,6 +75,8 @@ def live_panel(run_id: str) -> None:
     if run_id == owned_run_id():
         st.button("Stop", type="primary", on_click=job.stop, disabled=job.stop_event.is_set(), key="stop_training",
                   help="Stops after the batch in progress and keeps the model trained so far.")
+    elif job.experiment:
+        st.info("A one-click comparison of the Report page is training; the session that started it can stop it there.")
     else:
         st.info("Someone else started this training on this server; it ends when they stop it or it finishes.")
     draw_progress(progress)
@@ -92,7 +101,7 @@ except config.ConfigError as error:
 
 active = trainer.active()
 if active is not None and active.run_id == st.session_state.get(OWNED):
-    st.query_params["train"] = active.run_id  # page switches drop it; a reload of this URL keeps the Stop button
+    st.query_params["train"] = active.owner_token  # page switches drop it; a reload of this URL keeps Stop
 
 suggested = f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep"
 name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")

@@ -69,7 +69,8 @@ class RunModel:
 def require_saved_model(run: run_store.Run) -> None:
     """Raise ModelUnavailableError when no epoch of ``run`` was saved."""
     if not run.has_model:
-        raise ModelUnavailableError(f"run {run.name!r} has no saved model: it ended before its first epoch finished")
+        why = f": {run.message.rstrip('.')}" if run.message else ""
+        raise ModelUnavailableError(f"run {run.name!r} has no saved model, no epoch of it was kept ({run.status}{why})")
 
 
 def load_model_file(path: Path, label: str):

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import math
 import os
+import secrets
 import threading
 import time
 import weakref
@@ -198,6 +199,8 @@ class TrainingJob:
         Defaults to the process-wide MNIST.
     evaluate_test : bool
         Also measure test accuracy after every epoch (not counted in ``train_seconds``).
+    experiment : str
+        The one-click experiment the run belongs to, or "".
     """
 
     def __init__(
@@ -209,6 +212,7 @@ class TrainingJob:
         store: run_store.RunStore,
         dataset: Dataset | None = None,
         evaluate_test: bool = False,
+        experiment: str = "",
     ):
         self.run_id = run_id
         self.name = name
@@ -217,7 +221,10 @@ class TrainingJob:
         self.store = store
         self.dataset = dataset
         self.evaluate_test = evaluate_test
+        self.experiment = experiment
         self.stop_event = threading.Event()
+        #: A secret of the session that started the job: whoever shows it may stop the job (run ids are not secret).
+        self.owner_token = secrets.token_urlsafe(16)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._status = run_store.RUNNING
@@ -458,7 +465,7 @@ class Trainer:
             run_id = self.store.create_run(
                 name, config.to_dict(model_config), config.to_dict(train_config), reasons, experiment=experiment
             )
-            job = TrainingJob(run_id, name, model_config, train_config, self.store, dataset)
+            job = TrainingJob(run_id, name, model_config, train_config, self.store, dataset, experiment=experiment)
             self._jobs[run_id] = job
             job.start()
             return job
@@ -466,6 +473,11 @@ class Trainer:
     def active(self) -> TrainingJob | None:
         """Return the job still training in this process, if any, whichever Trainer started it."""
         return next((job for job in list(_STARTED_JOBS) if not job.done), None)
+
+    def job_with_token(self, token: str) -> TrainingJob | None:
+        """Return the job whose ``owner_token`` is ``token``, if any."""
+        jobs = [*self._jobs.values(), *list(_STARTED_JOBS)]
+        return next((job for job in jobs if token and secrets.compare_digest(job.owner_token, token)), None)
 
     def job(self, run_id: str) -> TrainingJob | None:
         """Return the job of a run trained by this process, if any."""

@@ -125,3 +125,15 @@ def test_a_run_without_a_usable_model_gets_a_message(trained_home, tmp_path, mon
     at = open_predictions("small fast")
     assert "cannot make predictions" in at.warning[0].value
     assert ("missing" if damage == "delete" else "damaged") in at.warning[0].value
+
+
+def test_a_diverged_run_without_a_saved_epoch_says_why(home):
+    from mnist_lab import config
+    from mnist_lab.store import DIVERGED
+
+    store = RunStore()
+    run_id = store.create_run("exploded", config.to_dict(config.ModelConfig()), config.to_dict(config.TrainConfig()), {})
+    store.finish(run_id, DIVERGED, message="Training diverged: the loss became NaN. Try a learning rate 10 times lower.")
+    at = open_predictions("exploded")
+    assert "cannot make predictions" in at.warning[0].value
+    assert "(diverged: Training diverged: the loss became NaN. Try a learning rate 10 times lower)" in at.warning[0].value

@@ -119,3 +119,24 @@ def test_a_network_too_big_to_train_gets_a_message_and_no_run(home):
     from mnist_lab.store import RunStore
 
     assert RunStore().list_runs() == []
+
+
+def test_only_the_owner_token_in_the_url_gives_the_stop_button(home):
+    from mnist_lab import config
+    from ui import resources
+
+    trainer = resources.trainer()
+    job = trainer.start("someone's", config.ModelConfig(architecture="perceptron"),
+                        config.TrainConfig(epochs=200, train_limit=1000, batch_size=50))
+    try:
+        for token, owner in ((job.run_id, False), (job.owner_token, True)):  # a run id is not secret
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+            at.query_params["train"] = token
+            at.run()
+            at.switch_page("app_pages/train.py").run()
+            assert not at.exception
+            assert bool([button for button in at.button if button.key == "stop_training"]) is owner
+            assert any("Someone else started" in info.value for info in at.info) is not owner
+    finally:
+        job.stop()
+        job.join(timeout=120)
