@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from mnist_lab import architectures, charts, explore, inference, inside, predict_charts, predictions, preprocess, store as run_store
+from mnist_lab import architectures, charts, explore, inference, inside, predict_charts, predictions, preprocess
+from mnist_lab import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 
