@@ -7,7 +7,7 @@ from mnist_lab import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 
-STARTED_EXPERIMENT = "report_experiment"  # the comparison this session started: only it may stop it
+STARTED_EXPERIMENT = "report_experiment"  # the secret of the comparison this session started: it may stop it
 data = resources.dataset()
 store = resources.store_or_stop()
 home = str(store.home)
@@ -72,8 +72,9 @@ def live_experiment() -> None:
     number, total, progress = state
     st.progress(progress.fraction, text=f"Running… run {number} of {total}: {progress.name}, "
                                         f"epoch {max(progress.epoch, 1)} of {progress.epochs}")
-    if runner.running() == st.session_state.get(STARTED_EXPERIMENT):
-        st.button("Stop the comparison", on_click=runner.stop, key="report_stop", icon=":material/stop:",
+    token = st.session_state.get(STARTED_EXPERIMENT, "")
+    if runner.owned_by(token):
+        st.button("Stop the comparison", on_click=runner.stop, args=(token,), key="report_stop", icon=":material/stop:",
                   help="Stops the run in progress after its batch and starts no further run.")
 
 
@@ -91,11 +92,11 @@ def experiment_panel(key: str, base: config.ModelConfig | None) -> None:
                  help=f"Trains {len(arms)} small runs one after the other: {train.train_limit:,} images "
                       f"({train.validation_fraction:.0%} held out for validation), {train.epochs} epochs each."):
         try:
-            runner.start(key, base)
+            token = runner.start(key, base)
         except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError, config.ConfigError) as error:
             st.error(markdown_text(str(error)))
         else:
-            st.session_state[STARTED_EXPERIMENT] = key
+            st.session_state[STARTED_EXPERIMENT] = token
             st.rerun()
 
 

@@ -7,6 +7,7 @@ run store after a restart and quoted by the report.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -171,9 +172,15 @@ class ExperimentRunner:
         self._key = ""
         self._current: tuple[int, int, training.TrainingJob] | None = None
         self._stopping = threading.Event()
+        self._owner_token = ""
 
-    def start(self, key: str, base: config.ModelConfig | None = None) -> None:
+    def start(self, key: str, base: config.ModelConfig | None = None) -> str:
         """Start the experiment ``key``; ``base`` is the active run's network, used by arms that follow it.
+
+        Returns
+        -------
+        str
+            A secret for this start: :meth:`stop` with it stops this experiment and no later one.
 
         Raises
         ------
@@ -190,11 +197,13 @@ class ExperimentRunner:
                 )
             first = self.trainer.start(_run_name(chosen, arms[0]), arms[0].model, train, experiment=arms[0].tag)
             self._stopping.clear()
+            self._owner_token = secrets.token_urlsafe(16)
             self._key, self._current = key, (1, len(arms), first)
             self._thread = threading.Thread(
                 target=self._train_rest, args=(first, arms, chosen, train), name=f"experiment-{key}", daemon=True
             )
             self._thread.start()
+            return self._owner_token
 
     def running(self) -> str | None:
         """The key of the experiment in progress, or None."""
@@ -208,8 +217,20 @@ class ExperimentRunner:
         number, total, job = current
         return number, total, job.progress()
 
-    def stop(self) -> None:
-        """Stop the experiment in progress: its current run within one batch, and no further runs."""
+    def owned_by(self, token: str) -> bool:
+        """Whether an experiment runs and ``token`` is the secret its start returned."""
+        return self.running() is not None and bool(token) and secrets.compare_digest(
+            self._owner_token.encode(), str(token).encode()
+        )
+
+    def stop(self, token: str | None = None) -> None:
+        """Stop the experiment in progress: its current run within one batch, and no further runs.
+
+        With ``token``, only if it is the secret of the experiment in progress (a late click of an old Stop
+        button must not stop a newer experiment).
+        """
+        if token is not None and not self.owned_by(token):
+            return
         self._stopping.set()
         current = self._current
         if current is not None:

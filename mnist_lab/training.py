@@ -345,7 +345,8 @@ class TrainingJob:
             )
         last = self._epoch_rows[-1] if self._epoch_rows else {"epoch": 0, "partial": True}
         if self.stop_event.is_set() and (last["partial"] or last["epoch"] < self.train_config.epochs):
-            return run_store.STOPPED, f"Stopped during epoch {self._epoch}; the model so far is kept."
+            when = "during" if last["partial"] else "after"
+            return run_store.STOPPED, f"Stopped {when} epoch {self._epoch}; the model so far is kept."
         return run_store.FINISHED, f"Finished {self._epoch} epochs."
 
     def _saved_epochs(self) -> int:
@@ -477,7 +478,8 @@ class Trainer:
     def job_with_token(self, token: str) -> TrainingJob | None:
         """Return the job whose ``owner_token`` is ``token``, if any."""
         jobs = [*self._jobs.values(), *list(_STARTED_JOBS)]
-        return next((job for job in jobs if token and secrets.compare_digest(job.owner_token, token)), None)
+        given = str(token).encode()  # bytes: compare_digest refuses non-ASCII text, and URLs can hold any
+        return next((job for job in jobs if given and secrets.compare_digest(job.owner_token.encode(), given)), None)
 
     def job(self, run_id: str) -> TrainingJob | None:
         """Return the job of a run trained by this process, if any."""

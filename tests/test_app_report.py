@@ -177,3 +177,12 @@ def test_the_session_that_started_a_comparison_can_stop_it(run_ids, monkeypatch)
     assert scaled.status == STOPPED and raw is None
     at.run()
     assert "it was stopped" in at.warning[0].value
+    other.run()
+    other.button(key="report_b1-scaling").click().run()  # the same comparison, started by another session
+    at.run()
+    assert not [button for button in at.button if button.key == "report_stop"]
+    other.button(key="report_stop").click().run()
+    deadline = time.monotonic() + 60
+    while any(thread.name.startswith("experiment-") for thread in threading.enumerate()):
+        assert time.monotonic() < deadline, "the second comparison did not stop"
+        time.sleep(0.2)

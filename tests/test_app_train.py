@@ -129,7 +129,7 @@ def test_only_the_owner_token_in_the_url_gives_the_stop_button(home):
     job = trainer.start("someone's", config.ModelConfig(architecture="perceptron"),
                         config.TrainConfig(epochs=200, train_limit=1000, batch_size=50))
     try:
-        for token, owner in ((job.run_id, False), (job.owner_token, True)):  # a run id is not secret
+        for token, owner in ((job.run_id, False), ("é", False), (job.owner_token, True)):  # a run id is not secret
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
             at.query_params["train"] = token
             at.run()

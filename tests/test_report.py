@@ -302,11 +302,15 @@ def test_runner_trains_the_arms_one_after_the_other_and_refuses_a_second_compari
 def test_stopping_a_comparison_stops_its_run_and_starts_no_other():
     trainer = FakeTrainer()
     runner = experiments.ExperimentRunner(trainer)
-    runner.start("b5-perceptron-vs-cnn")
-    runner.stop()
+    first = runner.start("b5-perceptron-vs-cnn")
+    assert runner.owned_by(first) and not runner.owned_by("guess")
+    runner.stop(first)
     assert runner.join(10)
     assert [start[2] for start in trainer.started] == ["b5-perceptron"]
-    runner.start("b1-scaling")  # a stopped comparison does not block the next one
+    trainer.release.clear()
+    second = runner.start("b1-scaling")  # a stopped comparison does not block the next one
+    runner.stop(first)  # a late click on the old Stop button
+    assert runner.running() == "b1-scaling" and runner.owned_by(second) and not runner.owned_by(first)
     trainer.release.set()
     assert runner.join(10)
     assert [start[2] for start in trainer.started][1:] == ["b1-scaling-on", "b1-scaling-off"]

@@ -118,7 +118,7 @@ def test_a_stop_between_epochs_starts_no_further_epoch(home):
     job.on_epoch(lambda row: job.stop() if row["epoch"] == 1 else None)  # arrives after epoch 1's last batch
     assert job.join(timeout=120)
     run = store.get(job.run_id)
-    assert run.status == run_store.STOPPED
+    assert run.status == run_store.STOPPED and run.message.startswith("Stopped after epoch 1;")
     assert [(row["epoch"], row["partial"]) for row in run.history] == [(1, False)]
     assert run.metrics["accuracy"] == pytest.approx(run.history[0]["accuracy"])
 
