@@ -27,11 +27,18 @@ def class_balance(counts: pd.DataFrame) -> alt.Chart:
     )
 
 
-def heatmap(frame: pd.DataFrame, *, value_title: str = "pixel value", size: int = 230, domain=None) -> alt.Chart:
-    """One image (columns ``row``, ``col``, ``value``) as a heatmap with the value in the tooltip."""
-    scale = alt.Scale(scheme="greys", domain=domain) if domain else alt.Scale(scheme="greys")
+def heatmap(
+    frame: pd.DataFrame, *, value_title: str = "pixel value", size: int = 230, domain=None,
+    scale: alt.Scale | None = None, title: str = alt.Undefined,
+) -> alt.Chart:
+    """One image (columns ``row``, ``col``, ``value``) as a heatmap with the value in the tooltip.
+
+    The colour ``scale`` defaults to greys over ``domain`` (the data's range when None).
+    """
+    if scale is None:
+        scale = alt.Scale(scheme="greys", domain=domain) if domain else alt.Scale(scheme="greys")
     return (
-        alt.Chart(frame)
+        alt.Chart(frame, title=title)
         .mark_rect()
         .encode(
             x=alt.X("col:O", axis=None),

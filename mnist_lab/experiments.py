@@ -219,9 +219,7 @@ class ExperimentRunner:
 
     def owned_by(self, token: str) -> bool:
         """Whether an experiment runs and ``token`` is the secret its start returned."""
-        return self.running() is not None and bool(token) and secrets.compare_digest(
-            self._owner_token.encode(), str(token).encode()
-        )
+        return self.running() is not None and training.token_matches(self._owner_token, token)
 
     def stop(self, token: str | None = None) -> None:
         """Stop the experiment in progress: its current run within one batch, and no further runs.

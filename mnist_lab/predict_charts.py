@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from mnist_lab.charts import NATURAL_SIZE
+from mnist_lab.charts import heatmap
 
 
 def probability_bars(frame: pd.DataFrame, *, height: int = 220) -> alt.LayerChart:
@@ -28,18 +28,5 @@ def saliency_map(frame: pd.DataFrame, *, title: str, limit: float, size: int = 2
     ``limit`` is the largest absolute value of the colour scale; give maps that are compared the same one.
     """
     limit = limit if limit > 0 else 1.0
-    return (
-        alt.Chart(frame, title=title)
-        .mark_rect()
-        .encode(
-            x=alt.X("col:O", axis=None),
-            y=alt.Y("row:O", axis=None),
-            color=alt.Color(
-                "value:Q",
-                scale=alt.Scale(scheme="redblue", domain=[-limit, limit], clamp=True),
-                title="effect on score",
-            ),
-            tooltip=["row", "col", alt.Tooltip("value:Q", format=".3~f", title="effect on score")],
-        )
-        .properties(width=size, height=size, autosize=NATURAL_SIZE)
-    )
+    scale = alt.Scale(scheme="redblue", domain=[-limit, limit], clamp=True)
+    return heatmap(frame, value_title="effect on score", size=size, scale=scale, title=title)

@@ -355,6 +355,11 @@ def _a2(sources: _Sources, q: Question) -> Answer:
     return Answer(q, text, (_layer_table(layers, "The model, layer by layer (None: the batch size)"),))
 
 
+def _width(output_shape: str) -> int:
+    """The last dimension of a summary's output shape, "(None, 3, 3, 64)" -> 64."""
+    return int(re.findall(r"\d+", output_shape)[-1])
+
+
 def _layer_table(layers: pd.DataFrame, caption: str) -> Table:
     """Rows of a model summary with column titles for readers."""
     return Table(layers.rename(columns=architectures.SUMMARY_TITLES), caption)
@@ -542,7 +547,7 @@ def _b3(sources: _Sources, q: Question) -> Answer:
     flat = layers.index[layers["type"] == "Flatten"]
     if len(flat):
         shown = layers.iloc[: flat[0] + 2]
-        values = int(re.findall(r"\d+", layers.loc[flat[0], "output_shape"])[-1])
+        values = _width(layers.loc[flat[0], "output_shape"])
         convolutions = bool(layers.iloc[: flat[0]]["type"].str.startswith("Conv").any())
         text += (f"\n\nIn run {sources.name} the `Flatten` layer hands **{values:,}** values to the Dense layer after "
                  "it: " + ("not the raw pixels but the feature maps left after its convolutions and pooling." if
@@ -559,7 +564,7 @@ def _b4(sources: _Sources, q: Question) -> Answer:
     if sources.run is None:
         return Answer(q, text, todo=_needs_run(sources, "its output layer and a real softmax vector"))
     last = sources.layers.iloc[[-1]]
-    units = int(re.findall(r"\d+", last["output_shape"].iloc[0])[-1])
+    units = _width(last["output_shape"].iloc[0])
     params = int(last["params"].iloc[0])
     out = predictions.explain_output(sources.run.scores[SAMPLE_INDEX])
     text += (f"\n\nIn run {sources.name} it is `{last['layer'].iloc[0]}`: {units} neurons, {params:,} parameters "

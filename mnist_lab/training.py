@@ -31,6 +31,12 @@ _STARTED_JOBS: "weakref.WeakSet[TrainingJob]" = weakref.WeakSet()
 _START_LOCK = threading.RLock()
 
 
+def token_matches(secret: str, given: str) -> bool:
+    """Whether ``given`` (from a URL or a session, so any text) is the non-empty ``secret``, in constant time."""
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a URL can hold any.
+    return bool(secret and given) and secrets.compare_digest(secret.encode(), str(given).encode())
+
+
 class TrainingBusyError(RuntimeError):
     """Another training is already running in this server."""
 
@@ -478,8 +484,7 @@ class Trainer:
     def job_with_token(self, token: str) -> TrainingJob | None:
         """Return the job whose ``owner_token`` is ``token``, if any."""
         jobs = [*self._jobs.values(), *list(_STARTED_JOBS)]
-        given = str(token).encode()  # bytes: compare_digest refuses non-ASCII text, and URLs can hold any
-        return next((job for job in jobs if given and secrets.compare_digest(job.owner_token.encode(), given)), None)
+        return next((job for job in jobs if token_matches(job.owner_token, token)), None)
 
     def job(self, run_id: str) -> TrainingJob | None:
         """Return the job of a run trained by this process, if any."""

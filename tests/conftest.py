@@ -109,6 +109,19 @@ def trained_home(tmp_path_factory):
 
 
 @pytest.fixture
+def trained_copy(trained_home, tmp_path, monkeypatch):
+    """The RunStore of a private copy of ``trained_home``, set as the app's home: for tests that change runs."""
+    import shutil
+
+    from mnist_lab.store import HOME_ENV, RunStore
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv(HOME_ENV, str(home))
+    return RunStore(home)
+
+
+@pytest.fixture
 def trained_store(trained_home, monkeypatch):
     """The RunStore of ``trained_home``, also set as the app's home in the environment."""
     from mnist_lab.store import HOME_ENV, RunStore

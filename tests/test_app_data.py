@@ -50,15 +50,8 @@ def test_data_page_does_not_load_tensorflow(home):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_runs_with_the_same_name_stay_apart_in_the_picker(trained_home, tmp_path, monkeypatch):
-    import shutil
-
-    from mnist_lab import store as run_store
-
-    home = tmp_path / "home"
-    shutil.copytree(trained_home, home)
-    monkeypatch.setenv(run_store.HOME_ENV, str(home))
-    store = run_store.RunStore(home)
+def test_runs_with_the_same_name_stay_apart_in_the_picker(trained_copy):
+    store = trained_copy
     newer, older = store.list_runs()[:2]
     for run in (newer, older):
         store.rename(run.id, "fast · adam · 2 ep")

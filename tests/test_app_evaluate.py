@@ -93,11 +93,8 @@ def test_compare_two_runs(run_ids):
     assert any('"run"' in spec and '"loss"' in spec for spec in specs)  # training curves overlaid
 
 
-def test_a_run_whose_model_file_is_gone_gets_a_message_and_the_others_still_work(trained_home, tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    shutil.copytree(trained_home, home)
-    monkeypatch.setenv(HOME_ENV, str(home))
-    store = RunStore(home)
+def test_a_run_whose_model_file_is_gone_gets_a_message_and_the_others_still_work(trained_copy):
+    store = trained_copy
     ids = {run.name: run.id for run in store.list_runs()}
     store.model_path(ids["small fast"]).unlink()
     store.drop_arrays(ids["small fast"])

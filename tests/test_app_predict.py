@@ -1,14 +1,13 @@
 """AppTest: the Predictions page with real small models, and without a usable one."""
 
 import re
-import shutil
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab import inference
-from mnist_lab.store import HOME_ENV, RunStore
+from mnist_lab.store import RunStore
 from tests.server import ROOT
 
 
@@ -113,11 +112,8 @@ def test_the_canvas_starts_empty_with_a_hint(trained_store):
 
 
 @pytest.mark.parametrize("damage", ["delete", "corrupt"])
-def test_a_run_without_a_usable_model_gets_a_message(trained_home, tmp_path, monkeypatch, damage):
-    home = tmp_path / "home"
-    shutil.copytree(trained_home, home)
-    monkeypatch.setenv(HOME_ENV, str(home))
-    model_file = RunStore(home).model_path(next(run.id for run in RunStore(home).list_runs() if run.name == "small fast"))
+def test_a_run_without_a_usable_model_gets_a_message(trained_copy, damage):
+    model_file = trained_copy.model_path(next(run.id for run in trained_copy.list_runs() if run.name == "small fast"))
     if damage == "delete":
         model_file.unlink()
     else:

@@ -1,7 +1,6 @@
 """AppTest of the Report page: every question with its evidence, figures from the run, links and one-click comparisons."""
 
 import re
-import shutil
 import threading
 import time
 
@@ -9,19 +8,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab import config, experiments, report, training
-from mnist_lab.store import FINISHED, HOME_ENV, STOPPED, RunStore
+from mnist_lab.store import FINISHED, STOPPED, RunStore
 from tests.server import ROOT
 
 HEADINGS = [f"{q.number}. {q.title}" for q in report.QUESTIONS]
 
 
 @pytest.fixture
-def run_ids(trained_home, tmp_path, monkeypatch):
-    """A private copy of the two trained runs (the page evaluates them and trains comparison runs into it)."""
-    home = tmp_path / "home"
-    shutil.copytree(trained_home, home)
-    monkeypatch.setenv(HOME_ENV, str(home))
-    return {run.name: run.id for run in RunStore(home).list_runs()}
+def run_ids(trained_copy):
+    """Ids of a private copy of the two trained runs (the page evaluates them and trains comparison runs into it)."""
+    return {run.name: run.id for run in trained_copy.list_runs()}
 
 
 def open_report(run_id=None, focus=None):

@@ -1,23 +1,18 @@
 """Run names are user text: every page shows them as text, never as Markdown, links, images or HTML."""
 
 import re
-import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab import store as run_store
 from tests.server import ROOT
 
 HOSTILE = "**bold** <img src=x onerror=alert(1)> [link](http://evil.example) ![pic](http://evil.example/p.png) $x$"
 
 
 @pytest.mark.parametrize("page", ["app_pages/train.py", "app_pages/predict.py", "app_pages/evaluate.py", "app_pages/report.py"])
-def test_hostile_run_name_is_shown_as_text(trained_home, tmp_path, monkeypatch, page):
-    home = tmp_path / "home"
-    shutil.copytree(trained_home, home)
-    monkeypatch.setenv(run_store.HOME_ENV, str(home))
-    store = run_store.RunStore(home)
+def test_hostile_run_name_is_shown_as_text(trained_copy, page):
+    store = trained_copy
     run = store.list_runs()[0]
     store.rename(run.id, HOSTILE)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
