@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from mnist_lab import charts, explore
+from mnist_lab import charts
+from mnist_lab.data import explore
 from ui import report_links, resources
 
 data = resources.dataset()

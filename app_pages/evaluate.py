@@ -2,14 +2,16 @@
 
 import streamlit as st
 
-from mnist_lab import charts, eval_charts, evaluation, explore, inference
-from mnist_lab import store as run_store
+from mnist_lab import charts, evaluation
+from mnist_lab.data import explore
+from mnist_lab.predictions import inference
+from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 
 data = resources.dataset()
 CLASSES = list(data.class_names)
-CURVES = [*CLASSES, *eval_charts.AVERAGES]
+CURVES = [*CLASSES, *charts.AVERAGES]
 TRUE, PREDICTED, MATRIX = "evaluate_true", "evaluate_predicted", "evaluate_matrix"
 
 
@@ -27,7 +29,7 @@ def evaluation_or_message(run: run_store.Run) -> evaluation.Evaluation | None:
 
 
 def pick_cell() -> None:
-    if cell := st.session_state[MATRIX].selection.get(eval_charts.CELL):
+    if cell := st.session_state[MATRIX].selection.get(charts.CELL):
         st.session_state[TRUE], st.session_state[PREDICTED] = cell[0]["true"], cell[0]["predicted"]
 
 
@@ -58,8 +60,8 @@ def confusion_section(ev: evaluation.Evaluation) -> None:
     st.session_state.setdefault(TRUE, top["true"])
     st.session_state.setdefault(PREDICTED, top["predicted"])
     chosen = (st.session_state[TRUE], st.session_state[PREDICTED])
-    chart = eval_charts.confusion_heatmap(ev.confusion, normalized=normalized, chosen=chosen)
-    st.altair_chart(chart, on_select=pick_cell, selection_mode=eval_charts.CELL, key=MATRIX)
+    chart = charts.confusion_heatmap(ev.confusion, normalized=normalized, chosen=chosen)
+    st.altair_chart(chart, on_select=pick_cell, selection_mode=charts.CELL, key=MATRIX)
     st.caption("Click a cell, or choose it below, to see its test images.")
     true_col, predicted_col, pairs_col = st.columns([1, 1, 3])
     true = true_col.selectbox("True class", CLASSES, key=TRUE)
@@ -88,7 +90,7 @@ def one_run(run: run_store.Run) -> None:
         "average_precision": number("average precision", format="%.4f")})
     st.download_button("Download the table (CSV)", ev.per_class.to_csv(index=False), file_name=f"per-class-{run.id}.csv",
                        mime="text/csv", on_click="ignore", key="evaluate_csv")
-    st.altair_chart(eval_charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"]), width="stretch")
+    st.altair_chart(charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"]), width="stretch")
     report_links.link_to_answer("a4")
     confusion_section(ev)
     st.header("ROC and precision-recall curves", anchor="roc")
@@ -96,8 +98,8 @@ def one_run(run: run_store.Run) -> None:
     shown_col, zoom_col = st.columns([3, 1], vertical_alignment="bottom")
     shown = shown_col.multiselect("Curves", CURVES, default=CURVES, key="evaluate_curves")
     zoom = zoom_col.toggle("Zoom ROC into the corner", key="evaluate_zoom", help="False positive rates up to 10%.")
-    st.altair_chart(eval_charts.roc_chart(ev.roc, CLASSES, shown, zoom=zoom), width="content")
-    st.altair_chart(eval_charts.pr_chart(ev.pr, CLASSES, shown), width="content")
+    st.altair_chart(charts.roc_chart(ev.roc, CLASSES, shown, zoom=zoom), width="content")
+    st.altair_chart(charts.pr_chart(ev.pr, CLASSES, shown), width="content")
 
 
 def compare_runs() -> None:
@@ -118,11 +120,11 @@ def compare_runs() -> None:
     st.dataframe(comparison.table, width="stretch",
                  column_config={name: st.column_config.NumberColumn(format="%.4f") for name in evaluation.HEADLINE.values()})
     for column, metric in zip(st.columns(2), ("recall", "ROC AUC")):
-        column.altair_chart(eval_charts.compare_bars(comparison.per_class, metric), width="stretch")
+        column.altair_chart(charts.compare_bars(comparison.per_class, metric), width="stretch")
     class_col, zoom_col = st.columns([2, 1], vertical_alignment="bottom")
     class_name = class_col.selectbox("ROC of class", CURVES, key="evaluate_compare_class")
     zoom = zoom_col.toggle("Zoom into the corner", key="evaluate_compare_zoom", help="False positive rates up to 10%.")
-    st.altair_chart(eval_charts.compare_roc(comparison.roc, class_name, zoom=zoom), width="content")
+    st.altair_chart(charts.compare_roc(comparison.roc, class_name, zoom=zoom), width="content")
     st.subheader("Training curves")
     st.altair_chart(charts.epoch_curves(comparison.history, color="run"))
 

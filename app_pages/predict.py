@@ -2,8 +2,11 @@
 
 import streamlit as st
 
-from mnist_lab import architectures, charts, explore, inference, inside, predict_charts, predictions, preprocess
-from mnist_lab import store as run_store
+from mnist_lab.models import architectures
+from mnist_lab import charts, predictions
+from mnist_lab.data import explore
+from mnist_lab.predictions import inference, inside, preprocess
+from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 
@@ -48,7 +51,7 @@ def own_digit_panel(model: inference.RunModel) -> None:
         out = predictions.explain_output(own_digit.probabilities)
         result_col.markdown(f"The model reads **{out.predicted}** ({out.confidence:.1%}); next best: {out.runner_up} "
                             f"({out.runner_up_probability:.1%}).")
-        result_col.altair_chart(predict_charts.probability_bars(out.frame), width="stretch")
+        result_col.altair_chart(charts.probability_bars(out.frame), width="stretch")
     if st.session_state.get(INSIDE_SOURCE) == "own" and not predictions.same_input(previous, own_digit):
         st.rerun()  # the Inside tab shows this digit: redraw it too
 
@@ -91,7 +94,7 @@ with samples_tab:
         out = predictions.explain_output(scores[pick])
         digit_col, bars_col = st.columns([1, 2])
         digit_col.altair_chart(digit_chart(data.x_test[pick]), width="content")
-        bars_col.altair_chart(predict_charts.probability_bars(out.frame), width="stretch")
+        bars_col.altair_chart(charts.probability_bars(out.frame), width="stretch")
         st.markdown(f"Softmax turns the last layer's 10 scores into probabilities that add up to {out.total:.3f}. `np.argmax` "
                     f"picks the position of the largest: **{out.predicted}** ({out.confidence:.1%}), ahead of {out.runner_up} "
                     f"({out.runner_up_probability:.1%}). The true label is **{data.y_test[pick]}**.")
@@ -139,7 +142,7 @@ with inside_tab:
     columns = st.columns(3)
     columns[0].altair_chart(digit_chart(pixels), width="content")
     for column, digit in zip(columns[1:], (out.predicted, out.runner_up)):
-        column.altair_chart(predict_charts.saliency_map(explore.image_frame(seen.saliency[digit]), limit=seen.saliency_limit,
+        column.altair_chart(charts.saliency_map(explore.image_frame(seen.saliency[digit]), limit=seen.saliency_limit,
                                                         title=f"Score of {digit} ({seen.probabilities[digit]:.1%})", size=200),
                             width="content")
     st.caption("Gradient x input: how much each pixel's ink raised (blue) or lowered (red) the score; blank pixels count for nothing.")

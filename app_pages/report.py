@@ -2,8 +2,11 @@
 
 import streamlit as st
 
-from mnist_lab import config, experiments, inference, report, training
-from mnist_lab import store as run_store
+from mnist_lab.models import config
+from mnist_lab.training import experiments
+from mnist_lab.predictions import inference
+from mnist_lab import report, training
+from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 

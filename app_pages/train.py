@@ -6,8 +6,10 @@ import math
 import pandas as pd
 import streamlit as st
 
-from mnist_lab import architectures, charts, config, curves, optim, training
-from mnist_lab import store as run_store
+from mnist_lab.models import architectures, config, optim
+from mnist_lab import charts, training
+from mnist_lab.training import curves
+from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar, train_form
 

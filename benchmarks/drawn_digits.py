@@ -28,10 +28,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnist_lab.architectures import build_model  # noqa: E402
-from mnist_lab.config import ModelConfig  # noqa: E402
+from mnist_lab.models.architectures import build_model  # noqa: E402
+from mnist_lab.models.config import ModelConfig  # noqa: E402
 from mnist_lab.data import load_mnist  # noqa: E402
-from mnist_lab.preprocess import plain_resize, to_mnist  # noqa: E402
+from mnist_lab.predictions.preprocess import plain_resize, to_mnist  # noqa: E402
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 CANVAS = 280

@@ -17,9 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["MNIST_LAB_HOME"] = tempfile.mkdtemp(prefix="mnist-lab-bench-")
 
-from mnist_lab import architectures, config, evaluation, inference, training  # noqa: E402
+from mnist_lab.models import architectures, config
+from mnist_lab import evaluation, training  # noqa: E402
+from mnist_lab.predictions import inference
 from mnist_lab.data import shared_mnist  # noqa: E402
-from mnist_lab.store import FINISHED, RunStore  # noqa: E402
+from mnist_lab.runs.store import FINISHED, RunStore  # noqa: E402
 
 FIRST_TARGET_S, REOPEN_TARGET_S = 3.0, 0.3
 REPEATS = 3

@@ -7,7 +7,7 @@ Reported without a target: the look inside the network (feature maps and salienc
 
 The drawings are what the page's canvas sends: a 280x280 RGBA PNG (as a base64 data URL) of white strokes
 20 px wide on black; the decoding mirrors ``CanvasResult.image_data``. Models are the presets of
-``mnist_lab.presets``, untrained (speed does not depend on the weights), saved and loaded through a run store
+``mnist_lab.models.presets``, untrained (speed does not depend on the weights), saved and loaded through a run store
 in a temporary folder as the app does.
 
 Run: ``.venv/bin/python benchmarks/predict_speed.py``
@@ -28,9 +28,11 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnist_lab import architectures, config, inference, inside, predictions, presets  # noqa: E402
+from mnist_lab.models import architectures, config
+from mnist_lab.predictions import inference, inside
+from mnist_lab import predictions, presets  # noqa: E402
 from mnist_lab.data import shared_mnist  # noqa: E402
-from mnist_lab.store import RunStore  # noqa: E402
+from mnist_lab.runs.store import RunStore  # noqa: E402
 
 DRAWN_TARGET_MS = 30.0
 CACHED_SHARE = 0.1

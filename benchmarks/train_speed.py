@@ -18,7 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnist_lab import architectures, config, keras_session, optim, presets, store as run_store, training  # noqa: E402
+from mnist_lab.models import architectures, config, keras_session, optim, presets
+from mnist_lab.runs import store as run_store
+from mnist_lab import training  # noqa: E402
 from mnist_lab.data import shared_mnist  # noqa: E402
 
 OVERHEAD_TARGET, RATIO_TARGET, GOAL, TRIALS = 0.05, 0.35, 0.99, 3

@@ -6,7 +6,9 @@ import argparse
 import json
 from typing import Sequence
 
-from mnist_lab import config, presets, store as run_store, training
+from mnist_lab.models import config, presets
+from mnist_lab.runs import store as run_store
+from mnist_lab import training
 
 
 def build_parser() -> argparse.ArgumentParser:

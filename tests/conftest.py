@@ -82,7 +82,8 @@ def page(chromium, app_url, tmp_path):
 
 def train_small_run(store, name, architecture, *, epochs=2, limit=2000, **train):
     """Train a real Keras model on a small subset of MNIST in this thread; return its run id."""
-    from mnist_lab import config, training
+    from mnist_lab.models import config
+    from mnist_lab import training
 
     model_config = config.ModelConfig(architecture=architecture)
     train_config = config.TrainConfig(epochs=epochs, train_limit=limit, batch_size=64, **train)
@@ -99,7 +100,7 @@ def trained_home(tmp_path_factory):
 
     Shared by many tests: a test that changes runs must copy it first (``shutil.copytree``).
     """
-    from mnist_lab.store import RunStore
+    from mnist_lab.runs.store import RunStore
 
     home = tmp_path_factory.mktemp("trained-home")
     store = RunStore(home)
@@ -113,7 +114,7 @@ def trained_copy(trained_home, tmp_path, monkeypatch):
     """The RunStore of a private copy of ``trained_home``, set as the app's home: for tests that change runs."""
     import shutil
 
-    from mnist_lab.store import HOME_ENV, RunStore
+    from mnist_lab.runs.store import HOME_ENV, RunStore
 
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)
@@ -124,7 +125,7 @@ def trained_copy(trained_home, tmp_path, monkeypatch):
 @pytest.fixture
 def trained_store(trained_home, monkeypatch):
     """The RunStore of ``trained_home``, also set as the app's home in the environment."""
-    from mnist_lab.store import HOME_ENV, RunStore
+    from mnist_lab.runs.store import HOME_ENV, RunStore
 
     monkeypatch.setenv(HOME_ENV, str(trained_home))
     return RunStore(trained_home)

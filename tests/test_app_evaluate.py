@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from mnist_lab.store import DIVERGED, HOME_ENV, RunStore
+from mnist_lab.runs.store import DIVERGED, HOME_ENV, RunStore
 from tests.apptest_helpers import open_app_page
 
 

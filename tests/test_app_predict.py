@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab import inference
-from mnist_lab.store import RunStore
+from mnist_lab.predictions import inference
+from mnist_lab.runs.store import RunStore
 from tests.server import ROOT
 
 
@@ -41,7 +41,7 @@ def test_without_runs_the_page_says_what_to_do(home):
 
 
 def test_a_run_still_in_its_first_epoch_is_waited_for(home):
-    from mnist_lab import config
+    from mnist_lab.models import config
 
     RunStore().create_run("just started", config.to_dict(config.ModelConfig()), config.to_dict(config.TrainConfig()), {})
     at = open_predictions()
@@ -124,8 +124,8 @@ def test_a_run_without_a_usable_model_gets_a_message(trained_copy, damage):
 
 
 def test_a_diverged_run_without_a_saved_epoch_says_why(home):
-    from mnist_lab import config
-    from mnist_lab.store import DIVERGED
+    from mnist_lab.models import config
+    from mnist_lab.runs.store import DIVERGED
 
     store = RunStore()
     run_id = store.create_run("exploded", config.to_dict(config.ModelConfig()), config.to_dict(config.TrainConfig()), {})

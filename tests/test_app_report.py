@@ -7,8 +7,10 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab import config, experiments, report, training
-from mnist_lab.store import FINISHED, STOPPED, RunStore
+from mnist_lab.models import config
+from mnist_lab.training import experiments
+from mnist_lab import report, training
+from mnist_lab.runs.store import FINISHED, STOPPED, RunStore
 from tests.server import ROOT
 
 HEADINGS = [f"{q.number}. {q.title}" for q in report.QUESTIONS]

@@ -57,7 +57,9 @@ def test_start_training_and_find_the_run_in_the_picker(home):
 
 def test_reruns_during_training_do_not_change_its_curves(home):
     """Streamlit clears Keras' state after every rerun; the app must keep that from reaching the training."""
-    from mnist_lab import config, presets, store as run_store, training
+    from mnist_lab.models import config, presets
+    from mnist_lab.runs import store as run_store
+    from mnist_lab import training
     from ui import resources
 
     chosen = presets.preset("keras-classic")
@@ -116,13 +118,13 @@ def test_a_network_too_big_to_train_gets_a_message_and_no_run(home):
     assert any("more than the 20,000,000" in error.value for error in at.error)
     at.button(key="start_training").click().run()
     assert not at.exception
-    from mnist_lab.store import RunStore
+    from mnist_lab.runs.store import RunStore
 
     assert RunStore().list_runs() == []
 
 
 def test_only_the_owner_token_in_the_url_gives_the_stop_button(home):
-    from mnist_lab import config
+    from mnist_lab.models import config
     from ui import resources
 
     trainer = resources.trainer()

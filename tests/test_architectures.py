@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_lab import architectures, config
-from mnist_lab.architectures import ARCHITECTURES, build_model, count_params, summary_table
-from mnist_lab.config import ConfigError, ModelConfig
-from mnist_lab.presets import PRESETS, preset
+from mnist_lab.models import architectures, config
+from mnist_lab.models.architectures import ARCHITECTURES, build_model, count_params, summary_table
+from mnist_lab.models.config import ConfigError, ModelConfig
+from mnist_lab.models.presets import PRESETS, preset
 
 EXPECTED_KEYS = ["perceptron", "mlp", "keras-classic", "lenet5", "fast", "deep", "custom"]
 
@@ -146,7 +146,7 @@ def test_unknown_preset_names_the_valid_ones():
 
 def test_importing_the_registries_does_not_import_tensorflow():
     code = (
-        "import sys, mnist_lab.architectures, mnist_lab.optim, mnist_lab.presets; "
+        "import sys, mnist_lab.models.architectures, mnist_lab.models.optim, mnist_lab.models.presets; "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=architectures.__file__.rsplit("/mnist_lab/", 1)[0])
@@ -164,7 +164,8 @@ def test_size_estimate_equals_the_built_model(options):
 
 
 def test_a_network_too_big_for_the_server_is_refused_before_it_is_built(home):
-    from mnist_lab import store as run_store, training
+    from mnist_lab.runs import store as run_store
+    from mnist_lab import training
 
     huge = config.ModelConfig(architecture="custom", conv_blocks=4, filters=128, kernel_size=7, pooling="none",
                               dense_units=512)

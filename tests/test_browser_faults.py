@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from mnist_lab import store as run_store
+from mnist_lab.runs import store as run_store
 from tests.browser_helpers import open_page, start_training, wait_idle
 from tests.server import free_port, start_app, wait_healthy
 

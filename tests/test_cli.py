@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mnist_lab import store as run_store
+from mnist_lab.runs import store as run_store
 from tests.server import ROOT
 
 

@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, roc_auc_score
 
-from mnist_lab import config, eval_charts, evaluation, inference, training
-from mnist_lab.store import DIVERGED, Run, RunStore
+from mnist_lab.models import config
+from mnist_lab import charts, evaluation, training
+from mnist_lab.predictions import inference
+from mnist_lab.runs.store import DIVERGED, Run, RunStore
 
 
 @pytest.fixture(scope="module")
@@ -182,29 +184,29 @@ def spec(chart):
 
 def test_confusion_heatmap_is_clickable_and_outlines_the_chosen_cell(evaluations):
     frame = evaluations["small fast"].confusion
-    chart = eval_charts.confusion_heatmap(frame, chosen=("4", "9")).to_dict()
+    chart = charts.confusion_heatmap(frame, chosen=("4", "9")).to_dict()
     (param,) = chart["params"]
-    assert param["name"] == eval_charts.CELL and param["select"]["fields"] == ["true", "predicted"]
+    assert param["name"] == charts.CELL and param["select"]["fields"] == ["true", "predicted"]
     assert param["views"] == [chart["layer"][0]["name"]]  # the cells, not the numbers written on them
     assert len(chart["layer"]) == 3
     assert chart["layer"][2]["transform"] == [{"filter": "((datum.true === '4') && (datum.predicted === '9'))"}]
-    assert '"row_share"' in spec(eval_charts.confusion_heatmap(frame, normalized=True))
+    assert '"row_share"' in spec(charts.confusion_heatmap(frame, normalized=True))
 
 
 def test_roc_chart_shows_the_chosen_curves_with_their_auc(evaluations):
     ev = evaluations["small fast"]
-    text = spec(eval_charts.roc_chart(ev.roc, [str(d) for d in range(10)], ["3", "macro"]))
+    text = spec(charts.roc_chart(ev.roc, [str(d) for d in range(10)], ["3", "macro"]))
     auc_of_3 = ev.per_class.set_index("class").loc["3", "roc_auc"]
     assert f"3 \\u00b7 AUC {auc_of_3:.3f}" in text and "macro-average \\u00b7 AUC" in text
     assert "5 \\u00b7 AUC" not in text and "micro-average" not in text
-    zoomed = eval_charts.roc_chart(ev.roc, [str(d) for d in range(10)], ["3"], zoom=True).to_dict()
-    assert zoomed["layer"][1]["encoding"]["x"]["scale"]["domain"] == [0, eval_charts.ZOOM_FPR]
+    zoomed = charts.roc_chart(ev.roc, [str(d) for d in range(10)], ["3"], zoom=True).to_dict()
+    assert zoomed["layer"][1]["encoding"]["x"]["scale"]["domain"] == [0, charts.ZOOM_FPR]
     assert zoomed["layer"][1]["encoding"]["y"]["scale"]["domain"][0] > 0
 
 
 def test_comparison_charts_build(runs, evaluations):
     names = ["small fast", "small perceptron"]
     comparison = evaluation.compare([runs[n] for n in names], [evaluations[n] for n in names])
-    assert "Recall per class" in spec(eval_charts.compare_bars(comparison.per_class, "recall"))
-    assert "ROC of class micro" in spec(eval_charts.compare_roc(comparison.roc, "micro", zoom=True))
-    assert "overall accuracy" in spec(eval_charts.recall_bars(evaluations["small fast"].per_class, accuracy=0.9))
+    assert "Recall per class" in spec(charts.compare_bars(comparison.per_class, "recall"))
+    assert "ROC of class micro" in spec(charts.compare_roc(comparison.roc, "micro", zoom=True))
+    assert "overall accuracy" in spec(charts.recall_bars(evaluations["small fast"].per_class, accuracy=0.9))

@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab import store as run_store
+from mnist_lab.runs import store as run_store
 from tests.server import ROOT
 from tests.test_cli import cli
 
@@ -67,7 +67,7 @@ def test_training_subset_of_ten_images_is_the_smallest_allowed(home):
         (["--lr", "1e4"], "at most 1000"),
         (["--batch-size", "0"], "batch_size must be between 1"),
         (["--limit", "9"], "at least 10 images"),
-        (["--validation", "0.99"], "validation_fraction must be between 0.0 and 0.5"),
+        (["--validation", "0.99"], "validation_fraction must be between 0 and 0.5"),
     ],
 )
 def test_cli_refuses_out_of_range_values(tmp_path, args, fragment):

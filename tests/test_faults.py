@@ -10,7 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from mnist_lab import inference, store as run_store
+from mnist_lab.predictions import inference
+from mnist_lab.runs import store as run_store
 from tests.server import ROOT
 
 
@@ -55,7 +56,9 @@ def test_sigkill_during_training_leaves_an_interrupted_usable_run(tmp_path, trai
 
 EXIT_DURING_TRAINING = """
 import sys, time
-from mnist_lab import config, store, training
+from mnist_lab.models import config
+from mnist_lab.runs import store
+from mnist_lab import training
 trainer = training.Trainer(store.RunStore(sys.argv[1]))
 job = trainer.start("left running", config.ModelConfig(architecture="perceptron"),
                     config.TrainConfig(epochs=200, train_limit=3000, batch_size=50))

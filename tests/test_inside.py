@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_lab import inside
-from mnist_lab.inference import RunModel
-from mnist_lab.store import RunStore
+from mnist_lab.predictions import inside
+from mnist_lab.predictions.inference import RunModel
+from mnist_lab.runs.store import RunStore
 from tests.server import ROOT
 
 
@@ -137,6 +137,6 @@ def test_maps_image_is_blue_and_red_for_signed_maps():
 
 
 def test_importing_the_page_libraries_does_not_load_tensorflow():
-    code = "import sys, mnist_lab.inside, mnist_lab.predictions, mnist_lab.predict_charts; sys.exit('tensorflow' in sys.modules)"
+    code = "import sys, mnist_lab.predictions.inside, mnist_lab.predictions, mnist_lab.charts; sys.exit('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -10,7 +10,9 @@ LOOSE_GROWTH_LIMIT_MB = 300  # benchmarks/memory.py holds the real target of 150
 
 PROBE = r"""
 import gc, json, os, sys, tempfile
-from mnist_lab import config, store, training
+from mnist_lab.models import config
+from mnist_lab.runs import store
+from mnist_lab import training
 def rss_mb():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6

@@ -1,4 +1,4 @@
-"""Tests for mnist_lab.metrics: every figure must equal scikit-learn's for the same inputs."""
+"""Tests for mnist_lab.evaluation.metrics: every figure must equal scikit-learn's for the same inputs."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from mnist_lab import metrics
-from mnist_lab.metrics import MetricsInputError
+from mnist_lab.evaluation import metrics
+from mnist_lab.evaluation.metrics import MetricsInputError
 
 # Any warning not expected by a test (sklearn's zero-division or sum-to-one warnings included) fails it.
 pytestmark = pytest.mark.filterwarnings("error")

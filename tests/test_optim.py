@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from mnist_lab.architectures import build_model
-from mnist_lab.config import ConfigError, ModelConfig, TrainConfig
-from mnist_lab.optim import LOSSES, OPTIMIZERS, SCHEDULES, compile_model, make_loss, make_optimizer
+from mnist_lab.models.architectures import build_model
+from mnist_lab.models.config import ConfigError, ModelConfig, TrainConfig
+from mnist_lab.models.optim import LOSSES, OPTIMIZERS, SCHEDULES, compile_model, make_loss, make_optimizer
 
 LEARNING_RATES = {"sgd": 0.1, "sgd_momentum": 0.05, "adagrad": 0.05}
 PROBABILITIES = np.array([[0.7, 0.2, 0.1] + [0.0] * 7, [0.1, 0.1, 0.1] + [0.1] * 7], dtype="float32")

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from mnist_lab import predictions
-from mnist_lab.inference import RunModel
-from mnist_lab.preprocess import BlankImageError, ImageInputError
-from mnist_lab.store import RunStore
+from mnist_lab.predictions.inference import RunModel
+from mnist_lab.predictions.preprocess import BlankImageError, ImageInputError
+from mnist_lab.runs.store import RunStore
 
 # Six digits: predicted = argmax, confidence = the max; rows 1, 3 and 4 are mistakes.
 LABELS = np.array([3, 5, 3, 0, 7, 9])

@@ -10,8 +10,11 @@ import time
 import numpy as np
 import pytest
 
-from mnist_lab import config, evaluation, experiments, inference, report, training
-from mnist_lab.store import DIVERGED, FINISHED, RunStore
+from mnist_lab.models import config
+from mnist_lab import evaluation, report, training
+from mnist_lab.training import experiments
+from mnist_lab.predictions import inference
+from mnist_lab.runs.store import DIVERGED, FINISHED, RunStore
 
 HOSTILE = '<script>alert("x")</script> **bold** [link](http://example.com) $x$'
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}

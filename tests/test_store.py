@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_lab import store as run_store
-from mnist_lab.store import RunNameError, RunNotFoundError, RunStore, StoreError
+from mnist_lab.runs import store as run_store
+from mnist_lab.runs.store import RunNameError, RunNotFoundError, RunStore, StoreError
 
 
 def new_run(store, name="first"):
@@ -59,7 +59,7 @@ def test_running_run_of_this_process_stays_running(home):
 
 def test_run_left_running_by_a_dead_process_becomes_interrupted(home):
     code = (
-        "from mnist_lab.store import RunStore; s = RunStore();"
+        "from mnist_lab.runs.store import RunStore; s = RunStore();"
         "r = s.create_run('orphan', {}, {}, {}); s.record_epoch(r, 1, {'epoch': 1}, model_saved=True); print(r)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, check=True)

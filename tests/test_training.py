@@ -5,7 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from mnist_lab import config, inference, store as run_store, training
+from mnist_lab.models import config
+from mnist_lab.predictions import inference
+from mnist_lab.runs import store as run_store
+from mnist_lab import training
 from tests.conftest import train_small_run
 
 
@@ -105,7 +108,7 @@ def test_validation_share_must_leave_training_images(mnist):
 
 
 def test_final_figures_name_what_the_run_measured():
-    from mnist_lab import curves
+    from mnist_lab.training import curves
 
     line = curves.final_figures({"accuracy": 0.98765, "val_accuracy": 0.99, "train_seconds": 12.4})
     assert line == "Last epoch: training accuracy 98.77%, validation accuracy 99.00%; 12 s of training."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_lab import store as run_store
+from mnist_lab.runs import store as run_store
 from mnist_lab.data import Dataset, shared_mnist
 
 
@@ -52,7 +52,7 @@ def run_model(run: run_store.Run):
 
 @st.cache_resource(max_entries=3, show_spinner="Loading the model...")
 def _model_at(home: str, run_id: str, saved_epochs: int):
-    from mnist_lab.inference import RunModel
+    from mnist_lab.predictions.inference import RunModel
 
     store = _store_at(home)
     return RunModel.load(store, store.get(run_id))
@@ -79,7 +79,7 @@ def test_scores_of(run: run_store.Run):
 
 @st.cache_data(max_entries=4, show_spinner="Predicting the 10,000 test digits (once per model)...")
 def _test_scores_at(home: str, run_id: str, saved_epochs: int):
-    from mnist_lab import inference
+    from mnist_lab.predictions import inference
 
     store = _store_at(home)
     run = store.get(run_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_lab import store as run_store
+from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import resources
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from mnist_lab import architectures, config, optim, presets
+from mnist_lab.models import architectures, config, optim, presets
 
 _SAVED = "train_form_values"
 _PREFIX = "train_"

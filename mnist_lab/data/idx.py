@@ -13,6 +13,8 @@ from typing import BinaryIO, Union
 
 import numpy as np
 
+from mnist_lab.errors import ChecksumError, IdxFormatError
+
 IdxSource = Union[str, os.PathLike, BinaryIO]
 
 #: IDX type byte -> big-endian numpy dtype.
@@ -28,12 +30,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
 
 
-class IdxFormatError(ValueError):
-    """The bytes are not a well-formed IDX file."""
-
-
-class ChecksumError(ValueError):
-    """The file decoded fine but its content is not the expected one."""
 
 
 def read_idx(source: IdxSource, *, sha256: str | None = None) -> np.ndarray:

@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from mnist_lab import explore
-from mnist_lab.architectures import NUM_CLASSES
-from mnist_lab.inference import RunModel
-from mnist_lab.preprocess import load_image, to_mnist
+from mnist_lab.data import explore
+from mnist_lab.predictions.inference import RunModel
+from mnist_lab.predictions.preprocess import load_image, to_mnist
 
 ORDERS = ("least sure first", "most sure first", "test-set order")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -71,15 +70,16 @@ def select_samples(
     """
     probabilities = np.asarray(probabilities)
     labels = np.asarray(labels)
-    if probabilities.ndim != 2 or probabilities.shape != (len(labels), NUM_CLASSES):
-        raise ValueError(f"expected probabilities of shape ({len(labels)}, {NUM_CLASSES}), got {probabilities.shape}")
+    if probabilities.ndim != 2 or probabilities.shape[0] != len(labels) or probabilities.shape[1] < 2:
+        raise ValueError(f"expected probabilities of shape ({len(labels)}, classes), got {probabilities.shape}")
+    n_classes = probabilities.shape[1]
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     for name, value in (("true_class", true_class), ("predicted_class", predicted_class)):
-        if value is not None and not 0 <= value < NUM_CLASSES:
-            raise ValueError(f"{name} must be a digit 0-9 or None, got {value}")
+        if value is not None and not 0 <= value < n_classes:
+            raise ValueError(f"{name} must be a class index 0-{n_classes - 1} or None, got {value}")
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     keep = np.ones(len(labels), dtype=bool)
@@ -161,15 +161,15 @@ def explain_output(probabilities: np.ndarray) -> OutputExplanation:
     OutputExplanation
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    if probabilities.shape != (NUM_CLASSES,):
-        raise ValueError(f"expected 10 probabilities, got shape {probabilities.shape}")
+    if probabilities.ndim != 1 or len(probabilities) < 2:
+        raise ValueError(f"expected one probability per class, got shape {probabilities.shape}")
     ranked = np.argsort(-probabilities, kind="stable")
     predicted, runner_up = int(ranked[0]), int(ranked[1])
     frame = pd.DataFrame(
         {
-            "digit": [str(d) for d in range(NUM_CLASSES)],
+            "digit": [str(d) for d in range(len(probabilities))],
             "probability": probabilities,
-            "chosen": np.arange(NUM_CLASSES) == predicted,
+            "chosen": np.arange(len(probabilities)) == predicted,
         }
     )
     return OutputExplanation(

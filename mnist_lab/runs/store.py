@@ -19,7 +19,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-HOME_ENV = "MNIST_LAB_HOME"
+from mnist_lab.errors import RunNameError, RunNotFoundError, StoreError
+from mnist_lab.paths import HOME_ENV, default_home
+
 MODEL_FILE = "model.keras"
 NAME_MAX = 80
 PROCESS_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -59,19 +61,7 @@ CREATE TABLE IF NOT EXISTS epochs (
 """
 
 
-class StoreError(RuntimeError):
-    """The run store cannot be read or written (read-only or full disk, damaged database)."""
 
-
-class RunNotFoundError(KeyError):
-    """No run has this id."""
-
-    def __str__(self) -> str:
-        return f"no run with id {self.args[0]!r}"
-
-
-class RunNameError(ValueError):
-    """A run name is empty or unusable."""
 
 
 @dataclass(frozen=True)
@@ -105,12 +95,6 @@ def distinct_labels(runs: Sequence[Run], *, with_status: bool = False) -> dict[s
     names = [run.name for run in runs]
     labels = {run.id: run.name if names.count(run.name) == 1 else f"{run.name} ({run.id[-6:]})" for run in runs}
     return {run.id: f"{labels[run.id]} · {run.status}" if with_status else labels[run.id] for run in runs}
-
-
-def default_home() -> Path:
-    """Return the run home: ``$MNIST_LAB_HOME`` if set, else ``~/.mnist_lab``."""
-    configured = os.environ.get(HOME_ENV)
-    return Path(configured).expanduser().resolve() if configured else Path.home() / ".mnist_lab"
 
 
 def clean_name(name: str) -> str:

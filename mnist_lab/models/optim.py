@@ -6,12 +6,12 @@ import functools
 import math
 from typing import TYPE_CHECKING, Any
 
-from mnist_lab.registry import Choice, registry
+from mnist_lab.models.registry import Choice, registry
 
 if TYPE_CHECKING:
     import keras
 
-    from mnist_lab.config import TrainConfig
+    from mnist_lab.models.config import TrainConfig
 
 ONE_CYCLE_WARMUP_FRACTION = 0.25
 ONE_CYCLE_START_DIVISOR = 25.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mnist_lab.config import ConfigError, ModelConfig, TrainConfig
+from mnist_lab.models.config import ConfigError, ModelConfig, TrainConfig
 
 
 @dataclass(frozen=True)

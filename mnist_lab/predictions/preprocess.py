@@ -15,6 +15,8 @@ import struct
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mnist_lab.errors import BlankImageError, ImageInputError
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 16_000_000  # 4000x4000; a 12-megapixel phone photo fits
 WORKING_SIDE = 1024  # load_image shrinks larger images to this long side: the result is 28x28 anyway
@@ -31,12 +33,6 @@ _NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, BMP, GIF, Web
 _NO_INK = "The image has no ink: draw a digit or upload a photo of one"
 
 
-class ImageInputError(ValueError):
-    """The input cannot be read as an image of a digit."""
-
-
-class BlankImageError(ImageInputError):
-    """The image is readable but holds no ink."""
 
 
 def load_image(data: bytes) -> Image.Image:

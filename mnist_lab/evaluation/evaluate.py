@@ -1,7 +1,7 @@
 """Evaluating a stored run on the full test set, and comparing the evaluations of several runs.
 
 The test-set scores are predicted once per saved model and stored with the run (see
-:func:`mnist_lab.inference.test_scores`), together with the per-class table and the curves;
+:func:`mnist_lab.predictions.inference.test_scores`), together with the per-class table and the curves;
 the headline figures are merged into the run's metrics under ``"test"`` for other pages and
 the report. Evaluating the same model again reads all of it back without loading the model.
 """
@@ -15,8 +15,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from mnist_lab import config, curves, inference, metrics, training
-from mnist_lab import store as run_store
+from mnist_lab.models import config
+from mnist_lab.training import curves
+from mnist_lab.predictions import inference
+from mnist_lab.evaluation import metrics
+from mnist_lab.training import jobs as training
+from mnist_lab.runs import store as run_store
 from mnist_lab.data import Dataset, shared_mnist
 
 #: Training images scored for the train-versus-test gap (all of them when the run trained on fewer).
@@ -66,15 +70,15 @@ class Evaluation:
     epoch : int
         The saved epoch whose model was evaluated.
     summary : dict
-        :func:`mnist_lab.metrics.summary` of the test set plus ``train_accuracy`` (the same model on
+        :func:`mnist_lab.evaluation.metrics.summary` of the test set plus ``train_accuracy`` (the same model on
         up to :data:`TRAIN_SAMPLE` of the images it trained on, None when they cannot be rebuilt),
         ``train_images`` (how many) and ``accuracy_gap`` (train minus test accuracy, or None).
     per_class : pandas.DataFrame
-        :func:`mnist_lab.metrics.per_class_report` with the class name as a column ``class``.
+        :func:`mnist_lab.evaluation.metrics.per_class_report` with the class name as a column ``class``.
     confusion : pandas.DataFrame
-        :func:`mnist_lab.metrics.confusion_long` of the counts, classes as names.
+        :func:`mnist_lab.evaluation.metrics.confusion_long` of the counts, classes as names.
     roc, pr : pandas.DataFrame
-        :func:`mnist_lab.metrics.roc_curves` and :func:`mnist_lab.metrics.pr_curves`, thinned to
+        :func:`mnist_lab.evaluation.metrics.roc_curves` and :func:`mnist_lab.evaluation.metrics.pr_curves`, thinned to
         :data:`CURVE_POINTS` points per curve.
     confused_pairs : pandas.DataFrame
         The five most frequent mistakes (``true``, ``predicted``, ``count``).
@@ -107,7 +111,7 @@ class Comparison:
     roc : pandas.DataFrame
         The runs' ROC curves with a ``run`` column.
     history : pandas.DataFrame
-        Per-epoch training curves of all runs (:func:`mnist_lab.curves.runs_history_frame`).
+        Per-epoch training curves of all runs (:func:`mnist_lab.training.curves.runs_history_frame`).
     table : pandas.DataFrame
         One row per run (index ``run``): the hyperparameters that differ, then the :data:`HEADLINE` figures.
     """
@@ -146,7 +150,7 @@ def evaluate_run(
     run : Run
         The run to evaluate (its model of epoch ``run.saved_epochs``).
     load_model : callable
-        Returns the run's loaded :class:`~mnist_lab.inference.RunModel`; called only when scores
+        Returns the run's loaded :class:`~mnist_lab.predictions.inference.RunModel`; called only when scores
         have not been stored for this epoch yet.
     dataset : Dataset, optional
         Defaults to the process-wide MNIST.

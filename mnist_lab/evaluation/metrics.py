@@ -25,6 +25,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from mnist_lab.errors import MetricsInputError
+
 __all__ = [
     "MetricsInputError",
     "confusion",
@@ -40,9 +42,6 @@ NORMALIZE_CHOICES = (None, "true", "pred", "all")
 # Rows of probabilities may be float32 softmax outputs: their sums are off by ~1e-7, never by this much.
 PROBABILITY_SUM_TOLERANCE = 1e-3
 
-
-class MetricsInputError(ValueError):
-    """Labels, scores or a confusion matrix have shapes or values the metrics cannot use."""
 
 
 class _Scored:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from mnist_lab.charts import heatmap
+from mnist_lab.charts.base import heatmap
 
 
 def probability_bars(frame: pd.DataFrame, *, height: int = 220) -> alt.LayerChart:

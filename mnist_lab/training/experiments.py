@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mnist_lab import architectures, config, training
-from mnist_lab import store as run_store
+from mnist_lab.models import architectures, config
+from mnist_lab.training import jobs as training
+from mnist_lab.runs import store as run_store
 
 #: The small, identical training of every arm: 4,000 training and 1,000 validation images, 2 epochs.
 SMALL_TRAIN = config.TrainConfig(

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mnist_lab import keras_session
-from mnist_lab.config import ConfigError
-from mnist_lab.registry import Choice, registry
+from mnist_lab.models import keras_session
+from mnist_lab.errors import ConfigError
+from mnist_lab.models.registry import Choice, registry
 
 if TYPE_CHECKING:
     import keras
 
-    from mnist_lab.config import ModelConfig
+    from mnist_lab.models.config import ModelConfig
 
 INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
 OUTPUT_LAYER = "digit_probabilities"
 #: The largest network ``custom`` or ``mlp`` may build: far above the presets (at most 0.5M), far below what runs
 #: a shared 2-core, few-GB server out of memory (a 445M-weight network took 6 GB just to build).
@@ -43,12 +42,12 @@ def _inputs(config: ModelConfig):
     return inputs, x
 
 
-def _finish(inputs, x, name: str):
-    """Add the 10-way softmax output and wrap the graph in a Model."""
+def _finish(inputs, x, name: str, num_classes: int):
+    """Add the softmax output (one unit per class) and wrap the graph in a Model."""
     import keras
     from keras import layers
 
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name=OUTPUT_LAYER)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name=OUTPUT_LAYER)(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -76,7 +75,7 @@ def _build_perceptron(config: ModelConfig):
 
     inputs, x = _inputs(config)
     x = layers.Flatten()(x)
-    return _finish(inputs, x, "perceptron")
+    return _finish(inputs, x, "perceptron", config.num_classes)
 
 
 def _build_mlp(config: ModelConfig):
@@ -89,7 +88,7 @@ def _build_mlp(config: ModelConfig):
         x = layers.Dense(units, activation=config.activation)(x)
         if config.dropout > 0:
             x = layers.Dropout(config.dropout)(x)
-    return _finish(inputs, x, "mlp")
+    return _finish(inputs, x, "mlp", config.num_classes)
 
 
 def _build_keras_classic(config: ModelConfig):
@@ -103,7 +102,7 @@ def _build_keras_classic(config: ModelConfig):
     x = layers.MaxPooling2D(pool_size=(2, 2))(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(0.5)(x)
-    return _finish(inputs, x, "keras_classic")
+    return _finish(inputs, x, "keras_classic", config.num_classes)
 
 
 def _build_lenet5(config: ModelConfig):
@@ -118,7 +117,7 @@ def _build_lenet5(config: ModelConfig):
     x = layers.Flatten()(x)
     x = layers.Dense(120, activation="tanh", name="c5")(x)
     x = layers.Dense(84, activation="tanh", name="f6")(x)
-    return _finish(inputs, x, "lenet5")
+    return _finish(inputs, x, "lenet5", config.num_classes)
 
 
 def _build_fast(config: ModelConfig):
@@ -132,7 +131,7 @@ def _build_fast(config: ModelConfig):
     x = layers.MaxPooling2D(2)(x)
     x = layers.Flatten()(x)
     x = _dense_bn_relu(x, 256)
-    return _finish(inputs, x, "fast")
+    return _finish(inputs, x, "fast", config.num_classes)
 
 
 def _build_deep(config: ModelConfig):
@@ -148,7 +147,7 @@ def _build_deep(config: ModelConfig):
     x = layers.Flatten()(x)
     x = _dense_bn_relu(x, 256)
     x = layers.Dropout(0.5)(x)
-    return _finish(inputs, x, "deep")
+    return _finish(inputs, x, "deep", config.num_classes)
 
 
 def _build_custom(config: ModelConfig):
@@ -174,7 +173,7 @@ def _build_custom(config: ModelConfig):
         x = layers.Dense(config.dense_units, activation=config.activation)(x)
         if config.dropout > 0:
             x = layers.Dropout(config.dropout)(x)
-    return _finish(inputs, x, "custom")
+    return _finish(inputs, x, "custom", config.num_classes)
 
 
 ARCHITECTURES: dict[str, Choice] = registry(
@@ -336,7 +335,7 @@ def estimate_params(model_config: ModelConfig) -> int | None:
         dense_widths = [model_config.dense_units] if model_config.dense_units else []
     else:
         return None
-    for width in [*dense_widths, NUM_CLASSES]:
+    for width in [*dense_widths, model_config.num_classes]:
         total += inputs * width + width
         inputs = width
     return total

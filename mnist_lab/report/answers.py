@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from mnist_lab import (
-    architectures, charts, config, curves, eval_charts, evaluation, experiments, explore, inference, optim,
-    predict_charts, predictions, training,
-)
-from mnist_lab import store as run_store
+from mnist_lab.models import architectures, config, optim
+from mnist_lab import charts, evaluation, predictions, training
+from mnist_lab.training import curves, experiments
+from mnist_lab.data import explore
+from mnist_lab.predictions import inference
+from mnist_lab.runs import store as run_store
 from mnist_lab.data import Dataset
 from mnist_lab.text import markdown_text
 
@@ -148,7 +149,7 @@ class Answer:
     todo : str
         What the user can do to complete the evidence (empty when nothing is missing).
     experiment : str
-        Key of the comparison run (``mnist_lab.experiments.EXPERIMENTS``) offered with the answer, or "".
+        Key of the comparison run (``mnist_lab.training.experiments.EXPERIMENTS``) offered with the answer, or "".
     """
 
     question: Question
@@ -211,11 +212,11 @@ class DataFacts:
     Attributes
     ----------
     counts : pandas.DataFrame
-        Images per class and split (:func:`mnist_lab.explore.class_counts`).
+        Images per class and split (:func:`mnist_lab.data.explore.class_counts`).
     pixels : dict
-        :func:`mnist_lab.explore.pixel_facts`.
+        :func:`mnist_lab.data.explore.pixel_facts`.
     gallery : dict
-        Class name to uint8 images (:func:`mnist_lab.explore.gallery` of the training split, seed 0).
+        Class name to uint8 images (:func:`mnist_lab.data.explore.gallery` of the training split, seed 0).
     """
 
     counts: pd.DataFrame
@@ -277,7 +278,7 @@ def build_report(
         Markdown: why there is no run evidence and what to do, shown with the answers that need it
         when ``run`` is None; defaults to :data:`NO_RUN`.
     outcomes : dict, optional
-        Experiment key to its latest :class:`mnist_lab.experiments.Outcome` (None if never run).
+        Experiment key to its latest :class:`mnist_lab.training.experiments.Outcome` (None if never run).
     facts : DataFacts, optional
         Precomputed :func:`data_facts` of ``dataset``.
 
@@ -430,9 +431,9 @@ def _a4(sources: _Sources, q: Question) -> Answer:
     return Answer(q, text, (
         Figures(figures),
         Table(table.rename(columns={"f1": "F1", "roc_auc": "ROC AUC", "support": "test images"}), "Per digit"),
-        Chart(eval_charts.roc_chart(ev.roc, classes, [*classes, *eval_charts.AVERAGES]), "ROC curves, one digit "
+        Chart(charts.roc_chart(ev.roc, classes, [*classes, *charts.AVERAGES]), "ROC curves, one digit "
               "against the rest, with the micro and macro averages"),
-        Chart(eval_charts.recall_bars(per_class, accuracy=s["accuracy"]), "Recall per digit; the line is the accuracy"),
+        Chart(charts.recall_bars(per_class, accuracy=s["accuracy"]), "Recall per digit; the line is the accuracy"),
     ))
 
 
@@ -571,7 +572,7 @@ def _b4(sources: _Sources, q: Question) -> Answer:
              f"({params // units - 1:,} inputs x {units} weights + {units} biases). For test image #{SAMPLE_INDEX} its "
              f"10 outputs add up to {out.total:.3f}.")
     return Answer(q, text, (_layer_table(last, "The output layer"),
-                            Chart(predict_charts.probability_bars(out.frame),
+                            Chart(charts.probability_bars(out.frame),
                                   f"The 10 outputs for test image #{SAMPLE_INDEX}")))
 
 
@@ -634,7 +635,7 @@ def _b7(sources: _Sources, q: Question) -> Answer:
                       pairs.head(3).iterrows())
     text += (f"\n\nRun {sources.name}: {wrong:,} of {ev.summary['n']:,} test images are off the diagonal. "
              + (f"The most frequent mistakes: {named}." if len(pairs) else "No mistakes at all."))
-    return Answer(q, text, (Chart(eval_charts.confusion_heatmap(ev.confusion), "Confusion matrix of the test images"),
+    return Answer(q, text, (Chart(charts.confusion_heatmap(ev.confusion), "Confusion matrix of the test images"),
                             Table(pairs, "The most confused pairs")))
 
 
@@ -853,6 +854,6 @@ def _markdown_html(text: str) -> str:
 
 
 __all__ = [
-    "QUESTIONS", "PARTS", "Question", "question", "Figures", "Table", "Images", "Chart", "Code", "Evidence", "Answer",
+    "NO_RUN", "SAMPLE_INDEX", "SHOWN_PREDICTIONS", "QUESTIONS", "PARTS", "Question", "question", "Figures", "Table", "Images", "Chart", "Code", "Evidence", "Answer",
     "Report", "RunEvidence", "DataFacts", "data_facts", "build_report", "markdown_text", "to_markdown", "to_html",
 ]

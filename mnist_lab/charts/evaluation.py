@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from mnist_lab.charts import NATURAL_SIZE, RUN_SCALE
+from mnist_lab.charts.base import NATURAL_SIZE, RUN_SCALE
 
 #: The selection parameter of the confusion matrix; its value holds the clicked cell's ``true`` and ``predicted``.
 CELL = "cell"

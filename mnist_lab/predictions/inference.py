@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_lab import keras_session, store as run_store
+from mnist_lab.models import keras_session
+from mnist_lab.runs import store as run_store
+from mnist_lab.errors import ModelUnavailableError
 
 TEST_SCORES = "test_scores"
 
-
-class ModelUnavailableError(RuntimeError):
-    """The run has no usable model file (never saved, deleted or damaged)."""
 
 
 class RunModel:

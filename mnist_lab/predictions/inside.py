@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnist_lab import keras_session
-from mnist_lab.architectures import NUM_CLASSES
-from mnist_lab.inference import RunModel
+from mnist_lab.models import keras_session
+from mnist_lab.predictions.inference import RunModel
 
 MAX_MAPS = 32
 # Layers that follow a convolution inside one block: its feature maps are shown after them.
@@ -151,7 +150,7 @@ def look_inside(model: RunModel, pixels: np.ndarray) -> Inside:
     blocks = _conv_blocks(network.layers)
     body = _body(network, blocks)
     # Ten copies of the image in one batch: copy k's gradient is that of logit k, all in one backward pass.
-    images = tf.constant(np.repeat(pixels[np.newaxis, :, :, np.newaxis], NUM_CLASSES, axis=0))
+    images = tf.constant(np.repeat(pixels[np.newaxis, :, :, np.newaxis], head.units, axis=0))
     with tf.GradientTape() as tape:
         tape.watch(images)
         outputs = body(images, training=False)

@@ -1,0 +1,11 @@
+"""Training a run: the data split, the background job with its live progress and Stop, and the one-click
+comparisons of the Report page."""
+
+from mnist_lab.errors import TrainingBusyError
+from mnist_lab.training.jobs import Progress, Trainer, TrainingJob, token_matches
+from mnist_lab.training.split import SplitData, reasons_for, split_data, split_sizes
+
+__all__ = [
+    "Progress", "SplitData", "Trainer", "TrainingBusyError", "TrainingJob", "reasons_for", "split_data",
+    "split_sizes", "token_matches",
+]
