@@ -1,20 +1,26 @@
-# make run: set up .venv and start the app.  make test: set up .venv with test tools and run every test.
+# make run: set up .venv and start the app.  make test: set up .venv with test tools, lint (ruff), run every test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test browser bench
+.PHONY: run test lint browser bench
 
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py
 
-test: $(VENV)/.dev browser
+test: lint $(VENV)/.dev browser
 	$(BIN)/python -m pytest
 
-$(VENV)/.runtime: requirements.txt
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+# The requirements, then mnist_lab itself in editable mode: `import mnist_lab` works anywhere and the venv has the
+# `mnist-lab` command (reinstalled when the version in mnist_lab/__init__.py changes).
+$(VENV)/.runtime: requirements.txt pyproject.toml mnist_lab/__init__.py
 	test -x $(BIN)/pip || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -e . --no-deps
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

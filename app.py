@@ -16,5 +16,6 @@ navigation = st.navigation(
         st.Page("app_pages/report.py", title="Report", icon=":material/assignment:"),
     ]
 )
+sidebar.dataset_picker()
 sidebar.run_picker()
 navigation.run()

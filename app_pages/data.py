@@ -1,63 +1,100 @@
-"""Data page: what goes into the model (assignment question A1)."""
+"""Data page: what goes into the model (assignment question A1), and adding a dataset of one's own."""
 
 import streamlit as st
 
 from mnist_lab import charts
+from mnist_lab import data as datasets
 from mnist_lab.data import explore
-from ui import report_links, resources
+from mnist_lab.errors import MnistLabError
+from mnist_lab.runs import store as run_store
+from mnist_lab.text import markdown_text
+from ui import report_links, resources, sidebar
 
-data = resources.dataset()
+#: Classes that overlap on MNIST's 2-D maps and in its confusion matrices.
+MNIST_OVERLAPS = "Classes that overlap here (4 and 9, 3, 5 and 8) are the ones models confuse most."
 
 
 @st.cache_data(show_spinner=False)
-def gallery_strips(split: str, per_class: int, seed: int) -> dict:
-    return {name: explore.tile(images) for name, images in explore.gallery(data, split, per_class, seed).items()}
+def gallery_strips(name: str, split: str, per_class: int, seed: int) -> dict:
+    chosen = resources.dataset(name)
+    return {label: explore.tile(images) for label, images in explore.gallery(chosen, split, per_class, seed).items()}
 
 
-@st.cache_data(show_spinner=False)
-def class_statistics() -> tuple:
-    means = explore.images_frame(explore.class_images(data, "mean"), data.class_names)
-    stds = explore.images_frame(explore.class_images(data, "std"), data.class_names)
-    return explore.class_counts(data), means, stds, explore.pixel_histogram(data), explore.pixel_facts(data)
+@st.cache_data(show_spinner="Computing the class statistics...")
+def class_statistics(name: str) -> tuple:
+    chosen = resources.dataset(name)
+    means = explore.images_frame(explore.class_images(chosen, "mean"), chosen.class_names)
+    stds = explore.images_frame(explore.class_images(chosen, "std"), chosen.class_names)
+    return explore.class_counts(chosen), means, stds, explore.pixel_histogram(chosen), explore.pixel_facts(chosen)
 
 
-@st.cache_data(show_spinner="Projecting digits to 2-D...")
-def digit_map(method: str, sample: int, seed: int):
-    return explore.embedding(data, method=method, sample=sample, seed=seed)
+@st.cache_data(show_spinner="Projecting the images to 2-D...")
+def digit_map(name: str, method: str, sample: int, seed: int):
+    return explore.embedding(resources.dataset(name), method=method, sample=sample, seed=seed)
 
 
-counts, means, stds, histogram, pixels = class_statistics()
+def add_dataset() -> None:
+    """The form that imports a dataset in MNIST's format from uploaded files."""
+    with st.expander("Add your own dataset (MNIST format)"):
+        st.markdown(
+            "Upload the four IDX files under MNIST's names (`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, "
+            "`t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each may end in `.gz`), optionally a "
+            "`classes.txt` with one class name per line, or one `.zip` holding them. Fashion-MNIST, "
+            "Kuzushiji-MNIST and the EMNIST splits come in this form. The files are checked before anything is stored."
+        )
+        files = st.file_uploader("Dataset files", accept_multiple_files=True, key="dataset_files",
+                                 max_upload_size=datasets.MAX_UPLOAD_BYTES // 2**20)
+        name = st.text_input("Dataset name", max_chars=40, key="dataset_name", placeholder="for example Fashion-MNIST")
+        if st.button("Add dataset", disabled=not files or not name, key="dataset_add"):
+            try:
+                with st.spinner("Checking and storing the dataset..."):
+                    added = datasets.import_idx_upload({f.name: f.getvalue() for f in files}, name,
+                                                       run_store.default_home())
+            except MnistLabError as error:
+                st.error(markdown_text(str(error)))
+                return
+            sidebar.choose_dataset(added.name)
+            st.rerun()
 
-st.title("The data: MNIST digits")
+
+try:
+    data = resources.dataset(sidebar.chosen_dataset_name())
+    counts, means, stds, histogram, pixels = class_statistics(data.name)
+except MnistLabError as error:
+    st.error(f"The chosen dataset cannot be loaded: {markdown_text(str(error))}")
+    add_dataset()
+    st.stop()
+
+st.title(f"The data: {markdown_text(data.name)}")
+what = "handwritten digits" if data.drawable else f"{data.n_classes} classes"
 st.markdown(
     f"Before training anything, look at what goes into the model: {len(data.y_train):,} training and "
-    f"{len(data.y_test):,} test images of handwritten digits, each {data.image_shape[0]}x{data.image_shape[1]} "
-    "grey pixels with a label. This page answers assignment question A1 (*show the digits 0-9*)."
+    f"{len(data.y_test):,} test images of {what}, each {data.image_shape[0]}x{data.image_shape[1]} "
+    "grey pixels with a label. This page answers assignment question A1 (*show the digits 0-9*); choose another "
+    "dataset in the sidebar."
 )
+add_dataset()
 
 st.header("Examples of every class")
 split_col, size_col, seed_col = st.columns([1, 2, 1])
 split = split_col.segmented_control("Split", ["train", "test"], default="train", key="gallery_split") or "train"
 per_class = size_col.slider("Examples per class", 1, 20, 10, key="gallery_per_class")
 seed = seed_col.number_input("Shuffle seed", 0, 10_000, 0, key="gallery_seed", help="Another seed, other examples.")
-for name, strip in gallery_strips(split, per_class, int(seed)).items():
+for class_name, strip in gallery_strips(data.name, split, per_class, int(seed)).items():
     label, images = st.columns([1, 12], vertical_alignment="center")
-    label.markdown(f"**{name}**")
+    label.markdown(f"**{markdown_text(class_name)}**")
     images.image(strip, output_format="PNG")
 report_links.link_to_answer("a1")
 
 st.header("Class balance")
-st.markdown(
-    "Every digit has roughly a tenth of the images (between "
-    f"{counts['share'].min():.1%} and {counts['share'].max():.1%} of a split), so accuracy is a fair summary "
-    "and no class needs re-weighting."
-)
+st.markdown(explore.balance_sentence(counts))
 st.altair_chart(charts.class_balance(counts), width="stretch")
 
 st.header("The average digit and where digits differ")
 st.markdown(
-    "First row: the mean of each class's training images. Second row: the per-pixel standard deviation, bright where "
-    "writers disagree. The border pixels are almost always 0: MNIST digits sit in a 20x20 box centred in the 28x28 field."
+    "First row: the mean of each class's training images. Second row: the per-pixel standard deviation, dark where "
+    "the images of a class differ most (in both rows a darker cell is a larger value). "
+    + explore.border_sentence(data)
 )
 st.altair_chart(charts.small_heatmaps(means, title="Mean image per class"))
 st.altair_chart(charts.small_heatmaps(stds, title="Standard deviation per pixel"))
@@ -82,7 +119,7 @@ index = int(pick_index.number_input("Image index", 0, len(labels) - 1, 0, key="i
 digit, explanation = st.columns([1, 1])
 digit.altair_chart(charts.heatmap(explore.image_frame(images[index]), domain=[0, 255]), width="content")
 explanation.markdown(
-    f"Image {index} of the {inspect_split} split is labelled **{data.class_names[labels[index]]}**. "
+    f"Image {index} of the {inspect_split} split is labelled **{markdown_text(data.class_names[labels[index]])}**. "
     f"Hover a cell to read its value (0 = empty background, drawn white here; 255 = full ink, drawn black).\n\n"
     f"A Dense (fully connected) input layer needs a flat vector: flattening the "
     f"{data.image_shape[0]}x{data.image_shape[1]} grid row by row gives "
@@ -96,20 +133,24 @@ method_col, sample_col = st.columns(2)
 method = method_col.radio(
     "Projection",
     explore.EMBEDDING_METHODS,
-    format_func={"pca": "PCA (linear, instant)", "tsne": "t-SNE (non-linear, a few seconds)"}.get,
+    format_func={"pca": "PCA (linear, fast)", "tsne": "t-SNE (non-linear, slower)"}.get,
     horizontal=True,
     key="map_method",
 )
-sample = sample_col.slider("Digits on the map", 500, 5000, 2000, step=500, key="map_sample")
+sample = sample_col.slider("Images on the map", 500, 5000, 2000, step=500, key="map_sample")
+points = digit_map(data.name, method, sample, 0)
 st.altair_chart(
-    charts.embedding_scatter(digit_map(method, sample, 0), title=f"{sample} training digits, {method.upper()}"),
+    charts.embedding_scatter(points, title=f"{len(points):,} training images, {method.upper()}"),
     width="stretch",
 )
+inputs = data.image_shape[0] * data.image_shape[1]
 st.caption(
-    "Each point is one image of 784 pixels squeezed to two numbers. Click a class in the legend to highlight it; "
-    "scroll to zoom. Classes that overlap here (4 and 9, 3, 5 and 8) are the ones models confuse most."
+    f"Each point is one image of {inputs} pixels squeezed to two numbers. Click a class in the legend to highlight "
+    "it; scroll to zoom. " + (MNIST_OVERLAPS if data.name == datasets.MNIST_NAME else
+                              "Classes that overlap here are the ones a model is likely to confuse.")
 )
 
 st.header("Facts and credits")
 st.dataframe(explore.dataset_facts(data), hide_index=True, width="stretch")
-st.caption(f"{data.source}. Licence: {data.licence}. The original files ship with MNIST Lab unchanged.")
+st.caption(f"{markdown_text(data.source)}. Licence: {markdown_text(data.licence)}. SHA-256 of the four files: "
+           f"`{data.sha256}`.")

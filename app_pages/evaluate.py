@@ -3,27 +3,24 @@
 import streamlit as st
 
 from mnist_lab import charts, evaluation
-from mnist_lab.data import explore
-from mnist_lab.predictions import inference
+from mnist_lab.data import Dataset, explore
+from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 
-data = resources.dataset()
-CLASSES = list(data.class_names)
-CURVES = [*CLASSES, *charts.AVERAGES]
 TRUE, PREDICTED, MATRIX = "evaluate_true", "evaluate_predicted", "evaluate_matrix"
 
 
 def evaluation_or_message(run: run_store.Run) -> evaluation.Evaluation | None:
     if run.status == run_store.RUNNING:
         st.info(f"**{markdown_text(run.name)}** is still training: evaluate it once it has finished or been stopped.")
-    elif not run.has_model:
-        st.warning(f"**{markdown_text(run.name)}** has no saved model, so there is nothing to evaluate. {markdown_text(run.message)}")
+    elif run.problem is not None:
+        st.warning(f"Nothing to evaluate: {markdown_text(run.problem)}.")
     else:
         try:
             return resources.evaluation_of(run)
-        except (inference.ModelUnavailableError, run_store.StoreError) as error:
+        except MnistLabError as error:
             st.error(f"**{markdown_text(run.name)}** cannot be evaluated: {markdown_text(str(error))}. Choose another run, or train this one again.")
     return None
 
@@ -51,36 +48,42 @@ def headline(s: dict) -> None:
                    "training log is usually lower: it averages over an epoch while the weights still change.")
 
 
-def confusion_section(ev: evaluation.Evaluation) -> None:
+def confusion_section(ev: evaluation.Evaluation, data: Dataset) -> None:
+    classes = list(data.class_names)
     st.header("Confusion matrix", anchor="confusion-matrix")
     st.markdown(evaluation.CONFUSION_MATRIX_EXPLAINED)
     report_links.link_to_answer("b7")
     normalized = st.toggle("Row-normalised (share of each true digit)", key="evaluate_normalized")
-    top = ev.confused_pairs.iloc[0] if len(ev.confused_pairs) else {"true": CLASSES[0], "predicted": CLASSES[0]}
-    st.session_state.setdefault(TRUE, top["true"])
-    st.session_state.setdefault(PREDICTED, top["predicted"])
+    top = ev.confused_pairs.iloc[0] if len(ev.confused_pairs) else {"true": classes[0], "predicted": classes[0]}
+    for key, default in ((TRUE, top["true"]), (PREDICTED, top["predicted"])):
+        if st.session_state.get(key) not in classes:  # first visit, or a run of another dataset before
+            st.session_state[key] = default
     chosen = (st.session_state[TRUE], st.session_state[PREDICTED])
     chart = charts.confusion_heatmap(ev.confusion, normalized=normalized, chosen=chosen)
     st.altair_chart(chart, on_select=pick_cell, selection_mode=charts.CELL, key=MATRIX)
     st.caption("Click a cell, or choose it below, to see its test images.")
     true_col, predicted_col, pairs_col = st.columns([1, 1, 3])
-    true = true_col.selectbox("True class", CLASSES, key=TRUE)
-    predicted = predicted_col.selectbox("Predicted class", CLASSES, key=PREDICTED)
+    true = true_col.selectbox("True class", classes, key=TRUE)
+    predicted = predicted_col.selectbox("Predicted class", classes, key=PREDICTED)
     pairs_col.dataframe(ev.confused_pairs, hide_index=True, width="stretch", height=150)
     cell = evaluation.cell_examples(ev, data, true, predicted)
     if cell.total:
         st.image([explore.tile(cell.images[i : i + 10]) for i in range(0, len(cell.images), 10)], output_format="PNG")
         shown = f"showing the {len(cell.images)} it was surest of" if cell.total > len(cell.images) else "surest first"
-        st.caption(f"{cell.total} test images of a {true} read as {predicted}; {shown}.")
+        st.caption(f"{cell.total} test images of class {markdown_text(true)} read as {markdown_text(predicted)}; {shown}.")
     else:
-        st.caption(f"No test image of a {true} was read as {predicted}.")
+        st.caption(f"No test image of class {markdown_text(true)} was read as {markdown_text(predicted)}.")
 
 
 def one_run(run: run_store.Run) -> None:
     ev = evaluation_or_message(run)
     if ev is None:
         return
-    st.caption(f"Run **{markdown_text(run.name)}** ({run.status}), model of epoch {ev.epoch}, on all {ev.summary['n']:,} test images.")
+    data = resources.dataset_of(run)
+    classes = list(data.class_names)
+    curves = [*classes, *charts.AVERAGES]
+    st.caption(f"Run **{markdown_text(run.name)}** ({run.status}), model of epoch {ev.epoch}, on all {ev.summary['n']:,} "
+               f"test images of {markdown_text(data.name)}.")
     headline(ev.summary)
     st.header("Per class")
     number = st.column_config.NumberColumn
@@ -92,14 +95,14 @@ def one_run(run: run_store.Run) -> None:
                        mime="text/csv", on_click="ignore", key="evaluate_csv")
     st.altair_chart(charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"]), width="stretch")
     report_links.link_to_answer("a4")
-    confusion_section(ev)
+    confusion_section(ev, data)
     st.header("ROC and precision-recall curves", anchor="roc")
     st.markdown(evaluation.CURVES_EXPLAINED)
     shown_col, zoom_col = st.columns([3, 1], vertical_alignment="bottom")
-    shown = shown_col.multiselect("Curves", CURVES, default=CURVES, key="evaluate_curves")
+    shown = shown_col.multiselect("Curves", curves, default=curves, key=f"evaluate_curves_{data.name}")
     zoom = zoom_col.toggle("Zoom ROC into the corner", key="evaluate_zoom", help="False positive rates up to 10%.")
-    st.altair_chart(charts.roc_chart(ev.roc, CLASSES, shown, zoom=zoom), width="content")
-    st.altair_chart(charts.pr_chart(ev.pr, CLASSES, shown), width="content")
+    st.altair_chart(charts.roc_chart(ev.roc, classes, shown, zoom=zoom), width="content")
+    st.altair_chart(charts.pr_chart(ev.pr, classes, shown), width="content")
 
 
 def compare_runs() -> None:
@@ -115,14 +118,19 @@ def compare_runs() -> None:
     if len(usable) < 2:
         st.info("Choose two or more runs that can be evaluated.")
         return
-    comparison = evaluation.compare(*zip(*usable))
+    try:
+        comparison = evaluation.compare(*zip(*usable))
+    except MnistLabError as error:
+        st.warning(markdown_text(str(error)))
+        return
+    classes = list(resources.dataset_of(usable[0][0]).class_names)
     st.subheader("Settings that differ, and the results")
     st.dataframe(comparison.table, width="stretch",
                  column_config={name: st.column_config.NumberColumn(format="%.4f") for name in evaluation.HEADLINE.values()})
     for column, metric in zip(st.columns(2), ("recall", "ROC AUC")):
         column.altair_chart(charts.compare_bars(comparison.per_class, metric), width="stretch")
     class_col, zoom_col = st.columns([2, 1], vertical_alignment="bottom")
-    class_name = class_col.selectbox("ROC of class", CURVES, key="evaluate_compare_class")
+    class_name = class_col.selectbox("ROC of class", [*classes, *charts.AVERAGES], key="evaluate_compare_class")
     zoom = zoom_col.toggle("Zoom into the corner", key="evaluate_compare_zoom", help="False positive rates up to 10%.")
     st.altair_chart(charts.compare_roc(comparison.roc, class_name, zoom=zoom), width="content")
     st.subheader("Training curves")
@@ -130,7 +138,7 @@ def compare_runs() -> None:
 
 
 st.title("Evaluate: how good is the model?")
-st.markdown("Accuracy is one number; this page takes it apart on the 10,000 test images the model never trained on: per "
+st.markdown("Accuracy is one number; this page takes it apart on the test images the model never trained on: per "
             "class, per kind of mistake, and against other runs (assignment question 4). Results are stored with the run.")
 store = resources.store_or_stop()
 view = st.segmented_control("View", ["One run", "Compare runs"], default="One run", key="evaluate_view") or "One run"

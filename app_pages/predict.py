@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from mnist_lab.models import architectures
 from mnist_lab import charts, predictions
-from mnist_lab.data import explore
+from mnist_lab.data import Dataset, explore
+from mnist_lab.errors import MnistLabError
+from mnist_lab.models import architectures
 from mnist_lab.predictions import inference, inside, preprocess
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 
-data = resources.dataset()
 CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts an empty canvas
 OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last own digit, for the Inside tab
 
@@ -20,8 +20,12 @@ def digit_chart(pixels, size: int = 200):
 
 
 @st.fragment
-def own_digit_panel(model: inference.RunModel) -> None:
-    source = st.segmented_control("Input", ["Draw", "Upload"], default="Draw", key="predict_input") or "Draw"
+def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
+    inputs = ["Draw", "Upload"] if data.drawable else ["Upload"]
+    source = st.segmented_control("Input", inputs, default=inputs[0], key="predict_input") or inputs[0]
+    if not data.drawable:
+        st.caption(f"The run was trained on {markdown_text(data.name)}, whose classes are not digits to draw: "
+                   "upload a picture of one object instead.")
     input_col, seen_col, result_col = st.columns([3, 2, 3])
     with input_col:
         if source == "Draw":
@@ -49,8 +53,9 @@ def own_digit_panel(model: inference.RunModel) -> None:
         seen_col.image(own_digit.picture(), "What the model sees: 28x28, fitted into 20x20, centred by mass (MNIST's layout)",
                        output_format="PNG")
         out = predictions.explain_output(own_digit.probabilities)
-        result_col.markdown(f"The model reads **{out.predicted}** ({out.confidence:.1%}); next best: {out.runner_up} "
-                            f"({out.runner_up_probability:.1%}).")
+        names = data.class_names
+        result_col.markdown(f"The model reads **{markdown_text(names[out.predicted])}** ({out.confidence:.1%}); next "
+                            f"best: {markdown_text(names[out.runner_up])} ({out.runner_up_probability:.1%}).")
         result_col.altair_chart(charts.probability_bars(out.frame), width="stretch")
     if st.session_state.get(INSIDE_SOURCE) == "own" and not predictions.same_input(previous, own_digit):
         st.rerun()  # the Inside tab shows this digit: redraw it too
@@ -66,9 +71,10 @@ if run is None or (run.status == run_store.RUNNING and not run.has_model):
             f"**{markdown_text(run.name)}** is still in its first epoch: its predictions appear here once that epoch is saved.")
     st.stop()
 try:
+    data = resources.dataset_of(run)
     model = resources.run_model(run)
     scores = resources.test_scores_of(run)
-except (inference.ModelUnavailableError, run_store.StoreError) as error:
+except MnistLabError as error:
     st.warning(f"**{markdown_text(run.name)}** cannot make predictions: {markdown_text(str(error))}. Pick another run in the sidebar or train a new one.")
     st.stop()
 
@@ -76,7 +82,8 @@ samples_tab, own_tab, shape_tab, inside_tab = st.tabs(["Test digits", "Your own 
 with samples_tab:
     mistakes_col, true_col, predicted_col, order_col, limit_col = st.columns(5, vertical_alignment="bottom")
     mistakes = mistakes_col.toggle("Only mistakes", key="predict_mistakes")
-    digit_or_any = {"options": [None, *range(10)], "format_func": lambda d: "any" if d is None else str(d)}
+    digit_or_any = {"options": [None, *range(data.n_classes)],
+                    "format_func": lambda d: "any" if d is None else data.class_names[d]}
     true_class = true_col.selectbox("True class", key="predict_true", **digit_or_any)
     predicted_class = predicted_col.selectbox("Predicted class", key="predict_predicted", **digit_or_any)
     order = order_col.selectbox("Order", predictions.ORDERS, key="predict_order", help="Confidence: the probability of the predicted digit.")
@@ -97,13 +104,14 @@ with samples_tab:
         bars_col.altair_chart(charts.probability_bars(out.frame), width="stretch")
         st.markdown(f"Softmax turns the last layer's 10 scores into probabilities that add up to {out.total:.3f}. `np.argmax` "
                     f"picks the position of the largest: **{out.predicted}** ({out.confidence:.1%}), ahead of {out.runner_up} "
-                    f"({out.runner_up_probability:.1%}). The true label is **{data.y_test[pick]}**.")
+                    f"({out.runner_up_probability:.1%}). The true label is **{data.y_test[pick]}** "
+                    f"({markdown_text(data.class_names[data.y_test[pick]])}).")
         st.code(f"probabilities = model.predict(x_test[{pick}:{pick + 1}])[0]\nprint(probabilities.round(3))\n"
                 f"# {out.printed}\nnp.argmax(probabilities)  # {out.predicted}")
         report_links.link_to_answer("b8")
 
 with own_tab:
-    own_digit_panel(model)
+    own_digit_panel(model, data)
 own_digit = st.session_state.get(OWN)
 
 with shape_tab:
@@ -114,7 +122,10 @@ with shape_tab:
         code_col, outcome_col = st.columns(2)
         code_col.code(f"# input shape {attempt.shape}\n{attempt.code}")
         if attempt.error is None:
-            outcome_col.success(f"Works: 10 probabilities, `np.argmax` gives **{attempt.predicted}**.")
+            truth = int(data.y_test[pick])
+            verdict = "right" if attempt.predicted == truth else f"wrong: the true label is {truth}"
+            outcome_col.success(f"Runs: {data.n_classes} probabilities, `np.argmax` gives **{attempt.predicted}** "
+                                f"({verdict}).")
         else:
             outcome_col.code(f"{attempt.error_type}: {attempt.error}", language=None, wrap_lines=True)
     report_links.link_to_answer("b9")

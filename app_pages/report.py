@@ -2,23 +2,23 @@
 
 import streamlit as st
 
+from mnist_lab import report
+from mnist_lab.data import Dataset
+from mnist_lab.errors import MnistLabError
 from mnist_lab.models import config
-from mnist_lab.training import experiments
-from mnist_lab.predictions import inference
-from mnist_lab import report, training
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
+from mnist_lab.training import experiments
 from ui import report_links, resources, sidebar
 
 STARTED_EXPERIMENT = "report_experiment"  # the secret of the comparison this session started: it may stop it
-data = resources.dataset()
 store = resources.store_or_stop()
 home = str(store.home)
 
 
 @st.cache_data(show_spinner=False)
-def data_facts() -> report.DataFacts:
-    return report.data_facts(data)
+def data_facts(name: str, sha256: str) -> report.DataFacts:
+    return report.data_facts(resources.dataset(name))
 
 
 @st.cache_resource
@@ -32,13 +32,13 @@ def run_evidence(run: run_store.Run | None) -> tuple[report.RunEvidence | None, 
     name, other = f"**{markdown_text(run.name)}**", "Pick another run in the sidebar or train a new one."
     if run.status == run_store.RUNNING:
         return None, f"{name} is still training: its answers appear here once it has finished or been stopped."
-    if not run.has_model:
-        return None, f"{name} has no saved model. {markdown_text(run.message)} {other}"
+    if run.problem is not None:
+        return None, f"{markdown_text(run.problem[0].upper() + run.problem[1:])}. {other}"
     try:
         model = resources.run_model(run)
         ev = resources.evaluation_of(run)
         scores = resources.test_scores_of(run)
-    except (inference.ModelUnavailableError, run_store.StoreError) as error:
+    except MnistLabError as error:
         return None, f"{name} cannot be used: {markdown_text(str(error))}. {other}"
     return report.RunEvidence(run, model, ev, scores), ""
 
@@ -46,7 +46,7 @@ def run_evidence(run: run_store.Run | None) -> tuple[report.RunEvidence | None, 
 def base_network(run: run_store.Run | None) -> config.ModelConfig | None:
     try:
         return None if run is None else config.from_dict(config.ModelConfig, run.model_config)
-    except (config.ConfigError, TypeError):
+    except (MnistLabError, TypeError):
         return None
 
 
@@ -81,7 +81,7 @@ def live_experiment() -> None:
                   help="Stops the run in progress after its batch and starts no further run.")
 
 
-def experiment_panel(key: str, base: config.ModelConfig | None) -> None:
+def experiment_panel(key: str, base: config.ModelConfig | None, data: Dataset) -> None:
     runner, outcome = experiment_runner(home), outcomes[key]
     if runner.running() == key:
         live_experiment()
@@ -95,15 +95,15 @@ def experiment_panel(key: str, base: config.ModelConfig | None) -> None:
                  help=f"Trains {len(arms)} small runs one after the other: {train.train_limit:,} images "
                       f"({train.validation_fraction:.0%} held out for validation), {train.epochs} epochs each."):
         try:
-            token = runner.start(key, base)
-        except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError, config.ConfigError) as error:
+            token = runner.start(key, base, data)
+        except MnistLabError as error:
             st.error(markdown_text(str(error)))
         else:
             st.session_state[STARTED_EXPERIMENT] = token
             st.rerun()
 
 
-def show_answer(answer: report.Answer, base: config.ModelConfig | None) -> None:
+def show_answer(answer: report.Answer, base: config.ModelConfig | None, data: Dataset) -> None:
     q = answer.question
     with st.container(border=True):
         st.subheader(f"{q.number}. {q.title}", anchor=q.id)
@@ -114,7 +114,7 @@ def show_answer(answer: report.Answer, base: config.ModelConfig | None) -> None:
         if answer.todo:
             st.info(answer.todo)
         if answer.experiment:
-            experiment_panel(answer.experiment, base)
+            experiment_panel(answer.experiment, base, data)
 
 
 st.title("Report: the assignment, answered")
@@ -122,10 +122,16 @@ st.markdown("Every question of the assignment, numbered, with a short answer and
             "and the data: train another model and the figures follow it. Download it below, as HTML with its "
             "pictures or as Markdown.")
 run = sidebar.active_run()
+try:
+    data = resources.dataset_of(run) if run is not None else resources.dataset(sidebar.chosen_dataset_name())
+except MnistLabError as error:
+    st.error(f"The dataset of this report cannot be loaded: {markdown_text(str(error))}")
+    st.stop()
 evidence, problem = run_evidence(run)
-outcomes = {key: experiments.outcome(store, chosen) for key, chosen in experiments.EXPERIMENTS.items()}
+outcomes = {key: experiments.outcome(store, chosen, data.name) for key, chosen in experiments.EXPERIMENTS.items()}
 with st.spinner("Gathering the evidence..."):
-    built = report.build_report(data, evidence, problem=problem, outcomes=outcomes, facts=data_facts())
+    built = report.build_report(data, evidence, problem=problem, outcomes=outcomes,
+                                facts=data_facts(data.name, data.sha256))
 (st.markdown if evidence else st.info)(built.intro)
 stem = f"mnist-lab-report-{run.id if evidence else 'data'}"
 html_col, markdown_col = st.columns(2)
@@ -141,11 +147,11 @@ base = base_network(run)
 focus = st.query_params.get(report_links.FOCUS, "").lower()
 if focus in {q.id for q in report.QUESTIONS}:
     st.caption(f"Opened at the answer to {focus.upper()}; the whole report follows it.")
-    show_answer(built.answer(focus), base)
+    show_answer(built.answer(focus), base, data)
 part = ""
 for answer in built.answers:
     if answer.question.id[0] != part:
         part = answer.question.id[0]
         st.header(report.PARTS[part])
     if answer.question.id != focus:
-        show_answer(answer, base)
+        show_answer(answer, base, data)

@@ -6,11 +6,13 @@ import math
 import pandas as pd
 import streamlit as st
 
-from mnist_lab.models import architectures, config, optim
 from mnist_lab import charts, training
-from mnist_lab.training import curves
+from mnist_lab.data import Dataset
+from mnist_lab.errors import MnistLabError
+from mnist_lab.models import architectures, config, optim
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
+from mnist_lab.training import curves
 from ui import report_links, resources, sidebar, train_form
 
 OWNED = "training_run"  # run id of the training this session started (survives page switches)
@@ -40,10 +42,10 @@ def owned_run_id() -> str | None:
     return job.run_id
 
 
-def start(model_config: config.ModelConfig, train_config: config.TrainConfig, name: str) -> None:
+def start(model_config: config.ModelConfig, train_config: config.TrainConfig, name: str, dataset: Dataset) -> None:
     try:
-        job = trainer.start(name, model_config, train_config)
-    except (training.TrainingBusyError, run_store.StoreError, run_store.RunNameError, config.ConfigError) as error:
+        job = trainer.start(name, model_config, train_config, dataset=dataset)
+    except MnistLabError as error:
         st.error(markdown_text(str(error)))
         return
     st.session_state[OWNED] = job.run_id
@@ -96,8 +98,13 @@ def finished_panel(run: run_store.Run) -> None:
 
 
 try:
-    model_config, train_config = train_form.render()
-except config.ConfigError as error:
+    dataset = resources.dataset(sidebar.chosen_dataset_name())
+except MnistLabError as error:
+    st.error(f"The chosen dataset cannot be loaded: {markdown_text(str(error))}")
+    st.stop()
+try:
+    model_config, train_config = train_form.render(dataset)
+except MnistLabError as error:
     st.error(f"Check the training choices in the sidebar: {markdown_text(str(error))}")
     st.stop()
 
@@ -110,8 +117,9 @@ name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
 name = name_column.text_input("Run name", placeholder=suggested, max_chars=run_store.NAME_MAX, key="train_run_name")
 if button_column.button("Start training", type="primary", disabled=active is not None, key="start_training",
                         width="stretch", help="One training runs at a time on this server." if active is not None else None):
-    start(model_config, train_config, name or suggested)
-st.caption("Set the architecture, loss, optimizer and length in the sidebar; their reasons are below.")
+    start(model_config, train_config, name or suggested, dataset)
+st.caption(f"Trains on **{markdown_text(dataset.name)}** (change it in the sidebar). Set the architecture, loss, "
+           "optimizer and length in the sidebar; their reasons are below.")
 
 if active is not None:
     live_panel(active.run_id)
@@ -140,9 +148,11 @@ st.header("The model before training")
 try:
     layers, total = model_summary(config.to_json(model_config))
 except ValueError as error:
-    st.error(f"This network cannot be built: {error}")
+    st.error(f"This network cannot be built: {markdown_text(str(error))}")
     st.stop()
 st.dataframe(layers, hide_index=True, width="stretch", height="content", column_config=SUMMARY_COLUMNS)
-st.markdown(f"**{total:,} trainable and non-trainable parameters.** Input: 28x28x1 pixel values; output: 10 class probabilities.")
+height, width = dataset.image_shape
+st.markdown(f"**{total:,} trainable and non-trainable parameters.** Input: {height}x{width}x1 pixel values; "
+            f"output: {dataset.n_classes} class probabilities.")
 report_links.link_to_answer("b4")
 report_links.link_to_answer("b5")

@@ -7,13 +7,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from streamlit.testing.v1 import AppTest
+
+from mnist_lab.data import load_mnist
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MNIST_LAB_HOME", tempfile.mkdtemp(prefix="mnist-lab-bench-"))
-
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from mnist_lab.data import load_mnist  # noqa: E402
 
 LOAD_TARGET_S, WARM_TARGET_S = 1.0, 1.5
 

@@ -26,12 +26,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from mnist_lab.models.architectures import build_model  # noqa: E402
-from mnist_lab.models.config import ModelConfig  # noqa: E402
-from mnist_lab.data import load_mnist  # noqa: E402
-from mnist_lab.predictions.preprocess import plain_resize, to_mnist  # noqa: E402
+from mnist_lab.data import load_mnist
+from mnist_lab.models.architectures import build_model
+from mnist_lab.models.config import ModelConfig
+from mnist_lab.predictions.preprocess import plain_resize, to_mnist
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 CANVAS = 280
@@ -60,10 +58,7 @@ def thin(mask: np.ndarray) -> np.ndarray:
             ring = (p2, p3, p4, p5, p6, p7, p8, p9)
             neighbours = sum(p.astype(np.int8) for p in ring)
             transitions = sum(((a == 0) & (b == 1)).astype(np.int8) for a, b in zip(ring, ring[1:] + ring[:1]))
-            if step == 0:
-                side = ((p2 & p4 & p6) == 0) & ((p4 & p6 & p8) == 0)
-            else:
-                side = ((p2 & p4 & p8) == 0) & ((p2 & p6 & p8) == 0)
+            side = (p2 & p4 & p6 == 0) & (p4 & p6 & p8 == 0) if step == 0 else (p2 & p4 & p8 == 0) & (p2 & p6 & p8 == 0)
             remove = (centre == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
             if remove.any():
                 centre[remove] = 0

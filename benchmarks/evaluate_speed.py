@@ -11,17 +11,14 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ["MNIST_LAB_HOME"] = tempfile.mkdtemp(prefix="mnist-lab-bench-")
-
+from mnist_lab import evaluation, training
+from mnist_lab.data import shared_mnist
 from mnist_lab.models import architectures, config
-from mnist_lab import evaluation, training  # noqa: E402
 from mnist_lab.predictions import inference
-from mnist_lab.data import shared_mnist  # noqa: E402
-from mnist_lab.runs.store import FINISHED, RunStore  # noqa: E402
+from mnist_lab.runs.store import FINISHED, RunStore
+
+os.environ["MNIST_LAB_HOME"] = tempfile.mkdtemp(prefix="mnist-lab-bench-")
 
 FIRST_TARGET_S, REOPEN_TARGET_S = 3.0, 0.3
 REPEATS = 3
@@ -31,10 +28,9 @@ def trained_run(store: RunStore) -> str:
     """A "fast" run trained for one epoch on 10,000 images."""
     model_config = config.ModelConfig(architecture="fast")
     train_config = config.TrainConfig(epochs=1, train_limit=10_000)
-    reasons = training.reasons_for(model_config, train_config)
-    run_id = store.create_run("bench fast", config.to_dict(model_config), config.to_dict(train_config), reasons)
-    training.TrainingJob(run_id, "bench fast", model_config, train_config, store).run()
-    return run_id
+    job = training.new_job(store, "bench fast", model_config, train_config)
+    job.run()
+    return job.run_id
 
 
 def untrained_run(store: RunStore, architecture: str) -> str:

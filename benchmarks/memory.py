@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ["MNIST_LAB_HOME"] = tempfile.mkdtemp(prefix="mnist-lab-memory-")
 
 PEAK_TARGET_MB, GROWTH_TARGET_MB = 1200, 150

@@ -21,18 +21,15 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from mnist_lab.models import architectures, config
+from mnist_lab import predictions
+from mnist_lab.data import shared_mnist
+from mnist_lab.models import architectures, config, presets
 from mnist_lab.predictions import inference, inside
-from mnist_lab import predictions, presets  # noqa: E402
-from mnist_lab.data import shared_mnist  # noqa: E402
-from mnist_lab.runs.store import RunStore  # noqa: E402
+from mnist_lab.runs.store import RunStore
 
 DRAWN_TARGET_MS = 30.0
 CACHED_SHARE = 0.1
@@ -100,11 +97,11 @@ def main() -> int:
         for name, preset in presets.PRESETS.items():
             run = saved_run(store, name, preset.model)
             model = inference.RunModel.load(store, run)
-            drawn = median_ms(lambda url: predictions.read_own_digit(model, decode(url)), urls)
+            drawn = median_ms(lambda url, model=model: predictions.read_own_digit(model, decode(url)), urls)
             seen = [predictions.read_own_digit(model, canvas).seen for canvas in canvases]
             model_only = median_ms(model.predict_digit, seen)
-            look = median_ms(lambda pixels: inside.look_inside(model, pixels), test_digits)
-            shape = median_ms(lambda pixels: predictions.wrong_shape_demo(model, pixels), test_digits[:10])
+            look = median_ms(lambda pixels, model=model: inside.look_inside(model, pixels), test_digits)
+            shape = median_ms(lambda pixels, model=model: predictions.wrong_shape_demo(model, pixels), test_digits[:10])
             start = time.perf_counter()
             inference.test_scores(store, run, model, data.x_test)
             first = time.perf_counter() - start

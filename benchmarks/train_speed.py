@@ -14,14 +14,11 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from mnist_lab import training
+from mnist_lab.data import shared_mnist
 from mnist_lab.models import architectures, config, keras_session, optim, presets
 from mnist_lab.runs import store as run_store
-from mnist_lab import training  # noqa: E402
-from mnist_lab.data import shared_mnist  # noqa: E402
 
 OVERHEAD_TARGET, RATIO_TARGET, GOAL, TRIALS = 0.05, 0.35, 0.99, 3
 
@@ -38,7 +35,7 @@ def bare_fit_seconds(model_config, train_config, data) -> float:
     steps = math.ceil(len(data.y_train) / train_config.batch_size)
     model = architectures.build_model(model_config)
     optim.compile_model(model, train_config, steps)
-    fit = dict(batch_size=train_config.batch_size, verbose=0, shuffle=True)
+    fit = {"batch_size": train_config.batch_size, "verbose": 0, "shuffle": True}
     model.fit(data.x_train, data.y_train, epochs=1, **fit)
     timings = {}
     for epochs in (1, 3):
@@ -52,8 +49,7 @@ def bare_fit_seconds(model_config, train_config, data) -> float:
 
 def engine_seconds(model_config, train_config, store) -> float:
     """Training seconds per steady-state epoch of the engine (live logging on): epochs 2 and 3."""
-    run_id = store.create_run("overhead", config.to_dict(model_config), config.to_dict(train_config), {})
-    job = training.TrainingJob(run_id, "overhead", model_config, train_config, store)
+    job = training.new_job(store, "overhead", model_config, train_config)
     if job.run() != run_store.FINISHED:
         raise RuntimeError(f"the engine's run did not finish: {job.progress().message}")
     rows = job.progress().epoch_rows
@@ -77,8 +73,7 @@ def overhead(store) -> float:
 def seconds_to_goal(name: str, store) -> tuple[float | None, list[dict]]:
     """Train a preset with test evaluation after each epoch; return training seconds until 99.0% and the rows."""
     chosen = presets.preset(name)
-    run_id = store.create_run(f"race {name}", config.to_dict(chosen.model), config.to_dict(chosen.train), {})
-    job = training.TrainingJob(run_id, name, chosen.model, chosen.train, store, evaluate_test=True)
+    job = training.new_job(store, f"race {name}", chosen.model, chosen.train, evaluate_test=True)
     rows: list[dict] = []
     job.on_epoch(rows.append)
     job.on_epoch(lambda row: print(f"  {name} epoch {row['epoch']}: {row['train_seconds']:.1f} s, test {row['test_accuracy']:.2%}"))

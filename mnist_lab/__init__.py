@@ -1,3 +1,3 @@
 """MNIST Lab: the library behind the app. Importing it loads neither Streamlit nor TensorFlow."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -82,16 +82,14 @@ def page(chromium, app_url, tmp_path):
 
 def train_small_run(store, name, architecture, *, epochs=2, limit=2000, **train):
     """Train a real Keras model on a small subset of MNIST in this thread; return its run id."""
-    from mnist_lab.models import config
     from mnist_lab import training
+    from mnist_lab.models import config
 
     model_config = config.ModelConfig(architecture=architecture)
     train_config = config.TrainConfig(epochs=epochs, train_limit=limit, batch_size=64, **train)
-    run_id = store.create_run(
-        name, config.to_dict(model_config), config.to_dict(train_config), training.reasons_for(model_config, train_config)
-    )
-    training.TrainingJob(run_id, name, model_config, train_config, store).run()
-    return run_id
+    job = training.new_job(store, name, model_config, train_config)
+    job.run()
+    return job.run_id
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,10 +40,9 @@ def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.read().strip() == b"ok":
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+            if answer.read().strip() == b"ok":
+                return
         time.sleep(0.3)
     raise RuntimeError(f"the app did not answer within {timeout} s:\n{log.read_text()}")
 

@@ -36,7 +36,7 @@ def test_tsne_map(home):
     at.radio(key="map_method").set_value("tsne")
     at.slider(key="map_sample").set_value(500).run()
     assert not at.exception
-    assert any("500 training digits, TSNE" in chart.proto.spec for chart in at.get("vega_lite_chart"))
+    assert any("500 training images, TSNE" in chart.proto.spec for chart in at.get("vega_lite_chart"))
 
 
 def test_data_page_does_not_load_tensorflow(home):

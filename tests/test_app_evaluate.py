@@ -53,7 +53,7 @@ def test_one_run_shows_headline_table_matrix_and_curves(run_ids, runs_home):
     pair = at.dataframe[1].value.iloc[0]
     chosen = (at.selectbox(key="evaluate_true").value, at.selectbox(key="evaluate_predicted").value)
     assert chosen == (pair["true"], pair["predicted"])
-    assert f"{pair['count']} test images of a {pair['true']} read as {pair['predicted']}" in captions(at)
+    assert f"{pair['count']} test images of class {pair['true']} read as {pair['predicted']}" in captions(at)
     assert len(at.get("image")) == 1
 
 
@@ -65,7 +65,7 @@ def test_choosing_a_cell_shows_its_images_and_curves_follow_the_controls(run_ids
     at.selectbox(key="evaluate_predicted").set_value("8").run()
     assert not at.exception
     expected = int(((mnist.y_test == 2) & (predicted == 8)).sum())
-    assert f"{expected} test images of a 2 read as 8" in captions(at)
+    assert f"{expected} test images of class 2 read as 8" in captions(at)
     at.toggle(key="evaluate_normalized").set_value(True)
     at.multiselect(key="evaluate_curves").set_value(["8", "micro"])
     at.toggle(key="evaluate_zoom").set_value(True).run()

@@ -7,10 +7,10 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab.models import config
-from mnist_lab.training import experiments
 from mnist_lab import report, training
+from mnist_lab.models import config
 from mnist_lab.runs.store import FINISHED, STOPPED, RunStore
+from mnist_lab.training import experiments
 from tests.server import ROOT
 
 HEADINGS = [f"{q.number}. {q.title}" for q in report.QUESTIONS]
@@ -107,7 +107,7 @@ def test_a_run_without_a_model_still_gets_every_question(home):
     store.finish(run_id, "diverged", message="Training diverged: the loss became NaN.")
     at = open_report(run_id)
     assert headings(at) == HEADINGS
-    assert "**exploded \\<b\\>** has no saved model" in at.info[0].value
+    assert "Run 'exploded \\<b\\>' has no saved model" in at.info[0].value
     assert all("has no saved model" in info.value for info in at.info[1:])
 
 

@@ -57,16 +57,17 @@ def test_start_training_and_find_the_run_in_the_picker(home):
 
 def test_reruns_during_training_do_not_change_its_curves(home):
     """Streamlit clears Keras' state after every rerun; the app must keep that from reaching the training."""
+    from mnist_lab import training
     from mnist_lab.models import config, presets
     from mnist_lab.runs import store as run_store
-    from mnist_lab import training
     from ui import resources
 
     chosen = presets.preset("keras-classic")
     train_config = config.replace(chosen.train, epochs=2, train_limit=3000, batch_size=64)
     store = run_store.RunStore()
-    quiet_id = store.create_run("quiet", config.to_dict(chosen.model), config.to_dict(train_config), {})
-    training.TrainingJob(quiet_id, "quiet", chosen.model, train_config, store).run()
+    quiet = training.new_job(store, "quiet", chosen.model, train_config)
+    quiet.run()
+    quiet_id = quiet.run_id
 
     at = open_train_page()
     at.selectbox(key="train_architecture").set_value("keras-classic").run()

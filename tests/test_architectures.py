@@ -164,12 +164,12 @@ def test_size_estimate_equals_the_built_model(options):
 
 
 def test_a_network_too_big_for_the_server_is_refused_before_it_is_built(home):
-    from mnist_lab.runs import store as run_store
     from mnist_lab import training
+    from mnist_lab.runs import store as run_store
 
     huge = config.ModelConfig(architecture="custom", conv_blocks=4, filters=128, kernel_size=7, pooling="none",
                               dense_units=512)
-    with pytest.raises(config.ConfigError, match="444,779,658 weights.*pooling"):
+    with pytest.raises(config.ConfigError, match=r"444,779,658 weights.*pooling"):
         architectures.describe(huge)
     store = run_store.RunStore()
     with pytest.raises(config.ConfigError, match="more than the 20,000,000"):

@@ -22,3 +22,43 @@ def test_data_page_renders_digits_and_class_balance(page, app_url, tmp_path):
     assert page.get_by_text("CC BY-SA 3.0").count() >= 1
     page.screenshot(path=str(tmp_path / "data-page.png"), full_page=True)
     assert (tmp_path / "data-page.png").stat().st_size > 10_000
+
+
+def test_a_zipped_dataset_uploaded_on_the_data_page_is_explored_and_offered_for_training(page, app_url, tmp_path,
+                                                                                         mnist):
+    from tests.test_dataset_folders import CLASSES, idx_files, three_classes, zip_of
+
+    archive = tmp_path / "shapes.zip"
+    archive.write_bytes(zip_of(idx_files(three_classes(mnist, n_train=200, n_test=50)), folder="shapes"))
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_text("Add your own dataset (MNIST format)").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(archive))
+    page.get_by_label("Dataset name").fill("Shapes")
+    page.get_by_label("Dataset name").press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Add dataset").click()
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="The data: Shapes")).to_be_visible()
+    for name in CLASSES:
+        expect(page.get_by_text(name, exact=True).first).to_be_visible()
+    expect(page.locator('[data-testid="stImage"] img')).to_have_count(3)
+    page.get_by_role("link", name="Train", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_text("output: 3 class probabilities")).to_be_visible()
+
+
+def test_a_bad_upload_names_the_file_and_stores_nothing(page, app_url, tmp_path):
+    bad = tmp_path / "train-labels-idx1-ubyte"
+    bad.write_bytes(b"not an idx file")
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_text("Add your own dataset (MNIST format)").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    page.get_by_label("Dataset name").fill("Broken")
+    page.get_by_label("Dataset name").press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Add dataset").click()
+    wait_idle(page)
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("train-images")
+    expect(page.get_by_role("heading", name="The data: MNIST")).to_be_visible()

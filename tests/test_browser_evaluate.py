@@ -45,7 +45,7 @@ def test_confusion_matrix_and_roc_render_and_a_cell_can_be_clicked(browser_page,
     for true, predicted in ((3, 3), (4, 9)):
         box = cells.nth(true * 10 + predicted).bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.get_by_text(f"test images of a {true} read as {predicted}", exact=False).wait_for()
+        page.get_by_text(f"test images of class {true} read as {predicted}", exact=False).wait_for()
         settle(page)
     assert page.locator('[data-testid="stImage"] img').first.evaluate("img => img.complete && img.naturalWidth > 0")
     page.screenshot(path=str(tmp_path / "evaluate-page.png"))

@@ -49,3 +49,41 @@ def test_bad_arguments_exit_with_a_message(tmp_path, args, fragment):
     assert result.returncode == 2
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_png_folder_is_imported_listed_and_trained_on(tmp_path, mnist):
+    from PIL import Image
+
+    source = tmp_path / "pngs"
+    for split, images, labels in (("train", mnist.x_train[:900], mnist.y_train[:900]),
+                                  ("test", mnist.x_test[:300], mnist.y_test[:300])):
+        for index, (image, label) in enumerate(zip(images, labels)):
+            if label in (0, 1, 7):
+                folder = source / split / {0: "zero", 1: "one", 7: "seven"}[int(label)]
+                folder.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(image).save(folder / f"{index}.png")
+    imported = cli("import-dataset", str(source), "--name", "Three digits", home=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert "classes one, seven, zero" in imported.stdout
+    listed = cli("datasets", home=tmp_path)
+    assert listed.stdout.splitlines()[0].startswith("MNIST: 60,000 training and 10,000 test images")
+    assert "Three digits:" in listed.stdout
+    trained = cli("train", "--preset", "perceptron", "--dataset", "Three digits", "--epochs", "1", "--jsonl",
+                  home=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    run = run_store.RunStore(tmp_path).get(json.loads(trained.stdout.splitlines()[-1])["run_id"])
+    assert run.dataset == "Three digits" and run.model_config["num_classes"] == 3
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["train", "--preset", "fast", "--dataset", "Nope"], "Nope"),
+        (["import-dataset", "/no/such/folder", "--name", "x"], "does not exist"),
+        (["import-dataset", "/tmp", "--name", "MNIST"], "MNIST"),
+    ],
+)
+def test_bad_dataset_arguments_exit_with_a_message(tmp_path, args, fragment):
+    result = cli(*args, home=tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert fragment in result.stderr and "Traceback" not in result.stderr

@@ -1,5 +1,7 @@
 """The bundled MNIST: shapes, types, integrity, and no heavy imports."""
 
+import gzip
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -7,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_lab.data import MNIST, ChecksumError, load_mnist
+from mnist_lab.data import MNIST, MNIST_NAME, MNIST_SHA256, ChecksumError, get_dataset, load_mnist
+from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.data.datasets import BUNDLED
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -34,6 +37,14 @@ def test_class_names_come_from_the_dataset(mnist):
     assert "LeCun" in mnist.source and "CC BY-SA 3.0" in mnist.licence
 
 
+def test_mnist_is_named_checksummed_and_drawable(mnist):
+    files = (MNIST.train_images, MNIST.train_labels, MNIST.test_images, MNIST.test_labels)
+    contents = [gzip.decompress((BUNDLED / MNIST.folder / file.filename).read_bytes()) for file in files]
+    assert combined_sha256([hashlib.sha256(content).hexdigest() for content in contents]) == MNIST_SHA256
+    assert mnist.name == MNIST_NAME == "MNIST" and mnist.sha256 == MNIST_SHA256 and mnist.drawable
+    assert get_dataset(MNIST_NAME) is mnist
+
+
 def test_pixel_range(mnist):
     assert mnist.x_train.min() == 0 and mnist.x_train.max() == 255
 
@@ -41,22 +52,20 @@ def test_pixel_range(mnist):
 def test_altered_file_is_refused(tmp_path):
     for file in (MNIST.train_images, MNIST.train_labels, MNIST.test_images, MNIST.test_labels):
         shutil.copy(BUNDLED / MNIST.folder / file.filename, tmp_path / file.filename)
-    # Swap the labels of the two splits' headers: valid IDX, wrong content.
-    import gzip
-
     from mnist_lab.data import read_idx, write_idx
 
     labels = np.array(read_idx(tmp_path / MNIST.test_labels.filename))
     labels[0] = (labels[0] + 1) % 10
+    # The rewritten file is still valid gzip IDX; only the checksum catches it.
     write_idx(tmp_path / MNIST.test_labels.filename, labels, compress=True)
     with pytest.raises(ChecksumError, match="t10k-labels"):
         load_mnist(tmp_path)
-    assert gzip  # the rewritten file is still valid gzip IDX; only the checksum catches it
 
 
 def test_importing_data_does_not_import_tensorflow_or_streamlit():
     code = (
-        "import sys, mnist_lab.data, mnist_lab.data.explore, mnist_lab.evaluation.metrics, mnist_lab.runs.store, mnist_lab.models.config;"
+        "import sys, mnist_lab.data, mnist_lab.data.explore, mnist_lab.evaluation.metrics, mnist_lab.runs.store,"
+        " mnist_lab.models.config;"
         "heavy = [m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules];"
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, roc_auc_score
 
-from mnist_lab.models import config
 from mnist_lab import charts, evaluation, training
+from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs.store import DIVERGED, Run, RunStore
 

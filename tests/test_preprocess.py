@@ -64,7 +64,7 @@ def ink() -> np.ndarray:
 
 def canvas(ink: np.ndarray, colour=(0, 0, 0)) -> np.ndarray:
     """What the drawing canvas returns: RGBA, transparent background, opaque strokes."""
-    rgba = np.zeros(ink.shape + (4,), dtype=np.uint8)
+    rgba = np.zeros((*ink.shape, 4), dtype=np.uint8)
     rgba[:, :, :3] = colour
     rgba[:, :, 3] = ink
     return rgba
@@ -187,7 +187,7 @@ def test_canvas_ink_colour_does_not_matter(ink):
 def test_picture_with_transparent_margins_is_read_by_grey_level(ink):
     # A scan with a thin transparent frame and rounded transparent corners: most of the
     # border is opaque paper, so the ink is the dark grey, not the opaque area.
-    picture = np.zeros(ink.shape + (4,), dtype=np.uint8)
+    picture = np.zeros((*ink.shape, 4), dtype=np.uint8)
     picture[:, :, :3] = (255 - ink)[:, :, None]
     picture[:, :, 3] = drawn_mask(lambda d: d.rounded_rectangle((2, 2, 277, 277), radius=30, fill=255))
     np.testing.assert_allclose(to_mnist(picture), to_mnist(ink), atol=1e-6)
@@ -313,7 +313,7 @@ def test_plain_resize_keeps_the_digit_where_it_was(ink):
     squashed = plain_resize(canvas(ink))
     assert squashed.shape == (28, 28)
     assert squashed.dtype == np.float32
-    assert 0.0 <= squashed.min() and squashed.max() <= 1.0
+    assert squashed.min() >= 0.0 and squashed.max() <= 1.0
     row, col = centre_of_mass(squashed)
     assert row < 10 and col < 8  # the small top-left drawing stays small and top-left
     assert max(ink_box(squashed, level=0.1)) < 16

@@ -8,13 +8,14 @@ import threading
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from mnist_lab.models import config
 from mnist_lab import evaluation, report, training
-from mnist_lab.training import experiments
+from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs.store import DIVERGED, FINISHED, RunStore
+from mnist_lab.training import experiments
 
 HOSTILE = '<script>alert("x")</script> **bold** [link](http://example.com) $x$'
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}
@@ -35,8 +36,9 @@ def evidence(store, mnist):
     for listed in store.list_runs():
         run = store.get(listed.id)
         model = inference.RunModel.load(store, run)
-        ev = evaluation.evaluate_run(store, run, lambda: model, mnist)
-        found[run.name] = report.RunEvidence(store.get(run.id), model, ev, inference.test_scores(store, run, model, mnist.x_test))
+        ev = evaluation.evaluate_run(store, run, lambda model=model: model, mnist)
+        scores = inference.test_scores(store, run, model, mnist.x_test)
+        found[run.name] = report.RunEvidence(store.get(run.id), model, ev, scores)
     return found
 
 
@@ -121,7 +123,8 @@ def test_the_model_its_reasons_and_its_outputs_come_from_the_run(evidence, fast_
     assert f"gets {right} of the first {len(shown.captions)} test images right" in fast_report.answer("a3").text
     b7 = fast_report.answer("b7")
     top = chosen.evaluation.confused_pairs.iloc[0]
-    assert f"{top['count']} images of {'an' if top['true'] == '8' else 'a'} {top['true']} read as {top['predicted']}" in b7.text
+    article = "an" if top["true"] == "8" else "a"
+    assert f"{top['count']} images of {article} {top['true']} read as {top['predicted']}" in b7.text
     codes = [item.code for item in evidence_of(fast_report.answer("b9"), report.Code)]
     assert "found shape=(28, 28, 3)" in codes[0] and "ValueError" in codes[0]
     assert codes[-1].endswith(f"np.argmax gives {predicted}")
@@ -155,16 +158,22 @@ class TagParser(html.parser.HTMLParser):
         self.text.append(data)
 
 
+def parsed(document):
+    """The document parsed, once checked that every element is closed in order."""
+    parser = TagParser()
+    parser.feed(document)
+    parser.close()
+    assert not parser.errors and not parser.open
+    return parser
+
+
 def test_html_export_is_a_valid_self_contained_document_with_every_question(mnist, evidence, facts):
     chosen = evidence["small fast"]
     hostile = dataclasses.replace(chosen, run=dataclasses.replace(chosen.run, name=HOSTILE))
     built = report.build_report(mnist, hostile, facts=facts)
     document = report.to_html(built)
     assert document.startswith("<!DOCTYPE html>")
-    parser = TagParser()
-    parser.feed(document)
-    parser.close()
-    assert not parser.errors and not parser.open
+    parser = parsed(document)
     assert parser.tags[:4] == ["html", "head", "meta", "meta"] and parser.tags.count("body") == 1
     assert not {"script", "link", "iframe", "object", "embed"} & set(parser.tags)
     sources = [value for tag, name, value in parser.attributes if name == "src"]
@@ -180,6 +189,57 @@ def test_html_export_is_a_valid_self_contained_document_with_every_question(mnis
         assert f"{q.number}. {q.title}" in text
     assert HOSTILE in text  # shown as text, never as markup
     assert "<script>" not in document
+
+
+def test_a_run_name_with_markup_is_shown_literally_in_the_html(mnist, evidence, facts):
+    chosen = evidence["small fast"]
+    name = "<script>alert(1)</script> **bold**"
+    built = report.build_report(mnist, dataclasses.replace(chosen, run=dataclasses.replace(chosen.run, name=name)),
+                                facts=facts)
+    document = report.to_html(built)
+    assert "<script>" not in document and "<strong>bold</strong>" not in document
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; **bold**" in document
+    text = "".join(parsed(document).text)
+    assert f"MNIST Lab report: {name}" in text  # the title
+    assert f"Run {name} (" in text  # the intro, the name in bold
+    assert f"Run {name} gets" in text  # an answer
+
+
+def hand_made_report(text, *evidence):
+    """A one-answer report with the given Markdown answer text and evidence."""
+    answer = report.Answer(report.question("b8"), text, evidence, todo="Train a run, *then* come back.")
+    return report.Report("Hand made", "An **intro**.", (answer,))
+
+
+def test_answer_markdown_renders_as_html_and_raw_html_stays_text():
+    text = ("Use `np.argmax(p) < 3` *here* and **there**.\n\n- one\n- two <b>raw</b>\n\n"
+            "| digit | recall |\n|---|---|\n| 7 | 0.98 |")
+    table = report.Table(pd.DataFrame({"class <i>": ["**7**"], "recall": [0.98761]}), "Per <digit>")
+    document = report.to_html(hand_made_report(text, table, report.Code("x = 1 < 2  # `not markdown`")))
+    assert "<code>np.argmax(p) &lt; 3</code>" in document
+    assert "<em>here</em>" in document and "<strong>there</strong>" in document
+    assert "<ul>\n<li>one</li>\n<li>two &lt;b&gt;raw&lt;/b&gt;</li>\n</ul>" in document
+    assert "<th>digit</th>" in document and "<td>0.98</td>" in document  # a pipe table in the text
+    assert "<th>class &lt;i&gt;</th>" in document and "<td>**7**</td>" in document and "<td>0.9876</td>" in document
+    assert '<p class="evidence-caption">Per &lt;digit&gt;</p>' in document
+    assert "<pre><code>x = 1 &lt; 2  # `not markdown`</code></pre>" in document
+    assert "<p>An <strong>intro</strong>.</p>" in document
+    assert "<p>Train a run, <em>then</em> come back.</p>" in document
+    assert not {"b", "i", "digit"} & set(parsed(document).tags)
+
+
+def test_html_is_one_self_contained_document_whose_only_external_links_are_citations():
+    image = np.zeros((4, 4), dtype=np.uint8)
+    text = "As [Rosenblatt](https://example.org/perceptron) showed. ![remote](https://example.org/x.png)"
+    document = report.to_html(hand_made_report(text, report.Images((image,), ("blank",))))
+    parser = parsed(document)
+    assert document.count("<!DOCTYPE html>") == 1 and parser.tags.count("html") == 1 and "style" in parser.tags
+    assert not {"script", "link", "iframe", "object", "embed"} & set(parser.tags)
+    sources = [value for tag, name, value in parser.attributes if name == "src"]
+    assert [value.split(",")[0] for value in sources] == ["data:image/png;base64"]  # a remote image becomes a link
+    assert '<p>As <a href="https://example.org/perceptron">Rosenblatt</a> showed.' in document
+    links = [value for tag, name, value in parser.attributes if name == "href"]
+    assert links == ["#b8", "https://example.org/perceptron", "https://example.org/x.png"]
 
 
 def test_markdown_export_has_the_question_numbers_as_headings(mnist, fast_report):
@@ -274,7 +334,7 @@ class FakeTrainer:
     def __init__(self):
         self.started, self.release = [], threading.Event()
 
-    def start(self, name, model_config, train_config, *, experiment=""):
+    def start(self, name, model_config, train_config, *, dataset=None, experiment=""):
         self.started.append((name, model_config.architecture, experiment, train_config))
         return FakeJob(name, self.release)
 

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from mnist_lab.runs import migrations
 from mnist_lab.runs import store as run_store
 from mnist_lab.runs.store import RunNameError, RunNotFoundError, RunStore, StoreError
 
@@ -43,6 +44,32 @@ def test_run_round_trip_and_survives_reopening(home):
     assert run.history == [{"epoch": 1, "loss": 0.5, "val_loss": None}]
     assert run.metrics["accuracy"] == pytest.approx(0.9)
     assert run.saved_epochs == 1 and run.has_model
+    assert (run.dataset, run.dataset_sha256) == ("MNIST", "")
+
+
+def test_a_new_store_is_at_the_latest_schema_version(home):
+    with sqlite3.connect(RunStore().database) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
+    db.close()
+
+
+def test_a_run_records_its_dataset(home):
+    store = RunStore()
+    run_id = store.create_run("fashion", {}, {}, {}, dataset="Fashion-MNIST", dataset_sha256="0" * 64)
+    assert (RunStore().get(run_id).dataset, store.list_runs()[0].dataset_sha256) == ("Fashion-MNIST", "0" * 64)
+
+
+def test_problem_says_why_a_run_cannot_be_used(home):
+    store = RunStore()
+    usable, exploded, starting = new_run(store, "usable"), new_run(store, "exploded"), new_run(store, "starting")
+    store.record_epoch(usable, 1, {"epoch": 1}, model_saved=True)
+    store.finish(exploded, run_store.DIVERGED, message="Training diverged. Try a learning rate 10 times lower.")
+    assert store.get(usable).problem is None
+    assert store.get(exploded).problem == (
+        "run 'exploded' has no saved model, no epoch of it was kept "
+        "(diverged: Training diverged. Try a learning rate 10 times lower)"
+    )
+    assert "first epoch" in store.get(starting).problem
 
 
 def test_list_is_newest_first(home):
@@ -62,7 +89,9 @@ def test_run_left_running_by_a_dead_process_becomes_interrupted(home):
         "from mnist_lab.runs.store import RunStore; s = RunStore();"
         "r = s.create_run('orphan', {}, {}, {}); s.record_epoch(r, 1, {'epoch': 1}, model_saved=True); print(r)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, check=True
+    )
     run_id = result.stdout.strip()
     store = RunStore()
     run = store.get(run_id)
@@ -90,7 +119,9 @@ def test_running_run_cannot_be_deleted(home):
         store.delete(run_id)
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "a'; DROP TABLE runs; --", "名前 ✓ ünïcode", "x" * 500, "<b>bold</b>"])
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "a'; DROP TABLE runs; --", "名前 ✓ ünïcode", "x" * 500, "<b>bold</b>"]
+)
 def test_hostile_names_are_stored_as_text_never_as_paths(home, name):
     store = RunStore()
     run_id = new_run(store, name)
@@ -124,6 +155,34 @@ def test_arrays_saved_with_a_run(home):
     assert store.load_array(run_id, "test_scores") is None
 
 
+def test_cached_array_is_computed_once_and_stored(home):
+    store = RunStore()
+    run_id = new_run(store)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return np.arange(6, dtype=np.float32).reshape(2, 3)
+
+    first = store.cached_array(run_id, "scores_epoch1", compute)
+    again = RunStore().cached_array(run_id, "scores_epoch1", compute)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(again, first)
+    assert [path.name for path in store.run_dir(run_id).iterdir()] == ["scores_epoch1.npy"]
+
+
+def test_cached_array_is_computed_again_when_the_stored_one_is_rejected(home):
+    store = RunStore()
+    run_id = new_run(store)
+    store.save_array(run_id, "scores_epoch1", np.zeros((2, 3)))
+    (store.run_dir(run_id) / "damaged.npy").write_bytes(b"not an array")
+    right_shape = store.cached_array(
+        run_id, "scores_epoch1", lambda: np.ones((4, 3)), valid=lambda stored: stored.shape == (4, 3)
+    )
+    assert right_shape.shape == (4, 3) and store.load_array(run_id, "scores_epoch1").shape == (4, 3)
+    assert store.cached_array(run_id, "damaged", lambda: np.ones(1)).tolist() == [1.0]
+
+
 def test_home_that_is_not_a_folder_gives_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -133,7 +192,7 @@ def test_home_that_is_not_a_folder_gives_a_clear_error(tmp_path):
 
 def test_distinct_labels_tell_runs_with_the_same_name_apart(home):
     store = RunStore()
-    first, second, other = (new_run(store, name) for name in ("same", "same", "other"))
+    first, _, other = (new_run(store, name) for name in ("same", "same", "other"))
     runs = store.list_runs()
     labels = run_store.distinct_labels(runs, with_status=True)
     assert len(set(labels.values())) == 3

@@ -5,10 +5,10 @@ import time
 import numpy as np
 import pytest
 
+from mnist_lab import training
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
-from mnist_lab import training
 from tests.conftest import train_small_run
 
 

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
+from mnist_lab import data
+from mnist_lab.data import Dataset
 from mnist_lab.runs import store as run_store
-from mnist_lab.data import Dataset, shared_mnist
 
 
-@st.cache_resource(show_spinner="Loading MNIST...")
-def dataset() -> Dataset:
-    """The bundled MNIST as read-only uint8 arrays, loaded once per server."""
-    return shared_mnist()
+def dataset_names() -> list[str]:
+    """Names of the datasets this server offers: MNIST first, then the configured and imported ones."""
+    return data.dataset_names(run_store.default_home())
+
+
+def dataset(name: str = data.MNIST_NAME) -> Dataset:
+    """The dataset called ``name`` as read-only uint8 arrays, loaded once per server (raises DatasetError)."""
+    return _dataset_at(str(run_store.default_home()), name)
+
+
+def dataset_of(run: run_store.Run) -> Dataset:
+    """The dataset ``run`` was trained on, checked against its recorded checksum (raises DatasetError)."""
+    return _run_dataset_at(str(run_store.default_home()), run.dataset, run.dataset_sha256)
+
+
+@st.cache_resource(show_spinner="Loading the dataset...", max_entries=4)
+def _dataset_at(home: str, name: str) -> Dataset:
+    return data.get_dataset(name, Path(home))
+
+
+@st.cache_resource(show_spinner="Loading the run's dataset...", max_entries=4)
+def _run_dataset_at(home: str, name: str, sha256: str) -> Dataset:
+    return data.dataset_for_run(name, sha256, Path(home))
 
 
 def store() -> run_store.RunStore:
@@ -63,24 +85,24 @@ def evaluation_of(run: run_store.Run):
     return _evaluation_at(str(run_store.default_home()), run.id, run.saved_epochs)
 
 
-@st.cache_data(max_entries=16, show_spinner="Evaluating on the 10,000 test images...")
+@st.cache_data(max_entries=16, show_spinner="Evaluating on the test images...")
 def _evaluation_at(home: str, run_id: str, saved_epochs: int):
     from mnist_lab import evaluation
 
     store = _store_at(home)
     run = store.get(run_id)
-    return evaluation.evaluate_run(store, run, lambda: run_model(run), dataset())
+    return evaluation.evaluate_run(store, run, lambda: run_model(run), dataset_of(run))
 
 
 def test_scores_of(run: run_store.Run):
-    """Class probabilities of ``run``'s saved model on the 10,000 test images, computed once per model."""
+    """Class probabilities of ``run``'s saved model on its dataset's test images, computed once per model."""
     return _test_scores_at(str(run_store.default_home()), run.id, run.saved_epochs)
 
 
-@st.cache_data(max_entries=4, show_spinner="Predicting the 10,000 test digits (once per model)...")
+@st.cache_data(max_entries=4, show_spinner="Predicting the test images (once per model)...")
 def _test_scores_at(home: str, run_id: str, saved_epochs: int):
     from mnist_lab.predictions import inference
 
     store = _store_at(home)
     run = store.get(run_id)
-    return inference.test_scores(store, run, run_model(run), dataset().x_test)
+    return inference.test_scores(store, run, run_model(run), dataset_of(run).x_test)

@@ -1,15 +1,49 @@
-"""The sidebar shared by all pages: the active run picker with rename, delete and download."""
+"""The sidebar shared by all pages: the dataset picker, and the active run picker with rename, delete and download."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from mnist_lab import data
+from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import resources
 
 ACTIVE_RUN = "active_run"
+CHOSEN_DATASET = "chosen_dataset"
 _PICKER = "sidebar_run_picker"
+_DATASET_PICKER = "sidebar_dataset_picker"
+
+
+def chosen_dataset_name() -> str:
+    """The dataset this session explores and trains on (the Data and Train pages); MNIST until one is chosen."""
+    return st.session_state.get(CHOSEN_DATASET, data.MNIST_NAME)
+
+
+def choose_dataset(name: str) -> None:
+    """Make ``name`` the dataset of the Data and Train pages."""
+    st.session_state[CHOSEN_DATASET] = name
+
+
+def dataset_picker() -> None:
+    """Draw the dataset picker; an unknown choice (a dataset no longer configured) falls back to MNIST."""
+    with st.sidebar:
+        try:
+            names = resources.dataset_names()
+        except MnistLabError as error:
+            st.error(markdown_text(str(error)))
+            return
+        if chosen_dataset_name() not in names:
+            choose_dataset(data.MNIST_NAME)
+        st.session_state[_DATASET_PICKER] = chosen_dataset_name()
+        st.selectbox(
+            "Dataset",
+            options=names,
+            key=_DATASET_PICKER,
+            on_change=lambda: choose_dataset(st.session_state[_DATASET_PICKER]),
+            help="What the Data page shows and the Train page trains on. Add your own on the Data page.",
+        )
 
 
 def active_run_id() -> str | None:
@@ -29,7 +63,7 @@ def active_run() -> run_store.Run | None:
         return None
     try:
         return resources.store().get(run_id)
-    except (run_store.RunNotFoundError, run_store.StoreError):
+    except MnistLabError:
         set_active_run(None)
         return None
 
@@ -40,8 +74,8 @@ def run_picker() -> None:
         st.subheader("Active run")
         try:
             runs = resources.store().list_runs()
-        except run_store.StoreError as error:
-            st.error(f"The run store cannot be read: {error}")
+        except MnistLabError as error:
+            st.error(f"The run store cannot be read: {markdown_text(str(error))}")
             return
         if not runs:
             st.caption("No runs yet: train one on the Train page.")
@@ -59,8 +93,7 @@ def run_picker() -> None:
             help="The run that the Predictions, Evaluate and Report pages show.",
         )
         run = next(run for run in runs if run.id == active_run_id())
-        if run.message:
-            st.caption(markdown_text(run.message))
+        st.caption(f"Trained on {markdown_text(run.dataset)}. {markdown_text(run.message)}")
         _run_actions(run)
 
 
@@ -74,7 +107,7 @@ def _run_actions(run: run_store.Run) -> None:
             try:
                 store.rename(run.id, new_name)
                 st.rerun()
-            except (run_store.RunNameError, run_store.RunNotFoundError, run_store.StoreError) as error:
+            except MnistLabError as error:
                 st.error(markdown_text(str(error)))
     with delete.popover("Delete", width="stretch"):
         st.write(f"Delete **{markdown_text(run.name)}** and its model for good?")
@@ -83,7 +116,7 @@ def _run_actions(run: run_store.Run) -> None:
                 store.delete(run.id)
                 set_active_run(None)
                 st.rerun()
-            except (run_store.RunNotFoundError, run_store.StoreError) as error:
+            except MnistLabError as error:
                 st.error(markdown_text(str(error)))
     if run.has_model:
         st.download_button(

@@ -6,7 +6,10 @@ from typing import Any
 
 import streamlit as st
 
+from mnist_lab.data import Dataset
+from mnist_lab.errors import ConfigError
 from mnist_lab.models import architectures, config, optim, presets
+from mnist_lab.models.config import ModelConfig, TrainConfig
 
 _SAVED = "train_form_values"
 _PREFIX = "train_"
@@ -57,20 +60,53 @@ def _selectbox(label: str, key: str, options: list, **kwargs: Any) -> None:
     st.selectbox(label, options, index=options.index(_value(key)), key=f"{_PREFIX}{key}", **kwargs)
 
 
+def _limit(key: str) -> config.Limit:
+    """The allowed values of a field, from its config class (the one place they are written)."""
+    model_fields = set(config.to_dict(ModelConfig()))
+    return config.limit_of(ModelConfig if key in model_fields else TrainConfig, key)
+
+
+def _slider(label: str, key: str, **kwargs: Any) -> None:
+    """A slider over the field's allowed range and step."""
+    limit = _limit(key)
+    kind = type(_saved()[key])
+    st.slider(label, kind(limit.low), kind(limit.high), step=kind(limit.step), **_bound(key), **kwargs)
+
+
+def _ticks(label: str, key: str, **kwargs: Any) -> None:
+    """A select slider over the values the field's limit suggests."""
+    st.select_slider(label, list(_limit(key).ticks), **_bound(key), **kwargs)
+
+
+def _number(label: str, key: str, **kwargs: Any) -> None:
+    """A number input over the field's allowed range."""
+    limit = _limit(key)
+    kind = type(_saved()[key])
+    low = limit.low if not limit.above_low else kwargs.pop("smallest")
+    st.number_input(label, kind(low), kind(limit.high), **_bound(key), **kwargs)
+
+
+def _segments(label: str, key: str) -> None:
+    """A segmented control over the field's allowed choices."""
+    st.segmented_control(label, list(_limit(key).choices), default=_value(key), required=True, key=f"{_PREFIX}{key}")
+
+
 def _choice(label: str, key: str, table: dict, help_text: str) -> None:
     """A selectbox over a registry, with the chosen entry's reason below it."""
     _selectbox(label, key, list(table), format_func=lambda k: table[k].label, help=help_text)
     st.caption(table[_value(key)].reason)
 
 
-def render() -> tuple[config.ModelConfig, config.TrainConfig]:
-    """Draw the form in the sidebar and return the configs it describes.
+def render(dataset: Dataset) -> tuple[config.ModelConfig, config.TrainConfig]:
+    """Draw the form in the sidebar and return the configs it describes for training on ``dataset``.
 
     Raises
     ------
     ConfigError
         A value is out of range (the page shows the message).
     """
+    training_images = len(dataset.y_train)
+    _fit_train_limit(training_images)
     with st.sidebar:
         st.header("Training choices")
         _selectbox(
@@ -85,25 +121,34 @@ def render() -> tuple[config.ModelConfig, config.TrainConfig]:
         _architecture_options(_value("architecture"))
         _choice("Loss", "loss", optim.LOSSES, "What the network is punished for while learning.")
         if _value("loss") == "label_smoothing_crossentropy":
-            st.slider("Label smoothing", 0.0, 0.3, step=0.05, **_bound("label_smoothing"))
+            _slider("Label smoothing", "label_smoothing")
         _choice("Optimizer", "optimizer", optim.OPTIMIZERS, "How the weights are changed from the gradients.")
-        st.number_input("Learning rate", min_value=1e-9, max_value=1000.0, format="%g", **_bound("learning_rate"))
+        _number("Learning rate", "learning_rate", smallest=1e-9, format="%g")
         _choice("Learning-rate schedule", "schedule", optim.SCHEDULES, "How the learning rate changes during training.")
         st.subheader("Data and length")
-        st.number_input("Epochs", 1, 200, **_bound("epochs"))
-        st.select_slider("Batch size", [1, 8, 16, 32, 64, 128, 256, 512, 1024], **_bound("batch_size"))
+        _number("Epochs", "epochs")
+        _ticks("Batch size", "batch_size")
         st.number_input(
-            "Training images (0 = all 60,000)", 0, 60_000, step=1000, **_bound("train_limit"),
+            f"Training images (0 = all {training_images:,})", 0, training_images,
+            step=int(_limit("train_limit").step), **_bound("train_limit"),
             help="A subset trains faster; useful for quick experiments.",
         )
-        st.slider("Validation share", 0.0, 0.5, step=0.05, **_bound("validation_fraction"),
-                  help="Held out from the training images to watch overfitting during training.")
+        _slider("Validation share", "validation_fraction",
+                help="Held out from the training images to watch overfitting during training.")
         st.toggle("Scale inputs to 0-1", **_bound("scale_inputs"), help="Turn off to see why scaling matters.")
         st.toggle("Augment (random shift, rotation, zoom)", **_bound("augment"))
-        st.number_input("Seed", 0, 2**31 - 1, **_bound("seed"), help="Same seed and settings, same curves.")
+        _number("Seed", "seed", help="Same seed and settings, same curves.")
     drawn = {key: st.session_state[f"{_PREFIX}{key}"] for key in _saved() if f"{_PREFIX}{key}" in st.session_state}
     _saved().update(drawn)
-    return _configs()
+    return _configs(dataset.n_classes)
+
+
+def _fit_train_limit(training_images: int) -> None:
+    """Keep the subset size within the chosen dataset's training split (another dataset may be smaller)."""
+    for holder, key in ((_saved(), "train_limit"), (st.session_state, f"{_PREFIX}train_limit")):
+        if holder.get(key, 0) > training_images:
+            holder[key] = training_images
+
 
 
 def _architecture_options(architecture: str) -> None:
@@ -113,24 +158,23 @@ def _architecture_options(architecture: str) -> None:
     if architecture != "custom":
         return
     with st.expander("Custom network", expanded=True):
-        st.slider("Convolution blocks", 1, 4, **_bound("conv_blocks"))
-        st.select_slider("Filters in the first block", [8, 16, 32, 64, 128], **_bound("filters"))
-        st.segmented_control("Kernel size", [3, 5, 7], default=_value("kernel_size"), required=True,
-                             key=f"{_PREFIX}kernel_size")
-        st.segmented_control("Pooling", ["max", "avg", "none"], default=_value("pooling"), required=True,
-                             key=f"{_PREFIX}pooling")
+        _slider("Convolution blocks", "conv_blocks")
+        _ticks("Filters in the first block", "filters")
+        _segments("Kernel size", "kernel_size")
+        _segments("Pooling", "pooling")
         st.toggle("Batch normalisation", **_bound("batch_norm"))
-        st.slider("Dropout", 0.0, 0.8, step=0.05, **_bound("dropout"))
-        st.select_slider("Dense units (0 = none)", [0, 32, 64, 128, 256, 512], **_bound("dense_units"))
-        _selectbox("Activation", "activation", ["relu", "gelu", "elu", "tanh", "sigmoid"])
+        _slider("Dropout", "dropout")
+        _ticks("Dense units (0 = none)", "dense_units")
+        _selectbox("Activation", "activation", list(_limit("activation").choices))
 
 
-def _configs() -> tuple[config.ModelConfig, config.TrainConfig]:
-    """Build the configs from the widget values."""
+def _configs(num_classes: int) -> tuple[config.ModelConfig, config.TrainConfig]:
+    """Build the configs from the widget values, with an output unit per class of the dataset."""
     model_fields = set(config.to_dict(config.ModelConfig()))
     values = _saved()
     model_values = {k: v for k, v in values.items() if k in model_fields}
     model_values["hidden_layers"] = _parse_widths(values.get("hidden_layers", "128"))
+    model_values["num_classes"] = num_classes
     train_values = {k: v for k, v in values.items() if k not in model_fields}
     return config.from_dict(config.ModelConfig, model_values), config.from_dict(config.TrainConfig, train_values)
 
@@ -140,4 +184,4 @@ def _parse_widths(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in str(text).replace(";", ",").split(",") if part.strip())
     except ValueError as error:
-        raise config.ConfigError(f"hidden layer widths must be whole numbers separated by commas, got {text!r}") from error
+        raise ConfigError(f"hidden layer widths must be whole numbers separated by commas, got {text!r}") from error

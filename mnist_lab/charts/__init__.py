@@ -1,16 +1,50 @@
 """Altair charts of the pages and the report; each takes a tidy DataFrame and returns a chart."""
 
 from mnist_lab.charts.base import (
-    DIGIT_SCALE, NATURAL_SIZE, RUN_SCALE, batch_curve, class_balance, embedding_scatter, epoch_curves, heatmap,
-    pixel_histogram, small_heatmaps,
+    DIGIT_SCALE,
+    NATURAL_SIZE,
+    RUN_SCALE,
+    batch_curve,
+    class_balance,
+    embedding_scatter,
+    epoch_curves,
+    heatmap,
+    pixel_histogram,
+    small_heatmaps,
 )
 from mnist_lab.charts.evaluation import (
-    AVERAGES, CELL, ZOOM_FPR, compare_bars, compare_roc, confusion_heatmap, pr_chart, recall_bars, roc_chart,
+    AVERAGES,
+    CELL,
+    ZOOM_FPR,
+    compare_bars,
+    compare_roc,
+    confusion_heatmap,
+    pr_chart,
+    recall_bars,
+    roc_chart,
 )
 from mnist_lab.charts.predictions import probability_bars, saliency_map
 
 __all__ = [
-    "AVERAGES", "CELL", "ZOOM_FPR", "DIGIT_SCALE", "NATURAL_SIZE", "RUN_SCALE", "batch_curve", "class_balance", "compare_bars",
-    "compare_roc", "confusion_heatmap", "embedding_scatter", "epoch_curves", "heatmap", "pixel_histogram",
-    "pr_chart", "probability_bars", "recall_bars", "roc_chart", "saliency_map", "small_heatmaps",
+    "AVERAGES",
+    "CELL",
+    "DIGIT_SCALE",
+    "NATURAL_SIZE",
+    "RUN_SCALE",
+    "ZOOM_FPR",
+    "batch_curve",
+    "class_balance",
+    "compare_bars",
+    "compare_roc",
+    "confusion_heatmap",
+    "embedding_scatter",
+    "epoch_curves",
+    "heatmap",
+    "pixel_histogram",
+    "pr_chart",
+    "probability_bars",
+    "recall_bars",
+    "roc_chart",
+    "saliency_map",
+    "small_heatmaps",
 ]

@@ -1,17 +1,42 @@
-"""Datasets in the IDX format: a strict reader and the bundled, checksum-verified MNIST."""
+"""Datasets in the IDX format: a strict reader, the bundled MNIST, IDX folders, uploads and image folders."""
 
-from mnist_lab.data.datasets import MNIST, Dataset, DatasetSpec, load_dataset, load_mnist, shared_mnist
+from mnist_lab.data.datasets import (
+    MNIST,
+    MNIST_NAME,
+    MNIST_SHA256,
+    Dataset,
+    DatasetSpec,
+    load_dataset,
+    load_mnist,
+    shared_mnist,
+)
+from mnist_lab.data.folders import read_idx_folder
 from mnist_lab.data.idx import ChecksumError, IdxFormatError, read_idx, write_idx
+from mnist_lab.data.images import import_image_folder
+from mnist_lab.data.imports import import_idx_upload
+from mnist_lab.data.limits import MAX_DATASET_BYTES, MAX_UPLOAD_BYTES
+from mnist_lab.data.registry import DATASETS_ENV, dataset_for_run, dataset_names, get_dataset
 
 __all__ = [
+    "DATASETS_ENV",
+    "MAX_DATASET_BYTES",
+    "MAX_UPLOAD_BYTES",
     "MNIST",
+    "MNIST_NAME",
+    "MNIST_SHA256",
     "ChecksumError",
     "Dataset",
     "DatasetSpec",
     "IdxFormatError",
+    "dataset_for_run",
+    "dataset_names",
+    "get_dataset",
+    "import_idx_upload",
+    "import_image_folder",
     "load_dataset",
     "load_mnist",
     "read_idx",
+    "read_idx_folder",
     "shared_mnist",
     "write_idx",
 ]

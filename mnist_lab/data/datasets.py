@@ -1,4 +1,9 @@
-"""MNIST-format datasets bundled with the package, verified against known checksums."""
+"""The ``Dataset`` every page, training job and command works on, and the bundled, checksum-verified MNIST.
+
+Other datasets (IDX folders, uploads, image folders) are read by :mod:`mnist_lab.data.folders`,
+:mod:`mnist_lab.data.imports` and :mod:`mnist_lab.data.images`, and found by name through
+:mod:`mnist_lab.data.registry`.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.data.idx import read_idx
 
 BUNDLED = Path(__file__).resolve().parent
+MNIST_NAME = "MNIST"
+DIGIT_NAMES = tuple(str(digit) for digit in range(10))
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,11 @@ class Dataset:
         Labels, shape (n,), uint8 class indices, read-only.
     class_names : tuple of str
         Display name of each class index.
+    sha256 : str
+        Combined SHA-256 of the four files' uncompressed contents (``checksums.combined_sha256``): a run
+        records it, so that a changed dataset is noticed before its model is evaluated on it.
+    drawable : bool
+        Whether drawing a digit on the canvas makes sense: the classes are exactly the digits 0-9.
     """
 
     name: str
@@ -58,6 +71,8 @@ class Dataset:
     class_names: tuple[str, ...]
     source: str
     licence: str
+    sha256: str = ""
+    drawable: bool = False
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -93,10 +108,24 @@ MNIST = DatasetSpec(
     test_labels=DatasetFile(
         "t10k-labels-idx1-ubyte.gz", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
     ),
-    class_names=tuple(str(digit) for digit in range(10)),
+    class_names=DIGIT_NAMES,
     source="The MNIST database of handwritten digits, by Yann LeCun, Corinna Cortes and Christopher J.C. Burges",
     licence="Creative Commons Attribution-Share Alike 3.0 (CC BY-SA 3.0)",
 )
+
+
+def spec_sha256(spec: DatasetSpec) -> str:
+    """Return the combined checksum of ``spec``'s files, from the published hashes (no file is read)."""
+    files = (spec.train_images, spec.train_labels, spec.test_images, spec.test_labels)
+    return combined_sha256([file.sha256 for file in files])
+
+
+MNIST_SHA256 = spec_sha256(MNIST)
+
+
+def is_drawable(class_names: tuple[str, ...]) -> bool:
+    """Return whether the classes are exactly the digits 0-9, in order: what the drawing canvas produces."""
+    return tuple(class_names) == DIGIT_NAMES
 
 
 def load_dataset(spec: DatasetSpec, directory: str | Path | None = None) -> Dataset:
@@ -131,7 +160,18 @@ def load_dataset(spec: DatasetSpec, directory: str | Path | None = None) -> Data
     for split, images, labels in (("train", x_train, y_train), ("test", x_test, y_test)):
         if images.ndim != 3 or labels.shape != images.shape[:1]:
             raise ValueError(f"{spec.name} {split}: images {images.shape} do not match labels {labels.shape}")
-    return Dataset(spec.name, x_train, y_train, x_test, y_test, spec.class_names, spec.source, spec.licence)
+    return Dataset(
+        spec.name,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        spec.class_names,
+        spec.source,
+        spec.licence,
+        sha256=spec_sha256(spec),
+        drawable=is_drawable(spec.class_names),
+    )
 
 
 def load_mnist(directory: str | Path | None = None) -> Dataset:

@@ -57,6 +57,37 @@ def class_counts(dataset: Dataset) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+#: Classes whose shares of a split differ by at most this factor count as balanced.
+BALANCED_RATIO = 1.5
+#: Width of the frame of border pixels described by :func:`border_sentence`.
+BORDER = 4
+
+
+def balance_sentence(counts: pd.DataFrame) -> str:
+    """Say whether the classes are balanced, from the shares in ``counts`` (as from :func:`class_counts`)."""
+    low, high = counts["share"].min(), counts["share"].max()
+    spread = f"between {low:.1%} and {high:.1%} of a split"
+    if low > 0 and high / low <= BALANCED_RATIO:
+        return (f"Every class has a similar share of the images ({spread}), so accuracy is a fair summary and no "
+                "class needs re-weighting.")
+    return (f"The classes are imbalanced ({spread}): accuracy can hide a weak small class, so read the per-class "
+            "recall on the Evaluate page.")
+
+
+def border_sentence(dataset: Dataset, *, sample: int = 5000, seed: int = 0) -> str:
+    """Describe the outer frame of pixels of the training images: empty (as MNIST's) or not."""
+    images = dataset.x_train[np.random.default_rng(seed).choice(len(dataset.x_train), min(sample, len(dataset.x_train)),
+                                                                 replace=False)]
+    frame = np.ones(images.shape[1:], dtype=bool)
+    frame[BORDER:-BORDER, BORDER:-BORDER] = False
+    empty = float((images[:, frame] == 0).mean())
+    height, width = dataset.image_shape
+    if empty >= 0.99:
+        return (f"The outer {BORDER} pixels are 0 in {empty:.1%} of cases: the objects sit in the middle of the "
+                f"{height}x{width} field (MNIST's digits were fitted into a 20x20 box and centred).")
+    return f"The outer {BORDER} pixels are 0 in only {empty:.1%} of cases: the objects reach the edges of the field."
+
+
 def class_images(dataset: Dataset, statistic: str = "mean") -> np.ndarray:
     """Return the per-pixel mean or standard deviation of each class's training images, (k, 28, 28) in 0-255."""
     reducers = {"mean": np.mean, "std": np.std}
@@ -124,7 +155,7 @@ def embedding(dataset: Dataset, *, method: str = "pca", sample: int = 2000, seed
         PCA is instant and linear; t-SNE (on the first 50 principal components) separates
         clusters better but takes seconds and its distances between clusters mean little.
     sample : int
-        Number of digits, 100 to 5000.
+        Number of images, 100 to 5000 (the whole training split when it is smaller).
     seed : int
 
     Returns
@@ -139,6 +170,7 @@ def embedding(dataset: Dataset, *, method: str = "pca", sample: int = 2000, seed
         raise ValueError(f"method must be one of {EMBEDDING_METHODS}, got {method!r}")
     if not 100 <= sample <= 5000:
         raise ValueError(f"sample must be between 100 and 5000, got {sample}")
+    sample = min(sample, len(dataset.x_train))  # a small dataset is mapped whole
     rng = np.random.default_rng(seed)
     index = np.sort(rng.choice(len(dataset.x_train), size=sample, replace=False))
     flat = dataset.x_train[index].reshape(sample, -1).astype(np.float32) / 255.0

@@ -9,13 +9,13 @@ import os
 import struct
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 
 from mnist_lab.errors import ChecksumError, IdxFormatError
 
-IdxSource = Union[str, os.PathLike, BinaryIO]
+IdxSource = str | os.PathLike | BinaryIO
 
 #: IDX type byte -> big-endian numpy dtype.
 IDX_DTYPES = {

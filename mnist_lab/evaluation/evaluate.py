@@ -15,13 +15,14 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from mnist_lab.models import config
-from mnist_lab.training import curves
-from mnist_lab.predictions import inference
+from mnist_lab.data import Dataset, dataset_for_run
+from mnist_lab.errors import DatasetError
 from mnist_lab.evaluation import metrics
-from mnist_lab.training import jobs as training
+from mnist_lab.models import config
+from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
-from mnist_lab.data import Dataset, shared_mnist
+from mnist_lab.training import curves
+from mnist_lab.training import jobs as training
 
 #: Training images scored for the train-versus-test gap (all of them when the run trained on fewer).
 TRAIN_SAMPLE = 2000
@@ -153,7 +154,7 @@ def evaluate_run(
         Returns the run's loaded :class:`~mnist_lab.predictions.inference.RunModel`; called only when scores
         have not been stored for this epoch yet.
     dataset : Dataset, optional
-        Defaults to the process-wide MNIST.
+        The run's dataset, when the caller has it loaded already; read from the run when None.
 
     Returns
     -------
@@ -166,7 +167,7 @@ def evaluate_run(
     StoreError
         The results cannot be written to the run's folder or database.
     """
-    dataset = dataset or shared_mnist()
+    dataset = _dataset_of(store, run, dataset)
     inference.require_saved_model(run)
     model = _ModelOnDemand(load_model)
     scores = inference.test_scores(store, run, model, dataset.x_test)
@@ -195,23 +196,44 @@ def evaluate_run(
     return evaluation
 
 
+def _dataset_of(store: run_store.RunStore, run: run_store.Run, dataset: Dataset | None) -> Dataset:
+    """The dataset ``run`` was trained on, checked against its recorded name and checksum."""
+    if dataset is None:
+        return dataset_for_run(run.dataset, run.dataset_sha256, store.home)
+    if dataset.name != run.dataset:
+        raise DatasetError(f"this run was trained on {run.dataset}, not on {dataset.name}")
+    return dataset
+
+
 def _metric_frames(
     store: run_store.RunStore, run: run_store.Run, truth: np.ndarray, scores: np.ndarray, labels: list[str]
 ) -> dict[str, pd.DataFrame]:
     """Per-class report and curves of the run's saved model: read back when stored, else computed and stored."""
-    names = {frame: f"evaluation_{frame}_epoch{run.saved_epochs}" for frame in STORED_FRAMES}
-    stored = {frame: store.load_array(run.id, name) for frame, name in names.items()}
-    if all(array is not None and array.dtype.names for array in stored.values()):
-        return {frame: pd.DataFrame(array) for frame, array in stored.items()}
-    frames = {
-        "per_class": metrics.per_class_report(truth, scores, labels=labels).reset_index(),
-        "roc": metrics.roc_curves(truth, scores, labels=labels, max_points=CURVE_POINTS),
-        "pr": metrics.pr_curves(truth, scores, labels=labels, max_points=CURVE_POINTS),
+    compute = {
+        "per_class": lambda: metrics.per_class_report(truth, scores, labels=labels).reset_index(),
+        "roc": lambda: metrics.roc_curves(truth, scores, labels=labels, max_points=CURVE_POINTS),
+        "pr": lambda: metrics.pr_curves(truth, scores, labels=labels, max_points=CURVE_POINTS),
     }
-    for frame, name in names.items():
-        # Fixed-width text instead of Python objects: stored arrays are loaded without pickle.
-        store.save_array(run.id, name, frames[frame].to_records(index=False, column_dtypes={"class": "U16"}))
-    return frames
+    return {
+        frame: pd.DataFrame(
+            store.cached_array(
+                run.id,
+                f"evaluation_{frame}_epoch{run.saved_epochs}",
+                lambda frame=frame: _as_records(compute[frame]()),
+                valid=lambda array: array.dtype.names is not None,
+            )
+        )
+        for frame in STORED_FRAMES
+    }
+
+
+def _as_records(frame: pd.DataFrame) -> np.ndarray:
+    """The frame as a structured array whose class names are fixed-width text, as wide as the longest.
+
+    Fixed-width text instead of Python objects: stored arrays are loaded without pickle.
+    """
+    width = int(frame["class"].str.len().max())
+    return frame.to_records(index=False, column_dtypes={"class": f"U{width}"})
 
 
 def stored_figures(evaluation: Evaluation) -> dict[str, Any]:
@@ -234,11 +256,12 @@ def _train_accuracy(
         return None, 0
     chosen = np.random.default_rng(0).permutation(len(split.y_train))[:TRAIN_SAMPLE]
     chosen.sort()
-    name = f"{TRAIN_SCORES}_epoch{run.saved_epochs}"
-    scores = store.load_array(run.id, name)
-    if scores is None or scores.shape != (len(chosen), len(dataset.class_names)):
-        scores = model.predict_images(split.x_train[chosen, ..., 0]).astype(np.float32)
-        store.save_array(run.id, name, scores)
+    scores = store.cached_array(
+        run.id,
+        f"{TRAIN_SCORES}_epoch{run.saved_epochs}",
+        lambda: model.predict_images(split.x_train[chosen, ..., 0]).astype(np.float32),
+        valid=lambda stored: stored.shape == (len(chosen), len(dataset.class_names)),
+    )
     return float(np.mean(np.argmax(scores, axis=1) == split.y_train[chosen])), len(chosen)
 
 
@@ -334,6 +357,24 @@ def _flat_settings(run: run_store.Run) -> dict[str, Any]:
     return flat
 
 
+def check_comparable(runs: Sequence[run_store.Run]) -> None:
+    """Refuse to compare runs trained on different datasets: their test sets and classes differ.
+
+    Raises
+    ------
+    DatasetError
+        The message names each dataset and its runs.
+    """
+    by_dataset: dict[str, list[str]] = {}
+    for run in runs:
+        by_dataset.setdefault(run.dataset, []).append(run.name)
+    if len(by_dataset) > 1:
+        groups = "; ".join(f"{name}: {', '.join(names)}" for name, names in by_dataset.items())
+        raise DatasetError(
+            f"runs trained on different datasets cannot be compared (their test images and classes differ): {groups}"
+        )
+
+
 def compare(runs: Sequence[run_store.Run], evaluations: Sequence[Evaluation]) -> Comparison:
     """Put the evaluations of several runs side by side.
 
@@ -350,6 +391,7 @@ def compare(runs: Sequence[run_store.Run], evaluations: Sequence[Evaluation]) ->
     """
     if len(runs) != len(evaluations) or any(run.id != ev.run_id for run, ev in zip(runs, evaluations)):
         raise ValueError("give one evaluation per run, in the same order")
+    check_comparable(runs)
     labels = run_labels(runs)
     per_class = pd.concat(
         [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mnist_lab.models import keras_session
 from mnist_lab.errors import ConfigError
+from mnist_lab.models import keras_session
 from mnist_lab.models.registry import Choice, registry
 
 if TYPE_CHECKING:

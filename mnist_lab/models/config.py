@@ -203,6 +203,14 @@ def replace(config, **changes):
 
 
 __all__ = [
-    "ConfigError", "Limit", "ModelConfig", "TrainConfig", "limit_of", "default_of", "to_dict", "to_json",
-    "from_dict", "replace",
+    "ConfigError",
+    "Limit",
+    "ModelConfig",
+    "TrainConfig",
+    "default_of",
+    "from_dict",
+    "limit_of",
+    "replace",
+    "to_dict",
+    "to_json",
 ]

@@ -477,4 +477,4 @@ def compile_model(model: keras.Model, train_config: TrainConfig, steps_per_epoch
     return model
 
 
-__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "make_loss", "make_optimizer", "compile_model"]
+__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "compile_model", "make_loss", "make_optimizer"]

@@ -122,4 +122,4 @@ def preset(name: str) -> Preset:
         raise ConfigError(f"no preset called {name!r}; choose one of {', '.join(PRESETS)}") from None
 
 
-__all__ = ["Preset", "PRESETS", "preset"]
+__all__ = ["PRESETS", "Preset", "preset"]

@@ -2,8 +2,17 @@
 samples, and what happens inside the network."""
 
 from mnist_lab.predictions.samples import (
-    ORDERS, OutputExplanation, OwnDigit, Samples, ShapeAttempt, explain_output, read_own_digit, same_input,
-    select_samples, thumbnails, wrong_shape_demo,
+    ORDERS,
+    OutputExplanation,
+    OwnDigit,
+    Samples,
+    ShapeAttempt,
+    explain_output,
+    read_own_digit,
+    same_input,
+    select_samples,
+    thumbnails,
+    wrong_shape_demo,
 )
 
 __all__ = [

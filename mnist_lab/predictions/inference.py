@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_lab.errors import ModelUnavailableError
 from mnist_lab.models import keras_session
 from mnist_lab.runs import store as run_store
-from mnist_lab.errors import ModelUnavailableError
 
 TEST_SCORES = "test_scores"
 
@@ -33,7 +33,7 @@ class RunModel:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, store: run_store.RunStore, run: run_store.Run) -> "RunModel":
+    def load(cls, store: run_store.RunStore, run: run_store.Run) -> RunModel:
         """Load the model saved for ``run``.
 
         Raises
@@ -45,7 +45,7 @@ class RunModel:
         return cls(load_model_file(store.model_path(run.id), run.name))
 
     def predict_digit(self, image: np.ndarray) -> np.ndarray:
-        """Return the 10 class probabilities for one 28x28 image with values in [0, 1].
+        """Return the class probabilities (one per class) for one 28x28 image with values in [0, 1].
 
         Calls the model directly (no ``predict`` loop), which is several times faster for one image.
         """
@@ -57,7 +57,7 @@ class RunModel:
             return np.asarray(self.model(batch, training=False))[0]
 
     def predict_images(self, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-        """Return class probabilities (n, 10) for uint8 images (n, 28, 28) in 0-255."""
+        """Return class probabilities (n, classes) for uint8 images (n, 28, 28) in 0-255."""
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != (28, 28):
             raise ValueError(f"expected images of shape (n, 28, 28), got {images.shape}")
@@ -66,10 +66,9 @@ class RunModel:
 
 
 def require_saved_model(run: run_store.Run) -> None:
-    """Raise ModelUnavailableError when no epoch of ``run`` was saved."""
-    if not run.has_model:
-        why = f": {run.message.rstrip('.')}" if run.message else ""
-        raise ModelUnavailableError(f"run {run.name!r} has no saved model, no epoch of it was kept ({run.status}{why})")
+    """Raise ModelUnavailableError, saying why, when no epoch of ``run`` was saved."""
+    if run.problem is not None:
+        raise ModelUnavailableError(run.problem)
 
 
 def load_model_file(path: Path, label: str):
@@ -97,9 +96,9 @@ def test_scores(store: run_store.RunStore, run: run_store.Run, model: RunModel, 
     images : numpy.ndarray
         The test images, uint8 (n, 28, 28).
     """
-    name = f"{TEST_SCORES}_epoch{run.saved_epochs}"
-    scores = store.load_array(run.id, name)
-    if scores is None or scores.shape != (len(images), 10):
-        scores = model.predict_images(images).astype(np.float32)
-        store.save_array(run.id, name, scores)
-    return scores
+    return store.cached_array(
+        run.id,
+        f"{TEST_SCORES}_epoch{run.saved_epochs}",
+        lambda: model.predict_images(images).astype(np.float32),
+        valid=lambda scores: scores.shape == (len(images), run.model_config.get("num_classes", 10)),
+    )

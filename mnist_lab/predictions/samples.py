@@ -73,6 +73,8 @@ def select_samples(
     if probabilities.ndim != 2 or probabilities.shape[0] != len(labels) or probabilities.shape[1] < 2:
         raise ValueError(f"expected probabilities of shape ({len(labels)}, classes), got {probabilities.shape}")
     n_classes = probabilities.shape[1]
+    if len(labels) and not 0 <= labels.min() <= labels.max() < n_classes:
+        raise ValueError(f"labels must be class indices 0-{n_classes - 1}, as many as the probabilities' columns")
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     if limit < 1:

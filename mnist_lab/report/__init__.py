@@ -1,4 +1,52 @@
-"""The assignment report: every question answered with evidence from the student's run, and its exports."""
+"""The assignment report: every question answered with evidence from the student's run, and its exports.
 
-from mnist_lab.report.answers import *  # noqa: F403
-from mnist_lab.report.answers import __all__  # noqa: F401
+:func:`build_report` gathers, for each numbered question (:data:`QUESTIONS`), a short answer in the
+app's words and the evidence behind it (figures, tables, images, charts, code) from the data, the run,
+its stored evaluation and the one-click comparison runs; :func:`to_markdown` and :func:`to_html` turn
+the result into downloadable documents.
+"""
+
+from mnist_lab.report.answers import NO_RUN, build_report
+from mnist_lab.report.answers_a import SHOWN_PREDICTIONS
+from mnist_lab.report.answers_b import SAMPLE_INDEX
+from mnist_lab.report.evidence import (
+    Answer,
+    Chart,
+    Code,
+    DataFacts,
+    Evidence,
+    Figures,
+    Images,
+    Report,
+    RunEvidence,
+    Table,
+    data_facts,
+)
+from mnist_lab.report.exporters import to_html, to_markdown
+from mnist_lab.report.questions import PARTS, QUESTIONS, Question, question
+from mnist_lab.text import markdown_text
+
+__all__ = [
+    "NO_RUN",
+    "PARTS",
+    "QUESTIONS",
+    "SAMPLE_INDEX",
+    "SHOWN_PREDICTIONS",
+    "Answer",
+    "Chart",
+    "Code",
+    "DataFacts",
+    "Evidence",
+    "Figures",
+    "Images",
+    "Question",
+    "Report",
+    "RunEvidence",
+    "Table",
+    "build_report",
+    "data_facts",
+    "markdown_text",
+    "question",
+    "to_html",
+    "to_markdown",
+]

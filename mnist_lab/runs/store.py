@@ -13,14 +13,17 @@ import socket
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from mnist_lab.errors import RunNameError, RunNotFoundError, StoreError
-from mnist_lab.paths import HOME_ENV, default_home
+from mnist_lab.paths import HOME_ENV as HOME_ENV  # re-exported: callers name it run_store.HOME_ENV
+from mnist_lab.paths import default_home
+from mnist_lab.runs import migrations
 
 MODEL_FILE = "model.keras"
 NAME_MAX = 80
@@ -37,31 +40,6 @@ RUNNING, FINISHED, STOPPED, DIVERGED, INTERRUPTED, FAILED = (
 STATUSES = (RUNNING, FINISHED, STOPPED, DIVERGED, INTERRUPTED, FAILED)
 
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    created REAL NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT NOT NULL DEFAULT '',
-    model_config TEXT NOT NULL,
-    train_config TEXT NOT NULL,
-    reasons TEXT NOT NULL,
-    metrics TEXT NOT NULL DEFAULT '{}',
-    owner TEXT NOT NULL DEFAULT '',
-    saved_epochs INTEGER NOT NULL DEFAULT 0,
-    experiment TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS epochs (
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    epoch INTEGER NOT NULL,
-    row TEXT NOT NULL,
-    PRIMARY KEY (run_id, epoch)
-);
-"""
-
-
-
 
 
 @dataclass(frozen=True)
@@ -79,12 +57,27 @@ class Run:
     metrics: dict[str, Any]
     saved_epochs: int
     experiment: str = ""
+    dataset: str = "MNIST"
+    dataset_sha256: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def has_model(self) -> bool:
         """Whether at least one epoch was saved, so the model can be loaded."""
         return self.saved_epochs > 0
+
+    @property
+    def problem(self) -> str | None:
+        """Why the run's model cannot be used, as a sentence without a final full stop; None when it can.
+
+        Only the database is consulted: a model file deleted or damaged on disk shows when it is loaded.
+        """
+        if self.has_model:
+            return None
+        if self.status == RUNNING:
+            return f"run {self.name!r} has no saved model yet: it is in its first epoch, wait until that epoch ends"
+        why = f": {self.message.rstrip('.')}" if self.message else ""
+        return f"run {self.name!r} has no saved model, no epoch of it was kept ({self.status}{why})"
 
 
 def distinct_labels(runs: Sequence[Run], *, with_status: bool = False) -> dict[str, str]:
@@ -116,10 +109,17 @@ def download_filename(run: Run) -> str:
 class RunStore:
     """Runs kept in ``home/runs.sqlite`` and ``home/runs/<id>/``.
 
+    Opening a store brings its database to the current schema (:mod:`mnist_lab.runs.migrations`).
+
     Parameters
     ----------
     home : str or Path, optional
         The home directory; defaults to :func:`default_home`.
+
+    Raises
+    ------
+    StoreError
+        The home or its database cannot be read or written, or the database was written by a newer MNIST Lab.
     """
 
     def __init__(self, home: str | Path | None = None):
@@ -127,8 +127,7 @@ class RunStore:
         self.database = self.home / "runs.sqlite"
         try:
             (self.home / "runs").mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.executescript(_SCHEMA)
+            migrations.migrate(self.database)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"cannot open the run store in {self.home}: {error}") from error
         self.recover_interrupted()
@@ -169,10 +168,13 @@ class RunStore:
         reasons: dict[str, str],
         *,
         experiment: str = "",
+        dataset: str = "MNIST",
+        dataset_sha256: str = "",
     ) -> str:
         """Create a run in status ``running`` owned by this process and return its id.
 
-        ``experiment`` names the one-click experiment the run belongs to (the Report page's), if any.
+        ``experiment`` names the one-click experiment the run belongs to (the Report page's), if any;
+        ``dataset`` and ``dataset_sha256`` name the data it trains on and the SHA-256 of its files.
         """
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
         try:
@@ -181,8 +183,8 @@ class RunStore:
             raise StoreError(f"cannot create a folder for the run in {self.home}: {error}") from error
         with self._connect() as db:
             db.execute(
-                "INSERT INTO runs (id, name, created, status, model_config, train_config, reasons, owner, experiment)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, name, created, status, model_config, train_config, reasons, owner, experiment,"
+                " dataset, dataset_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     clean_name(name),
@@ -193,6 +195,8 @@ class RunStore:
                     json.dumps(reasons),
                     PROCESS_TOKEN,
                     experiment,
+                    dataset,
+                    dataset_sha256,
                 ),
             )
         return run_id
@@ -268,7 +272,8 @@ class RunStore:
                     else "The training process ended unexpectedly before the first epoch was saved."
                 )
                 db.execute(
-                    "UPDATE runs SET status = ?, message = ?, owner = '' WHERE id = ?", (INTERRUPTED, message, row["id"])
+                    "UPDATE runs SET status = ?, message = ?, owner = '' WHERE id = ?",
+                    (INTERRUPTED, message, row["id"]),
                 )
         return [row["id"] for row in dead]
 
@@ -291,6 +296,47 @@ class RunStore:
             return np.load(path, allow_pickle=False)
         except (OSError, ValueError):
             return None
+
+    def cached_array(
+        self,
+        run_id: str,
+        name: str,
+        compute: Callable[[], np.ndarray],
+        *,
+        valid: Callable[[np.ndarray], bool] | None = None,
+    ) -> np.ndarray:
+        """Return the array stored with the run under ``name``; when there is none, compute it and store it.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        name : str
+            The array's file name in the run's folder, without ``.npy``. Put the saved epoch in it
+            (``test_scores_epoch3``) when the array depends on the model, so a newer model never reads
+            an older model's array.
+        compute : callable
+            Returns the array; called only when no usable array is stored.
+        valid : callable, optional
+            Whether a stored array can be used (its shape, its fields); one it rejects is computed and
+            stored again.
+
+        Returns
+        -------
+        numpy.ndarray
+            The stored array, or the one ``compute`` returned, which is now stored.
+
+        Raises
+        ------
+        StoreError
+            The computed array cannot be written to the run's folder.
+        """
+        stored = self.load_array(run_id, name)
+        if stored is not None and (valid is None or valid(stored)):
+            return stored
+        array = compute()
+        self.save_array(run_id, name, array)
+        return array
 
     def drop_arrays(self, run_id: str) -> None:
         """Remove the arrays cached with a run, so they are computed again."""
@@ -333,6 +379,8 @@ def _to_run(row: sqlite3.Row, history: list[dict[str, Any]]) -> Run:
         metrics=json.loads(row["metrics"]),
         saved_epochs=row["saved_epochs"],
         experiment=row["experiment"],
+        dataset=row["dataset"],
+        dataset_sha256=row["dataset_sha256"],
         history=history,
     )
 

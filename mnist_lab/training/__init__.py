@@ -2,10 +2,10 @@
 comparisons of the Report page."""
 
 from mnist_lab.errors import TrainingBusyError
-from mnist_lab.training.jobs import Progress, Trainer, TrainingJob, token_matches
+from mnist_lab.training.jobs import Progress, Trainer, TrainingJob, new_job, token_matches
 from mnist_lab.training.split import SplitData, reasons_for, split_data, split_sizes
 
 __all__ = [
-    "Progress", "SplitData", "Trainer", "TrainingBusyError", "TrainingJob", "reasons_for", "split_data",
+    "Progress", "SplitData", "Trainer", "TrainingBusyError", "TrainingJob", "new_job", "reasons_for", "split_data",
     "split_sizes", "token_matches",
 ]

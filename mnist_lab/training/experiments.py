@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mnist_lab.data import MNIST_NAME, Dataset
 from mnist_lab.models import architectures, config
-from mnist_lab.training import jobs as training
 from mnist_lab.runs import store as run_store
+from mnist_lab.training import jobs as training
 
 #: The small, identical training of every arm: 4,000 training and 1,000 validation images, 2 epochs.
 SMALL_TRAIN = config.TrainConfig(
@@ -135,14 +136,14 @@ class Outcome:
         return pd.DataFrame(rows)
 
 
-def outcome(store: run_store.RunStore, experiment: Experiment) -> Outcome | None:
-    """The latest set of runs of ``experiment`` in ``store``, or None if it was never started.
+def outcome(store: run_store.RunStore, experiment: Experiment, dataset: str = MNIST_NAME) -> Outcome | None:
+    """The latest set of runs of ``experiment`` on the dataset named ``dataset``, or None if it was never started.
 
     The set starts with the newest run of the first arm; each further arm is its first run
     created at or after that one, so results of older sets are never mixed in.
     """
     tags = tuple(arm.tag for arm in experiment.arms(None))
-    runs = [run for run in store.list_runs() if run.experiment in tags]
+    runs = [run for run in store.list_runs() if run.experiment in tags and run.dataset == dataset]
     firsts = [run for run in runs if run.experiment == tags[0]]
     if not firsts:
         return None
@@ -174,9 +175,12 @@ class ExperimentRunner:
         self._current: tuple[int, int, training.TrainingJob] | None = None
         self._stopping = threading.Event()
         self._owner_token = ""
+        self._dataset: Dataset | None = None
 
-    def start(self, key: str, base: config.ModelConfig | None = None) -> str:
+    def start(self, key: str, base: config.ModelConfig | None = None, dataset: Dataset | None = None) -> str:
         """Start the experiment ``key``; ``base`` is the active run's network, used by arms that follow it.
+
+        Every arm trains on ``dataset`` (the active run's; the bundled MNIST when None).
 
         Returns
         -------
@@ -196,7 +200,10 @@ class ExperimentRunner:
                 raise training.TrainingBusyError(
                     f"The comparison {EXPERIMENTS[self._key].title!r} is still running: wait until it finishes."
                 )
-            first = self.trainer.start(_run_name(chosen, arms[0]), arms[0].model, train, experiment=arms[0].tag)
+            self._dataset = dataset
+            first = self.trainer.start(
+                _run_name(chosen, arms[0]), arms[0].model, train, dataset=dataset, experiment=arms[0].tag
+            )
             self._stopping.clear()
             self._owner_token = secrets.token_urlsafe(16)
             self._key, self._current = key, (1, len(arms), first)
@@ -264,7 +271,9 @@ class ExperimentRunner:
         """Start ``arm``, first waiting for a training someone else started in between; None once stopped."""
         while not self._stopping.is_set():
             try:
-                return self.trainer.start(_run_name(chosen, arm), arm.model, train, experiment=arm.tag)
+                return self.trainer.start(
+                    _run_name(chosen, arm), arm.model, train, dataset=self._dataset, experiment=arm.tag
+                )
             except training.TrainingBusyError:
                 active = self.trainer.active()
                 if active is not None:
@@ -291,5 +300,13 @@ def _run_name(chosen: Experiment, arm: Arm) -> str:
 
 
 __all__ = [
-    "SMALL_TRAIN", "Arm", "Experiment", "EXPERIMENTS", "experiment", "Outcome", "outcome", "ExperimentRunner", "describe",
+    "EXPERIMENTS",
+    "SMALL_TRAIN",
+    "Arm",
+    "Experiment",
+    "ExperimentRunner",
+    "Outcome",
+    "describe",
+    "experiment",
+    "outcome",
 ]

@@ -11,16 +11,17 @@ import secrets
 import threading
 import time
 import weakref
-from pathlib import Path
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from mnist_lab.models import architectures, config, keras_session, optim
-from mnist_lab.runs import store as run_store
 from mnist_lab.data import Dataset, shared_mnist
 from mnist_lab.errors import TrainingBusyError
+from mnist_lab.models import architectures, config, keras_session, optim
+from mnist_lab.runs import store as run_store
 from mnist_lab.training.split import reasons_for, split_data
 
 BATCH_ROWS_KEPT = 600
@@ -29,7 +30,7 @@ DIVERGENCE_FACTOR = 10.0
 #: How long a shutting-down process waits for its trainings to stop and save.
 SHUTDOWN_WAIT_SECONDS = 30.0
 
-_STARTED_JOBS: "weakref.WeakSet[TrainingJob]" = weakref.WeakSet()
+_STARTED_JOBS: weakref.WeakSet[TrainingJob] = weakref.WeakSet()
 # One training per process, even across Trainers (a cleared Streamlit cache makes a new one): both cores for it.
 _START_LOCK = threading.RLock()
 
@@ -74,7 +75,7 @@ class Progress:
 class _LiveCallback:
     """Keras callback body: records batches and epochs, obeys the stop event, saves each epoch."""
 
-    def __init__(self, job: "TrainingJob", model_path: Path, test_data: tuple[np.ndarray, np.ndarray] | None):
+    def __init__(self, job: TrainingJob, model_path: Path, test_data: tuple[np.ndarray, np.ndarray] | None):
         self.job = job
         self.model_path = model_path
         self.test_data = test_data
@@ -152,8 +153,8 @@ class TrainingJob:
         What to build and how to train it.
     store : RunStore
         Where epochs, the model and the final status are saved.
-    dataset : Dataset, optional
-        Defaults to the process-wide MNIST.
+    dataset : Dataset
+        The dataset the run trains on (its test split when ``evaluate_test``).
     evaluate_test : bool
         Also measure test accuracy after every epoch (not counted in ``train_seconds``).
     experiment : str
@@ -167,7 +168,7 @@ class TrainingJob:
         model_config: config.ModelConfig,
         train_config: config.TrainConfig,
         store: run_store.RunStore,
-        dataset: Dataset | None = None,
+        dataset: Dataset,
         evaluate_test: bool = False,
         experiment: str = "",
     ):
@@ -262,7 +263,7 @@ class TrainingJob:
         import keras
 
         keras.utils.set_random_seed(self.train_config.seed)
-        dataset = self.dataset or shared_mnist()
+        dataset = self.dataset
         data = split_data(dataset, self.train_config)
         steps = math.ceil(len(data.y_train) / self.train_config.batch_size)
         with self._lock:
@@ -376,6 +377,40 @@ def _keras_callback(body: _LiveCallback):
     return LiveCallback()
 
 
+def new_job(
+    store: run_store.RunStore,
+    name: str,
+    model_config: config.ModelConfig,
+    train_config: config.TrainConfig,
+    dataset: Dataset | None = None,
+    *,
+    experiment: str = "",
+    evaluate_test: bool = False,
+) -> TrainingJob:
+    """Create a run in ``store`` and return its job, not yet started (``job.run()`` or ``job.start()``).
+
+    The run trains on ``dataset`` (the bundled MNIST when None) and records its name and checksum; the network
+    gets one output unit per class of the dataset, whatever ``model_config.num_classes`` says.
+
+    Raises
+    ------
+    ConfigError
+        The network is too big to train here (see ``architectures.check_size``).
+    StoreError, RunNameError
+        The run cannot be created.
+    """
+    dataset = dataset or shared_mnist()
+    model_config = config.replace(model_config, num_classes=dataset.n_classes)
+    architectures.check_size(model_config)
+    run_id = store.create_run(
+        name, config.to_dict(model_config), config.to_dict(train_config), reasons_for(model_config, train_config),
+        experiment=experiment, dataset=dataset.name, dataset_sha256=dataset.sha256,
+    )
+    return TrainingJob(
+        run_id, name, model_config, train_config, store, dataset, evaluate_test=evaluate_test, experiment=experiment
+    )
+
+
 class Trainer:
     """Runs at most one training at a time in this process and finds jobs again by run id.
 
@@ -400,7 +435,9 @@ class Trainer:
     ) -> TrainingJob:
         """Create a run and start training it in the background.
 
-        ``experiment`` tags the run as part of a named one-click experiment (see ``RunStore.create_run``).
+        The run trains on ``dataset`` (the bundled MNIST when None) and records its name and checksum; the
+        network gets one output unit per class of the dataset. ``experiment`` tags the run as part of a named
+        one-click experiment (see ``RunStore.create_run``).
 
         Raises
         ------
@@ -409,7 +446,7 @@ class Trainer:
         ConfigError
             The network is too big to train here (see ``architectures.check_size``).
         """
-        architectures.check_size(model_config)
+        architectures.check_size(config.replace(model_config, num_classes=(dataset or shared_mnist()).n_classes))
         with _START_LOCK:
             active = self.active()
             if active is not None:
@@ -419,12 +456,8 @@ class Trainer:
                     "This server trains one model at a time so that it gets both CPU cores: "
                     "wait until it finishes or is stopped."
                 )
-            reasons = reasons_for(model_config, train_config)
-            run_id = self.store.create_run(
-                name, config.to_dict(model_config), config.to_dict(train_config), reasons, experiment=experiment
-            )
-            job = TrainingJob(run_id, name, model_config, train_config, self.store, dataset, experiment=experiment)
-            self._jobs[run_id] = job
+            job = new_job(self.store, name, model_config, train_config, dataset, experiment=experiment)
+            self._jobs[job.run_id] = job
             job.start()
             return job
 

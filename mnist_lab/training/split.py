@@ -34,7 +34,7 @@ def reasons_for(model_config: config.ModelConfig, train_config: config.TrainConf
 def split_sizes(available: int, train_config: config.TrainConfig) -> tuple[int, int]:
     """Return how many images ``split_data`` trains and validates on, out of ``available``."""
     total = min(train_config.train_limit, available) if train_config.train_limit else available
-    n_val = int(round(total * train_config.validation_fraction))
+    n_val = round(total * train_config.validation_fraction)
     if n_val >= total:
         raise ConfigError(
             f"validation_fraction {train_config.validation_fraction} leaves no training images out of {total}"

@@ -1,0 +1,153 @@
+"""Find datasets by name: the bundled MNIST, folders named in ``MNIST_LAB_DATASETS``, imports in the home.
+
+Names come, in this order, from:
+
+1. the bundled MNIST, named ``MNIST``;
+2. each folder of ``MNIST_LAB_DATASETS`` (``os.pathsep``-separated, ``/path/a:/path/b`` on Linux and macOS),
+   in the order given, named after the folder (listed even when the folder is missing, so that choosing it
+   says what is wrong);
+3. each folder under ``<home>/datasets/``, made by an import, sorted by name.
+
+When two have the same name, the first in this order wins and the later one is skipped: a folder named
+``MNIST`` never hides the bundled MNIST, and an import cannot take a name already in use.
+
+Loaded datasets are cached for the whole process, one per name, keyed by the folder and its files' sizes and
+modification times, so a folder whose files change (a new import under a freed name) is read again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from mnist_lab.data.datasets import MNIST_NAME, Dataset, shared_mnist
+from mnist_lab.data.folders import read_idx_folder
+from mnist_lab.errors import DatasetError
+from mnist_lab.paths import default_home
+
+DATASETS_ENV = "MNIST_LAB_DATASETS"
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[tuple, Dataset]] = {}
+
+
+def datasets_root(home: Path | None = None) -> Path:
+    """Return the folder holding imported datasets: ``<home>/datasets``."""
+    return (home if home is not None else default_home()) / "datasets"
+
+
+def _registered(home: Path | None) -> dict[str, Path]:
+    """Return the folder of each dataset other than MNIST, by name, in the order of the module's docstring."""
+    found: dict[str, Path] = {}
+    for entry in os.environ.get(DATASETS_ENV, "").split(os.pathsep):
+        folder = Path(entry.strip()).expanduser()
+        if entry.strip() and folder.name and folder.name != MNIST_NAME:
+            found.setdefault(folder.name, folder)
+    root = datasets_root(home)
+    try:
+        imported = sorted((child for child in root.iterdir() if child.is_dir()), key=lambda child: child.name)
+    except OSError:  # no home yet, or unreadable: no imports to list
+        imported = []
+    for folder in imported:
+        if not folder.name.startswith(".") and folder.name != MNIST_NAME:  # dot folders are imports under way
+            found.setdefault(folder.name, folder)
+    return found
+
+
+def dataset_names(home: Path | None = None) -> list[str]:
+    """Return the names of the available datasets, MNIST first.
+
+    Parameters
+    ----------
+    home : Path, optional
+        Home directory whose ``datasets/`` folder holds imports; defaults to ``paths.default_home()``.
+
+    Returns
+    -------
+    list of str
+        ``MNIST``, then the folders of ``MNIST_LAB_DATASETS`` in their order, then the imports sorted by
+        name; a name taken earlier skips later ones.
+    """
+    return [MNIST_NAME, *_registered(home)]
+
+
+def _fingerprint(folder: Path) -> tuple:
+    """Return the name, size and modification time of each file in ``folder``."""
+    try:
+        entries = [(entry.name, entry.stat()) for entry in folder.iterdir() if entry.is_file()]
+    except OSError as error:
+        raise DatasetError(f"{folder}: cannot be read ({error.strerror or error})") from error
+    return (str(folder.resolve()), *sorted((name, info.st_size, info.st_mtime_ns) for name, info in entries))
+
+
+def get_dataset(name: str, home: Path | None = None) -> Dataset:
+    """Return the dataset called ``name``, loaded once and cached for the process.
+
+    Parameters
+    ----------
+    name : str
+        One of ``dataset_names(home)``.
+    home : Path, optional
+        Home directory of imported datasets; defaults to ``paths.default_home()``.
+
+    Returns
+    -------
+    Dataset
+        Read-only arrays; the bundled MNIST is ``shared_mnist()``.
+
+    Raises
+    ------
+    DatasetError
+        No dataset has this name (the message lists those that exist), its folder is gone, or its files are
+        refused by ``read_idx_folder``.
+    """
+    if name == MNIST_NAME:
+        return shared_mnist()
+    registered = _registered(home)
+    folder = registered.get(name)
+    if folder is None:
+        raise DatasetError(f"no dataset named {name!r}; available: {', '.join([MNIST_NAME, *registered])}")
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: the folder of the dataset {name!r} does not exist (check {DATASETS_ENV})")
+    with _lock:
+        key = _fingerprint(folder)
+        cached = _cache.get(name)
+        if cached is None or cached[0] != key:
+            _cache[name] = (key, read_idx_folder(folder, name=name))
+        return _cache[name][1]
+
+
+def dataset_for_run(name: str, sha256: str, home: Path | None = None) -> Dataset:
+    """Return the dataset a run was trained on, refusing it when its content has changed since.
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name recorded with the run.
+    sha256 : str
+        The dataset's combined checksum recorded with the run; empty for runs from before datasets had one,
+        which is accepted for MNIST only.
+    home : Path, optional
+        Home directory of imported datasets.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DatasetError
+        The dataset is unknown or unreadable (see ``get_dataset``), or its checksum differs from ``sha256``.
+    """
+    dataset = get_dataset(name, home)
+    if not sha256 and name == MNIST_NAME:
+        return dataset
+    if not sha256:
+        raise DatasetError(f"the run does not record which version of the dataset {name!r} it was trained on")
+    if dataset.sha256 != sha256:
+        raise DatasetError(
+            f"the dataset {name!r} has changed since this run was trained (checksum {sha256[:12]}… then, "
+            f"{dataset.sha256[:12]}… now): its model cannot be evaluated on it; train a new run"
+        )
+    return dataset

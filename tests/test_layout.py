@@ -1,0 +1,311 @@
+"""The package's layout: no import cycles, the library never imports Streamlit, TensorFlow loads only where a
+model is built or run, and the ``mnist-lab`` command is installed.
+
+The module list is computed from the files under ``mnist_lab/`` (``pkgutil``, without importing anything), so
+new modules are checked as they appear. Static checks parse every module with ``ast``; runtime checks import
+modules in fresh interpreters, so nothing this test process has already imported can hide a problem.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "mnist_lab"
+PACKAGE_DIR = ROOT / PACKAGE
+# Running it is running the command line, not importing a module.
+NOT_IMPORTABLE = {f"{PACKAGE}.__main__"}
+TENSORFLOW = {"tensorflow", "keras", "tf_keras"}
+STREAMLIT = {"streamlit"}
+# Where a model is built or run: the only modules that may import TensorFlow/Keras (inside functions).
+MODEL_MODULES = (
+    f"{PACKAGE}.models",
+    f"{PACKAGE}.training",
+    f"{PACKAGE}.predictions.inference",
+    f"{PACKAGE}.predictions.inside",
+)
+SUBPROCESS_TIMEOUT_S = 300
+
+
+def _walk(path: Path, prefix: str) -> dict[str, Path]:
+    """Module name -> source file for the package at ``path`` and everything below it, without importing."""
+    found = {prefix: path / "__init__.py"}
+    for info in pkgutil.iter_modules([str(path)]):
+        name = f"{prefix}.{info.name}"
+        if info.ispkg:
+            found.update(_walk(path / info.name, name))
+        else:
+            found[name] = path / f"{info.name}.py"
+    return found
+
+
+MODULES = _walk(PACKAGE_DIR, PACKAGE)
+IMPORTABLE = sorted(set(MODULES) - NOT_IMPORTABLE)
+# What a user imports first: the package, its subpackages and its top-level modules.
+ENTRY_POINTS = sorted(name for name in IMPORTABLE if name.count(".") <= 1)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(tree: ast.AST, *, module_level: bool) -> list[ast.Import | ast.ImportFrom]:
+    """Import statements of a module: all of them, or only those that run when it is imported (not inside a
+    function, not under ``if TYPE_CHECKING:``)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+            return
+        if module_level:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                return
+            if isinstance(node, ast.If) and _is_type_checking(node.test):
+                for child in node.orelse:
+                    visit(child)
+                return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _parse(name: str) -> ast.Module:
+    return ast.parse(MODULES[name].read_text(encoding="utf-8"), filename=str(MODULES[name]))
+
+
+def _imported_names(name: str, node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The dotted names an import statement in module ``name`` refers to (``from a import b`` gives ``a.b``)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if node.level:
+        package = name if MODULES[name].name == "__init__.py" else name.rpartition(".")[0]
+        package = ".".join(package.split(".")[: len(package.split(".")) - (node.level - 1)])
+        base = f"{package}.{node.module}" if node.module else package
+    else:
+        base = node.module or ""
+    return [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base for alias in node.names]
+
+
+def _top_names(name: str, *, module_level: bool) -> set[str]:
+    """First components of everything module ``name`` imports."""
+    tree = _parse(name)
+    return {
+        imported.split(".")[0]
+        for node in _imports(tree, module_level=module_level)
+        for imported in _imported_names(name, node)
+    }
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports when it is imported (function-level imports are lazy: left out)."""
+    graph: dict[str, set[str]] = {}
+    for name in MODULES:
+        targets = set()
+        for node in _imports(_parse(name), module_level=True):
+            for imported in _imported_names(name, node):
+                # ``import a.b.c`` binds a module; the deepest name that is one of ours is the dependency.
+                while imported and imported not in MODULES:
+                    imported = imported.rpartition(".")[0]
+                if imported and imported != name:
+                    targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle (as a path that ends where it starts) per strongly connected component with more than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+
+    def connect(node: str) -> None:  # Tarjan's algorithm; the graph has a few dozen nodes
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                connect(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.append(component)
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    cycles = []
+    for component in components:
+        start = min(component)
+        paths = {start: [start]}
+        frontier = [start]
+        while frontier:  # breadth-first from start back to start, inside the component
+            node = frontier.pop(0)
+            if start in graph[node]:
+                cycles.append([*paths[node], start])
+                break
+            for target in sorted(graph[node] & component):
+                if target not in paths:
+                    paths[target] = [*paths[node], target]
+                    frontier.append(target)
+    return cycles
+
+
+def test_module_list_is_found():
+    assert {PACKAGE, f"{PACKAGE}.cli", f"{PACKAGE}.models", f"{PACKAGE}.data"} <= set(MODULES)
+    assert len(IMPORTABLE) > 20
+
+
+def test_no_import_cycles_between_modules():
+    cycles = "\n".join(" -> ".join(cycle) for cycle in _cycles(_import_graph()))
+    assert not cycles, f"import cycles of module-level imports (import inside a function, or split a module):\n{cycles}"
+
+
+def test_cycle_finder_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_library_never_imports_streamlit():
+    offenders = sorted(name for name in MODULES if _top_names(name, module_level=False) & STREAMLIT)
+    assert not offenders, f"mnist_lab must not import Streamlit (UI code belongs in ui/ or app_pages/): {offenders}"
+
+
+def test_tensorflow_is_never_imported_at_module_level():
+    offenders = sorted(name for name in MODULES if _top_names(name, module_level=True) & TENSORFLOW)
+    assert not offenders, f"import TensorFlow/Keras inside the functions that build or run a model: {offenders}"
+
+
+def test_tensorflow_only_where_a_model_is_built_or_run():
+    offenders = sorted(
+        name
+        for name in MODULES
+        if _top_names(name, module_level=False) & TENSORFLOW
+        and not any(name == allowed or name.startswith(f"{allowed}.") for allowed in MODEL_MODULES)
+    )
+    assert not offenders, f"TensorFlow/Keras imported outside the model modules {MODEL_MODULES}: {offenders}"
+
+
+# Runs in a fresh interpreter: imports each given module first (with no package module loaded before it), then every
+# module in a given order; prints what failed and which of the forbidden libraries got loaded.
+_PROBE = textwrap.dedent(
+    """
+    import importlib, json, sys, traceback
+
+    firsts, orders, forbidden = json.loads(sys.argv[1])
+    package = firsts[0].split(".")[0] if firsts else orders[0][0].split(".")[0]
+
+    def forget_package():
+        for name in [name for name in sys.modules if name == package or name.startswith(package + ".")]:
+            del sys.modules[name]
+
+    failures = {}
+    def load(name, label):
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            failures[label] = traceback.format_exc(limit=-3)
+
+    for first in firsts:
+        forget_package()
+        load(first, first + " first")
+    for number, order in enumerate(orders):
+        forget_package()
+        for name in order:
+            load(name, f"{name} (order {number})")
+    loaded = sorted(name for name in forbidden if name in sys.modules)
+    print(json.dumps({"failures": failures, "loaded": loaded}))
+    """
+)
+
+
+def _probe(firsts: list[str], orders: list[list[str]], tmp_path: Path) -> dict:
+    env = {**os.environ, "MNIST_LAB_HOME": str(tmp_path / "home"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps([firsts, orders, sorted(STREAMLIT | TENSORFLOW)])],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _report(failures: dict[str, str]) -> str:
+    return "\n\n".join(f"importing {label}:\n{trace}" for label, trace in sorted(failures.items()))
+
+
+def test_every_entry_point_imports_first_in_a_fresh_interpreter(tmp_path):
+    """One new interpreter per subpackage and top-level module, importing only it: the first import a user makes."""
+    workers = max(1, min(4, (os.cpu_count() or 1)))
+    with ThreadPoolExecutor(workers) as pool:
+        results = list(pool.map(lambda name: _probe([name], [], tmp_path), ENTRY_POINTS))
+    failures = {label: trace for result in results for label, trace in result["failures"].items()}
+    assert not failures, _report(failures)
+
+
+def test_every_module_imports_first_and_in_any_order_without_streamlit_or_tensorflow(tmp_path):
+    """Every module imported first (the package forgotten in between), then all of them in sorted and reverse order.
+
+    Afterwards neither Streamlit nor TensorFlow/Keras may be loaded: importing the library loads neither.
+    """
+    result = _probe(IMPORTABLE, [IMPORTABLE, IMPORTABLE[::-1]], tmp_path)
+    assert not result["failures"], _report(result["failures"])
+    assert result["loaded"] == [], f"importing every mnist_lab module loaded {result['loaded']}"
+
+
+def _console_script() -> Path:
+    script = Path(sys.executable).parent / ("mnist-lab.exe" if os.name == "nt" else "mnist-lab")
+    if not script.exists():
+        pytest.skip(f"{script} is missing: install the package (make, or pip install -e . --no-deps)")
+    return script
+
+
+def test_console_script_points_at_the_cli():
+    try:
+        distribution = importlib.metadata.distribution("mnist-lab")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("mnist-lab is not installed: run make (it runs pip install -e . --no-deps)")
+    scripts = {entry.name: entry.value for entry in distribution.entry_points if entry.group == "console_scripts"}
+    assert scripts == {"mnist-lab": "mnist_lab.cli:main"}
+    import mnist_lab
+
+    assert distribution.version == mnist_lab.__version__, "installed metadata is stale: rerun make (pip install -e .)"
+
+
+@pytest.mark.parametrize("command", ["console script", "python -m"])
+def test_command_line_help_exits_0(command, tmp_path):
+    argv = [str(_console_script())] if command == "console script" else [sys.executable, "-m", PACKAGE]
+    # The console script runs from elsewhere: it must find the installed package, not the checkout.
+    cwd = tmp_path if command == "console script" else ROOT
+    env = {**os.environ, "MNIST_LAB_HOME": str(tmp_path / "home")}
+    result = subprocess.run(
+        [*argv, "--help"], cwd=cwd, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S
+    )
+    assert result.returncode == 0, result.stderr
+    assert "train" in result.stdout
