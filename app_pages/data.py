@@ -11,7 +11,8 @@ from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar
 
 #: Classes that overlap on MNIST's 2-D maps and in its confusion matrices.
-MNIST_OVERLAPS = "Classes that overlap here (4 and 9, 3, 5 and 8) are the ones models confuse most."
+MNIST_OVERLAPS = ("Classes that overlap here (4 and 9; 3, 5 and 8) are among those models confuse most often: compare "
+                  "with a run's confusion matrix on the Evaluate page.")
 
 
 @st.cache_data(show_spinner=False)
@@ -31,6 +32,14 @@ def class_statistics(name: str) -> tuple:
 @st.cache_data(show_spinner="Projecting the images to 2-D...")
 def digit_map(name: str, method: str, sample: int, seed: int):
     return explore.embedding(resources.dataset(name), method=method, sample=sample, seed=seed)
+
+
+def image_row(frame, title: str, key: str) -> None:
+    """Small images of every class under ``title``, in a row that wraps on a narrow screen."""
+    st.markdown(f"**{title}**")
+    with st.container(horizontal=True, gap="small", key=key):
+        for chart in charts.small_heatmaps(frame):
+            st.altair_chart(chart, width="content")
 
 
 def add_dataset() -> None:
@@ -96,14 +105,19 @@ st.markdown(
     "the images of a class differ most (in both rows a darker cell is a larger value). "
     + explore.border_sentence(data)
 )
-st.altair_chart(charts.small_heatmaps(means, title="Mean image per class"))
-st.altair_chart(charts.small_heatmaps(stds, title="Standard deviation per pixel"))
+image_row(means, "Mean image per class", "mean_images")
+image_row(stds, "Standard deviation per pixel", "std_images")
 
 st.header("Pixel intensities, raw and scaled")
-st.altair_chart(charts.pixel_histogram(histogram))
+for column, scale in zip(st.columns(2), histogram["scale"].unique()):
+    column.altair_chart(charts.pixel_histogram(histogram, scale), width="stretch")
+raw_bars = histogram[histogram["scale"] == "raw 0-255"].reset_index(drop=True)
+peak = raw_bars["share"].idxmax()
+tallest = ("the last bar, full ink (the strokes' cores)" if peak == len(raw_bars) - 1 else
+           f"at {raw_bars.loc[peak, 'start']:.0f}-{raw_bars.loc[peak, 'end'] - 1:.0f}")
 st.markdown(
-    f"{pixels['zero_share']:.0%} of all pixels are exactly 0 (background, left out of the histogram); the ink "
-    "pixels spread up to 255, with a peak of fully dark strokes. "
+    f"{pixels['zero_share']:.0%} of all pixels are exactly 0 (background, left out of the histogram); the other "
+    f"pixels spread up to {int(data.x_train.max())}, and the tallest bar is {tallest}. "
     "Dividing by 255 maps the values to 0-1 without changing the picture. Networks train faster and more "
     "stably on small inputs: with 0-255, the first layer's weighted sums are ~255 times larger, so the "
     "initial activations and gradients are far too big for the usual learning rates. Try it: the Train "
@@ -151,6 +165,6 @@ st.caption(
 )
 
 st.header("Facts and credits")
-st.dataframe(explore.dataset_facts(data), hide_index=True, width="stretch")
+st.table(explore.dataset_facts(data), hide_index=True)
 st.caption(f"{markdown_text(data.source)}. Licence: {markdown_text(data.licence)}. SHA-256 of the four files: "
            f"`{data.sha256}`.")

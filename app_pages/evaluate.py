@@ -7,7 +7,7 @@ from mnist_lab.data import Dataset, explore
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import report_links, resources, sidebar
+from ui import report_links, resources, sidebar, sweep_view
 
 TRUE, PREDICTED, MATRIX = "evaluate_true", "evaluate_predicted", "evaluate_matrix"
 
@@ -30,22 +30,28 @@ def pick_cell() -> None:
         st.session_state[TRUE], st.session_state[PREDICTED] = cell[0]["true"], cell[0]["predicted"]
 
 
-def headline(s: dict) -> None:
+def headline(ev: evaluation.Evaluation, classes: int) -> None:
+    s = ev.summary
+    decimals = evaluation.auc_decimals([s["roc_auc_macro"], *ev.per_class["roc_auc"]])
     figures = {
         "Test accuracy": f"{s['accuracy']:.2%}", "Test loss": f"{s['log_loss']:.4f}", "Macro F1": f"{s['f1_macro']:.2%}",
-        "Macro ROC AUC": f"{s['roc_auc_macro']:.4f}",
+        "Macro ROC AUC": f"{s['roc_auc_macro']:.{decimals}f}",
+        "Ranking errors": f"{evaluation.ranking_errors(s['roc_auc_macro']):.2f}",
         "Train accuracy": "n/a" if s["train_accuracy"] is None else f"{s['train_accuracy']:.2%}",
     }
+    helps = {"Ranking errors": f"1 - macro ROC AUC, per {evaluation.PAIRS:,} pairs of one image of a class and one other "
+                               "image: how often the other image scores higher for that class."}
     for column, (label, value) in zip(st.columns(len(figures)), figures.items()):
-        column.metric(label, value)
+        column.metric(label, value, help=helps.get(label))
     for column, kind in zip(st.columns(2), ("macro", "weighted")):
         p, r, f = (s[f"{name}_{kind}"] for name in ("precision", "recall", "f1"))
         column.markdown(f"**{kind.title()}** precision {p:.2%} · recall {r:.2%} · F1 {f:.2%}")
-    st.markdown(evaluation.gap_explanation(s))
+    st.markdown(evaluation.gap_explanation(s, classes=classes))
     report_links.link_to_answer("b6")
     if s["train_accuracy"] is not None:
-        st.caption(f"Train accuracy: this model on {s['train_images']:,} of the images it was trained on. The figure in the "
-                   "training log is usually lower: it averages over an epoch while the weights still change.")
+        st.caption(f"Train accuracy: this model on {s['train_images']:,} of the images it was trained on, measured like the "
+                   "test accuracy. The accuracy in the training log differs: it is a running mean over each epoch while "
+                   "the weights still change, with dropout and augmentation on where the network has them.")
 
 
 def confusion_section(ev: evaluation.Evaluation, data: Dataset) -> None:
@@ -84,31 +90,55 @@ def one_run(run: run_store.Run) -> None:
     curves = [*classes, *charts.AVERAGES]
     st.caption(f"Run **{markdown_text(run.name)}** ({run.status}), model of epoch {ev.epoch}, on all {ev.summary['n']:,} "
                f"test images of {markdown_text(data.name)}.")
-    headline(ev.summary)
+    headline(ev, len(classes))
     st.header("Per class")
     number = st.column_config.NumberColumn
+    decimals = evaluation.auc_decimals(ev.per_class["roc_auc"])
     st.dataframe(ev.per_class, hide_index=True, width="stretch", column_config={
-        "precision": number(format="%.3f"), "recall": number(format="%.3f"), "f1": number("F1", format="%.3f"),
-        "support": number("test images"), "roc_auc": number("ROC AUC", format="%.4f"),
-        "average_precision": number("average precision", format="%.4f")})
+        "precision": number(format="%.4f"), "recall": number(format="%.4f"), "f1": number("F1", format="%.4f"),
+        "support": number("test images"), "roc_auc": number("ROC AUC", format=f"%.{decimals}f"),
+        "average_precision": number("average precision", format="%.4f"),
+        "ranking_errors": number(evaluation.RANKING_ERRORS, format="%.2f")})
     st.download_button("Download the table (CSV)", ev.per_class.to_csv(index=False), file_name=f"per-class-{run.id}.csv",
                        mime="text/csv", on_click="ignore", key="evaluate_csv")
-    st.altair_chart(charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"]), width="stretch")
+    recall_col, errors_col = st.columns(2)
+    recall_col.altair_chart(charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"]), width="stretch")
+    errors_col.altair_chart(charts.ranking_error_bars(ev.per_class), width="stretch")
     report_links.link_to_answer("a4")
     confusion_section(ev, data)
     st.header("ROC and precision-recall curves", anchor="roc")
     st.markdown(evaluation.CURVES_EXPLAINED)
-    shown_col, zoom_col = st.columns([3, 1], vertical_alignment="bottom")
+    shown_col, axis_col = st.columns([3, 2], vertical_alignment="bottom")
     shown = shown_col.multiselect("Curves", curves, default=curves, key=f"evaluate_curves_{data.name}")
-    zoom = zoom_col.toggle("Zoom ROC into the corner", key="evaluate_zoom", help="False positive rates up to 10%.")
-    st.altair_chart(charts.roc_chart(ev.roc, classes, shown, zoom=zoom), width="content")
+    axis = roc_axis(axis_col, "evaluate_roc_axis")
+    st.altair_chart(charts.roc_chart(ev.roc, classes, shown, axis=axis), width="content")
     st.altair_chart(charts.pr_chart(ev.pr, classes, shown), width="content")
+
+
+def roc_axis(column, key: str) -> str:
+    """The false-positive-rate axis of a ROC chart, logarithmic unless the student picks another."""
+    chosen = column.segmented_control("False positive rate axis", list(charts.ROC_AXES), default="log",
+                                      format_func=charts.ROC_AXES.get, key=key,
+                                      help="Logarithmic spreads out the corner where strong models differ.")
+    return chosen or "log"
+
+
+def sized_columns(table) -> dict:
+    """Column widths that show each column's title in full (a dataframe sizes columns to their cells only)."""
+    def width(name) -> int:
+        values = [len(f"{value:.4f}" if isinstance(value, float) else str(value)) for value in table[name]]
+        return 8 * max(len(str(name)), *values) + 24
+
+    number = st.column_config.NumberColumn
+    return {str(name): number(format="%.4f", width=width(name)) if name in evaluation.HEADLINE.values()
+            else st.column_config.Column(width=width(name)) for name in table.columns}
 
 
 def compare_runs() -> None:
     candidates = [run for run in store.list_runs() if run.has_model and run.status != run_store.RUNNING]
     if len(candidates) < 2:
-        st.info("Comparing needs at least two finished runs with a saved model: train another one on the Train page.")
+        st.info("Comparing needs at least two runs with a saved model that are not training: train another one on the "
+                "Train page.")
         return
     labels = evaluation.run_labels(candidates)
     default = [sidebar.active_run_id()] if sidebar.active_run_id() in labels else []
@@ -125,14 +155,19 @@ def compare_runs() -> None:
         return
     classes = list(resources.dataset_of(usable[0][0]).class_names)
     st.subheader("Settings that differ, and the results")
-    st.dataframe(comparison.table, width="stretch",
-                 column_config={name: st.column_config.NumberColumn(format="%.4f") for name in evaluation.HEADLINE.values()})
-    for column, metric in zip(st.columns(2), ("recall", "ROC AUC")):
-        column.altair_chart(charts.compare_bars(comparison.per_class, metric), width="stretch")
-    class_col, zoom_col = st.columns([2, 1], vertical_alignment="bottom")
+    st.dataframe(comparison.table, width="stretch", column_config=sized_columns(comparison.table))
+    st.subheader("Per class")
+    shown = [labels[run.id] for run, _ in usable]
+    baseline = st.selectbox("Show", [None, *shown], key="evaluate_compare_baseline",
+                            format_func=lambda name: "the values" if name is None else f"differences to {name}")
+    for column, metric in zip(st.columns(2), ("recall", evaluation.RANKING_ERRORS)):
+        column.altair_chart(charts.compare_bars(comparison.per_class, metric, baseline=baseline), width="stretch")
+    st.caption(f"{evaluation.RANKING_ERRORS[0].upper()}{evaluation.RANKING_ERRORS[1:]}: 1 - ROC AUC of the class; hover a "
+               "point for the AUC itself.")
+    class_col, axis_col = st.columns([2, 2], vertical_alignment="bottom")
     class_name = class_col.selectbox("ROC of class", [*classes, *charts.AVERAGES], key="evaluate_compare_class")
-    zoom = zoom_col.toggle("Zoom into the corner", key="evaluate_compare_zoom", help="False positive rates up to 10%.")
-    st.altair_chart(charts.compare_roc(comparison.roc, class_name, zoom=zoom), width="content")
+    axis = roc_axis(axis_col, "evaluate_compare_axis")
+    st.altair_chart(charts.compare_roc(comparison.roc, class_name, axis=axis), width="content")
     st.subheader("Training curves")
     st.altair_chart(charts.epoch_curves(comparison.history, color="run"))
 
@@ -141,9 +176,11 @@ st.title("Evaluate: how good is the model?")
 st.markdown("Accuracy is one number; this page takes it apart on the test images the model never trained on: per "
             "class, per kind of mistake, and against other runs (assignment question 4). Results are stored with the run.")
 store = resources.store_or_stop()
-view = st.segmented_control("View", ["One run", "Compare runs"], default="One run", key="evaluate_view") or "One run"
+view = st.segmented_control("View", ["One run", "Compare runs", "Sweep"], default="One run", key="evaluate_view") or "One run"
 if view == "Compare runs":
     compare_runs()
+elif view == "Sweep":
+    sweep_view.render(store)
 elif (active := sidebar.active_run()) is None:
     st.info("No run yet: train one on the Train page, then come back here.")
 else:

@@ -102,10 +102,12 @@ with samples_tab:
         digit_col, bars_col = st.columns([1, 2])
         digit_col.altair_chart(digit_chart(data.x_test[pick]), width="content")
         bars_col.altair_chart(charts.probability_bars(out.frame), width="stretch")
-        st.markdown(f"Softmax turns the last layer's 10 scores into probabilities that add up to {out.total:.3f}. `np.argmax` "
-                    f"picks the position of the largest: **{out.predicted}** ({out.confidence:.1%}), ahead of {out.runner_up} "
-                    f"({out.runner_up_probability:.1%}). The true label is **{data.y_test[pick]}** "
-                    f"({markdown_text(data.class_names[data.y_test[pick]])}).")
+        truth = int(data.y_test[pick])
+        st.markdown(f"Softmax turns the last layer's {data.n_classes} scores into probabilities that add up to "
+                    f"{out.total:.3f}. `np.argmax` picks the position of the largest: **{out.predicted}** "
+                    f"({out.confidence:.1%}), ahead of {out.runner_up} ({out.runner_up_probability:.1%}). The true label "
+                    f"is **{truth}** ({markdown_text(data.class_names[truth])}): the prediction is "
+                    f"{'right' if out.predicted == truth else '**wrong**'}.")
         st.code(f"probabilities = model.predict(x_test[{pick}:{pick + 1}])[0]\nprint(probabilities.round(3))\n"
                 f"# {out.printed}\nnp.argmax(probabilities)  # {out.predicted}")
         report_links.link_to_answer("b8")

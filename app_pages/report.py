@@ -6,6 +6,7 @@ from mnist_lab import report
 from mnist_lab.data import Dataset
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import config
+from mnist_lab.runs import choice
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import experiments
@@ -61,7 +62,9 @@ def show_evidence(item: report.Evidence) -> None:
     elif isinstance(item, report.Images):
         st.image(list(item.images), caption=list(item.captions), output_format="PNG")
     elif isinstance(item, report.Chart):
-        st.altair_chart(item.chart)
+        # Each chart at its own size: stretched, a natural-size chart (square plot, legend below) kept its axes
+        # and legend outside the stretched width and was cut off at 1,400 px.
+        st.altair_chart(item.chart, width="content")
     else:
         st.code(item.code, language="python", wrap_lines=True)
 
@@ -121,12 +124,19 @@ st.title("Report: the assignment, answered")
 st.markdown("Every question of the assignment, numbered, with a short answer and the evidence from the active run "
             "and the data: train another model and the figures follow it. Download it below, as HTML with its "
             "pictures or as Markdown.")
+sidebar.run_choice("Run this report describes", key="report_run_picker")
 run = sidebar.active_run()
+if run is not None and choice.is_comparison(run):
+    st.warning("This is a small run of a one-click comparison, not one of your trainings: pick your own run above "
+               "for the report you hand in.", icon=":material/science:")
 try:
     data = resources.dataset_of(run) if run is not None else resources.dataset(sidebar.chosen_dataset_name())
 except MnistLabError as error:
     st.error(f"The dataset of this report cannot be loaded: {markdown_text(str(error))}")
     st.stop()
+if run is not None:
+    with st.expander("Reproducibility card: the run's settings, data, software and machine"):
+        st.markdown(report.card_markdown(report.reproducibility_card(run)))
 evidence, problem = run_evidence(run)
 outcomes = {key: experiments.outcome(store, chosen, data.name) for key, chosen in experiments.EXPERIMENTS.items()}
 with st.spinner("Gathering the evidence..."):
@@ -134,13 +144,30 @@ with st.spinner("Gathering the evidence..."):
                                 facts=data_facts(data.name, data.sha256))
 (st.markdown if evidence else st.info)(built.intro)
 stem = f"mnist-lab-report-{run.id if evidence else 'data'}"
-html_col, markdown_col = st.columns(2)
-html_col.download_button("Download the report (HTML)", data=lambda: report.to_html(built), file_name=f"{stem}.html",
-                         mime="text/html", on_click="ignore", icon=":material/download:", key="report_html",
-                         help="One self-contained file: charts and digits are embedded as images.")
-markdown_col.download_button("Download the report (Markdown)", data=lambda: report.to_markdown(built),
-                             file_name=f"{stem}.md", mime="text/markdown", on_click="ignore",
-                             icon=":material/download:", key="report_markdown")
+card = report.card_markdown(report.reproducibility_card(run)) if evidence else ""
+html_col, markdown_col, notebook_col, outputs_col = st.columns(4)
+html_col.download_button("Download the report (HTML)", data=lambda: report.to_html(built, card=card),
+                         file_name=f"{stem}.html", mime="text/html", on_click="ignore", icon=":material/download:",
+                         key="report_html", help="One self-contained file, ready to print: charts and digits are "
+                                                 "embedded as images, the reproducibility card on the first page.")
+markdown_col.download_button("Download the report (Markdown, .zip)",
+                             data=lambda: report.to_markdown_zip(built, card=card, name=stem), file_name=f"{stem}.zip",
+                             mime="application/zip", on_click="ignore", icon=":material/download:",
+                             key="report_markdown", help="The Markdown file with its charts and digits as PNG images "
+                                                         "next to it.")
+if evidence:
+    notebook_col.download_button(
+        "Notebook (.ipynb)", data=lambda: report.to_ipynb(report.build_notebook(evidence, data, built)),
+        file_name=f"{stem}.ipynb", mime="application/x-ipynb+json", on_click="ignore",
+        icon=":material/code:", key="report_notebook",
+        help="Trains this run again in plain Keras (no MNIST Lab needed, runs in Colab), with the answers as text "
+             "next to the code of their evidence.")
+    outputs_col.download_button(
+        "Notebook with the app's outputs",
+        data=lambda: report.to_ipynb(report.build_notebook(evidence, data, built, with_outputs=True)),
+        file_name=f"{stem}-with-outputs.ipynb", mime="application/x-ipynb+json",
+        on_click="ignore", icon=":material/code:", key="report_notebook_outputs",
+        help="The same notebook with this report's figures and tables already in it, ready to hand in as it is.")
 st.markdown("Jump to: " + " · ".join(f"[{a.question.number}](#{a.question.id})" for a in built.answers))
 
 base = base_network(run)

@@ -2,6 +2,7 @@
 
 import json
 import math
+import secrets
 
 import pandas as pd
 import streamlit as st
@@ -12,10 +13,13 @@ from mnist_lab.errors import MnistLabError
 from mnist_lab.models import architectures, config, optim
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from mnist_lab.training import curves
-from ui import report_links, resources, sidebar, train_form
+from mnist_lab.training import curves, diagnosis, sweeps
+from ui import report_links, resources, sidebar, sweep_form, train_form
 
 OWNED = "training_run"  # run id of the training this session started (survives page switches)
+OWNER = "training_owner"  # this session's place in the fair queue: a student, until students have identities
+SWEEP = "training_sweep"  # tag of the sweep this session started
+BEFORE = "training_replaced_run"  # the active run before this session's last start: a cancel goes back to it
 POLL_SECONDS = 1.0
 SUMMARY_COLUMNS = {**architectures.SUMMARY_TITLES, "params": st.column_config.NumberColumn("parameters", format="localized")}
 
@@ -30,28 +34,90 @@ def model_summary(model_json: str) -> tuple[pd.DataFrame, int]:
     return pd.DataFrame(rows), total
 
 
+def owner() -> str:
+    """This session's identity in the queue (one training per student at a time; students take turns)."""
+    if OWNER not in st.session_state:
+        st.session_state[OWNER] = secrets.token_urlsafe(16)
+    return st.session_state[OWNER]
+
+
 def owned_run_id() -> str | None:
     """The training this session started; after a reload, the one whose owner token is in the URL."""
-    if st.session_state.get(OWNED):
-        return st.session_state[OWNED]
+    if st.session_state.get(OWNED) or st.session_state.get(SWEEP):
+        return st.session_state.get(OWNED)
     job = trainer.job_with_token(st.query_params.get("train", ""))
     if job is None:
         st.query_params.pop("train", None)  # unknown, or from before a restart: ignore it
+        return None
+    st.session_state[OWNER] = job.owner
+    if job.experiment.startswith(sweeps.PREFIX):
+        st.session_state[SWEEP] = job.experiment
         return None
     st.session_state[OWNED] = job.run_id
     return job.run_id
 
 
+def sweep_jobs() -> list[training.TrainingJob]:
+    """The jobs of the sweep this session started, in grid order."""
+    tag = st.session_state.get(SWEEP)
+    return [job for job in trainer.jobs_of(owner()) if job.experiment == tag] if tag else []
+
+
 def start(model_config: config.ModelConfig, train_config: config.TrainConfig, name: str, dataset: Dataset) -> None:
     try:
-        job = trainer.start(name, model_config, train_config, dataset=dataset)
+        with st.spinner("Reaching the training engine..."):  # at once unless it is still starting
+            job = trainer.start(name, model_config, train_config, dataset=dataset, owner=owner())
     except MnistLabError as error:
         st.error(markdown_text(str(error)))
         return
     st.session_state[OWNED] = job.run_id
+    st.session_state.pop(SWEEP, None)
     st.query_params["train"] = job.owner_token
-    sidebar.set_active_run(job.run_id)
+    st.session_state[BEFORE] = sidebar.active_run_id()
+    sidebar.switch_to_new_training(job.run_id)
     st.rerun()
+
+
+def start_sweep(axes: list[sweeps.Axis], model_config: config.ModelConfig, train_config: config.TrainConfig,
+                name: str, dataset: Dataset) -> None:
+    try:
+        with st.spinner("Reaching the training engine..."):
+            jobs = sweeps.start(trainer, name, model_config, train_config, axes, dataset=dataset, owner=owner())
+    except MnistLabError as error:
+        st.error(markdown_text(str(error)))
+        return
+    st.session_state[SWEEP] = jobs[0].experiment
+    st.session_state.pop(OWNED, None)
+    st.query_params["train"] = jobs[0].owner_token
+    st.rerun()
+
+
+def cancel(job: training.TrainingJob) -> None:
+    if job.cancel():  # its run is gone: the active run goes back to the one before
+        sidebar.set_active_run(st.session_state.pop(BEFORE, None))
+        st.toast(f"Cancelled {markdown_text(job.name)}: it never trained.", icon=":material/cancel:")
+
+
+def stop_all(jobs: list[training.TrainingJob]) -> None:
+    for job in jobs:
+        job.stop()
+
+
+def where_trainings_run() -> str:
+    try:
+        return trainer.engine.description
+    except MnistLabError as error:
+        return f"no engine ({error})"
+
+
+def draw_batches(progress: training.Progress) -> None:
+    if progress.batches:
+        st.altair_chart(charts.batch_curve(curves.batch_frame(progress.batches, progress.batches_per_epoch)), width="stretch")
+
+
+def draw_epochs(history: pd.DataFrame) -> None:
+    for column, metric in zip(st.columns(len(curves.METRICS)), curves.METRICS):  # stacked on a phone
+        column.altair_chart(charts.metric_curve(history, metric), width="stretch")
 
 
 def draw_progress(progress: training.Progress) -> None:
@@ -61,11 +127,10 @@ def draw_progress(progress: training.Progress) -> None:
         text=f"Epoch {progress.epoch} of {progress.epochs}, batch {progress.batch} of {progress.batches_per_epoch}"
         f" · {progress.images_per_second:,.0f} images/s{left}",
     )
-    if progress.batches:
-        st.altair_chart(charts.batch_curve(curves.batch_frame(progress.batches, progress.batches_per_epoch)), width="stretch")
+    draw_batches(progress)
     history = curves.history_frame(progress.epoch_rows)
     if len(history):
-        st.altair_chart(charts.epoch_curves(history))
+        draw_epochs(history)
     else:
         st.caption("Per-epoch loss and accuracy (train and validation) appear here after the first epoch.")
 
@@ -75,26 +140,74 @@ def live_panel(run_id: str) -> None:
     job = trainer.job(run_id)
     progress = job.progress()
     st.subheader(f"Training {markdown_text(progress.name)}")
-    st.caption(markdown_text(progress.message))
-    if run_id == owned_run_id():
+    if progress.waiting:
+        st.info(f"{markdown_text(progress.message)} It starts by itself when its turn comes: no need to click again. "
+                "Each student has one training at a time, and students take turns.", icon=":material/hourglass_top:")
+        st.button("Cancel", on_click=cancel, args=(job,), key="cancel_training",
+                  help="Takes it out of the queue: it never trains, and its run is removed.")
+    else:
+        st.caption(markdown_text(progress.message) + (f" On worker {progress.worker}." if progress.worker else ""))
         st.button("Stop", type="primary", on_click=job.stop, disabled=job.stop_event.is_set(), key="stop_training",
                   help="Stops after the batch in progress and keeps the model trained so far.")
-    elif job.experiment:
-        st.info("A one-click comparison of the Report page is training; the session that started it can stop it there.")
-    else:
-        st.info("Someone else started this training on this server; it ends when they stop it or it finishes.")
-    draw_progress(progress)
+        draw_progress(progress)
     if progress.done:
         st.rerun(scope="app")
 
 
+@st.fragment(run_every=POLL_SECONDS)
+def sweep_panel(jobs: list[training.TrainingJob], running: bool) -> None:
+    rows = []
+    for progress in (job.progress() for job in jobs):
+        state = (f"waiting, position {progress.position}" if progress.waiting else progress.status if progress.done
+                 else f"epoch {max(progress.epoch, 1)} of {progress.epochs}")
+        tested = [row["test_accuracy"] for row in progress.epoch_rows if row.get("test_accuracy") is not None]
+        rows.append({"run": progress.name, "state": state, "progress": progress.fraction,
+                     "test accuracy": tested[-1] if tested else None, "worker": progress.worker})
+    st.subheader(f"Sweep {markdown_text(jobs[0].name.rpartition(': ')[0])}")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        "progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0),
+        "test accuracy": st.column_config.NumberColumn(format="percent")})
+    ended = all(job.done for job in jobs)
+    if not ended:
+        st.button("Stop the sweep", on_click=stop_all, args=(jobs,), key="stop_sweep",
+                  help="Cancels its waiting runs and stops the running ones after their batch, keeping their models.")
+    else:
+        st.success("The sweep has ended: the Evaluate page shows it as one result (view **Sweep**).")
+    if ended and running:
+        st.rerun(scope="app")
+
+
+def engine_panel() -> None:
+    overview = trainer.overview()
+    if overview.problem:
+        st.warning(markdown_text(overview.problem[0].upper() + overview.problem[1:]))
+    if overview.running or overview.waiting:
+        slots = "" if overview.slots is None else f" on {overview.slots} worker slot{'s' * (overview.slots != 1)}"
+        st.info(f"Someone else started a training on this server: {overview.running} running and {overview.waiting} "
+                f"waiting{slots}. Start yours any time: it waits its turn and starts by itself.")
+
+
+def diagnosis_text(found: diagnosis.Diagnosis) -> str:
+    findings = "".join(f"\n- {finding}" for finding in found.findings)
+    tries = "".join(f"\n- {change}" for change in found.tries)
+    return f"\n\n**What went wrong.** {found.summary}{findings}\n\n**What to try**, one change at a time:{tries}"
+
+
 def finished_panel(run: run_store.Run) -> None:
+    found = diagnosis.diagnose(run)
     notice = {run_store.FINISHED: st.success, run_store.STOPPED: st.warning}.get(run.status, st.error)
-    notice(f"**{markdown_text(run.name)}**: {run.status}. {markdown_text(run.message)}")
+    text = f"**{markdown_text(run.name)}**: {run.status}. {markdown_text(run.message)}"
+    if found is None:
+        notice(text)
+    else:
+        st.error(text + diagnosis_text(found), icon=":material/report:")
     st.caption(curves.final_figures(run.metrics))
+    job = trainer.job(run.id)
+    if job is not None:
+        draw_batches(job.progress())
     history = curves.history_frame(run.history)
     if len(history):
-        st.altair_chart(charts.epoch_curves(history))
+        draw_epochs(history)
 
 
 try:
@@ -102,33 +215,46 @@ try:
 except MnistLabError as error:
     st.error(f"The chosen dataset cannot be loaded: {markdown_text(str(error))}")
     st.stop()
+mine = trainer.job(owned_run_id()) if owned_run_id() else None
+mine = mine if mine is not None and not mine.done else None
+my_sweep = sweep_jobs()
+busy = mine is not None or any(not job.done for job in my_sweep)
+if my_sweep:
+    st.query_params["train"] = my_sweep[0].owner_token  # a reload of this URL finds the sweep again
+if mine is not None:
+    st.query_params["train"] = mine.owner_token  # page switches drop it; a reload of this URL keeps Stop
+    dataset = mine.dataset
 try:
-    model_config, train_config = train_form.render(dataset)
+    model_config, train_config = train_form.render(dataset, running=mine)
 except MnistLabError as error:
     st.error(f"Check the training choices in the sidebar: {markdown_text(str(error))}")
     st.stop()
 
-active = trainer.active()
-if active is not None and active.run_id == st.session_state.get(OWNED):
-    st.query_params["train"] = active.owner_token  # page switches drop it; a reload of this URL keeps Stop
-
 suggested = f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep"
 name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
 name = name_column.text_input("Run name", placeholder=suggested, max_chars=run_store.NAME_MAX, key="train_run_name")
-if button_column.button("Start training", type="primary", disabled=active is not None, key="start_training",
-                        width="stretch", help="One training runs at a time on this server." if active is not None else None):
+if button_column.button("Start training", type="primary", disabled=busy, key="start_training", width="stretch",
+                        help="One training per student at a time: yours is still in progress." if busy else
+                        "Queues it: it starts by itself when a worker is free and it is your turn."):
     start(model_config, train_config, name or suggested, dataset)
-st.caption(f"Trains on **{markdown_text(dataset.name)}** (change it in the sidebar). Set the architecture, loss, "
-           "optimizer and length in the sidebar; their reasons are below.")
+st.caption(f"Trains on **{markdown_text(dataset.name)}** (change it in the sidebar), on "
+           f"{markdown_text(where_trainings_run())}. Set the architecture, loss, optimizer and length in the "
+           "sidebar; their reasons are below.")
+if (axes := sweep_form.render(model_config, train_config, busy=busy)) is not None:
+    start_sweep(axes, model_config, train_config, f"sweep {name or suggested}", dataset)
 
-if active is not None:
-    live_panel(active.run_id)
+if mine is not None:
+    live_panel(mine.run_id)
+elif my_sweep:
+    sweep_panel(my_sweep, busy)
 elif owned_run_id():
     try:
         finished_panel(resources.store().get(owned_run_id()))
     except run_store.RunNotFoundError:
         st.session_state.pop(OWNED, None)
         st.query_params.pop("train", None)
+if not busy:
+    engine_panel()
 
 st.header("Your choices and why")
 chosen = {

@@ -1,21 +1,32 @@
 """Command line: ``mnist-lab train --preset NAME ...`` runs the app's engine headless; ``mnist-lab datasets`` and
-``mnist-lab import-dataset`` list and add datasets. ``python -m mnist_lab`` is the same command."""
+``mnist-lab import-dataset`` list and add datasets; ``mnist-lab notebook RUN_ID -o FILE`` exports a run as a Jupyter
+notebook; ``mnist-lab sweep --preset NAME --vary SETTING=VALUES`` queues a sweep on the Dask engine.
+``python -m mnist_lab`` is the same command.
+
+``train`` trains in this process unless a Dask scheduler is given (``--scheduler`` or ``MNIST_LAB_SCHEDULER``): one
+training gains nothing from a worker process here, and saves the 6-11 s a fresh worker takes to import TensorFlow.
+``sweep`` always goes through the engine (the embedded cluster when no scheduler is given), so its runs train in
+parallel where workers allow. Either way this process is the run store's writer."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnist_lab import __version__, data, training
+from mnist_lab import __version__, data, report, training
 from mnist_lab.data import limits
 from mnist_lab.errors import DatasetError, MnistLabError
 from mnist_lab.models import config, presets
 from mnist_lab.paths import HOME_ENV, default_home
 from mnist_lab.runs import store as run_store
+from mnist_lab.training import engine, sweeps
 
 HOME_HELP = f"home directory of runs and datasets (default: ${HOME_ENV} or ~/.mnist_lab)"
+SCHEDULER_HELP = (f"address of a Dask scheduler whose workers train (default: ${engine.SCHEDULER_ENV}; for train, "
+                  "none trains in this process; for sweep, none starts workers on this machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +48,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int)
     train.add_argument("--eval-test", action="store_true", help="measure test accuracy after every epoch")
     train.add_argument("--jsonl", action="store_true", help="print one JSON object per epoch")
+    train.add_argument("--scheduler", help=SCHEDULER_HELP)
     train.add_argument("--home", help=HOME_HELP)
     train.set_defaults(handler=run_train)
+    sweep = commands.add_parser("sweep", help="train a preset once per value of one or two settings, in parallel "
+                                              "where workers allow, tagged as one sweep")
+    sweep.add_argument("--preset", required=True, help=f"one of: {', '.join(presets.PRESETS)}")
+    sweep.add_argument("--vary", action="append", required=True, metavar="SETTING=VALUES",
+                       help=f"a setting ({', '.join(sweeps.SETTINGS)}) and its values: learning_rate=1e-4:1e-2:4 "
+                            "(4 values on a log grid) or optimizer=adam,sgd; once or twice")
+    sweep.add_argument("--name", help="name of the sweep (default: the preset's name)")
+    sweep.add_argument("--dataset", default=data.MNIST_NAME, help="dataset to train on (default: MNIST)")
+    for option, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--limit", int),
+                         ("--validation", float), ("--seed", int)):
+        sweep.add_argument(option, type=kind, help="as for train; a varied setting overrides it")
+    sweep.add_argument("--jsonl", action="store_true", help="print one JSON object per finished run")
+    sweep.add_argument("--scheduler", help=SCHEDULER_HELP)
+    sweep.add_argument("--home", help=HOME_HELP)
+    sweep.set_defaults(handler=run_sweep)
     listing = commands.add_parser("datasets", help="list the datasets runs can train on")
     listing.add_argument("--home", help=HOME_HELP)
     listing.set_defaults(handler=run_datasets)
@@ -51,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     adding.add_argument("--name", required=True, help="the dataset's name (letters, digits, spaces, -_.)")
     adding.add_argument("--home", help=HOME_HELP)
     adding.set_defaults(handler=run_import)
+    notebook = commands.add_parser(
+        "notebook", help="export a run as a Jupyter notebook that trains it again in plain Keras and answers the "
+                         "assignment next to its code")
+    notebook.add_argument("run_id", help="the run's id (printed by train --jsonl, shown in the app's run details)")
+    notebook.add_argument("-o", "--output", required=True, help="the .ipynb file to write")
+    notebook.add_argument("--with-outputs", action="store_true",
+                          help="put the app's figures and tables in the notebook as cell outputs")
+    notebook.add_argument("--home", help=HOME_HELP)
+    notebook.set_defaults(handler=run_notebook)
     return parser
 
 
@@ -74,13 +110,77 @@ def run_train(args: argparse.Namespace) -> int:
     store = run_store.RunStore(args.home)
     dataset = data.get_dataset(args.dataset, _home(args))
     name = args.name or args.preset
+    if _use_scheduler(args):
+        engine.shared().client()  # an unreachable scheduler is a clear error before any run is created
     job = training.new_job(store, name, chosen.model, train_config, dataset, evaluate_test=args.eval_test)
     run_id = job.run_id
     job.on_epoch(lambda row: _print_epoch(row, args.jsonl))
-    status = job.run()
+    if _use_scheduler(args):
+        job.submit(engine.shared().queue)
+        _wait_or_stop([job])
+        status = job.progress().status
+    else:
+        status = job.run()
     message = job.progress().message
     print(json.dumps({"run_id": run_id, "status": status, "message": message}) if args.jsonl else f"{status}: {message}")
     return 0 if status in (run_store.FINISHED, run_store.STOPPED) else 1
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Queue a sweep as ``args`` say on the engine, print each run as it ends; return the exit status."""
+    chosen = presets.preset(args.preset)
+    train_config = train_config_from(args, chosen.train)
+    axes = [sweeps.parse_axis(text) for text in args.vary]
+    sweeps.points(chosen.model, train_config, axes)  # refuse a bad grid before starting anything
+    store = run_store.RunStore(args.home)
+    dataset = data.get_dataset(args.dataset, _home(args))
+    _use_scheduler(args)
+    jobs = sweeps.start(training.Trainer(store), args.name or args.preset, chosen.model, train_config, axes,
+                        dataset=dataset)
+    print(json.dumps({"sweep": jobs[0].experiment, "runs": len(jobs), "engine": engine.shared().description})
+          if args.jsonl else f"sweep {jobs[0].experiment}: {len(jobs)} runs on {engine.shared().description}",
+          flush=True)
+    _wait_or_stop(jobs, lambda job: _print_sweep_run(store.get(job.run_id), args.jsonl))
+    ended = sweeps.Sweep(jobs[0].experiment, args.name or args.preset, tuple(store.get(job.run_id) for job in jobs), ())
+    best = ended.best()
+    if best is not None:
+        summary = {"best_run_id": best.id, "best": best.name, "test_accuracy": best.metrics["test_accuracy"]}
+        print(json.dumps(summary) if args.jsonl else f"best: {best.name}, test accuracy {summary['test_accuracy']:.2%}")
+    return 0 if all(run.status in (run_store.FINISHED, run_store.STOPPED) for run in ended.runs) else 1
+
+
+def _use_scheduler(args: argparse.Namespace) -> bool:
+    """Whether a scheduler is given; ``--scheduler`` is passed on to the engine through its variable."""
+    if args.scheduler:
+        os.environ[engine.SCHEDULER_ENV] = args.scheduler
+    return bool(os.environ.get(engine.SCHEDULER_ENV, "").strip())
+
+
+def _wait_or_stop(jobs: list, ended=None) -> None:
+    """Wait for ``jobs`` to end, calling ``ended(job)`` as each does; Ctrl-C stops them (their models are kept)."""
+    waiting = list(jobs)
+    try:
+        while waiting:
+            for job in [job for job in waiting if job.join(0.2)]:
+                waiting.remove(job)
+                if ended is not None:
+                    ended(job)
+    except KeyboardInterrupt:
+        for job in waiting:
+            job.stop()
+        for job in waiting:
+            job.join(engine.SHUTDOWN_WAIT_SECONDS)
+
+
+def _print_sweep_run(run: run_store.Run, as_json: bool) -> None:
+    """Print one run of a sweep as it ends."""
+    accuracy = run.metrics.get("test_accuracy")
+    if as_json:
+        print(json.dumps({"run_id": run.id, "name": run.name, "status": run.status, "test_accuracy": accuracy,
+                          "worker": run.metrics.get("worker", {}).get("worker")}), flush=True)
+    else:
+        figure = "" if accuracy is None else f", test accuracy {accuracy:.2%}"
+        print(f"{run.status}: {run.name}{figure}", flush=True)
 
 
 def run_datasets(args: argparse.Namespace) -> int:
@@ -113,6 +213,21 @@ def run_import(args: argparse.Namespace) -> int:
                                           args.name, home)
     print(f"imported {imported.name}: {len(imported.y_train):,} training and {len(imported.y_test):,} test images, "
           f"classes {', '.join(imported.class_names)}")
+    return 0
+
+
+def run_notebook(args: argparse.Namespace) -> int:
+    """Write the notebook of run ``args.run_id`` to ``args.output``; return the exit status."""
+    store = run_store.RunStore(args.home)
+    run = store.get(args.run_id)
+    dataset = data.dataset_for_run(run.dataset, run.dataset_sha256, _home(args))
+    evidence, built = report.report_of_run(store, run, dataset)
+    text = report.to_ipynb(report.build_notebook(evidence, dataset, built, with_outputs=args.with_outputs))
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise run_store.StoreError(f"cannot write {args.output}: {error.strerror or error}") from error
+    print(f"wrote {args.output}: run {run.name!r}, test accuracy {evidence.evaluation.summary['accuracy']:.2%}")
     return 0
 
 

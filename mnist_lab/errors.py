@@ -63,4 +63,8 @@ class ModelUnavailableError(MnistLabError, RuntimeError):
 
 
 class TrainingBusyError(MnistLabError, RuntimeError):
-    """Another training is already running in this server."""
+    """This student (browser session) already has a training waiting or running."""
+
+
+class EngineUnavailableError(MnistLabError, RuntimeError):
+    """The training engine cannot be reached or started: no scheduler at the configured address, or no workers."""

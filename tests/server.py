@@ -22,9 +22,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_app(home: Path, port: int, log: Path) -> subprocess.Popen:
-    """Start the app in its own process group, logging to ``log`` (the child keeps the file open)."""
-    env = {**os.environ, "MNIST_LAB_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+def start_app(home: Path, port: int, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start the app in its own process group, logging to ``log`` (the child keeps the file open).
+
+    ``env`` adds to (or overrides) this process's environment.
+    """
+    env = {**os.environ, "MNIST_LAB_HOME": str(home), "PYTHONUNBUFFERED": "1", **(env or {})}
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -48,12 +51,12 @@ def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float 
 
 
 @contextlib.contextmanager
-def running_app(home: Path) -> Iterator[str]:
-    """Run the app until the block ends; yield its URL."""
+def running_app(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run the app until the block ends, with ``env`` added to its environment; yield its URL."""
     port = free_port()
     log = home / "server.log"
     home.mkdir(parents=True, exist_ok=True)
-    process = start_app(home, port, log)
+    process = start_app(home, port, log, env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process, log)

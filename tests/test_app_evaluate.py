@@ -1,5 +1,6 @@
 """AppTest of the Evaluate page with two small stored runs: one run, a chosen confusion cell, the comparison, broken runs."""
 
+import json
 import shutil
 
 import pytest
@@ -43,11 +44,15 @@ def test_one_run_shows_headline_table_matrix_and_curves(run_ids, runs_home):
     assert any("What a confusion matrix tells" in md.value for md in at.markdown)
     table = at.dataframe[0].value
     assert len(table) == 10
-    assert {"precision", "recall", "f1", "support", "roc_auc", "average_precision"} <= set(table.columns)
+    assert {"precision", "recall", "f1", "support", "roc_auc", "average_precision", "ranking_errors"} <= set(table.columns)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Ranking errors"] == f"{stored['ranking_errors_macro']:.2f}"
     assert at.get("download_button")[0].proto.label == "Download the table (CSV)"
     specs = chart_specs(at)
     assert any('"name":"cell"' in spec.replace(" ", "") for spec in specs)
-    assert any("ROC, one class against the rest" in spec for spec in specs)
+    roc = next(spec for spec in specs if "ROC, one class against the rest" in spec)
+    assert '"type":"log"' in roc.replace(" ", "")  # the logarithmic false-positive-rate axis by default
+    assert any("fewer is better" in spec for spec in specs)  # ranking errors per class
     assert any("Precision against recall" in spec for spec in specs)
     # The most frequent mistake is chosen at first, and its images are shown.
     pair = at.dataframe[1].value.iloc[0]
@@ -67,8 +72,8 @@ def test_choosing_a_cell_shows_its_images_and_curves_follow_the_controls(run_ids
     expected = int(((mnist.y_test == 2) & (predicted == 8)).sum())
     assert f"{expected} test images of class 2 read as 8" in captions(at)
     at.toggle(key="evaluate_normalized").set_value(True)
-    at.multiselect(key="evaluate_curves").set_value(["8", "micro"])
-    at.toggle(key="evaluate_zoom").set_value(True).run()
+    at.multiselect(key="evaluate_curves_MNIST").set_value(["8", "micro"])
+    at.segmented_control(key="evaluate_roc_axis").set_value("corner").run()
     specs = chart_specs(at)
     roc = next(spec for spec in specs if "ROC, one class against the rest" in spec)
     assert "8 \\u00b7 AUC" in roc or "8 · AUC" in roc
@@ -88,9 +93,15 @@ def test_compare_two_runs(run_ids):
     assert {"test accuracy", "macro F1", "macro ROC AUC", "train accuracy"} <= set(table.columns)
     at.selectbox(key="evaluate_compare_class").set_value("micro").run()
     specs = chart_specs(at)
-    for title in ("Recall per class", "ROC AUC per class", "ROC of class micro against the rest"):
+    for title in ("Recall per class", "Ranking errors per 10,000 pairs per class", "ROC of class micro against the rest"):
         assert any(title in spec for spec in specs), title
     assert any('"run"' in spec and '"loss"' in spec for spec in specs)  # training curves overlaid
+    widths = {name: config.get("width") for name, config in json.loads(at.dataframe[0].proto.columns).items()}
+    for title in ("test accuracy", "macro F1", "macro ROC AUC"):  # wide enough for their titles, not cut at "macro F…"
+        assert widths[title] >= 8 * len(title), title
+    at.selectbox(key="evaluate_compare_baseline").set_value("small perceptron").run()
+    assert not at.exception
+    assert any("Recall per class" in spec and "difference to small perceptron" in spec for spec in chart_specs(at))
 
 
 def test_a_run_whose_model_file_is_gone_gets_a_message_and_the_others_still_work(trained_copy):
@@ -116,7 +127,7 @@ def test_a_run_that_diverged_before_its_first_epoch(home):
     at = open_evaluate(run_id)
     assert "has no saved model" in at.warning[0].value and "diverged" in at.warning[0].value
     at.segmented_control(key="evaluate_view").set_value("Compare runs").run()
-    assert "at least two finished runs" in at.info[0].value
+    assert "at least two runs with a saved model" in at.info[0].value
 
 
 def test_no_runs_yet(home):

@@ -81,7 +81,7 @@ def test_wrong_shape_tab_shows_the_models_errors_and_the_fix(trained_store):
     codes = [code.value for code in at.code]
     assert any(code.startswith("ValueError: Input 0") and "found shape=(28, 28, 3)" in code for code in codes)
     assert any("# input shape (1, 28, 28, 1)" in code for code in codes)
-    assert any("Works: 10 probabilities" in success.value for success in at.success)
+    assert any("Runs: 10 probabilities" in success.value for success in at.success)
 
 
 def test_inside_the_network_of_a_convnet(trained_store):

@@ -57,7 +57,7 @@ def test_without_a_run_every_question_is_there_with_the_data_evidence(home):
     assert [button.label for button in at.button][:2] == [
         "Run the comparison: scaled 0-1 against raw 0-255, both fast", "Run the comparison: perceptron against CNN (fast)"]
     assert [button.proto.label for button in at.get("download_button")] == [
-        "Download the report (HTML)", "Download the report (Markdown)"]
+        "Download the report (HTML)", "Download the report (Markdown, .zip)"]
 
 
 def test_every_answer_shows_the_runs_evidence_and_its_stored_figures(run_ids):

@@ -143,3 +143,74 @@ def test_only_the_owner_token_in_the_url_gives_the_stop_button(home):
     finally:
         job.stop()
         job.join(timeout=120)
+
+
+def open_train_page_with_token(token):
+    """The Train page in a new session (a reload) whose URL carries a training's owner token."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["train"] = token
+    at.run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_after_a_reload_the_form_shows_the_running_trainings_settings_read_only_and_keeps_them(home):
+    from mnist_lab.models import config
+    from ui import resources
+
+    train = config.TrainConfig(optimizer="sgd", learning_rate=0.02, epochs=150, train_limit=1000, batch_size=64)
+    job = resources.trainer().start("watched", config.ModelConfig(architecture="perceptron"), train)
+    try:
+        at = open_train_page_with_token(job.owner_token)
+        shown = {
+            "architecture": at.selectbox(key="train_architecture"), "optimizer": at.selectbox(key="train_optimizer"),
+            "learning_rate": at.number_input(key="train_learning_rate"), "epochs": at.number_input(key="train_epochs"),
+            "train_limit": at.number_input(key="train_train_limit"), "batch_size": at.select_slider(key="train_batch_size"),
+        }
+        assert {key: widget.value for key, widget in shown.items()} == {
+            "architecture": "perceptron", "optimizer": "sgd", "learning_rate": 0.02, "epochs": 150, "train_limit": 1000,
+            "batch_size": 64}
+        assert all(widget.disabled for widget in shown.values())
+        assert all(toggle.disabled for toggle in at.sidebar.toggle)
+        assert at.dataframe[0].value["params"].sum() == 7850  # the summary of the network that trains
+        assert any("settings of your training in progress" in info.value for info in at.sidebar.info)
+    finally:
+        job.stop()
+        assert job.join(timeout=120)
+    at.run()
+    assert not at.selectbox(key="train_architecture").disabled
+    assert at.number_input(key="train_epochs").value == 150 and at.selectbox(key="train_optimizer").value == "sgd"
+
+
+def test_a_training_that_ends_near_chance_is_told_what_went_wrong_and_keeps_its_batch_curve(home):
+    from mnist_lab.models import config
+    from ui import resources
+
+    near_chance = config.TrainConfig(loss="mse", optimizer="sgd", learning_rate=1e-3, epochs=2, train_limit=1000,
+                                     batch_size=50)
+    job = resources.trainer().start("stuck", config.ModelConfig(architecture="perceptron"), near_chance)
+    assert job.join(timeout=120)
+    at = open_train_page_with_token(job.owner_token)
+    assert not at.success
+    box = at.error[0].value
+    assert box.startswith("**stuck**: finished.") and "**What went wrong.**" in box
+    assert "is close to the 10.0% of guessing among 10 classes" in box
+    assert "- Learning rate: 0.001 is too small for SGD" in box and "- Loss: Cross-entropy" in box
+    specs = [chart.proto.spec for chart in at.get("vega_lite_chart")]
+    assert any("batch by batch" in spec for spec in specs) and any("accuracy per epoch" in spec for spec in specs)
+
+
+def test_every_reason_is_shown_once(home):
+    from mnist_lab.models import architectures, optim
+
+    at = open_train_page()
+    texts = [element.value for element in (*at.markdown, *at.caption, *at.info)]
+    chosen = {
+        "architecture": architectures.ARCHITECTURES[at.selectbox(key="train_architecture").value],
+        "loss": optim.LOSSES[at.selectbox(key="train_loss").value],
+        "optimizer": optim.OPTIMIZERS[at.selectbox(key="train_optimizer").value],
+        "schedule": optim.SCHEDULES[at.selectbox(key="train_schedule").value],
+    }
+    for kind, choice in chosen.items():
+        assert sum(choice.reason in text for text in texts) == 1, kind

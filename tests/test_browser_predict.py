@@ -73,7 +73,7 @@ def test_the_wrong_shape_tab_shows_the_real_error(predictions_page):
     page = predictions_page
     page.get_by_role("tab", name="The wrong shape").click()
     page.get_by_text(re.compile(r"ValueError: Input 0 .* found shape=\(28, 28, 3\)")).wait_for()
-    assert page.get_by_text("Works: 10 probabilities").count() == 1
+    assert page.get_by_text("Runs: 10 probabilities").count() == 1
 
 
 def photo_of_a_one() -> bytes:

@@ -1,13 +1,25 @@
-"""Two browser sessions at once: one trains, the other explores, predicts and evaluates; nothing crosses."""
+"""Two browser sessions at once: one trains, the other explores, predicts and evaluates, and queues behind it;
+nothing crosses."""
 
 import re
+import shutil
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser_helpers import open_page, start_training, wait_idle
+from tests.server import running_app
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def one_slot_app_url(trained_home, tmp_path_factory):
+    """The app on a copy of ``trained_home`` whose engine has one worker slot, whatever the machine."""
+    home = tmp_path_factory.mktemp("one-slot") / "home"
+    shutil.copytree(trained_home, home)
+    with running_app(home, env={"MNIST_LAB_WORKERS": "1"}) as url:
+        yield url
 
 
 def new_session(chromium, url):
@@ -29,9 +41,9 @@ def pick_run(page, label):
     expect(page.get_by_role("combobox", name="Run")).to_have_value(label)
 
 
-def test_one_session_trains_while_another_works(chromium, trained_app_url, tmp_path):
-    trainer_context, trainer = new_session(chromium, trained_app_url)
-    viewer_context, viewer = new_session(chromium, trained_app_url)
+def test_one_session_trains_while_another_works(chromium, one_slot_app_url, tmp_path):
+    trainer_context, trainer = new_session(chromium, one_slot_app_url)
+    viewer_context, viewer = new_session(chromium, one_slot_app_url)
     try:
         open_page(trainer, "Train")
         start_training(trainer, "session A run", epochs=40, images=20000)
@@ -46,11 +58,17 @@ def test_one_session_trains_while_another_works(chromium, trained_app_url, tmp_p
         open_page(viewer, "Evaluate")
         expect(viewer.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=90_000)
 
-        # It asks to train too: a clear refusal, and no Stop button for someone else's training.
+        # It wants to train too: with one worker slot, its training waits behind A's with its place shown, and it
+        # gets no Stop button for someone else's training; it cancels while waiting.
         open_page(viewer, "Train")
-        expect(viewer.get_by_text("Someone else started this training")).to_be_visible(timeout=60_000)
-        expect(viewer.get_by_role("button", name="Start training")).to_be_disabled()
+        expect(viewer.get_by_text("Someone else started a training on this server")).to_be_visible(timeout=60_000)
         assert viewer.get_by_role("button", name="Stop").count() == 0
+        viewer.get_by_role("button", name="Start training").click()
+        expect(viewer.get_by_text(re.compile("position 1 in the queue"))).to_be_visible(timeout=60_000)
+        expect(viewer.get_by_role("button", name="Start training")).to_be_disabled()
+        viewer.get_by_role("button", name="Cancel").click()
+        expect(viewer.get_by_role("button", name="Start training")).to_be_enabled(timeout=60_000)
+        expect(viewer.get_by_role("combobox", name="Run")).to_have_value("small fast · finished")
 
         # Nothing crossed: each session keeps its own active run and its own widgets.
         expect(viewer.get_by_role("combobox", name="Run")).to_have_value("small fast · finished")

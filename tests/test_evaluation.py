@@ -129,14 +129,29 @@ def test_cell_examples_are_the_cells_images_most_confident_first(evaluations, mn
 
 @pytest.mark.parametrize(
     ("train", "test", "words"),
-    [(None, 0.9, "cannot be rebuilt"), (0.95, 0.97, "test accuracy is 2.0 percentage points higher"),
-     (0.99, 0.98, "small"), (0.99, 0.90, "overfitting")],
+    [(None, 0.9, "cannot be rebuilt"),
+     (0.95, 0.97, "test accuracy is 2.0 percentage points higher than the training accuracy, more than the sampling "
+                  "noise"),
+     (0.98, 0.985, "within the sampling noise"), (0.99, 0.985, "no sign of overfitting"),
+     (0.99, 0.98, "a small gap"), (0.99, 0.90, "10.0 times as many errors"),
+     (0.82, 0.796, "underfitting"), (0.111, 0.108, "it underfits")],
 )
-def test_gap_explanation_says_why_training_accuracy_is_usually_higher(train, test, words):
-    text = evaluation.gap_explanation({"train_accuracy": train, "accuracy": test})
+def test_gap_explanation_is_built_from_the_comparison(train, test, words):
+    summary = {"train_accuracy": train, "accuracy": test, "n": 10_000, "train_images": 2000}
+    text = evaluation.gap_explanation(summary)
     assert words in text
     if train is not None:
         assert "fitted to exactly those images" in text
+    if train is not None and test > train:  # underfitting lowers both figures: it cannot lift test above train
+        assert "underfit" not in text
+    if train is not None and train < 0.55:  # a model near chance does not "generalise well"
+        assert "generalises well" not in text and "overfitting" not in text
+
+
+def test_gap_explanation_gives_the_sampling_noise_of_the_two_measurements():
+    summary = {"train_accuracy": 0.98, "accuracy": 0.985, "n": 10_000, "train_images": 2000}
+    noise = 2 * np.sqrt(0.98 * 0.02 / 2000 + 0.985 * 0.015 / 10_000) * 100
+    assert f"about ±{noise:.1f} points for 2,000 training and 10,000 test images" in evaluation.gap_explanation(summary)
 
 
 def make_run(run_id, name, model_config, train_config):
@@ -182,6 +197,12 @@ def spec(chart):
     return json.dumps(chart.to_dict())
 
 
+def layer_rows(chart: dict, layer: int) -> pd.DataFrame:
+    """The data rows of one layer of a chart's dict (Altair keeps inline data in the top-level datasets)."""
+    data = chart["layer"][layer].get("data", chart.get("data"))
+    return pd.DataFrame(data["values"] if "values" in data else chart["datasets"][data["name"]])
+
+
 def test_confusion_heatmap_is_clickable_and_outlines_the_chosen_cell(evaluations):
     frame = evaluations["small fast"].confusion
     chart = charts.confusion_heatmap(frame, chosen=("4", "9")).to_dict()
@@ -195,18 +216,70 @@ def test_confusion_heatmap_is_clickable_and_outlines_the_chosen_cell(evaluations
 
 def test_roc_chart_shows_the_chosen_curves_with_their_auc(evaluations):
     ev = evaluations["small fast"]
-    text = spec(charts.roc_chart(ev.roc, [str(d) for d in range(10)], ["3", "macro"]))
-    auc_of_3 = ev.per_class.set_index("class").loc["3", "roc_auc"]
-    assert f"3 \\u00b7 AUC {auc_of_3:.3f}" in text and "macro-average \\u00b7 AUC" in text
+    classes = [str(d) for d in range(10)]
+    text = spec(charts.roc_chart(ev.roc, classes, ["3", "macro"]))
+    aucs = ev.per_class.set_index("class")["roc_auc"]
+    decimals = evaluation.auc_decimals([aucs["3"], ev.roc.loc[ev.roc["class"] == "macro", "auc"].iloc[0]])
+    assert f"3 \\u00b7 AUC {aucs['3']:.{decimals}f}" in text and "macro-average \\u00b7 AUC" in text
     assert "5 \\u00b7 AUC" not in text and "micro-average" not in text
-    zoomed = charts.roc_chart(ev.roc, [str(d) for d in range(10)], ["3"], zoom=True).to_dict()
+    zoomed = charts.roc_chart(ev.roc, classes, ["3"], axis="corner").to_dict()
     assert zoomed["layer"][1]["encoding"]["x"]["scale"]["domain"] == [0, charts.ZOOM_FPR]
     assert zoomed["layer"][1]["encoding"]["y"]["scale"]["domain"][0] > 0
+
+
+def test_the_default_roc_chart_has_a_logarithmic_false_positive_rate_axis(evaluations):
+    ev = evaluations["small fast"]
+    chart = charts.roc_chart(ev.roc, [str(d) for d in range(10)], ["3", "8"]).to_dict()
+    x = chart["layer"][1]["encoding"]["x"]
+    low, high = x["scale"]["domain"]
+    assert x["scale"]["type"] == "log" and "logarithmic" in x["title"]
+    smallest = ev.roc.loc[ev.roc["class"].isin(["3", "8"]) & (ev.roc["fpr"] > 0), "fpr"].min()
+    assert 0 < low <= smallest < low * 10 and high == 1  # from the power of ten below the first false positive
+    assert layer_rows(chart, 1)["fpr"].min() > 0  # FPR 0 cannot be drawn on a log axis
+    assert charts.compare_roc(ev.roc.assign(run="a"), "3").to_dict()["layer"][1]["encoding"]["x"]["scale"]["type"] == "log"
+
+
+def test_auc_gets_the_decimals_that_tell_classes_apart():
+    assert evaluation.auc_decimals([0.9991, 0.9992, 0.5]) == 4
+    assert evaluation.auc_decimals([0.99991, 0.99992]) == 5
+    assert evaluation.auc_decimals([0.95, 0.96]) == 3
+    assert evaluation.auc_decimals([0.99996]) == 5  # never shown as 1.0000 when it is not 1
+    assert evaluation.auc_decimals([float("nan"), 0.97]) == 3
+    assert evaluation.ranking_errors(0.99985) == pytest.approx(1.5)
+
+
+def test_ranking_errors_are_one_minus_auc_per_10000_pairs(evaluations, store, runs):
+    ev = evaluations["small fast"]
+    np.testing.assert_allclose(ev.per_class["ranking_errors"], (1 - ev.per_class["roc_auc"]) * 10_000)
+    assert ev.summary["ranking_errors_macro"] == pytest.approx((1 - ev.summary["roc_auc_macro"]) * 10_000)
+    stored = store.get(runs["small fast"].id).metrics["test"]["per_class"]["ranking_errors"]
+    assert stored["3"] == pytest.approx(ev.per_class.set_index("class").loc["3", "ranking_errors"])
 
 
 def test_comparison_charts_build(runs, evaluations):
     names = ["small fast", "small perceptron"]
     comparison = evaluation.compare([runs[n] for n in names], [evaluations[n] for n in names])
     assert "Recall per class" in spec(charts.compare_bars(comparison.per_class, "recall"))
-    assert "ROC of class micro" in spec(charts.compare_roc(comparison.roc, "micro", zoom=True))
+    assert "ROC of class micro" in spec(charts.compare_roc(comparison.roc, "micro", axis="corner"))
     assert "overall accuracy" in spec(charts.recall_bars(evaluations["small fast"].per_class, accuracy=0.9))
+    assert "fewer is better" in spec(charts.ranking_error_bars(evaluations["small fast"].per_class))
+
+
+def test_comparison_axes_come_from_the_data_or_show_differences_to_a_baseline(runs, evaluations):
+    names = ["small fast", "small perceptron"]
+    comparison = evaluation.compare([runs[n] for n in names], [evaluations[n] for n in names])
+    auc = comparison.per_class[comparison.per_class["metric"] == "ROC AUC"]
+    low, high = charts.compare_bars(comparison.per_class, "ROC AUC").to_dict()["encoding"]["y"]["scale"]["domain"]
+    assert auc["value"].min() - 0.01 < low < auc["value"].min() and auc["value"].max() <= high <= 1
+    errors = evaluation.RANKING_ERRORS
+    difference = charts.compare_bars(comparison.per_class, errors, baseline="small fast").to_dict()
+    rows = layer_rows(difference, 0)
+    assert set(rows["run"]) == {"small perceptron"}
+    per_class = {name: evaluations[name].per_class.set_index("class")["ranking_errors"] for name in names}
+    np.testing.assert_allclose(rows.set_index("class")["difference"],
+                               (per_class["small perceptron"] - per_class["small fast"])[rows["class"]])
+
+
+def test_recall_labels_get_room_in_the_exported_chart(evaluations):
+    chart = charts.recall_bars(evaluations["small fast"].per_class, accuracy=0.9).to_dict()
+    assert chart["width"] == {"step": charts.evaluation.BAND} and charts.evaluation.BAND >= 40

@@ -285,6 +285,18 @@ def test_max_points_thins_each_curve_keeping_ends_and_shape(max_points):
     assert pr.groupby("class").size().max() <= max_points
 
 
+def test_thinning_keeps_the_steps_a_logarithmic_false_positive_rate_axis_shows():
+    y, p = softmax_scores(2, n=20_000, signal=3.0)  # a strong classifier: much of its ROC lies below an FPR of 0.1%
+    full = metrics.roc_curves(y, p)
+    thin = metrics.roc_curves(y, p, max_points=40)
+    for name in map(str, range(3)):
+        whole, curve = full[full["class"] == name], thin[thin["class"] == name]
+        assert len(curve) <= 40
+        corner = whole["fpr"].between(1e-12, 1e-3).sum()
+        # A linear thinning keeps one or two points there: a log axis would show a straight line over three decades.
+        assert corner > 20 and curve["fpr"].between(1e-12, 1e-3).sum() >= 10
+
+
 def test_max_points_larger_than_curve_changes_nothing():
     y, p = softmax_scores(1)
     pd.testing.assert_frame_equal(metrics.roc_curves(y, p, max_points=100_000), metrics.roc_curves(y, p))

@@ -255,3 +255,18 @@ def test_combined_checksum_depends_on_every_file_and_their_order():
     assert len(combined_sha256([first, second])) == 64
     with pytest.raises(ValueError, match="64 lowercase hex"):
         combined_sha256([first, "B" * 64])
+
+
+def test_old_runs_have_no_recorded_environment_and_new_runs_record_this_one(tmp_path):
+    from mnist_lab import environment
+    from mnist_lab.report import reproducibility_card
+
+    store = RunStore(copy_v0(tmp_path))
+    old = store.list_runs()[0]
+    assert old.environment == {}
+    assert not reproducibility_card(old).recorded
+    new_id = store.create_run("new", {}, {}, {}, environment=environment.describe())
+    new = store.get(new_id)
+    assert new.environment == environment.describe()
+    card = reproducibility_card(new)
+    assert card.recorded and card.versions == environment.describe()["versions"]

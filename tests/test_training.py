@@ -47,11 +47,13 @@ def test_stop_ends_within_one_batch_and_keeps_a_loadable_model(home):
     while job.progress().batch < 3 and not job.done and time.monotonic() < deadline:
         time.sleep(0.01)
     job.stop()
-    at_stop = job.progress()  # read after the request: the batch in progress may still finish, no further one
     assert job.join(timeout=120)
     progress = job.progress()
     assert progress.status == run_store.STOPPED
-    assert progress.epoch == at_stop.epoch and progress.batch in (at_stop.batch, at_stop.batch + 1)
+    # Where the stop reached the training (in the worker that trains it): the batch in progress may still finish,
+    # no further one.
+    reached_epoch, reached_batch = job.stop_reached
+    assert progress.epoch == reached_epoch and progress.batch in (reached_batch, reached_batch + 1)
     assert progress.epoch_rows[-1]["partial"] is True
     run = store.get(job.run_id)
     assert run.status == run_store.STOPPED and run.has_model
@@ -68,16 +70,18 @@ def test_huge_learning_rate_ends_as_diverged(home):
     assert not run.has_model  # a diverged first epoch saves no NaN weights
 
 
-def test_one_training_at_a_time(home):
+def test_one_training_per_student_at_a_time_and_the_next_student_queues(home):
     trainer = training.Trainer(run_store.RunStore())
-    first = trainer.start("first", *small(epochs=3))
-    with pytest.raises(training.TrainingBusyError, match="Another training is running"):
-        trainer.start("second", *small())
+    first = trainer.start("first", *small(epochs=3), owner="alice")
+    with pytest.raises(training.TrainingBusyError, match="already have a training in progress"):
+        trainer.start("again", *small(), owner="alice")
+    second = trainer.start("second", *small(epochs=1), owner="bob")  # queued, not refused
     first.stop()
-    first.join(timeout=120)
-    second = trainer.start("second", *small(epochs=1))
-    assert second.join(timeout=120)
+    assert first.join(timeout=120) and second.join(timeout=300)  # the second started by itself
+    assert second.progress().status == run_store.FINISHED
     assert trainer.job(first.run_id) is first and trainer.active() is None
+    third = trainer.start("third", *small(epochs=1), owner="alice")  # alice's first training has ended
+    assert third.join(timeout=300)
 
 
 def test_same_config_and_seed_give_the_same_curves(home):
@@ -116,10 +120,12 @@ def test_final_figures_name_what_the_run_measured():
 
 
 def test_a_stop_between_epochs_starts_no_further_epoch(home):
+    # Trained in this thread (the same fit as in a worker), so the stop lands exactly between epoch 1's last batch
+    # and epoch 2: a listener runs in the training thread here, after a worker's epoch has arrived there.
     store = run_store.RunStore()
-    job = training.Trainer(store).start("stop between", *small(epochs=3))
+    job = training.new_job(store, "stop between", *small(epochs=3))
     job.on_epoch(lambda row: job.stop() if row["epoch"] == 1 else None)  # arrives after epoch 1's last batch
-    assert job.join(timeout=120)
+    job.run()
     run = store.get(job.run_id)
     assert run.status == run_store.STOPPED and run.message.startswith("Stopped after epoch 1;")
     assert [(row["epoch"], row["partial"]) for row in run.history] == [(1, False)]
@@ -128,18 +134,18 @@ def test_a_stop_between_epochs_starts_no_further_epoch(home):
 
 def test_a_stop_after_the_last_batch_still_counts_as_finished(home):
     store = run_store.RunStore()
-    job = training.Trainer(store).start("stop at the end", *small(epochs=2))
+    job = training.new_job(store, "stop at the end", *small(epochs=2))
     job.on_epoch(lambda row: job.stop() if row["epoch"] == 2 else None)
-    assert job.join(timeout=120)
+    job.run()
     assert store.get(job.run_id).status == run_store.FINISHED
 
 
-def test_trainers_of_one_process_share_the_one_training_limit(home):
+def test_trainers_of_one_process_share_the_queue(home):
     store = run_store.RunStore()
-    first = training.Trainer(store).start("first", *small(epochs=3))
+    first = training.Trainer(store).start("first", *small(epochs=3), owner="alice")
     other = training.Trainer(store)  # as after Streamlit's cache was cleared
     with pytest.raises(training.TrainingBusyError, match="'first'"):
-        other.start("second", *small())
+        other.start("second", *small(), owner="alice")
     assert other.active() is first and other.job(first.run_id) is first
     first.stop()
     assert first.join(timeout=120)

@@ -42,7 +42,8 @@ def store() -> run_store.RunStore:
 
 
 def trainer():
-    """The per-server training engine of the configured home (imports TensorFlow lazily)."""
+    """The per-server training facade of the configured home; the first call starts the Dask engine in the
+    background (the embedded cluster and TensorFlow in its workers), so the first Start does not wait for it."""
     return _trainer_at(str(run_store.default_home()))
 
 
@@ -55,7 +56,9 @@ def _store_at(home: str) -> run_store.RunStore:
 def _trainer_at(home: str):
     from mnist_lab.training import Trainer
 
-    return Trainer(_store_at(home))
+    trainer = Trainer(_store_at(home))
+    trainer.warm_up()
+    return trainer
 
 
 def store_or_stop() -> run_store.RunStore:

@@ -6,14 +6,27 @@ import streamlit as st
 
 from mnist_lab import data
 from mnist_lab.errors import MnistLabError
+from mnist_lab.runs import choice
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import resources
 
 ACTIVE_RUN = "active_run"
 CHOSEN_DATASET = "chosen_dataset"
+#: The active run's id in the URL, so that a reload (a new session) describes the same run. Run ids are not secret.
+RUN_PARAM = "run"
 _PICKER = "sidebar_run_picker"
 _DATASET_PICKER = "sidebar_dataset_picker"
+_SWITCHED = "active_run_switched"  # the run a Train-page start replaced, until the student picks a run
+_PICKER_HELP = ("The run that the Predictions, Evaluate and Report pages describe. It changes only when you pick "
+                "another one, or start a training on the Train page.")
+# The pickers' options wrap instead of being cut off ("… · fini"); an <input> cannot wrap, so the caption under
+# the picker repeats the chosen run's full name.
+_WRAP_OPTIONS = (
+    "<style>[role='listbox'][aria-label^='Run'] [role='option'] {height: auto; min-height: 40px; padding-block: 0.3rem;}"
+    " [role='listbox'][aria-label^='Run'] [role='option'] > div {white-space: normal; height: auto; overflow: visible;}"
+    "</style>"
+)
 
 
 def chosen_dataset_name() -> str:
@@ -52,8 +65,17 @@ def active_run_id() -> str | None:
 
 
 def set_active_run(run_id: str | None) -> None:
-    """Make ``run_id`` this session's active run."""
+    """Make ``run_id`` this session's active run (the student's choice: any notice of a switch is dropped)."""
     st.session_state[ACTIVE_RUN] = run_id
+    st.session_state.pop(_SWITCHED, None)
+
+
+def switch_to_new_training(run_id: str) -> None:
+    """Make the training this session just started the active run; the sidebar says so and names the run before."""
+    previous = active_run_id()
+    set_active_run(run_id)
+    if previous is not None and previous != run_id:
+        st.session_state[_SWITCHED] = previous
 
 
 def active_run() -> run_store.Run | None:
@@ -68,6 +90,52 @@ def active_run() -> run_store.Run | None:
         return None
 
 
+def _choose_first_run(runs: list[run_store.Run], labels: dict[str, str]) -> None:
+    """Choose the run of a session that has none: the one named in the URL, else the newest of the student's own."""
+    from_url = st.query_params.get(RUN_PARAM)
+    if from_url in labels:
+        set_active_run(from_url)
+    else:
+        default = choice.default_run(runs)
+        set_active_run(default.id if default is not None else None)
+
+
+def _keep_in_url(run_id: str | None) -> None:
+    """Write the active run into the URL (page switches drop it), only when it differs."""
+    if run_id is None:
+        st.query_params.pop(RUN_PARAM, None)
+    elif st.query_params.get(RUN_PARAM) != run_id:
+        st.query_params[RUN_PARAM] = run_id
+
+
+def run_choice(label: str, key: str, runs: list[run_store.Run] | None = None) -> None:
+    """Draw a picker of the active run, in picker order, with comparison runs tagged and listed last.
+
+    Parameters
+    ----------
+    label : str
+        The picker's label; it starts with "Run" (the options' wrapping style is keyed on it).
+    key : str
+        The widget key; every picker of the active run needs its own.
+    runs : list of Run, optional
+        The stored runs, when the caller has them already. Without any, nothing is drawn.
+    """
+    runs = resources.store().list_runs() if runs is None else runs
+    if not runs:
+        return
+    labels = choice.picker_labels(runs)
+    st.session_state[key] = active_run_id()
+    st.selectbox(
+        label,
+        options=list(labels),
+        format_func=labels.get,
+        key=key,
+        placeholder="Choose a run",
+        on_change=lambda: set_active_run(st.session_state[key]),
+        help=_PICKER_HELP,
+    )
+
+
 def run_picker() -> None:
     """Draw the run picker and the actions on the active run."""
     with st.sidebar:
@@ -80,21 +148,35 @@ def run_picker() -> None:
         if not runs:
             st.caption("No runs yet: train one on the Train page.")
             return
-        labels = run_store.distinct_labels(runs, with_status=True)
+        labels = choice.picker_labels(runs)
         if active_run_id() not in labels:
-            set_active_run(runs[0].id)
-        st.session_state[_PICKER] = active_run_id()
-        st.selectbox(
-            "Run",
-            options=list(labels),
-            format_func=labels.get,
-            key=_PICKER,
-            on_change=lambda: set_active_run(st.session_state[_PICKER]),
-            help="The run that the Predictions, Evaluate and Report pages show.",
-        )
-        run = next(run for run in runs if run.id == active_run_id())
-        st.caption(f"Trained on {markdown_text(run.dataset)}. {markdown_text(run.message)}")
+            _choose_first_run(runs, labels)
+        _keep_in_url(active_run_id())
+        st.html(_WRAP_OPTIONS)
+        run_choice("Run", _PICKER, runs)
+        run = next((run for run in runs if run.id == active_run_id()), None)
+        if run is None:
+            st.caption("Only comparison runs so far: train a run of your own on the Train page, or pick one.")
+            return
+        _switch_notice(labels)
+        st.caption(_describe(run))
         _run_actions(run)
+
+
+def _describe(run: run_store.Run) -> str:
+    """The run in one or two sentences of Markdown: its full name and status, its dataset, whether a comparison made it."""
+    made_by = (" A small run of a one-click comparison on the Report page, not one of your trainings."
+               if choice.is_comparison(run) else "")
+    return (f"**{markdown_text(run.name)}** · {run.status}. Trained on {markdown_text(run.dataset)}. "
+            f"{markdown_text(run.message)}{made_by}")
+
+
+def _switch_notice(labels: dict[str, str]) -> None:
+    """Say that starting a training made it the active run, and which run it replaced."""
+    previous = st.session_state.get(_SWITCHED)
+    if previous in labels:
+        st.info(f"Your new training is now the active run; before, it was **{markdown_text(labels[previous])}**. "
+                "Pick that one above to go back to it.", icon=":material/swap_horiz:")
 
 
 def _run_actions(run: run_store.Run) -> None:

@@ -1,4 +1,7 @@
-"""The Train page's sidebar form: every choice with its reason, kept across page switches."""
+"""The Train page's sidebar form: every choice, kept across page switches; read-only while its training runs.
+
+The reasons for the choices are on the Train page itself (its cards), not repeated here.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,12 @@ from mnist_lab.data import Dataset
 from mnist_lab.errors import ConfigError
 from mnist_lab.models import architectures, config, optim, presets
 from mnist_lab.models.config import ModelConfig, TrainConfig
+from mnist_lab.training import TrainingJob
 
 _SAVED = "train_form_values"
 _PREFIX = "train_"
+_LOCKED = "train_form_locked"  # whether this run of the page draws the form read-only
+_SHOWN_RUN = "train_form_shown_run"  # the training whose settings were last put into the form
 
 
 def _field_values(model: config.ModelConfig, train: config.TrainConfig) -> dict[str, Any]:
@@ -52,12 +58,30 @@ def _bound(key: str) -> dict[str, Any]:
     Under load the browser can rebuild a widget from its default; a default equal to the value held in session
     state makes that harmless (without it the architecture fell back to the first entry and loaded its preset).
     """
-    return {"key": f"{_PREFIX}{key}", "value": _value(key)}
+    return {"key": f"{_PREFIX}{key}", "value": _value(key), "disabled": _locked()}
+
+
+def _locked() -> bool:
+    """Whether the form is read-only: a training of this session is running with its settings."""
+    return st.session_state.get(_LOCKED, False)
+
+
+def _show_training(job: TrainingJob) -> None:
+    """Put the settings of ``job`` into the form, once per training; they stay after it ends.
+
+    After a reload the form would otherwise show the default preset next to the live curves of another network.
+    """
+    if st.session_state.get(_SHOWN_RUN) == job.run_id:
+        return
+    st.session_state[_SHOWN_RUN] = job.run_id
+    st.session_state[_SAVED] = _field_values(job.model_config, job.train_config)
+    for key in _saved():
+        st.session_state.pop(f"{_PREFIX}{key}", None)
 
 
 def _selectbox(label: str, key: str, options: list, **kwargs: Any) -> None:
     """A selectbox whose default is its current value (see ``_bound``)."""
-    st.selectbox(label, options, index=options.index(_value(key)), key=f"{_PREFIX}{key}", **kwargs)
+    st.selectbox(label, options, index=options.index(_value(key)), key=f"{_PREFIX}{key}", disabled=_locked(), **kwargs)
 
 
 def _limit(key: str) -> config.Limit:
@@ -74,8 +98,8 @@ def _slider(label: str, key: str, **kwargs: Any) -> None:
 
 
 def _ticks(label: str, key: str, **kwargs: Any) -> None:
-    """A select slider over the values the field's limit suggests."""
-    st.select_slider(label, list(_limit(key).ticks), **_bound(key), **kwargs)
+    """A select slider over the values the field's limit suggests, and the current one (a training's may be another)."""
+    st.select_slider(label, sorted({*_limit(key).ticks, _value(key)}), **_bound(key), **kwargs)
 
 
 def _number(label: str, key: str, **kwargs: Any) -> None:
@@ -88,27 +112,40 @@ def _number(label: str, key: str, **kwargs: Any) -> None:
 
 def _segments(label: str, key: str) -> None:
     """A segmented control over the field's allowed choices."""
-    st.segmented_control(label, list(_limit(key).choices), default=_value(key), required=True, key=f"{_PREFIX}{key}")
+    st.segmented_control(label, list(_limit(key).choices), default=_value(key), required=True, key=f"{_PREFIX}{key}",
+                         disabled=_locked())
 
 
 def _choice(label: str, key: str, table: dict, help_text: str) -> None:
-    """A selectbox over a registry, with the chosen entry's reason below it."""
+    """A selectbox over a registry (the chosen entry's reason is on the page, once)."""
     _selectbox(label, key, list(table), format_func=lambda k: table[k].label, help=help_text)
-    st.caption(table[_value(key)].reason)
 
 
-def render(dataset: Dataset) -> tuple[config.ModelConfig, config.TrainConfig]:
+def render(dataset: Dataset, running: TrainingJob | None = None) -> tuple[config.ModelConfig, config.TrainConfig]:
     """Draw the form in the sidebar and return the configs it describes for training on ``dataset``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The dataset to train on (its size bounds the training subset).
+    running : TrainingJob, optional
+        This session's training in progress: the form shows its settings, read-only, and keeps them after it ends.
 
     Raises
     ------
     ConfigError
         A value is out of range (the page shows the message).
     """
+    st.session_state[_LOCKED] = running is not None
+    if running is not None:
+        _show_training(running)
     training_images = len(dataset.y_train)
     _fit_train_limit(training_images)
     with st.sidebar:
         st.header("Training choices")
+        if running is not None:
+            st.info("These are the settings of your training in progress: read-only until it ends, and kept in "
+                    "the form after it.", icon=":material/lock:")
         _selectbox(
             "Architecture",
             "architecture",

@@ -8,6 +8,7 @@ the report. Evaluating the same model again reads all of it back without loading
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -22,7 +23,7 @@ from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
 from mnist_lab.training import curves
-from mnist_lab.training import jobs as training
+from mnist_lab.training.split import split_data
 
 #: Training images scored for the train-versus-test gap (all of them when the run trained on fewer).
 TRAIN_SAMPLE = 2000
@@ -31,6 +32,11 @@ TRAIN_SCORES = "train_sample_scores"
 CURVE_POINTS = 100
 #: Metric frames stored with the run next to its scores, so that reopening skips their computation.
 STORED_FRAMES = ("per_class", "roc", "pr")
+# A new suffix when a frame's computation changes, so that frames stored by an older version are computed again.
+_FRAME_VERSIONS = {"roc": "_v2"}
+#: ROC AUC's ranking errors are counted per this many (positive, negative) pairs.
+PAIRS = 10_000
+RANKING_ERRORS = f"ranking errors per {PAIRS:,} pairs"
 #: What a confusion matrix tells (concept question B7), in the app's words.
 CONFUSION_MATRIX_EXPLAINED = (
     "**What a confusion matrix tells.** Each row is a true digit, each column the digit the model answered, each cell "
@@ -45,17 +51,23 @@ CURVES_EXPLAINED = (
     "One-vs-rest: one digit is the positive class, all others negative, and the threshold on that digit's probability "
     "sweeps from 1 to 0. ROC plots the true positive rate (recall) against the false positive rate; AUC is the chance "
     "that a random image of the digit scores higher than a random other image (1 is perfect, 0.5 is guessing). "
-    "Micro-average pools all 100,000 decisions; macro-average is the mean of the ten class curves. Precision-recall "
-    "curves leave out the many easy negatives, so they show differences that ROC squeezes into its top-left corner."
+    "For a strong model every AUC is close to 1, so the app also gives 1 - AUC as ranking errors: of "
+    f"{PAIRS:,} pairs of one image of the digit and one other image, how many give the other image the higher score "
+    "for that digit. A logarithmic false-positive-rate axis spreads out the corner where such models differ. "
+    "Micro-average pools the decisions of every image for every class; macro-average is the mean of the class "
+    "curves. Precision-recall curves leave out the many easy negatives, so they show differences that ROC squeezes "
+    "into its top-left corner."
 )
 #: Per-class columns compared between runs, with their display names.
-COMPARED = {"recall": "recall", "roc_auc": "ROC AUC", "precision": "precision", "f1": "F1"}
+COMPARED = {"recall": "recall", "roc_auc": "ROC AUC", "ranking_errors": RANKING_ERRORS, "precision": "precision",
+            "f1": "F1"}
 #: Headline figures shown next to the hyperparameters that differ.
 HEADLINE = {
     "accuracy": "test accuracy",
     "log_loss": "test loss",
     "f1_macro": "macro F1",
     "roc_auc_macro": "macro ROC AUC",
+    "ranking_errors_macro": f"macro {RANKING_ERRORS}",
     "train_accuracy": "train accuracy",
 }
 
@@ -73,9 +85,11 @@ class Evaluation:
     summary : dict
         :func:`mnist_lab.evaluation.metrics.summary` of the test set plus ``train_accuracy`` (the same model on
         up to :data:`TRAIN_SAMPLE` of the images it trained on, None when they cannot be rebuilt),
-        ``train_images`` (how many) and ``accuracy_gap`` (train minus test accuracy, or None).
+        ``train_images`` (how many), ``accuracy_gap`` (train minus test accuracy, or None) and
+        ``ranking_errors_macro`` (:func:`ranking_errors` of the macro ROC AUC).
     per_class : pandas.DataFrame
-        :func:`mnist_lab.evaluation.metrics.per_class_report` with the class name as a column ``class``.
+        :func:`mnist_lab.evaluation.metrics.per_class_report` with the class name as a column ``class``, plus
+        ``ranking_errors`` (:func:`ranking_errors` of ``roc_auc``).
     confusion : pandas.DataFrame
         :func:`mnist_lab.evaluation.metrics.confusion_long` of the counts, classes as names.
     roc, pr : pandas.DataFrame
@@ -177,6 +191,7 @@ def evaluate_run(
     train_accuracy, train_images = _train_accuracy(store, run, model, dataset)
     summary["train_accuracy"], summary["train_images"] = train_accuracy, train_images
     summary["accuracy_gap"] = None if train_accuracy is None else train_accuracy - summary["accuracy"]
+    summary["ranking_errors_macro"] = ranking_errors(summary["roc_auc_macro"])
     frames = _metric_frames(store, run, truth, scores, labels)
     predicted = np.argmax(scores, axis=1).astype(np.int8)
     counts = metrics.confusion(dataset.y_test, predicted, labels=range(len(labels)))
@@ -184,7 +199,7 @@ def evaluate_run(
         run_id=run.id,
         epoch=run.saved_epochs,
         summary=summary,
-        per_class=frames["per_class"],
+        per_class=frames["per_class"].assign(ranking_errors=lambda frame: ranking_errors(frame["roc_auc"])),
         confusion=metrics.confusion_long(counts, labels=labels),
         roc=frames["roc"],
         pr=frames["pr"],
@@ -218,7 +233,7 @@ def _metric_frames(
         frame: pd.DataFrame(
             store.cached_array(
                 run.id,
-                f"evaluation_{frame}_epoch{run.saved_epochs}",
+                f"evaluation_{frame}{_FRAME_VERSIONS.get(frame, '')}_epoch{run.saved_epochs}",
                 lambda frame=frame: _as_records(compute[frame]()),
                 valid=lambda array: array.dtype.names is not None,
             )
@@ -242,7 +257,8 @@ def stored_figures(evaluation: Evaluation) -> dict[str, Any]:
     return {
         "epoch": evaluation.epoch,
         **evaluation.summary,
-        "per_class": {column: per_class[column].to_dict() for column in ("precision", "recall", "f1", "roc_auc")},
+        "per_class": {column: per_class[column].to_dict()
+                      for column in ("precision", "recall", "f1", "roc_auc", "ranking_errors")},
     }
 
 
@@ -251,7 +267,7 @@ def _train_accuracy(
 ) -> tuple[float | None, int]:
     """Accuracy on (a sample of) the images the model trained on and their number; scores stored like the test ones."""
     try:
-        split = training.split_data(dataset, config.from_dict(config.TrainConfig, run.train_config))
+        split = split_data(dataset, config.from_dict(config.TrainConfig, run.train_config))
     except (config.ConfigError, TypeError):
         return None, 0
     chosen = np.random.default_rng(0).permutation(len(split.y_train))[:TRAIN_SAMPLE]
@@ -265,26 +281,93 @@ def _train_accuracy(
     return float(np.mean(np.argmax(scores, axis=1) == split.y_train[chosen])), len(chosen)
 
 
-def gap_explanation(summary: dict[str, Any]) -> str:
-    """One or two sentences on the train-versus-test accuracy gap of an evaluation summary."""
+def ranking_errors(roc_auc):
+    """1 - ROC AUC as ranking errors per :data:`PAIRS` pairs (a float, or a Series for a Series).
+
+    ROC AUC is the share of (positive, negative) pairs in which the positive image scores higher (ties
+    count half), so 1 - AUC is the share ranked the wrong way; per 10,000 pairs it tells apart models whose
+    AUCs all round to 1.
+    """
+    return (1 - roc_auc) * PAIRS
+
+
+def auc_decimals(values, *, least: int = 3, most: int = 8) -> int:
+    """How many decimals tell the given AUCs apart: the fewest (at least ``least``) that keep distinct values distinct.
+
+    Parameters
+    ----------
+    values : iterable of float
+        AUCs (NaN ignored).
+    least, most : int
+        The range of decimals to choose from.
+
+    Returns
+    -------
+    int
+    """
+    finite = [float(value) for value in values if value == value]
+    distinct = len({round(value, most) for value in finite})
+    for decimals in range(least, most):
+        shown = {round(value, decimals) for value in finite}
+        if len(shown) == distinct and not any(value != 1 and round(value, decimals) == 1 for value in finite):
+            return decimals
+    return most
+
+
+def sampling_noise(first: float, first_n: int, second: float, second_n: int) -> float:
+    """Two standard errors of the difference of two accuracies measured on independent samples, in points."""
+    variance = first * (1 - first) / max(first_n, 1) + second * (1 - second) / max(second_n, 1)
+    return 2 * math.sqrt(variance) * 100
+
+
+def gap_explanation(summary: dict[str, Any], *, classes: int = 10) -> str:
+    """A few sentences on the train-versus-test accuracy gap of an evaluation summary, built from its figures.
+
+    Parameters
+    ----------
+    summary : dict
+        :attr:`Evaluation.summary`: ``accuracy``, ``n``, ``train_accuracy`` and ``train_images``.
+    classes : int
+        How many classes the model chooses from (guessing is right once in ``classes``).
+
+    Returns
+    -------
+    str
+        Markdown; says which accuracy is higher, whether the difference is within the sampling noise of the
+        two measurements, and what it means.
+    """
     train, test = summary.get("train_accuracy"), summary["accuracy"]
     if train is None:
         return "This run's training images cannot be rebuilt from its settings: there is no training accuracy to compare."
-    why = (
-        "Training accuracy is usually higher because the weights were fitted to exactly those images: the network "
-        "partly memorises their quirks, while the test images are new to it."
-    )
-    points = abs(train - test) * 100
-    if train < test:
-        return (
-            f"Here the test accuracy is {points:.1f} percentage points higher. {why} The reverse occurs by chance when "
-            "the test set holds easier digits, or when training was short and the model still underfits."
-        )
+    why = ("Training accuracy is usually the higher one because the weights were fitted to exactly those images: the "
+           "network partly memorises their quirks, while the test images are new to it.")
+    points = (train - test) * 100
+    noise = sampling_noise(train, summary.get("train_images") or 0, test, summary["n"])
+    within = (f"a difference within the sampling noise of the two measurements (about ±{noise:.1f} points for "
+              f"{summary.get('train_images', 0):,} training and {summary['n']:,} test images)")
+    if train < (1 + 1 / classes) / 2:
+        return (f"This model gets only {train:.1%} of its own training images right (guessing gets "
+                f"{1 / classes:.0%}): it has not learnt the task yet, it underfits, so the gap of {abs(points):.1f} "
+                f"points says nothing about how well it generalises. {why}")
+    if points < 0:
+        cause = (f"{within}: with a gap this small either figure can come out ahead." if -points <= noise else
+                 f"more than the sampling noise of the two measurements (about ±{noise:.1f} points): this model "
+                 "finds its test images easier than its training images.")
+        return f"Here the test accuracy is {-points:.1f} percentage points higher than the training accuracy, {cause} {why}"
+    if points <= noise:
+        return f"The training accuracy is {points:.1f} percentage points higher, {within}: no sign of overfitting. {why}"
     if points <= 2:
-        return f"The gap is {points:.1f} percentage points: small, so the model generalises well. {why}"
+        return f"The training accuracy is {points:.1f} percentage points higher: a small gap, the model generalises well. {why}"
+    train_error, test_error = 1 - train, 1 - test
+    if test_error <= 1.5 * train_error:
+        return (f"The training accuracy is {points:.1f} percentage points higher, but that is small next to the errors "
+                f"themselves ({test_error:.1%} of the test images, {train_error:.1%} of the training images): the "
+                f"model is held back more by what it has not learnt (underfitting) than by memorising. {why}")
     return (
-        f"The gap is {points:.1f} percentage points: the model fits its training images noticeably better than new ones "
-        f"(overfitting). {why} More training images, augmentation, dropout or fewer epochs narrow it."
+        f"The training accuracy is {points:.1f} percentage points higher: the model makes {test_error / train_error:.1f} "
+        f"times as many errors on new images ({test_error:.1%}) as on its training images ({train_error:.1%}), it "
+        f"fits them noticeably better (overfitting). {why} More training images, augmentation, dropout or fewer epochs "
+        "narrow the gap."
     )
 
 

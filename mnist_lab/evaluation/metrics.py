@@ -265,19 +265,22 @@ def _check_max_points(max_points: int | None) -> None:
         raise MetricsInputError(f"max_points must be None or at least 2, got {max_points}")
 
 
-def _thin(x: np.ndarray, y: np.ndarray, max_points: int | None) -> np.ndarray:
+def _thin(x: np.ndarray, y: np.ndarray, max_points: int | None, start: np.ndarray | None = None) -> np.ndarray:
     """Indices of at most ``max_points`` points that keep the curve's shape, both ends included.
 
-    Greedy Ramer-Douglas-Peucker: start from the two ends and keep adding the point farthest
-    from the polyline kept so far; stop early once every other point lies on that polyline.
+    Greedy Ramer-Douglas-Peucker: start from the two ends (and the indices ``start``, if given) and keep
+    adding the point farthest from the polyline kept so far; stop early once every other point lies on
+    that polyline.
     """
     n = len(x)
     if max_points is None or n <= max_points:
         return np.arange(n)
     kept = np.zeros(n, dtype=bool)
     kept[[0, n - 1]] = True
+    if start is not None:
+        kept[start] = True
     everyone = np.arange(n)
-    for _ in range(max_points - 2):
+    for _ in range(max_points - int(kept.sum())):
         kept_index = np.flatnonzero(kept)
         after = np.searchsorted(kept_index, everyone, side="right")
         start = kept_index[after - 1]
@@ -333,7 +336,8 @@ def roc_curves(
         Label of each score column. Defaults to ``range(k)``.
     max_points : int, optional
         Keep at most this many points per curve, chosen to keep its shape (greedy
-        Ramer-Douglas-Peucker) and always including its first and last points. ``None`` keeps every point that
+        Ramer-Douglas-Peucker: half of them on a linear false-positive-rate axis, the rest on a logarithmic
+        one) and always including its first and last points. ``None`` keeps every point that
         ``sklearn.metrics.roc_curve(drop_intermediate=True)`` returns.
 
     Returns
@@ -376,9 +380,30 @@ def roc_curves(
 
 
 def _roc_frame(name: str, fpr, tpr, threshold, max_points: int | None) -> pd.DataFrame:
-    """Rows of one ROC curve with its full AUC."""
+    """Rows of one ROC curve with its full AUC, thinned to keep its shape on a linear and a logarithmic FPR axis."""
     columns = {"fpr": fpr, "tpr": tpr, "threshold": threshold, "auc": np.full(len(fpr), auc(fpr, tpr))}
-    return _curve_frame(name, columns, "fpr", "tpr", max_points)
+    keep = _thin_linear_and_log(np.asarray(fpr, dtype=float), np.asarray(tpr, dtype=float), max_points)
+    frame = pd.DataFrame({key: np.asarray(value)[keep] for key, value in columns.items()})
+    frame.insert(0, "class", name)
+    return frame
+
+
+def _thin_linear_and_log(fpr: np.ndarray, tpr: np.ndarray, max_points: int | None) -> np.ndarray:
+    """Half the points chosen on a linear FPR axis, the rest on a logarithmic one.
+
+    A strong classifier's curve does all its rising below an FPR of 1%, which a linear axis squeezes
+    into its left edge: thinned there alone, the log-axis view would lose its steps.
+    """
+    if max_points is None or len(fpr) <= max_points:
+        return np.arange(len(fpr))
+    linear = _thin(fpr, tpr, max(2, max_points // 2))
+    positive = fpr[fpr > 0]
+    if not len(positive):
+        return linear
+    floor = positive.min()
+    span = max(np.log10(fpr.max() / floor), 1e-12)
+    log_x = (np.log10(np.maximum(fpr, floor)) - np.log10(floor)) / span
+    return _thin(log_x, tpr, max_points, start=linear)
 
 
 def pr_curves(

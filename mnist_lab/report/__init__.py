@@ -3,12 +3,15 @@
 :func:`build_report` gathers, for each numbered question (:data:`QUESTIONS`), a short answer in the
 app's words and the evidence behind it (figures, tables, images, charts, code) from the data, the run,
 its stored evaluation and the one-click comparison runs; :func:`to_markdown` and :func:`to_html` turn
-the result into downloadable documents.
+the result into downloadable documents. :func:`reproducibility_card` and :func:`card_markdown` describe what a
+run needs to be reproduced; :func:`build_notebook` writes the run as a Jupyter notebook in plain Keras.
 """
 
 from mnist_lab.report.answers import NO_RUN, build_report
 from mnist_lab.report.answers_a import SHOWN_PREDICTIONS
 from mnist_lab.report.answers_b import SAMPLE_INDEX
+from mnist_lab.report.card import ReproducibilityCard, reproducibility_card
+from mnist_lab.report.card import to_markdown as card_markdown
 from mnist_lab.report.evidence import (
     Answer,
     Chart,
@@ -22,7 +25,8 @@ from mnist_lab.report.evidence import (
     Table,
     data_facts,
 )
-from mnist_lab.report.exporters import to_html, to_markdown
+from mnist_lab.report.exporters import to_html, to_markdown, to_markdown_zip
+from mnist_lab.report.notebook import build_notebook, report_of_run, set_parameters, to_ipynb
 from mnist_lab.report.questions import PARTS, QUESTIONS, Question, question
 from mnist_lab.text import markdown_text
 
@@ -41,12 +45,20 @@ __all__ = [
     "Images",
     "Question",
     "Report",
+    "ReproducibilityCard",
     "RunEvidence",
     "Table",
+    "build_notebook",
     "build_report",
+    "card_markdown",
     "data_facts",
     "markdown_text",
     "question",
+    "report_of_run",
+    "reproducibility_card",
+    "set_parameters",
     "to_html",
+    "to_ipynb",
     "to_markdown",
+    "to_markdown_zip",
 ]

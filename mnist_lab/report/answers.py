@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mnist_lab.data import Dataset
-from mnist_lab.models import architectures
+from mnist_lab.models import architectures, presets
 from mnist_lab.report import answers_a, answers_b
 from mnist_lab.report.evidence import DataFacts, Report, RunEvidence, data_facts
 from mnist_lab.report.questions import QUESTIONS
@@ -12,7 +12,8 @@ from mnist_lab.text import markdown_text
 from mnist_lab.training import experiments
 
 #: Why there is no run evidence, when the caller gives no reason.
-NO_RUN = "There is no trained run yet: train one on the Train page (the fast preset takes about 10 s) and come back."
+NO_RUN = (f"There is no trained run yet: train one on the Train page (the fast preset trains for "
+          f"{presets.PRESETS['fast'].train.epochs} epochs) and come back.")
 _BUILDERS = {**answers_a.BUILDERS, **answers_b.BUILDERS}
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
-from mnist_lab import charts, evaluation, predictions
+from mnist_lab import charts, evaluation, predictions, training
 from mnist_lab.data import explore
+from mnist_lab.models import config, optim
 from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Table
 from mnist_lab.report.questions import Question
-from mnist_lab.report.sources import Sources, layer_table
+from mnist_lab.report.sources import Sources, label, layer_table
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import curves, experiments
@@ -47,25 +49,31 @@ def _with_outcome(
 ) -> tuple[str, tuple[Evidence, ...]]:
     """Add a comparison's result to an answer once it has finished, else say how to get it."""
     outcome = sources.outcomes.get(key)
-    train = experiments.SMALL_TRAIN
     if outcome is None or not outcome.complete:
-        how = (f"\n\nThe comparison below trains both on the same {train.train_limit:,} images for {train.epochs} "
-               f"epoch{'s' if train.epochs != 1 else ''} and quotes the result here.")
+        how = (f"\n\nThe comparison below trains both {_small_training(sources, experiments.SMALL_TRAIN)} and quotes "
+               "the result here.")
         return text + how, tuple(evidence)
-    first = outcome.runs[0]
-    images = first.train_config.get("train_limit") or len(sources.data.y_train)
-    epochs = first.train_config.get("epochs")
-    result = (f"\n\n**Comparison** ({images:,} images, {epochs} epoch{'s' if epochs != 1 else ''} each): "
-              + describe(outcome))
+    train = config.from_dict(config.TrainConfig, outcome.runs[0].train_config)
+    result = f"\n\n**Comparison** (each trained {_small_training(sources, train)}): " + describe(outcome)
     return text + result, (*evidence, Table(outcome.table(), "The comparison runs"))
+
+
+def _small_training(sources: Sources, train: config.TrainConfig) -> str:
+    """The images and epochs of a comparison's training: "on the same 4,000 training images (1,000 more ...)"."""
+    images, validation = training.split_sizes(len(sources.data.y_train), train)
+    held = f" ({validation:,} more for validation)" if validation else ""
+    return (f"on the same {images:,} training images{held} for {train.epochs} "
+            f"epoch{'s' if train.epochs != 1 else ''}")
 
 
 def _scaling_result(outcome: experiments.Outcome) -> str:
     """One paragraph on a finished scaling comparison, from its figures."""
     scaled, raw = outcome.runs
-    if raw.status == run_store.DIVERGED or scaled.status == run_store.DIVERGED:
-        which = "raw 0-255 inputs" if raw.status == run_store.DIVERGED else "scaled inputs"
-        return f"with {which} the training diverged (the loss blew up); {raw.message or scaled.message}"
+    diverged = [(name, run) for name, run in (("raw 0-255 inputs", raw), ("scaled inputs", scaled))
+                if run.status == run_store.DIVERGED]
+    if diverged:
+        which = " and with ".join(name for name, _ in diverged)
+        return f"with {which} the training diverged (the loss blew up); {diverged[0][1].message}"
     on, off = scaled.metrics.get("val_accuracy"), raw.metrics.get("val_accuracy")
     if on is None or off is None:
         return "the runs have no validation accuracy to compare."
@@ -83,8 +91,8 @@ def _scaling_result(outcome: experiments.Outcome) -> str:
                 f"against {loss_on:.3f}): the network started from far worse predictions."
     if abs(points) < 1 and _normalises(raw.model_config):
         text += (" This network normalises its activations itself (batch normalisation right after its first "
-                 "layer), which undoes most of the scale; networks without it, such as the perceptron or the Keras "
-                 "example, show a bigger gap.")
+                 "layer), which undoes most of the scale. To see the scale's full effect, make a network without it "
+                 "(the perceptron or the Keras example) the active run and run the comparison again.")
     return text
 
 
@@ -140,9 +148,11 @@ def _b3(sources: Sources, q: Question) -> Answer:
         shown = layers.iloc[: flat[0] + 2]
         values = _width(layers.loc[flat[0], "output_shape"])
         convolutions = bool(layers.iloc[: flat[0]]["type"].str.startswith("Conv").any())
+        scaled = sources.run.run.model_config.get("scale_inputs", True)
+        pixels = f"the pixels themselves ({'scaled to 0-1' if scaled else 'at 0-255'})"
         text += (f"\n\nIn run {sources.name} the `Flatten` layer hands **{values:,}** values to the Dense layer after "
-                 "it: " + ("not the raw pixels but the feature maps left after its convolutions and pooling." if
-                           convolutions else "the raw pixels."))
+                 "it: " + ("not the pixels but the feature maps left after its convolutions and pooling." if
+                           convolutions else f"{pixels}."))
         evidence.append(layer_table(shown, "The run's model up to its first Dense layer"))
     return Answer(q, text, tuple(evidence))
 
@@ -168,14 +178,25 @@ def _b4(sources: Sources, q: Question) -> Answer:
 
 def _b5(sources: Sources, q: Question) -> Answer:
     inputs = sources.pixels_per_image
+    classes = len(sources.data.class_names)
     text = ("A perceptron (Rosenblatt, 1958) is a single neuron: a weighted sum of its inputs plus a bias, passed "
             "through a step function, so it answers yes or no and can only separate two classes with a straight "
-            "line (a hyperplane). A Dense layer is many such neurons side by side, each connected to every input, with "
-            "a smooth activation (ReLU, softmax...) so that it can be trained by gradient descent together with the "
-            f"layers around it. This app's *perceptron* network is one Dense layer of 10 softmax neurons on the "
-            f"{inputs} pixels, {(inputs + 1) * 10:,} parameters: still a linear classifier, one pixel template per "
-            "digit. Stacking layers with non-linear activations, or convolutions, lets a network combine strokes "
-            "into shapes.")
+            "line (a hyperplane). It is trained by the perceptron rule, which nudges the weights after each mistake; "
+            "the step function has no useful gradient, so gradient descent cannot train it. A Dense layer is many "
+            "neurons side by side, each connected to every input, with an activation that passes gradients on "
+            "(softmax, tanh, or ReLU, which is differentiable everywhere except at 0, where Keras takes its "
+            "gradient as 0), so that it can be trained by gradient descent together with the layers around it.\n\n"
+            f"This app's *perceptron* network is not Rosenblatt's perceptron but its multiclass generalisation: one "
+            f"Dense layer of {classes} softmax neurons on the {inputs} pixels, {(inputs + 1) * classes:,} parameters, "
+            "trained by gradient descent on a differentiable loss (cross-entropy unless another is chosen), which "
+            "makes it multinomial logistic (softmax) regression. Like the perceptron it is a linear classifier: one "
+            "pixel template per class. Stacking layers with non-linear activations, or convolutions, lets a network "
+            "combine strokes into shapes.")
+    if sources.run is not None and sources.run.run.model_config.get("architecture") == "perceptron":
+        train = sources.run.run.train_config
+        text += (f" Run {sources.name} is such a network, trained with the "
+                 f"**{label(optim.LOSSES, train.get('loss'))}** loss and the "
+                 f"**{label(optim.OPTIMIZERS, train.get('optimizer'))}** optimizer.")
     text, evidence = _with_outcome(sources, "b5-perceptron-vs-cnn", text, [], _perceptron_result)
     return Answer(q, text, evidence, experiment="b5-perceptron-vs-cnn")
 
@@ -185,8 +206,12 @@ def _perceptron_result(outcome: experiments.Outcome) -> str:
     perceptron, cnn = (run.metrics.get("val_accuracy") for run in outcome.runs)
     if perceptron is None or cnn is None:
         return "the runs have no validation accuracy to compare."
-    return (f"the perceptron reached {perceptron:.1%} validation accuracy, the CNN {cnn:.1%}: "
-            f"{(cnn - perceptron) * 100:.1f} percentage points apart.")
+    points = (cnn - perceptron) * 100
+    if abs(points) < 0.05:
+        verdict = "the same."
+    else:
+        verdict = f"the {'CNN' if points > 0 else 'perceptron'} is {abs(points):.1f} percentage points ahead."
+    return f"the perceptron reached {perceptron:.1%} validation accuracy, the CNN {cnn:.1%}: {verdict}"
 
 
 def _b6(sources: Sources, q: Question) -> Answer:
@@ -194,8 +219,9 @@ def _b6(sources: Sources, q: Question) -> Answer:
         text = ("Because the weights were fitted to exactly the training images: the network partly memorises their "
                 "quirks, while the test images are new to it.")
         return Answer(q, text, todo=sources.needs_run("its own training and test accuracy"))
-    run, s = sources.run.run, sources.run.evaluation.summary
-    text = evaluation.gap_explanation(s)
+    run, ev = sources.run.run, sources.run.evaluation
+    s = ev.summary
+    text = evaluation.gap_explanation(s, classes=len(sources.data.class_names))
     figures = {"Test accuracy": f"{s['accuracy']:.2%}"}
     if s.get("train_accuracy") is not None:
         text = (f"Run {sources.name}: {s['train_accuracy']:.2%} on {s['train_images']:,} of its training images, "
@@ -203,15 +229,36 @@ def _b6(sources: Sources, q: Question) -> Answer:
         figures = {"Train accuracy": f"{s['train_accuracy']:.2%}", **figures,
                    "Gap (points)": f"{s['accuracy_gap'] * 100:.1f}"}
     evidence: list[Evidence] = [Figures(figures)]
-    last = run.history[-1] if run.history else {}
-    if "val_accuracy" in last:
-        text += (f"\n\nIts training log agrees: in the last epoch training accuracy {last['accuracy']:.2%}, validation "
-                 f"accuracy {last['val_accuracy']:.2%}. The log's training figure averages over the epoch while the "
-                 "weights still change, so it is usually a little below the model's final accuracy on those images.")
+    row = next((row for row in run.history if row.get("epoch") == ev.epoch), {})
+    if row.get("val_accuracy") is not None and row.get("accuracy") is not None:
+        text += "\n\n" + _log_comparison(sources, row)
     history = curves.history_frame(run.history)
     if len(history):
         evidence.append(Chart(charts.epoch_curves(history), "Loss and accuracy per epoch"))
     return Answer(q, text, tuple(evidence))
+
+
+def _log_comparison(sources: Sources, row: dict[str, Any]) -> str:
+    """The training log's accuracies of the evaluated epoch compared, in whichever direction they differ."""
+    train, val = row["accuracy"], row["val_accuracy"]
+    points = (train - val) * 100
+    figures = f"training accuracy {train:.2%}, validation accuracy {val:.2%}"
+    opening = f"The training log of epoch {row['epoch']} (the model described here) shows {figures}"
+    if abs(points) < 0.005:
+        return f"{opening}: the same."
+    if points > 0:
+        return f"{opening}: training ahead by {points:.2f} points, as usual."
+    _, validation = sources.split_sizes()
+    noise = 2 * math.sqrt(val * (1 - val) / validation) * 100  # two standard errors of an accuracy on that many images
+    reasons = ["the log's training figure is a running mean over the epoch, taken while the weights were still "
+               "changing, whereas validation uses the weights of the epoch's end"]
+    if "Dropout" in set(sources.layers["type"]):
+        reasons.append("dropout switches off part of the network for every training batch, and only then")
+    if sources.run.run.model_config.get("augment"):
+        reasons.append("the training images are randomly shifted, rotated and zoomed, the validation images are not")
+    reasons.append(f"the {validation:,} validation images measure accuracy to about ±{noise:.1f} points only")
+    return (f"{opening}: validation ahead by {-points:.2f} points. That does not contradict the rule, because the "
+            f"two figures are not measured alike: {'; '.join(reasons)}.")
 
 
 def _b7(sources: Sources, q: Question) -> Answer:
@@ -221,8 +268,8 @@ def _b7(sources: Sources, q: Question) -> Answer:
     ev = sources.run.evaluation
     wrong = int(ev.confusion.loc[ev.confusion["true"] != ev.confusion["predicted"], "count"].sum())
     pairs = ev.confused_pairs
-    named = "; ".join(f"{row['count']} images of {_a(row['true'])} read as {row['predicted']}" for _, row in
-                      pairs.head(3).iterrows())
+    named = "; ".join(f"{row['count']} image{'s' if row['count'] != 1 else ''} of {_a(row['true'])} read as "
+                      f"{row['predicted']}" for _, row in pairs.head(3).iterrows())
     text += (f"\n\nRun {sources.name}: {wrong:,} of {ev.summary['n']:,} test images are off the diagonal. "
              + (f"The most frequent mistakes: {named}." if len(pairs) else "No mistakes at all."))
     return Answer(q, text, (Chart(charts.confusion_heatmap(ev.confusion), "Confusion matrix of the test images"),
@@ -242,9 +289,10 @@ def _b8(sources: Sources, q: Question) -> Answer:
         return Answer(q, text, todo=sources.needs_run("a real softmax vector and its argmax"))
     out = predictions.explain_output(sources.run.scores[SAMPLE_INDEX])
     truth = int(sources.data.y_test[SAMPLE_INDEX])
+    verdict = "right" if out.predicted == truth else f"wrong: it is {_a(truth)}"
     text += (f"\n\nRun {sources.name} on test image #{SAMPLE_INDEX} ({_a(truth)}): the largest output is at position "
              f"**{out.predicted}** ({out.confidence:.1%}), the runner-up {out.runner_up} "
-             f"({out.runner_up_probability:.1%}), so the predicted digit is {out.predicted}.")
+             f"({out.runner_up_probability:.1%}), so the predicted digit is {out.predicted} ({verdict}).")
     code = (f"probabilities = model.predict(x_test[{SAMPLE_INDEX}:{SAMPLE_INDEX + 1}])[0]\n"
             f"print(probabilities.round(3))\n# {out.printed}\n"
             f"np.argmax(probabilities)  # {out.predicted}\ny_test[{SAMPLE_INDEX}]  # {truth}")
@@ -254,24 +302,30 @@ def _b8(sources: Sources, q: Question) -> Answer:
 
 def _b9(sources: Sources, q: Question) -> Answer:
     text = ("The model was built for `Input(shape=(28, 28, 1))`: one grey channel. A colour image has 3 channels "
-            "(28x28x3), so Keras refuses it before computing anything, with an error naming the expected and the "
-            "found shape; a single image without the batch axis in front is refused too. The fix: convert to grey "
+            "(28x28x3), so Keras refuses it with an error naming the expected and the found shape; a single image "
+            "without the batch axis in front is refused too. The fix: convert to grey "
             "(average the channels, or Pillow's `.convert('L')`), keep one channel axis and add the batch axis: "
             "(1, 28, 28, 1).")
     if sources.run is None:
         return Answer(q, text, todo=sources.needs_run("the real error message of its model"))
     attempts = predictions.wrong_shape_demo(sources.run.model, sources.data.x_test[SAMPLE_INDEX])
     failed = [attempt for attempt in attempts if attempt.error is not None]
+    truth = int(sources.data.y_test[SAMPLE_INDEX])
     if failed:
-        text += (f"\n\nRun {sources.name} raises `{failed[0].error_type}` for the 28x28x3 image; these are its real "
-                 "messages, and the fix that works:")
+        text += (f"\n\nRun {sources.name} raises `{failed[0].error_type}` for the 28x28x3 image of test image "
+                 f"#{SAMPLE_INDEX} ({_a(truth)}); these are its real messages, and the fix that works:")
     evidence = tuple(
         Code(f"# input shape {attempt.shape}\n{attempt.code}\n" + "\n".join(f"# {line}".rstrip() for line in (
-            f"→ {attempt.error_type}: {attempt.error}" if attempt.error else
-            f"→ works: 10 probabilities, np.argmax gives {attempt.predicted}").splitlines()))
+            f"→ {attempt.error_type}: {attempt.error}" if attempt.error else _worked(attempt, truth)).splitlines()))
         for attempt in attempts
     )
     return Answer(q, text, evidence)
+
+
+def _worked(attempt: predictions.ShapeAttempt, truth: int) -> str:
+    """What a call that ran returned, and whether its answer is right."""
+    verdict = "right" if attempt.predicted == truth else f"wrong, the true label is {truth}"
+    return f"→ runs: {attempt.probabilities.shape[-1]} probabilities, np.argmax gives {attempt.predicted} ({verdict})"
 
 
 #: Question id to the function that answers it.

@@ -1,8 +1,11 @@
-"""The report's downloads: Markdown, and one self-contained HTML document rendered from a Jinja2 template.
+"""The report's downloads: Markdown (one text, or a zip with its pictures as files), and one self-contained
+HTML document rendered from a Jinja2 template, with a print style sheet for A4.
 
 The HTML embeds everything: pictures as PNG data URIs, charts as SVG data URIs rendered offline by
 vl-convert, the style sheet inline; it has no script and no external file. Answers are CommonMark
 rendered by markdown-it-py with raw HTML disabled, so text from users (run names) stays text.
+The Markdown gives every picture and chart as a PNG: inline as a data URI (:func:`to_markdown`), or as a
+file next to the text (:func:`to_markdown_zip`), which GitHub also shows; it drops data URIs.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import itertools
+import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
@@ -19,7 +25,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from PIL import Image
 
-from mnist_lab.report.evidence import Chart, Code, Evidence, Figures, Images, Report, Table
+from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Report, Table
 from mnist_lab.report.questions import PARTS
 from mnist_lab.text import markdown_text
 
@@ -27,55 +33,91 @@ from mnist_lab.text import markdown_text
 # address would make the document fetch a file; the report's own pictures are evidence, embedded.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
 _TEMPLATE = "report.html.j2"
+_KINDS = {"figures": Figures, "table": Table, "images": Images, "chart": Chart, "code": Code}
+#: Folder of the pictures inside the zip of :func:`to_markdown_zip`, next to the Markdown file.
+IMAGE_FOLDER = "images"
+#: Pixels per chart pixel in the Markdown's chart PNGs: sharp on high-density screens and in print.
+CHART_PNG_SCALE = 2
+
+#: Where a Markdown picture lives: takes the PNG and a file stem (``a1-3``), returns the link to write.
+ImageLink = Callable[[bytes, str], str]
 
 
-def to_markdown(report: Report) -> str:
-    """The report as Markdown: the question numbers as headings, figures and tables as text, pictures inline.
+def to_markdown(report: Report, *, card: str = "") -> str:
+    """The report as one Markdown text: question numbers as headings, pictures and charts inline.
 
     Parameters
     ----------
     report : Report
+    card : str
+        The run's reproducibility card in Markdown, put right under the title; none when empty.
 
     Returns
     -------
     str
-        CommonMark with pipe tables; pictures are embedded as PNG data URIs, charts are only named
-        (the HTML export has them).
+        CommonMark with pipe tables; pictures and charts are PNG data URIs, so the text is complete on its
+        own where data URIs are shown (VS Code, Jupyter, most editors; not GitHub: use
+        :func:`to_markdown_zip` there).
     """
-    lines = [f"# {markdown_text(report.title)}", "", report.intro, ""]
-    part = ""
-    for answer in report.answers:
-        q = answer.question
-        if q.id[0] != part:
-            part = q.id[0]
-            lines += [f"## {PARTS[part]}", ""]
-        lines += [f"### {q.number}. {q.title}", "", f"> {q.text}", "", answer.text, ""]
-        for item in answer.evidence:
-            lines += [_evidence_markdown(item), ""]
-        if answer.todo:
-            lines += [f"*{answer.todo}*", ""]
-    return "\n".join(lines)
+    return _markdown(report, card, lambda png, stem: _data_uri(png, "image/png"))
 
 
-def to_html(report: Report) -> str:
+def to_markdown_zip(report: Report, *, card: str = "", name: str = "report") -> bytes:
+    """The report as a zip of ``name/name.md`` and its pictures and charts as PNG files in ``name/images/``.
+
+    Parameters
+    ----------
+    report : Report
+    card : str
+        The run's reproducibility card in Markdown, put right under the title; none when empty.
+    name : str
+        The folder and file name inside the zip (a safe file name, such as the download's stem).
+
+    Returns
+    -------
+    bytes
+        The zip archive. The Markdown links its pictures by relative path (``images/a1-1.png``), which
+        GitHub, VS Code, Jupyter and pandoc all show once the zip is unpacked.
+    """
+    pictures: dict[str, bytes] = {}
+
+    def link(png: bytes, stem: str) -> str:
+        path = f"{IMAGE_FOLDER}/{stem}.png"
+        pictures[path] = png
+        return path
+
+    text = _markdown(report, card, link)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{name}/{name}.md", text, compress_type=zipfile.ZIP_DEFLATED)
+        for path, png in pictures.items():
+            archive.writestr(f"{name}/{path}", png)  # stored: PNG is compressed already
+    return buffer.getvalue()
+
+
+def to_html(report: Report, *, card: str = "") -> str:
     """The report as one self-contained HTML document: no script, no external file, pictures and charts inline.
 
     Parameters
     ----------
     report : Report
+    card : str
+        The run's reproducibility card in Markdown, shown right under the title (on the first printed
+        page); none when empty.
 
     Returns
     -------
     str
         The document rendered from ``templates/report.html.j2``, every text escaped; charts are
-        rendered to SVG with vl-convert (offline) and embedded as ``<img>`` data URIs.
+        rendered to SVG with vl-convert (offline) and embedded as ``<img>`` data URIs. Its print style
+        sheet lays it out on A4: no chart cut by a page break or wider than the page, part B on a new page.
     """
-    return _environment().get_template(_TEMPLATE).render(report=report, parts=PARTS)
+    return _environment().get_template(_TEMPLATE).render(report=report, parts=PARTS, card=card)
 
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """The template environment, with the filters and tests the report template uses."""
+    """The template environment, with the filters the report template uses."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("mnist_lab.report"),
         autoescape=jinja2.select_autoescape(("html.j2",)),
@@ -85,16 +127,14 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(markdown=_markdown_html, png_data_uri=_png_data_uri, chart_image=_chart_image,
-                               cell=_cell)
+                               cell=_cell, kind=_kind)
     environment.globals["zip"] = zip
-    kinds = {"figures": Figures, "table": Table, "images": Images, "chart": Chart, "code": Code}
-    environment.tests.update({name: functools.partial(_is, kind=kind) for name, kind in kinds.items()})
     return environment
 
 
-def _is(item: Any, kind: type) -> bool:
-    """Whether ``item`` is evidence of ``kind`` (the template's ``is figures``, ``is table`` ...)."""
-    return isinstance(item, kind)
+def _kind(item: Evidence) -> str:
+    """The name of the evidence's kind (``figures``, ``table``, ``images``, ``chart``, ``code``)."""
+    return next(name for name, kind in _KINDS.items() if isinstance(item, kind))
 
 
 def _markdown_html(text: str) -> Markup:
@@ -102,36 +142,105 @@ def _markdown_html(text: str) -> Markup:
     return Markup(_MARKDOWN.render(text).rstrip("\n"))
 
 
+def _png(image: np.ndarray) -> bytes:
+    """A uint8 grey image as PNG bytes."""
+    return _encode(Image.fromarray(np.asarray(image, dtype=np.uint8)))
+
+
+def _encode(image: Image.Image) -> bytes:
+    """``image`` as PNG bytes, as small as PNG allows."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _palette_png(png: bytes) -> bytes:
+    """A chart's PNG on white in 256 colours: it has few, and its anti-aliased RGBA PNG is ten times larger."""
+    chart = Image.open(io.BytesIO(png)).convert("RGBA")
+    on_white = Image.alpha_composite(Image.new("RGBA", chart.size, "white"), chart).convert("RGB")
+    return _encode(on_white.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+
+
+def _data_uri(data: bytes, mime: str) -> str:
+    """``data`` as a base64 data URI of type ``mime``."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
 def _png_data_uri(image: np.ndarray) -> str:
     """A uint8 grey image as a PNG data URI."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG", optimize=True)
-    return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+    return _data_uri(_png(image), "image/png")
 
 
 def _chart_image(item: Chart) -> tuple[str, str]:
     """The chart as an SVG data URI and "", or "" and why it cannot be rendered."""
     import vl_convert
 
+    svg, error = _render(item, vl_convert.vegalite_to_svg)
+    return (_data_uri(svg.encode("utf-8"), "image/svg+xml") if svg else ""), error
+
+
+def _chart_png(item: Chart) -> tuple[bytes | None, str]:
+    """The chart as PNG bytes and "", or None and why it cannot be rendered."""
+    import vl_convert
+
+    png, error = _render(item, functools.partial(vl_convert.vegalite_to_png, scale=CHART_PNG_SCALE))
+    return (_palette_png(png) if png else None), error
+
+
+def _render(item: Chart, convert: Callable[[str], Any]) -> tuple[Any, str]:
+    """``convert`` applied to the chart's Vega-Lite JSON, and "", or None and why it failed."""
     try:
-        svg = vl_convert.vegalite_to_svg(item.chart.to_json())
+        return convert(item.chart.to_json()), ""
     except (ValueError, RuntimeError) as error:
-        return "", str(error)
-    return f"data:image/svg+xml;base64,{base64.b64encode(svg.encode('utf-8')).decode('ascii')}", ""
+        return None, str(error)
 
 
-def _evidence_markdown(item: Evidence) -> str:
-    """One piece of evidence in Markdown."""
+def _markdown(report: Report, card: str, link: ImageLink) -> str:
+    """The report in Markdown, each picture written where ``link`` says."""
+    lines = [f"# {markdown_text(report.title)}", ""]
+    if card:
+        lines += [card, ""]
+    lines += [report.intro, ""]
+    part = ""
+    for answer in report.answers:
+        if answer.question.id[0] != part:
+            part = answer.question.id[0]
+            lines += [f"## {PARTS[part]}", ""]
+        lines += _answer_markdown(answer, link)
+    return "\n".join(lines)
+
+
+def _answer_markdown(answer: Answer, link: ImageLink) -> list[str]:
+    """The lines of one answer; its pictures are named after the question (``a3-1``, ``a3-2`` ...)."""
+    q = answer.question
+    stems = (f"{q.id}-{number}" for number in itertools.count(1))
+
+    def embed(png: bytes) -> str:
+        return link(png, next(stems))
+
+    lines = [f"### {q.number}. {q.title}", "", f"> {q.text}", "", answer.text, ""]
+    for item in answer.evidence:
+        lines += [_evidence_markdown(item, embed), ""]
+    if answer.todo:
+        lines += [f"*{answer.todo}*", ""]
+    return lines
+
+
+def _evidence_markdown(item: Evidence, embed: Callable[[bytes], str]) -> str:
+    """One piece of evidence in Markdown; ``embed`` turns a PNG into the link to write for it."""
     caption = f"*{markdown_text(item.caption)}*\n\n" if item.caption else ""
     if isinstance(item, Figures):
         return caption + "\n".join(f"- **{label}:** {value}" for label, value in item.values.items())
     if isinstance(item, Table):
         return caption + _markdown_table(item.frame)
     if isinstance(item, Images):
-        return caption + " ".join(f"![{markdown_text(text)}]({_png_data_uri(image)})"
+        return caption + " ".join(f"![{markdown_text(text)}]({embed(_png(image))})"
                                   for image, text in zip(item.images, item.captions))
     if isinstance(item, Chart):
-        return f"*Chart: {markdown_text(item.caption)} (in the HTML report).*"
+        png, error = _chart_png(item)
+        if not png:
+            return f"{caption}*This chart could not be drawn: {markdown_text(error)}*"
+        return f"{caption}![{markdown_text(item.caption)}]({embed(png)})"
     fence = "````" if "```" in item.code else "```"
     return f"{caption}{fence}\n{item.code}\n{fence}"
 

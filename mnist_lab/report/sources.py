@@ -53,6 +53,16 @@ class Sources:
         height, width = self.data.image_shape
         return height * width
 
+    @property
+    def noun(self) -> str:
+        """What one class is called in the answers: "digit" for digit datasets, else "class"."""
+        return "digit" if self.data.drawable else "class"
+
+    @property
+    def chance(self) -> float:
+        """The accuracy of guessing: one in the number of classes."""
+        return 1 / len(self.data.class_names)
+
     def needs_run(self, what: str) -> str:
         """Why an answer lacks the run's evidence, and that with a run it shows ``what``."""
         return f"{self.problem} Then this answer shows {what}."

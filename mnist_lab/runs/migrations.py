@@ -67,8 +67,13 @@ def _v2_dataset(db: sqlite3.Connection) -> None:
     db.execute("UPDATE runs SET dataset_sha256 = ?", (_BUNDLED_MNIST_SHA256,))
 
 
+def _v3_environment(db: sqlite3.Connection) -> None:
+    """Version 3: the software and machine a run was trained with (JSON; ``{}`` for runs from before)."""
+    db.execute("ALTER TABLE runs ADD COLUMN environment TEXT NOT NULL DEFAULT '{}'")
+
+
 #: The function of version ``n`` is ``MIGRATIONS[n - 1]``.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_runs_and_epochs, _v2_dataset)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_runs_and_epochs, _v2_dataset, _v3_environment)
 #: The schema version this code writes.
 LATEST_VERSION = len(MIGRATIONS)
 

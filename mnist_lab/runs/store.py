@@ -60,6 +60,9 @@ class Run:
     dataset: str = "MNIST"
     dataset_sha256: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: The software versions and machine the run was trained with (``mnist_lab.environment.describe``);
+    #: empty for runs created before MNIST Lab recorded them.
+    environment: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_model(self) -> bool:
@@ -170,11 +173,13 @@ class RunStore:
         experiment: str = "",
         dataset: str = "MNIST",
         dataset_sha256: str = "",
+        environment: dict[str, Any] | None = None,
     ) -> str:
         """Create a run in status ``running`` owned by this process and return its id.
 
         ``experiment`` names the one-click experiment the run belongs to (the Report page's), if any;
-        ``dataset`` and ``dataset_sha256`` name the data it trains on and the SHA-256 of its files.
+        ``dataset`` and ``dataset_sha256`` name the data it trains on and the SHA-256 of its files;
+        ``environment`` records the software and machine that train it.
         """
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
         try:
@@ -184,7 +189,7 @@ class RunStore:
         with self._connect() as db:
             db.execute(
                 "INSERT INTO runs (id, name, created, status, model_config, train_config, reasons, owner, experiment,"
-                " dataset, dataset_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " dataset, dataset_sha256, environment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     clean_name(name),
@@ -197,6 +202,7 @@ class RunStore:
                     experiment,
                     dataset,
                     dataset_sha256,
+                    json.dumps(environment or {}),
                 ),
             )
         return run_id
@@ -382,6 +388,7 @@ def _to_run(row: sqlite3.Row, history: list[dict[str, Any]]) -> Run:
         dataset=row["dataset"],
         dataset_sha256=row["dataset_sha256"],
         history=history,
+        environment=json.loads(row["environment"]),
     )
 
 

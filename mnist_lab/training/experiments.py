@@ -1,8 +1,10 @@
 """One-click comparison runs for the Report page: the same small training with one thing changed.
 
-Each experiment trains two small runs one after the other (this server trains one model at a
-time) and tags each with its arm (``Run.experiment``), so that its result is found again in the
-run store after a restart and quoted by the report.
+Each experiment trains two small runs one after the other, each queued through the server's training engine
+(the fair queue of :mod:`mnist_lab.training.fair_queue`, so a comparison takes its turn with the students'
+trainings), and tags each with its arm (``Run.experiment``), so that its result is found again in the run store
+after a restart and quoted by the report. One after the other keeps the arms' figures comparable: two trainings
+side by side on the same cores would each get half of them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from mnist_lab.data import MNIST_NAME, Dataset
+from mnist_lab.errors import MnistLabError
 from mnist_lab.models import architectures, config
 from mnist_lab.runs import store as run_store
 from mnist_lab.training import jobs as training
@@ -156,12 +159,12 @@ def outcome(store: run_store.RunStore, experiment: Experiment, dataset: str = MN
 
 
 class ExperimentRunner:
-    """Trains the arms of one experiment at a time, one after the other, in a background thread.
+    """Trains the arms of one experiment at a time, one after the other, from a background thread.
 
     Parameters
     ----------
     trainer : Trainer
-        The server's training engine; the arms queue behind any other training.
+        The server's training engine; each arm waits its turn in its queue.
     train_config : TrainConfig, optional
         The training of every arm; defaults to :data:`SMALL_TRAIN` at the time of each start.
     """
@@ -190,7 +193,9 @@ class ExperimentRunner:
         Raises
         ------
         TrainingBusyError
-            A comparison or another training is running; the message says which.
+            A comparison is running; the message says which.
+        EngineUnavailableError
+            The training engine cannot be reached.
         """
         chosen = experiment(key)
         arms = chosen.arms(base)
@@ -256,7 +261,7 @@ class ExperimentRunner:
         for number, arm in enumerate(arms[1:], start=2):
             try:
                 job = self._start_when_free(chosen, arm, train)
-            except (run_store.StoreError, config.ConfigError):
+            except MnistLabError:  # the store, the network or the engine refused it
                 return  # the outcome shows the arm as not started; the page offers to run it again
             if job is None:
                 return
@@ -268,7 +273,7 @@ class ExperimentRunner:
     def _start_when_free(
         self, chosen: Experiment, arm: Arm, train: config.TrainConfig
     ) -> training.TrainingJob | None:
-        """Start ``arm``, first waiting for a training someone else started in between; None once stopped."""
+        """Queue ``arm``, first waiting while the trainer refuses it as busy; None once stopped."""
         while not self._stopping.is_set():
             try:
                 return self.trainer.start(

@@ -1,10 +1,16 @@
-"""The training engine: one Keras fit at a time per process, in a background thread, stored as a run."""
+"""Trainings as the process that owns their runs sees them: queued, trained on a Dask worker, stored here.
+
+The web server (or the command line) is the run store's one writer. A :class:`TrainingJob` waits in the fair
+queue (:mod:`mnist_lab.training.fair_queue`), is sent to a worker when its turn comes
+(:mod:`mnist_lab.training.engine`), and stores what the worker sends back: per-batch progress, per-epoch history
+and the model after every epoch, so a lost worker loses at most the epoch in progress. ``TrainingJob.run`` trains
+in the calling thread instead (tests, benchmarks and ``mnist-lab train`` without a scheduler), through the same
+:func:`mnist_lab.training.fit.fit` and the same message handling.
+"""
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import functools
 import math
 import os
 import secrets
@@ -13,26 +19,27 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from mnist_lab import environment
 from mnist_lab.data import Dataset, shared_mnist
-from mnist_lab.errors import TrainingBusyError
-from mnist_lab.models import architectures, config, keras_session, optim
+from mnist_lab.errors import EngineUnavailableError, TrainingBusyError
+from mnist_lab.models import architectures, config
 from mnist_lab.runs import store as run_store
-from mnist_lab.training.split import reasons_for, split_data
+from mnist_lab.training import engine as engines
+from mnist_lab.training import fit
+from mnist_lab.training.split import reasons_for, split_sizes
 
 BATCH_ROWS_KEPT = 600
-#: A running loss this many times the first batch's loss counts as diverged, even while still finite.
-DIVERGENCE_FACTOR = 10.0
-#: How long a shutting-down process waits for its trainings to stop and save.
-SHUTDOWN_WAIT_SECONDS = 30.0
+#: How long the server waits for a worker's messages before it looks at the task's state again.
+POLL_SECONDS = 0.5
+#: How long the server keeps trying to reach a scheduler it lost before the training counts as interrupted.
+LOST_CONTACT_SECONDS = 30.0
+#: Kept for callers that read the old name: how long a shutting-down process waits for its trainings.
+SHUTDOWN_WAIT_SECONDS = engines.SHUTDOWN_WAIT_SECONDS
+WAITING, TRAINING, ENDED = "waiting", "training", "ended"
 
 _STARTED_JOBS: weakref.WeakSet[TrainingJob] = weakref.WeakSet()
-# One training per process, even across Trainers (a cleared Streamlit cache makes a new one): both cores for it.
-_START_LOCK = threading.RLock()
 
 
 def token_matches(secret: str, given: str) -> bool:
@@ -41,10 +48,13 @@ def token_matches(secret: str, given: str) -> bool:
     return bool(secret and given) and secrets.compare_digest(secret.encode(), str(given).encode())
 
 
-
 @dataclass
 class Progress:
-    """A consistent copy of a job's state for drawing; safe to read from any thread."""
+    """A consistent copy of a job's state for drawing; safe to read from any thread.
+
+    ``position`` is the job's place in the queue (1 = next) while it waits, 0 once it has started;
+    ``wait_seconds`` the estimated wait (NaN when not waiting); ``worker`` where it trains.
+    """
 
     run_id: str
     name: str
@@ -58,11 +68,19 @@ class Progress:
     seconds_left: float
     batches: list[dict[str, float]] = field(default_factory=list)
     epoch_rows: list[dict[str, Any]] = field(default_factory=list)
+    position: int = 0
+    wait_seconds: float = math.nan
+    worker: str = ""
 
     @property
     def done(self) -> bool:
         """Whether the job has ended (any final status)."""
         return self.status != run_store.RUNNING
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the job is still waiting in the queue."""
+        return self.position > 0
 
     @property
     def fraction(self) -> float:
@@ -72,76 +90,8 @@ class Progress:
         return min(1.0, done / total) if total else 0.0
 
 
-class _LiveCallback:
-    """Keras callback body: records batches and epochs, obeys the stop event, saves each epoch."""
-
-    def __init__(self, job: TrainingJob, model_path: Path, test_data: tuple[np.ndarray, np.ndarray] | None):
-        self.job = job
-        self.model_path = model_path
-        self.test_data = test_data
-        self.epoch_started = 0.0
-        self.last_batch_end = 0.0
-        self.train_seconds = 0.0
-        self.first_loss: float | None = None
-        self.diverged = False
-
-    def on_epoch_begin(self, model, epoch: int) -> None:
-        self.job._begin_epoch(epoch + 1)
-        self.epoch_started = self.last_batch_end = time.perf_counter()
-
-    def on_train_batch_begin(self, model) -> None:
-        if self.job.stop_event.is_set():
-            model.stop_training = True
-
-    def on_train_batch_end(self, model, batch: int, logs: dict[str, float]) -> None:
-        self.last_batch_end = time.perf_counter()
-        loss = float(logs.get("loss", math.nan))
-        if self.first_loss is None:
-            self.first_loss = loss
-        if self._exploded(loss):
-            self.diverged = True
-        if self.diverged or self.job.stop_event.is_set():
-            model.stop_training = True
-        self.job._record_batch(batch + 1, loss, float(logs.get("accuracy", math.nan)), self.last_batch_end)
-
-    def _exploded(self, loss: float) -> bool:
-        """Whether the loss is NaN, infinite, or has blown up far beyond where it started."""
-        return not math.isfinite(loss) or (math.isfinite(self.first_loss) and loss > DIVERGENCE_FACTOR * self.first_loss)
-
-    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> None:
-        self.train_seconds += self.last_batch_end - self.epoch_started
-        row = {"epoch": epoch + 1, "train_seconds": round(self.train_seconds, 3)}
-        row.update({key: float(value) for key, value in logs.items() if key != "learning_rate"})
-        row["partial"] = self.diverged or self.job._batch < self.job._batches_per_epoch
-        if self.test_data is not None and not self.diverged:
-            scores = model.predict(self.test_data[0], batch_size=1000, verbose=0)
-            row["test_accuracy"] = float(np.mean(np.argmax(scores, axis=1) == self.test_data[1]))
-        if self._exploded(row.get("loss", 0.0)) or not math.isfinite(row.get("val_loss", 0.0)):
-            self.diverged = True
-        if not self.diverged:
-            self._save(model)
-        self.job._record_epoch(row, model_saved=not self.diverged)
-        if self.job.stop_event.is_set():  # a stop during validation or saving must not start another epoch
-            model.stop_training = True
-
-    def _save(self, model) -> None:
-        """Save the model atomically, so a crash while saving keeps the previous epoch's file."""
-        partial = self.model_path.with_name("partial-model.keras")
-        try:
-            model.save(partial)
-            os.replace(partial, self.model_path)
-        except OSError as error:
-            raise run_store.StoreError(
-                f"the model could not be saved ({error.strerror or error}): the disk is full or the run "
-                f"folder is not writable. Free some space or set {run_store.HOME_ENV} to a writable folder"
-            ) from error
-        finally:
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
-
-
 class TrainingJob:
-    """One training in a background thread; pages read it only through :meth:`progress`.
+    """One training of a stored run; pages read it only through :meth:`progress`.
 
     Parameters
     ----------
@@ -152,13 +102,15 @@ class TrainingJob:
     model_config, train_config : ModelConfig, TrainConfig
         What to build and how to train it.
     store : RunStore
-        Where epochs, the model and the final status are saved.
+        Where epochs, the model and the final status are saved (by this process only).
     dataset : Dataset
         The dataset the run trains on (its test split when ``evaluate_test``).
     evaluate_test : bool
         Also measure test accuracy after every epoch (not counted in ``train_seconds``).
     experiment : str
-        The one-click experiment the run belongs to, or "".
+        The one-click experiment or sweep the run belongs to, or "".
+    owner : str
+        The student (browser session) the queue serves it for; a job of its own when "".
     """
 
     def __init__(
@@ -171,6 +123,7 @@ class TrainingJob:
         dataset: Dataset,
         evaluate_test: bool = False,
         experiment: str = "",
+        owner: str = "",
     ):
         self.run_id = run_id
         self.name = name
@@ -180,13 +133,25 @@ class TrainingJob:
         self.dataset = dataset
         self.evaluate_test = evaluate_test
         self.experiment = experiment
-        self.stop_event = threading.Event()
+        #: Set by :meth:`stop`; the training ends within one batch of it.
+        self.stop_event = fit.StopSignal()
         #: A secret of the session that started the job: whoever shows it may stop the job (run ids are not secret).
         self.owner_token = secrets.token_urlsafe(16)
+        self.owner = owner or self.owner_token
+        self.queued_at = time.monotonic()
+        self.started_at = math.nan
+        #: ``(epoch, batches done)`` when the stop request reached the training; None without a stop.
+        self.stop_reached: tuple[int, int] | None = None
+        self.training_images = split_sizes(len(dataset.y_train), train_config)[0]
+        self._queue = None
+        self._remote: engines.RemoteTraining | None = None
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._ended = threading.Event()
+        self._phase = WAITING
         self._status = run_store.RUNNING
-        self._message = "Preparing the data and building the model."
+        self._message = "Waiting for a worker."
+        self._worker: dict[str, Any] = {}
+        self._store_problem = ""
         self._epoch = 0
         self._batch = 0
         self._batches_per_epoch = 0
@@ -195,25 +160,39 @@ class TrainingJob:
         self._step_times: list[float] = []
         self._epoch_listeners: list[Callable[[dict[str, Any]], None]] = []
 
-    def start(self) -> None:
-        """Start training in a daemon thread."""
-        _stop_running_jobs_at_exit()
-        self._thread = threading.Thread(target=self.run, name=f"train-{self.run_id}", daemon=True)
-        _STARTED_JOBS.add(self)
-        self._thread.start()
+    # -- what the pages and callers use -------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Ask the job to stop after the batch in progress."""
+        """Stop the job: after the batch in progress when it trains, before it starts when it waits."""
         self.stop_event.set()
+        if self.cancel():
+            return
+        remote = self._remote
+        if remote is not None:  # a call to the scheduler: in its own thread, so a page never waits on the network
+            threading.Thread(target=_quietly, args=(remote.stop,), daemon=True, name=f"stop-{self.run_id}").start()
+
+    def cancel(self) -> bool:
+        """Take the job out of the queue before it starts; its run, which never trained, is deleted.
+
+        Returns
+        -------
+        bool
+            Whether it was still waiting (False once it has started or ended).
+        """
+        if self._queue is None or not self._queue.cancel(self):
+            return False
+        self.stop_event.set()
+        self._finish(run_store.STOPPED, "Cancelled while waiting in the queue; it never trained.")
+        with contextlib.suppress(run_store.StoreError):
+            self.store.delete(self.run_id)
+        return True
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread; return whether the job has ended."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self.progress().done
+        """Wait for the job to end; return whether it has."""
+        return self._ended.wait(timeout)
 
     def on_epoch(self, listener: Callable[[dict[str, Any]], None]) -> None:
-        """Call ``listener(row)`` after every epoch (in the training thread)."""
+        """Call ``listener(row)`` after every stored epoch (in the thread that stores it)."""
         self._epoch_listeners.append(listener)
 
     @property
@@ -222,15 +201,32 @@ class TrainingJob:
         with self._lock:
             return self._status != run_store.RUNNING
 
+    @property
+    def waiting(self) -> bool:
+        """Whether the job is waiting in the queue."""
+        with self._lock:
+            return self._phase == WAITING and self._status == run_store.RUNNING
+
+    @property
+    def worker(self) -> dict[str, Any]:
+        """Where the job trains or trained: ``worker`` (address), ``host`` and ``pid``; empty before it starts."""
+        with self._lock:
+            return dict(self._worker)
+
     def progress(self) -> Progress:
         """Return a snapshot of the job's state."""
+        position, wait = self._queue.place(self) if self._queue is not None and self.waiting else (0, math.nan)
         with self._lock:
             rate, left = self._speed()
+            message = self._message
+            if position:
+                estimate = "" if math.isnan(wait) else f", {_duration_text(wait)} from now"
+                message = f"Waiting for a worker: position {position} in the queue{estimate}."
             return Progress(
                 run_id=self.run_id,
                 name=self.name,
                 status=self._status,
-                message=self._message,
+                message=message,
                 epoch=self._epoch,
                 epochs=self.train_config.epochs,
                 batch=self._batch,
@@ -239,65 +235,158 @@ class TrainingJob:
                 seconds_left=left,
                 batches=list(self._batches),
                 epoch_rows=list(self._epoch_rows),
+                position=position,
+                wait_seconds=wait,
+                worker=self._worker.get("worker", ""),
             )
 
+    def seconds_left(self) -> float:
+        """Estimated seconds until the training ends (NaN until it has a measured speed)."""
+        with self._lock:
+            return self._speed()[1]
+
+    # -- training in the calling thread -------------------------------------------------------------------------
+
     def run(self) -> str:
-        """Train to the end in the calling thread and return the final status."""
+        """Train to the end in the calling thread (no Dask) and return the final status."""
+        with self._lock:
+            self._phase, self._message = TRAINING, "Preparing the data and building the model."
+        self.started_at = time.monotonic()
+        _STARTED_JOBS.add(self)
         status, message = run_store.FAILED, ""
         try:
-            status, message = self._train()
+            ending = fit.fit(self.spec(), self, self.stop_event, self.dataset)
+            status, message = self._outcome(ending)
         except KeyboardInterrupt:
             status, message = run_store.STOPPED, f"Interrupted during epoch {self._epoch}; saved epochs are kept."
-        except MemoryError:
-            message = "The server ran out of memory: try a smaller model, batch size or training subset."
-        except run_store.StoreError as error:
-            message = f"Training ended: {error}."
         except Exception as error:  # the run must end with a status whatever went wrong
-            message = f"Training failed: {type(error).__name__}: {error}"
+            message = _failure_text(error, where="this process")
         finally:
             status, message = self._finish(status, message)
         return status
 
-    def _train(self) -> tuple[str, str]:
-        """Build, compile and fit; return the final status and message."""
-        import keras
+    def spec(self) -> fit.FitSpec:
+        """What a worker needs to train this job's run."""
+        return fit.FitSpec(
+            run_id=self.run_id, model=config.to_dict(self.model_config), train=config.to_dict(self.train_config),
+            dataset=self.dataset.name, dataset_sha256=self.dataset.sha256, home=str(self.store.home),
+            evaluate_test=self.evaluate_test,
+        )
 
-        keras.utils.set_random_seed(self.train_config.seed)
-        dataset = self.dataset
-        data = split_data(dataset, self.train_config)
-        steps = math.ceil(len(data.y_train) / self.train_config.batch_size)
+    def send(self, kind: str, payload: Any) -> None:
+        """Take one message of the training (see :mod:`mnist_lab.training.fit`): show it and store it."""
+        if kind == fit.BEGIN:
+            with self._lock:
+                self._batches_per_epoch = payload["batches_per_epoch"]
+                self._worker = {key: payload[key] for key in ("worker", "host", "pid")}
+                self._message = "Training."
+        elif kind == fit.EPOCH_BEGIN:
+            with self._lock:
+                self._epoch, self._batch = payload, 0
+        elif kind == fit.BATCH:
+            self._record_batches([payload])
+        elif kind == "batches":
+            self._record_batches(payload)
+        elif kind == fit.EPOCH:
+            row, model = payload
+            if model is not None:
+                self._save_model(model)
+            self._record_epoch(row, model_saved=model is not None)
+
+    # -- training on a worker -----------------------------------------------------------------------------------
+
+    def submit(self, queue) -> None:
+        """Wait in ``queue`` (a FairQueue) for a worker; :meth:`launch` is called when the turn comes."""
+        self._queue = queue
+        _STARTED_JOBS.add(self)
+        queue.put(self)
+
+    def launch(self, engine: engines.Engine) -> None:
+        """Send the training to ``engine``'s workers and follow it in a thread of this process."""
         with self._lock:
-            self._batches_per_epoch = steps
-            self._message = "Training."
-        with keras_session.building():
-            model = architectures.build_model(self.model_config)
-        try:
-            optim.compile_model(model, self.train_config, steps)
-            test = (dataset.x_test[..., np.newaxis], dataset.y_test) if self.evaluate_test else None
-            body = _LiveCallback(self, self.store.model_path(self.run_id), test)
-            if self.stop_event.is_set():
-                return run_store.STOPPED, "Stopped before the first batch."
-            model.fit(
-                data.x_train,
-                data.y_train,
-                batch_size=self.train_config.batch_size,
-                epochs=self.train_config.epochs,
-                validation_data=(data.x_val, data.y_val) if data.x_val is not None else None,
-                shuffle=True,
-                verbose=0,
-                callbacks=[_keras_callback(body)],
-            )
-        finally:
-            del model
-            keras_session.release()
-        return self._outcome(body)
+            self._phase, self._message = TRAINING, "Starting on a worker."
+        self.started_at = time.monotonic()
+        threading.Thread(target=self._train_remotely, args=(engine,), daemon=True, name=f"train-{self.run_id}").start()
 
-    def _outcome(self, body: _LiveCallback) -> tuple[str, str]:
-        """Name the final status from what the callback saw."""
-        if body.diverged:
+    def fail(self, message: str) -> None:
+        """End a job that cannot be trained (the engine is unreachable) with ``message``."""
+        self._finish(run_store.FAILED, message)
+
+    def _train_remotely(self, engine: engines.Engine) -> None:
+        status, message = run_store.FAILED, ""
+        try:
+            self._remote = engine.submit(self.spec())
+            if self.stop_event.is_set():
+                self._remote.stop()
+            status, message = self._follow(self._remote)
+        except Exception as error:  # the run must end with a status whatever went wrong
+            status, message = self._remote_failure(error, engine)
+        finally:
+            if self._remote is not None:
+                self._remote.release()
+            self._finish(status, message)
+
+    def _follow(self, remote: engines.RemoteTraining) -> tuple[str, str]:
+        """Store the worker's messages until its task ends; return the final status and message."""
+        lost_since = None
+        while True:
+            try:
+                finished = remote.finished()
+                messages = remote.messages(0.0 if finished else POLL_SECONDS)
+                lost_since = None
+            except (OSError, EngineUnavailableError) as error:  # the scheduler is unreachable for now
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since > LOST_CONTACT_SECONDS:
+                    raise EngineUnavailableError(f"lost contact with the training cluster: {error}") from error
+                time.sleep(POLL_SECONDS)
+                continue
+            for kind, payload in messages:
+                try:
+                    self.send(kind, payload)
+                except run_store.StoreError as error:  # this process cannot store it: no point training on
+                    self._store_problem = f"Training ended: {error}."
+                    remote.stop()
+            if finished and not messages:
+                ending = remote.ending()
+                if ending.get("retried"):
+                    return run_store.INTERRUPTED, self._interrupted_text("ran it again on another worker")
+                if self._store_problem:
+                    return run_store.FAILED, self._store_problem
+                return self._outcome(fit.Ending(**{**ending, "stop_reached": _pair(ending["stop_reached"]),
+                                                   "last": _pair(ending["last"])}))
+
+    def _remote_failure(self, error: Exception, engine: engines.Engine) -> tuple[str, str]:
+        """The final status and message of a training whose task raised ``error``."""
+        from distributed.scheduler import KilledWorker
+
+        if isinstance(error, KilledWorker):
+            return run_store.INTERRUPTED, self._interrupted_text("died (killed, or out of memory)")
+        if isinstance(error, EngineUnavailableError):
+            return run_store.INTERRUPTED, f"{error}. {self._kept_text()}"
+        where = self.worker.get("worker") or engine.description
+        return run_store.FAILED, _failure_text(error, where=f"the worker {where}")
+
+    def _interrupted_text(self, what: str) -> str:
+        worker = self.worker.get("worker", "")
+        return (f"The worker{f' {worker}' if worker else ''} that trained it {what} during epoch "
+                f"{max(self._epoch, 1)}. {self._kept_text()}")
+
+    def _kept_text(self) -> str:
+        saved = self._saved_epochs()
+        return (f"The model of epoch {saved} is kept; train it again to go further." if saved
+                else "No epoch had been saved; train it again.")
+
+    # -- shared by both ways of training ------------------------------------------------------------------------
+
+    def _outcome(self, ending: fit.Ending) -> tuple[str, str]:
+        """Name the final status from how the fit ended."""
+        self.stop_reached = ending.stop_reached
+        if ending.stopped_before_start:
+            return run_store.STOPPED, "Stopped before the first batch."
+        if ending.diverged:
             kept = f" The model of epoch {self._saved_epochs()} is kept." if self._saved_epochs() else ""
             return run_store.DIVERGED, (
-                f"Training diverged: the loss became NaN, infinite or more than {DIVERGENCE_FACTOR:g} times its "
+                f"Training diverged: the loss became NaN, infinite or more than {fit.DIVERGENCE_FACTOR:g} times its "
                 f"starting value (learning rate {self.train_config.learning_rate:g}). "
                 f"Try a learning rate 10 times lower.{kept}"
             )
@@ -312,29 +401,59 @@ class TrainingJob:
         return max((row["epoch"] for row in self._epoch_rows if row.get("model_saved")), default=0)
 
     def _finish(self, status: str, message: str) -> tuple[str, str]:
-        """Store the final status and final metrics; a store failure is reported in the job."""
+        """Store the final status, final metrics and worker; a store failure is reported in the job. Once only."""
+        with self._lock:
+            if self._phase == ENDED:
+                return self._status, self._message
+            self._phase = ENDED
         kept = next((row for row in reversed(self._epoch_rows) if row.get("model_saved")), {})  # the model kept
-        metrics = {k: kept[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "test_accuracy") if k in kept}
+        metrics: dict[str, Any] = {
+            k: kept[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "test_accuracy") if k in kept
+        }
         metrics["train_seconds"] = self._epoch_rows[-1].get("train_seconds", 0.0) if self._epoch_rows else 0.0
+        if self._worker:
+            metrics["worker"] = dict(self._worker)
         try:
             self.store.finish(self.run_id, status, message=message, metrics=metrics)
         except run_store.StoreError as error:
             status, message = run_store.FAILED, f"{message} The final status could not be saved: {error}"
         with self._lock:
             self._status, self._message = status, message
+        if self._queue is not None:
+            self._queue.finished(self, self._measured_rate())
+        self._ended.set()
         return status, message
 
-    def _begin_epoch(self, epoch: int) -> None:
-        with self._lock:
-            self._epoch, self._batch = epoch, 0
+    def _measured_rate(self) -> float | None:
+        """Training images per second over the epochs that ran in full, for the queue's estimates."""
+        full = [row for row in self._epoch_rows if not row.get("partial")]
+        seconds = full[-1]["train_seconds"] if full else 0.0
+        return len(full) * self.training_images / seconds if seconds else None
 
-    def _record_batch(self, batch: int, loss: float, accuracy: float, when: float) -> None:
+    def _save_model(self, model: bytes) -> None:
+        """Write the model's bytes atomically, so a crash while saving keeps the previous epoch's file."""
+        path = self.store.model_path(self.run_id)
+        partial = path.with_name("partial-model.keras")
+        try:
+            partial.write_bytes(model)
+            os.replace(partial, path)
+        except OSError as error:
+            raise run_store.StoreError(
+                f"the model could not be saved ({error.strerror or error}): the disk is full or the run "
+                f"folder is not writable. Free some space or set {run_store.HOME_ENV} to a writable folder"
+            ) from error
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+
+    def _record_batches(self, rows: list[dict[str, float]]) -> None:
         with self._lock:
-            self._batch = batch
-            self._step_times.append(when)
+            for row in rows:
+                self._batch = row["batch"]
+                self._step_times.append(row["when"])
+                self._batches.append({key: row[key] for key in ("epoch", "batch", "loss", "accuracy")})
             del self._step_times[:-50]
-            self._batches.append({"epoch": self._epoch, "batch": batch, "loss": loss, "accuracy": accuracy})
-            if len(self._batches) > BATCH_ROWS_KEPT:
+            while len(self._batches) > BATCH_ROWS_KEPT:
                 del self._batches[::2]
 
     def _record_epoch(self, row: dict[str, Any], *, model_saved: bool) -> None:
@@ -346,7 +465,7 @@ class TrainingJob:
             listener(row)
 
     def _speed(self) -> tuple[float, float]:
-        """Return images per second over the recent batches and the estimated seconds left."""
+        """Return images per second over the recent batches and the estimated seconds left (lock held)."""
         times = self._step_times
         if len(times) < 2 or times[-1] <= times[0]:
             return 0.0, math.nan
@@ -357,24 +476,32 @@ class TrainingJob:
         return batches_per_second * self.train_config.batch_size, max(0.0, left / batches_per_second)
 
 
-def _keras_callback(body: _LiveCallback):
-    """Wrap ``body`` in a keras.callbacks.Callback (built here so keras is imported lazily)."""
-    import keras
+def _pair(value) -> tuple[int, int] | None:
+    """A (epoch, batch) pair back from its serialized list form."""
+    return None if value is None else (int(value[0]), int(value[1]))
 
-    class LiveCallback(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            body.on_epoch_begin(self.model, epoch)
 
-        def on_train_batch_begin(self, batch, logs=None):
-            body.on_train_batch_begin(self.model)
+def _quietly(call: Callable[[], None]) -> None:
+    """Run ``call``, ignoring errors (a stop sent to a training that already ended, or a lost scheduler)."""
+    with contextlib.suppress(Exception):
+        call()
 
-        def on_train_batch_end(self, batch, logs=None):
-            body.on_train_batch_end(self.model, batch, logs or {})
 
-        def on_epoch_end(self, epoch, logs=None):
-            body.on_epoch_end(self.model, epoch, logs or {})
+def _failure_text(error: BaseException, *, where: str) -> str:
+    """The message of a training that raised ``error`` in ``where``."""
+    if isinstance(error, MemoryError):
+        return f"{where[0].upper()}{where[1:]} ran out of memory: try a smaller model, batch size or training subset."
+    if isinstance(error, run_store.StoreError):
+        return f"Training ended: {error}."
+    return f"Training failed: {type(error).__name__}: {error}"
 
-    return LiveCallback()
+
+def _duration_text(seconds: float) -> str:
+    """A rough duration: "under a minute", "about 3 min", "about 1 h 10 min"."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under a minute"
+    return f"about {minutes} min" if minutes < 60 else f"about {minutes // 60} h {minutes % 60} min"
 
 
 def new_job(
@@ -386,8 +513,9 @@ def new_job(
     *,
     experiment: str = "",
     evaluate_test: bool = False,
+    owner: str = "",
 ) -> TrainingJob:
-    """Create a run in ``store`` and return its job, not yet started (``job.run()`` or ``job.start()``).
+    """Create a run in ``store`` and return its job, not yet started (``job.run()`` here, or a Trainer's queue).
 
     The run trains on ``dataset`` (the bundled MNIST when None) and records its name and checksum; the network
     gets one output unit per class of the dataset, whatever ``model_config.num_classes`` says.
@@ -404,25 +532,31 @@ def new_job(
     architectures.check_size(model_config)
     run_id = store.create_run(
         name, config.to_dict(model_config), config.to_dict(train_config), reasons_for(model_config, train_config),
-        experiment=experiment, dataset=dataset.name, dataset_sha256=dataset.sha256,
+        experiment=experiment, dataset=dataset.name, dataset_sha256=dataset.sha256, environment=environment.describe(),
     )
     return TrainingJob(
-        run_id, name, model_config, train_config, store, dataset, evaluate_test=evaluate_test, experiment=experiment
+        run_id, name, model_config, train_config, store, dataset, evaluate_test=evaluate_test, experiment=experiment,
+        owner=owner,
     )
 
 
 class Trainer:
-    """Runs at most one training at a time in this process and finds jobs again by run id.
+    """Queues trainings on the Dask workers (:mod:`mnist_lab.training.engine`) and finds jobs again by run id.
 
     Parameters
     ----------
     store : RunStore
-        Where runs are kept.
+        Where runs are kept; this process is its writer.
     """
 
     def __init__(self, store: run_store.RunStore):
         self.store = store
         self._jobs: dict[str, TrainingJob] = {}
+
+    @property
+    def engine(self) -> engines.Engine:
+        """The engine of the current configuration (``MNIST_LAB_SCHEDULER``, ``MNIST_LAB_WORKERS``)."""
+        return engines.shared()
 
     def start(
         self,
@@ -432,38 +566,77 @@ class Trainer:
         *,
         dataset: Dataset | None = None,
         experiment: str = "",
+        owner: str = "",
+        evaluate_test: bool = False,
     ) -> TrainingJob:
-        """Create a run and start training it in the background.
+        """Create a run and queue its training; it starts by itself when a worker slot is its turn.
 
         The run trains on ``dataset`` (the bundled MNIST when None) and records its name and checksum; the
-        network gets one output unit per class of the dataset. ``experiment`` tags the run as part of a named
-        one-click experiment (see ``RunStore.create_run``).
+        network gets one output unit per class of the dataset. ``experiment`` tags the run as part of a
+        one-click experiment or a sweep (see ``RunStore.create_run``).
 
         Raises
         ------
         TrainingBusyError
-            Another training is running; its name and progress are in the message.
+            ``owner`` already has a training waiting or running (one per student at a time).
+        EngineUnavailableError
+            The workers cannot be reached; the message says what to do.
         ConfigError
             The network is too big to train here (see ``architectures.check_size``).
         """
-        architectures.check_size(config.replace(model_config, num_classes=(dataset or shared_mnist()).n_classes))
-        with _START_LOCK:
-            active = self.active()
-            if active is not None:
-                progress = active.progress()
-                raise TrainingBusyError(
-                    f"Another training is running ({progress.name!r}, epoch {progress.epoch} of {progress.epochs}). "
-                    "This server trains one model at a time so that it gets both CPU cores: "
-                    "wait until it finishes or is stopped."
-                )
-            job = new_job(self.store, name, model_config, train_config, dataset, experiment=experiment)
+        return self.start_many([(name, model_config, train_config)], dataset=dataset, experiment=experiment,
+                               owner=owner, evaluate_test=evaluate_test)[0]
+
+    def start_many(
+        self,
+        trainings: list[tuple[str, config.ModelConfig, config.TrainConfig]],
+        *,
+        dataset: Dataset | None = None,
+        experiment: str = "",
+        owner: str = "",
+        evaluate_test: bool = False,
+    ) -> list[TrainingJob]:
+        """Queue several trainings of one student at once (a sweep): ``(name, model_config, train_config)`` each.
+
+        They count as the student's one training: refused while the student has another waiting or running.
+
+        Raises
+        ------
+        TrainingBusyError, EngineUnavailableError, ConfigError
+            As :meth:`start`; nothing is queued then.
+        """
+        dataset = dataset or shared_mnist()
+        for _, model_config, _ in trainings:
+            architectures.check_size(config.replace(model_config, num_classes=dataset.n_classes))
+        engine = self.engine
+        engine.client()
+        if owner and (busy := engine.queue.busy(owner)) is not None:
+            progress = busy.progress()
+            state = f"waiting, position {progress.position}" if progress.waiting else (
+                f"epoch {progress.epoch} of {progress.epochs}")
+            raise TrainingBusyError(
+                f"You already have a training in progress ({progress.name!r}, {state}). One training per student "
+                "at a time, so that everyone's turn comes: wait until it ends, or stop it."
+            )
+        jobs = [new_job(self.store, name, model_config, train_config, dataset, experiment=experiment,
+                        evaluate_test=evaluate_test, owner=owner) for name, model_config, train_config in trainings]
+        for job in jobs:
             self._jobs[job.run_id] = job
-            job.start()
-            return job
+            job.submit(engine.queue)
+        return jobs
+
+    def warm_up(self) -> None:
+        """Start the engine in the background (the embedded cluster, TensorFlow in its workers); errors wait."""
+        threading.Thread(target=_quietly, args=(self.engine.client,), daemon=True, name="mnist-lab-warm-up").start()
+
+    def overview(self):
+        """The queue at a glance (:class:`mnist_lab.training.fair_queue.Overview`)."""
+        return self.engine.queue.overview()
 
     def active(self) -> TrainingJob | None:
-        """Return the job still training in this process, if any, whichever Trainer started it."""
-        return next((job for job in list(_STARTED_JOBS) if not job.done), None)
+        """Return a job of this process still training, else one still waiting, whichever Trainer started it."""
+        jobs = [job for job in list(_STARTED_JOBS) if not job.done]
+        return min(jobs, key=lambda job: (job.waiting, job.queued_at), default=None)
 
     def job_with_token(self, token: str) -> TrainingJob | None:
         """Return the job whose ``owner_token`` is ``token``, if any."""
@@ -474,24 +647,6 @@ class Trainer:
         """Return the job of a run trained by this process, if any."""
         return self._jobs.get(run_id) or next((job for job in list(_STARTED_JOBS) if job.run_id == run_id), None)
 
-
-def _stop_running_jobs() -> None:
-    """On interpreter exit, stop background trainings so they end as ``stopped`` with their model saved."""
-    running = [job for job in list(_STARTED_JOBS) if not job.progress().done]
-    for job in running:
-        job.stop()
-    deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
-    for job in running:
-        job.join(max(0.0, deadline - time.monotonic()))
-
-
-@functools.cache
-def _stop_running_jobs_at_exit() -> None:
-    """Register :func:`_stop_running_jobs` once, after Keras is loaded.
-
-    Exit handlers run newest first: registered after Keras (and the h5py it loads), ours stops the trainings
-    while the libraries that save their models still work.
-    """
-    import keras  # noqa: F401
-
-    atexit.register(_stop_running_jobs)
+    def jobs_of(self, owner: str) -> list[TrainingJob]:
+        """The jobs this process started for ``owner``, oldest first."""
+        return sorted((job for job in list(_STARTED_JOBS) if owner and job.owner == owner), key=lambda job: job.queued_at)

@@ -1,0 +1,76 @@
+"""Shared by the engine benchmarks: a separate Dask cluster on this machine, waiting for warm workers, RSS."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+DASK = str(Path(sys.executable).parent / "dask")
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident set size of a process in MB (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except OSError:
+        return 0.0
+
+
+def machine() -> str:
+    """The machine in one line, with its load: the figures of a shared machine depend on it."""
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
+    return f"{os.cpu_count()} CPUs, {memory:.0f} GB, load average {os.getloadavg()[0]:.1f} at start"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def external_cluster(workers: int = 1) -> Iterator[str]:
+    """``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1; yield the scheduler's address."""
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="mnist-lab-bench-cluster-")
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0", "DASK_TEMPORARY_DIRECTORY": folder}
+    log = open(Path(folder) / "cluster.log", "w")  # noqa: SIM115 (open for the processes' lifetime)
+    processes = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log,
+                                  start_new_session=True)]
+    for _ in range(workers):
+        processes.append(subprocess.Popen([DASK, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1", "--nthreads",
+                                           "1", "--host", "127.0.0.1", "--no-dashboard"], env=env, stdout=log,
+                                          stderr=log, start_new_session=True))
+    try:
+        yield f"tcp://127.0.0.1:{port}"
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait()
+        log.close()
+
+
+def wait_for_warm_workers(engine, count: int, timeout: float = 600) -> None:
+    """Wait until ``count`` workers of ``engine`` have imported Keras (the warm-up plugin), so a benchmark does not
+    measure that one-time cost."""
+    client = engine.client()
+    client.wait_for_workers(count, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        warm = client.run(lambda: "keras" in sys.modules and "mnist_lab.data.datasets" in sys.modules)
+        if len(warm) >= count and all(warm.values()):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the workers did not import Keras in time")

@@ -1,0 +1,86 @@
+"""Charts of the Data page: class balance, class images, pixel histogram, the 2-D map."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from mnist_lab.charts.base import DIGIT_SCALE, NATURAL_SIZE
+
+
+def class_balance(counts: pd.DataFrame) -> alt.Chart:
+    """Grouped bars of images per class for the train and test splits."""
+    return (
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", title="class"),
+            xOffset="split:N",
+            y=alt.Y("count:Q", title="images"),
+            color=alt.Color("split:N", title="split"),
+            tooltip=["class", "split", alt.Tooltip("count:Q", format=","), alt.Tooltip("share:Q", format=".2%")],
+        )
+        .properties(height=260)
+    )
+
+
+def small_heatmaps(frame: pd.DataFrame, *, size: int = 64) -> list[alt.Chart]:
+    """One small heatmap per image of ``frame`` (columns ``name``, ``row``, ``col``, ``value``), in its order.
+
+    Separate charts, not a facet, so that a page can lay them out in a row that wraps on a narrow
+    screen; they share one colour scale, so a darker cell is a larger value in every one of them.
+    """
+    scale = alt.Scale(scheme="greys", domain=[float(frame["value"].min()), float(frame["value"].max())])
+    # One chart with the encodings, copied with each image's data: building each from scratch costs twice the time.
+    image = (
+        alt.Chart()
+        .mark_rect()
+        .encode(
+            x=alt.X("col:O", axis=None),
+            y=alt.Y("row:O", axis=None),
+            color=alt.Color("value:Q", scale=scale, legend=None),
+            tooltip=["name", "row", "col", alt.Tooltip("value:Q", format=".1f")],
+        )
+        .properties(width=size, height=size, autosize=NATURAL_SIZE)
+    )
+    return [image.properties(data=pixels, title=alt.Title(str(name), anchor="middle", offset=2))
+            for name, pixels in frame.groupby("name", sort=False)]
+
+
+def pixel_histogram(hist: pd.DataFrame, scale: str) -> alt.Chart:
+    """Histogram of pixel values on one ``scale`` of ``hist``, as wide as its container.
+
+    The share axis spans every scale of ``hist``, so that panels drawn side by side compare.
+    """
+    return (
+        alt.Chart(hist[hist["scale"] == scale])
+        .mark_bar()
+        .encode(
+            x=alt.X("start:Q", title=f"pixel value, {scale}", scale=alt.Scale(nice=False)),
+            x2="end:Q",
+            y=alt.Y("share:Q", title="share of ink pixels", axis=alt.Axis(format="%"),
+                    scale=alt.Scale(domain=[0, float(hist["share"].max())])),
+            tooltip=[alt.Tooltip("start:Q", format=".3~f"), alt.Tooltip("end:Q", format=".3~f"),
+                     alt.Tooltip("share:Q", format=".2%")],
+        )
+        .properties(width="container", height=200)
+    )
+
+
+def embedding_scatter(points: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Interactive scatter of a 2-D map coloured by class; click the legend to highlight a class."""
+    pick = alt.selection_point(fields=["class"], bind="legend")
+    return (
+        alt.Chart(points, title=title)
+        .mark_circle(size=18)
+        .encode(
+            x=alt.X("x:Q", title=None, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("y:Q", title=None, axis=alt.Axis(labels=False, ticks=False)),
+            color=alt.Color("class:N", scale=DIGIT_SCALE, title="class"),
+            opacity=alt.condition(pick, alt.value(0.85), alt.value(0.05)),
+            tooltip=["class", "index"],
+        )
+        .add_params(pick)
+        .interactive()
+        .properties(height=420)
+    )

@@ -1,0 +1,154 @@
+"""What went wrong with a run that ended near chance, read from its own curves and settings, and what to try."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from mnist_lab.models import optim
+from mnist_lab.runs import store as run_store
+
+#: A run counts as near chance while its accuracy has covered less than this share of the way from chance to 100%.
+NEAR_CHANCE_SHARE = 0.15
+#: A training loss that changed by less than this share from the first to the last epoch did not move.
+FLAT_LOSS_CHANGE = 0.05
+#: Below these learning rates SGD learns too slowly on MNIST (the catalogue's SGD entries quote 0.02-0.1).
+SGD_SLOW_RATE = 0.01
+#: Above this rate the Adam family is unstable (the catalogue's Adam entry: "0.01 and up").
+ADAPTIVE_FAST_RATE = 0.005
+SGD_OPTIMIZERS = ("sgd", "sgd_momentum")
+SOFTMAX_LOSSES = ("mse", "categorical_hinge")
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a run learned nothing, for its Train page panel.
+
+    Attributes
+    ----------
+    summary : str
+        One sentence: the run's accuracy against chance.
+    findings : tuple of str
+        What its curves show, with their figures.
+    tries : tuple of str
+        The settings to change, each named as in the Train form, with the value to try.
+    """
+
+    summary: str
+    findings: tuple[str, ...]
+    tries: tuple[str, ...]
+
+
+def chance_accuracy(num_classes: int) -> float:
+    """The accuracy of guessing: one over the number of classes."""
+    return 1.0 / max(num_classes, 1)
+
+
+def uniform_loss(loss: str, num_classes: int) -> float:
+    """The loss of a network that gives every class the same probability, for the loss called ``loss``.
+
+    Cross-entropy (with or without smoothing) gives ln K, the mean squared error on one-hot targets (K-1)/K²,
+    the categorical hinge 1.
+    """
+    if loss == "mse":
+        return (num_classes - 1) / num_classes**2
+    if loss == "categorical_hinge":
+        return 1.0
+    return math.log(num_classes)
+
+
+def diagnose(run: run_store.Run) -> Diagnosis | None:
+    """Say what went wrong with ``run`` when its last epoch ended near chance; None when it learned or has no epoch.
+
+    A diverged run is left to its own message, which already names the learning rate.
+
+    Parameters
+    ----------
+    run : Run
+        A stored run with its history (``RunStore.get``).
+    """
+    if run.status == run_store.DIVERGED or not run.history:
+        return None
+    num_classes = int(run.model_config.get("num_classes", 10))
+    split, accuracy = _last_accuracy(run.history[-1])
+    chance = chance_accuracy(num_classes)
+    if accuracy is None or accuracy >= chance + NEAR_CHANCE_SHARE * (1 - chance):
+        return None
+    summary = (
+        f"Its {split} accuracy, {accuracy:.1%}, is close to the {chance:.1%} of guessing among {num_classes} "
+        "classes: the network did not learn to tell them apart."
+    )
+    losses = [row["loss"] for row in run.history if _finite(row.get("loss"))]
+    return Diagnosis(summary, _findings(run, losses, num_classes), _tries(run, losses))
+
+
+def _last_accuracy(row: dict[str, Any]) -> tuple[str, float | None]:
+    """The last epoch's validation accuracy, or its training accuracy when there was no validation."""
+    for split, key in (("validation", "val_accuracy"), ("training", "accuracy")):
+        if _finite(row.get(key)):
+            return split, float(row[key])
+    return "validation", None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _trend(losses: list[float]) -> str:
+    """"flat", "rising" or "falling": how the training loss went from the first epoch to the last."""
+    first, last = losses[0], losses[-1]
+    if abs(last - first) <= FLAT_LOSS_CHANGE * abs(first):
+        return "flat"
+    return "rising" if last > first else "falling"
+
+
+def _findings(run: run_store.Run, losses: list[float], num_classes: int) -> tuple[str, ...]:
+    """What the loss curve shows, with its figures."""
+    if not losses:
+        return ()
+    loss_name = run.train_config.get("loss", "")
+    first, last, epochs = losses[0], losses[-1], len(losses)
+    moved = {
+        "flat": f"The training loss barely moved: {first:.4g} in the first epoch, {last:.4g} in the last",
+        "rising": f"The training loss rose from {first:.4g} in the first epoch to {last:.4g} in the last",
+        "falling": f"The training loss fell from {first:.4g} to {last:.4g}, but too little in {epochs} "
+                   f"epoch{'s' if epochs > 1 else ''} to reach useful accuracy",
+    }[_trend(losses) if epochs > 1 else "flat"]
+    findings = [f"{moved}."]
+    uniform = uniform_loss(loss_name, num_classes)
+    if abs(last - uniform) <= FLAT_LOSS_CHANGE * uniform:
+        findings.append(
+            f"{last:.4g} is about the {uniform:.4g} of a network that gives all {num_classes} classes the same "
+            "probability: its outputs hardly depend on the image."
+        )
+    return tuple(findings)
+
+
+def _tries(run: run_store.Run, losses: list[float]) -> tuple[str, ...]:
+    """The settings to change, most likely cause first."""
+    train, model = run.train_config, run.model_config
+    rate, optimizer, trend = train.get("learning_rate", 0.0), train.get("optimizer", ""), _trend(losses or [0.0])
+    tries = []
+    if optimizer in SGD_OPTIMIZERS and rate < SGD_SLOW_RATE:
+        tries.append(f"Learning rate: {rate:g} is too small for SGD, whose steps are not rescaled; try 0.05.")
+    elif optimizer not in SGD_OPTIMIZERS and rate > ADAPTIVE_FAST_RATE:
+        tries.append(f"Learning rate: {rate:g} is large for an adaptive optimizer and can stall or wreck its "
+                     "units; try 0.001.")
+    elif trend == "rising":
+        tries.append(f"Learning rate: the loss rose, so steps of {rate:g} overshoot; try {rate / 10:g}.")
+    if train.get("loss") in SOFTMAX_LOSSES:
+        tries.append(f"Loss: {optim.LOSSES['sparse_categorical_crossentropy'].label} instead of "
+                     f"{optim.LOSSES[train['loss']].label}. After a softmax, this loss gives a confidently wrong "
+                     "network almost no gradient, so it learns slowly or not at all.")
+    if not model.get("scale_inputs", True):
+        tries.append("Scale inputs to 0-1: on. Raw 0-255 pixels make the first layer's gradients up to 255 times "
+                     "larger, so no single learning rate suits every layer.")
+    if trend == "falling" or not tries:
+        tries.append("Epochs: more. The loss was still falling when the training ended." if trend == "falling"
+                     else "Architecture: a preset, with its recommended settings, to check that the data and "
+                          "the page work; then change one setting at a time.")
+    return tuple(tries)
+
+
+__all__ = ["Diagnosis", "chance_accuracy", "diagnose", "uniform_loss"]

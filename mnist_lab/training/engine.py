@@ -1,0 +1,362 @@
+"""The training engine: Dask workers that train, and this process's one client of them.
+
+With nothing configured, the engine is an embedded cluster on this machine, started on the first need: worker
+processes (:mod:`mnist_lab.training.local_cluster`) or, on a host with little memory, one worker thread inside
+this process. ``MNIST_LAB_SCHEDULER=tcp://host:8786`` makes it a client of an existing Dask scheduler instead,
+whose workers then train (they need MNIST Lab installed, and the home directory for imported datasets).
+``MNIST_LAB_WORKERS`` overrides the embedded cluster's choice: a number of worker processes, or ``threads``.
+
+How the embedded cluster is sized (:func:`plan`): one worker per two cores, because TensorFlow already uses
+every core of its process (two trainings on two cores each get half), and no more workers than the memory
+holds at :data:`WORKER_BYTES` each after :data:`SERVER_BYTES` for the server. Below :data:`PROCESSES_FROM_BYTES`
+of memory, training runs in a worker thread of the server (``processes=False``): one process holds TensorFlow
+once instead of twice. Figures: ``benchmarks/engine_memory.py``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mnist_lab.errors import ConfigError, EngineUnavailableError
+from mnist_lab.paths import default_home
+from mnist_lab.training import fit
+
+SCHEDULER_ENV = "MNIST_LAB_SCHEDULER"
+WORKERS_ENV = "MNIST_LAB_WORKERS"
+EXTERNAL, PROCESSES, THREADS = "external", "processes", "threads"
+#: Memory one training worker needs: TensorFlow (0.8 GB) and a fit on full MNIST (1.0-1.2 GB measured), with room.
+WORKER_BYTES = 1.5e9
+#: Memory the web server needs with every page used (Streamlit, MNIST, a loaded model: 0.8-0.9 GB measured).
+SERVER_BYTES = 1.0e9
+#: Below this much memory the embedded cluster trains in a thread of the server instead of worker processes.
+PROCESSES_FROM_BYTES = 3.5e9
+#: How long connecting to a scheduler may take before it counts as unreachable.
+CONNECT_SECONDS = 8.0
+#: How long the embedded cluster may take to start (a busy 2-core machine took 5 s).
+START_SECONDS = 90.0
+#: How long a shutting-down process waits for its trainings to stop and their last model to arrive.
+SHUTDOWN_WAIT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where trainings run, and why.
+
+    Attributes
+    ----------
+    kind : str
+        ``external`` (a Dask scheduler elsewhere), ``processes`` (embedded worker processes) or ``threads``
+        (one worker thread in this process).
+    address : str
+        The external scheduler's address; "" for the embedded cluster.
+    workers : int
+        Worker processes of the embedded cluster (1 for threads, 0 for external: the cluster decides).
+    reason : str
+        How the choice was made, in one sentence for the page and the README.
+    """
+
+    kind: str
+    address: str
+    workers: int
+    reason: str = field(compare=False)  # the same cluster, however it was chosen, is one engine
+
+
+def plan(environ: dict[str, str] | None = None) -> Plan:
+    """Decide where trainings run from the environment and the machine (see the module's docstring).
+
+    Raises
+    ------
+    ConfigError
+        ``MNIST_LAB_WORKERS`` is neither a positive number nor ``threads``.
+    """
+    environ = os.environ if environ is None else environ
+    address = environ.get(SCHEDULER_ENV, "").strip()
+    if address:
+        return Plan(EXTERNAL, address, 0, f"the Dask scheduler at {address} (set in {SCHEDULER_ENV})")
+    from dask.system import CPU_COUNT
+    from distributed.system import MEMORY_LIMIT
+
+    machine = f"{CPU_COUNT} cores, {MEMORY_LIMIT / 1e9:.1f} GB"
+    wanted = environ.get(WORKERS_ENV, "").strip().lower()
+    if wanted == THREADS:
+        return Plan(THREADS, "", 1, f"one worker thread in the server ({WORKERS_ENV}=threads; {machine})")
+    if wanted:
+        if not wanted.isdigit() or int(wanted) < 1:
+            raise ConfigError(f"{WORKERS_ENV} must be a number of worker processes (1 or more) or 'threads', "
+                              f"not {wanted!r}")
+        return Plan(PROCESSES, "", int(wanted), f"{wanted} worker process(es) ({WORKERS_ENV}; {machine})")
+    if MEMORY_LIMIT < PROCESSES_FROM_BYTES:
+        return Plan(THREADS, "", 1, f"one worker thread in the server: {machine} is too little memory for "
+                                    "TensorFlow in a second process")
+    workers = max(1, min(CPU_COUNT // 2, int((MEMORY_LIMIT - SERVER_BYTES) // WORKER_BYTES)))
+    return Plan(PROCESSES, "", workers, f"{workers} worker process(es) on this machine ({machine}: one per two "
+                                        "cores, each with room for TensorFlow and a full-MNIST fit)")
+
+
+def temporary_directory() -> Path:
+    """Scratch space of the embedded cluster: ``$DASK_TEMPORARY_DIRECTORY``, else ``dask/`` in the home."""
+    configured = os.environ.get("DASK_TEMPORARY_DIRECTORY")
+    folder = Path(configured) if configured else default_home() / "dask"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class RemoteTraining:
+    """One training submitted to Dask, as the server sees it: its messages, its stop, its result."""
+
+    def __init__(self, client, future, names: dict[str, str]):
+        from distributed import Event, Queue
+
+        self._client = client
+        self._future = future
+        self._queue = Queue(names["messages"], client=client)
+        self._stop = Event(names["stop"], client=client)
+        self._started = Event(names["started"], client=client)
+
+    def messages(self, timeout: float) -> list[tuple[str, Any]]:
+        """The messages that arrived, waiting up to ``timeout`` seconds for one when none has."""
+        arrived = self._queue.get(batch=True)  # never waits: with a timeout of 0 a get could miss an item
+        if arrived or timeout <= 0:
+            return arrived
+        try:
+            first = self._queue.get(timeout=timeout)
+        except TimeoutError:
+            return []
+        return [first, *self._queue.get(batch=True)]
+
+    def finished(self) -> bool:
+        """Whether the task has ended (returned, raised, or lost its worker)."""
+        return self._future.done()
+
+    def ending(self) -> dict[str, Any]:
+        """The task's result; raises its exception, or ``KilledWorker`` when its worker died."""
+        return self._future.result()
+
+    def stop(self) -> None:
+        """Ask the worker to stop after the batch in progress (a call to the scheduler: not from a page thread)."""
+        self._stop.set()
+
+    def release(self) -> None:
+        """Free what the scheduler holds for this training."""
+        for release in (self._queue.close, self._stop.clear, self._started.clear, self._future.release):
+            with contextlib.suppress(Exception):
+                release()
+
+
+class Engine:
+    """This process's client of the workers that train, with its fair queue; started on first use.
+
+    Parameters
+    ----------
+    chosen : Plan
+        Where trainings run.
+    """
+
+    def __init__(self, chosen: Plan):
+        from mnist_lab.training.fair_queue import FairQueue
+
+        self.plan = chosen
+        self.queue = FairQueue(self)
+        self._lock = threading.RLock()
+        self._client = None
+        self._cluster = None  # the threads-mode LocalCluster
+        self._child: subprocess.Popen | None = None
+        self._log: Path | None = None
+
+    @property
+    def description(self) -> str:
+        """Where trainings run, in words."""
+        return self.plan.reason
+
+    def client(self):
+        """The connected Dask client, connecting (or starting the embedded cluster) first when needed.
+
+        Raises
+        ------
+        EngineUnavailableError
+            The scheduler cannot be reached, the embedded cluster did not start, or the workers cannot run
+            MNIST Lab's tasks; the message says what to do.
+        """
+        with self._lock:
+            if self._client is not None and self._client.status == "running":
+                return self._client
+            self._discard()
+            client = self._connect()
+            try:
+                from mnist_lab.training.worker import KerasWarmup
+
+                client.register_plugin(KerasWarmup())
+            except Exception as error:
+                with contextlib.suppress(Exception):
+                    client.close()
+                self._discard()
+                raise EngineUnavailableError(
+                    f"the workers of {self.plan.reason} cannot run MNIST Lab's trainings ({type(error).__name__}: "
+                    f"{error}): install MNIST Lab on them"
+                ) from error
+            self._client = client
+            _close_engines_at_exit()
+            return client
+
+    def slots(self) -> int:
+        """How many trainings the workers can run at once (their threads), connecting first when needed."""
+        client = self.client()
+        try:
+            return sum(client.nthreads().values())
+        except (OSError, TimeoutError) as error:
+            raise EngineUnavailableError(f"lost contact with {self.plan.reason}: {error}") from error
+
+    def workers(self) -> list[str]:
+        """The addresses of the workers connected now (an empty list when not connected)."""
+        with self._lock:
+            client = self._client
+        if client is None or client.status != "running":
+            return []
+        with contextlib.suppress(OSError, TimeoutError):
+            return sorted(client.nthreads())
+        return []
+
+    def submit(self, spec: fit.FitSpec) -> RemoteTraining:
+        """Send one training to the workers; its queue and events exist before the task can run."""
+        from mnist_lab.training.worker import channel_names, train_task
+
+        client = self.client()
+        channel = f"mnist-lab-{spec.run_id}-{secrets.token_hex(4)}"
+        future = client.submit(train_task, spec, channel, key=f"train-{channel}", pure=False, retries=0)
+        return RemoteTraining(client, future, channel_names(channel))
+
+    def close(self) -> None:
+        """Close the client and stop the embedded cluster, if any."""
+        with self._lock:
+            if self._client is not None:
+                with contextlib.suppress(Exception):
+                    self._client.close(timeout=10)
+            self._discard()
+
+    def _discard(self) -> None:
+        """Forget the client and stop what this engine started (a closed client or a dead cluster)."""
+        self._client = None
+        if self._cluster is not None:
+            with contextlib.suppress(Exception):
+                self._cluster.close(timeout=10)
+            self._cluster = None
+        if self._child is not None:
+            with contextlib.suppress(OSError):
+                self._child.stdin.close()  # the cluster process closes its workers and exits
+            try:
+                self._child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+                self._child.wait()
+            self._child = None
+
+    def _connect(self):
+        """A new client of the planned cluster (starting it when embedded)."""
+        from distributed import Client
+
+        if self.plan.kind == THREADS:
+            import dask
+            from distributed import LocalCluster
+
+            dask.config.set({"temporary-directory": str(temporary_directory())})
+            self._cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+            return Client(self._cluster, set_as_default=False)
+        address = self.plan.address if self.plan.kind == EXTERNAL else self._start_cluster_process()
+        try:
+            return Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            self._discard()
+            if self.plan.kind == EXTERNAL:
+                raise EngineUnavailableError(
+                    f"the training cluster at {address} cannot be reached ({error}). Start its scheduler and "
+                    f"workers, or unset {SCHEDULER_ENV} to train on this machine"
+                ) from error
+            raise EngineUnavailableError(f"the embedded training cluster did not answer ({error})") from error
+
+    def _start_cluster_process(self) -> str:
+        """Start the embedded cluster's process; return its scheduler's address."""
+        directory = temporary_directory()
+        self._log = directory / f"engine-{os.getpid()}.log"
+        options = {
+            "workers": self.plan.workers,
+            "directory": str(directory),
+            "memory_limit": "auto",
+            "close_seconds": 15,
+            # A worker that dies fails its task at once (KilledWorker): the run becomes "interrupted" instead of
+            # silently starting again from epoch 1.
+            "config": {"distributed.scheduler.allowed-failures": 0, "temporary-directory": str(directory)},
+        }
+        with self._log.open("w") as log:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "mnist_lab.training.local_cluster", json.dumps(options)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+            )
+        answer: list[str] = []
+        reader = threading.Thread(target=lambda: answer.append(self._child.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(START_SECONDS)
+        if not answer or not answer[0].strip():
+            tail = self._log.read_text(errors="replace")[-1500:]
+            self._discard()
+            raise EngineUnavailableError(f"the embedded training cluster did not start within {START_SECONDS:.0f} s "
+                                         f"(its log, {self._log}, ends with: {tail or 'nothing'})")
+        return json.loads(answer[0])["address"]
+
+
+_ENGINES: dict[Plan, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def shared(environ: dict[str, str] | None = None) -> Engine:
+    """The engine of this process for the current configuration (one per plan, created on first use).
+
+    Raises
+    ------
+    ConfigError
+        ``MNIST_LAB_WORKERS`` is malformed.
+    """
+    chosen = plan(environ)
+    with _ENGINES_LOCK:
+        if chosen not in _ENGINES:
+            _ENGINES[chosen] = Engine(chosen)
+        return _ENGINES[chosen]
+
+
+def engines() -> list[Engine]:
+    """Every engine this process has created."""
+    with _ENGINES_LOCK:
+        return list(_ENGINES.values())
+
+
+def _shut_down() -> None:
+    """On interpreter exit: cancel waiting trainings, stop running ones, wait for their last model, close."""
+    running = []
+    for engine in engines():
+        running += engine.queue.shut_down()
+    deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
+    for job in running:
+        job.join(max(0.0, deadline - time.monotonic()))
+    for engine in engines():
+        engine.close()
+
+
+@functools.cache
+def _close_engines_at_exit() -> None:
+    """Register :func:`_shut_down` once, after Dask is loaded.
+
+    Exit handlers run newest first: registered after Dask's own, ours stops the trainings and receives their last
+    model while the client still works.
+    """
+    atexit.register(_shut_down)

@@ -1,0 +1,303 @@
+"""The training itself: build, compile and fit one run, and report every batch, epoch and saved model to a sink.
+
+This runs where the model trains: in a Dask worker (:mod:`mnist_lab.training.worker`) or, for ``TrainingJob.run``,
+in the calling thread. It never writes the run store: the process that owns the run (the web server or the command
+line) receives the messages and is the store's one writer.
+
+Messages, in order: one ``begin`` (batches per epoch and where the training runs), then per epoch an
+``epoch_begin``, one ``batch`` per batch and one ``epoch`` with the epoch's figures and the ``.keras`` bytes of the
+model after it (None when the epoch diverged: NaN weights are never kept).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from mnist_lab.data import Dataset, dataset_for_run
+from mnist_lab.errors import StoreError
+from mnist_lab.models import architectures, config, keras_session, optim
+from mnist_lab.training.split import split_data
+
+BEGIN, EPOCH_BEGIN, BATCH, EPOCH = "begin", "epoch_begin", "batch", "epoch"
+#: A running loss this many times the first batch's loss counts as diverged, even while still finite.
+DIVERGENCE_FACTOR = 10.0
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """Everything a worker needs to train one run; plain data, so it travels to any worker.
+
+    Attributes
+    ----------
+    run_id : str
+        The run being trained (for messages and logs only: the worker never opens the store).
+    model, train : dict
+        ``config.to_dict`` of the run's ModelConfig and TrainConfig.
+    dataset, dataset_sha256 : str
+        The run's dataset and the checksum it must have; a worker loads it itself and refuses a changed one.
+    home : str
+        The home directory that holds imported datasets (the bundled MNIST needs none).
+    evaluate_test : bool
+        Also measure test accuracy after every epoch (not counted in ``train_seconds``).
+    """
+
+    run_id: str
+    model: dict[str, Any]
+    train: dict[str, Any]
+    dataset: str
+    dataset_sha256: str
+    home: str
+    evaluate_test: bool = False
+
+
+class Sink(Protocol):
+    """Where the training reports to: ``send(kind, payload)`` with ``kind`` one of the message kinds above."""
+
+    def send(self, kind: str, payload: Any) -> None:
+        """Take one message; may raise to end the training (the exception leaves ``fit``)."""
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a fit ended, as seen where it ran.
+
+    Attributes
+    ----------
+    diverged : bool
+        The loss became NaN, infinite, or far larger than at the start.
+    stopped_before_start : bool
+        The stop came before the first batch.
+    stop_reached : tuple of int or None
+        ``(epoch, batches done in it)`` when the stop request reached the training; None without a stop.
+    last : tuple of int
+        ``(epoch, batches done in it)`` when the fit returned.
+    """
+
+    diverged: bool
+    stopped_before_start: bool
+    stop_reached: tuple[int, int] | None
+    last: tuple[int, int]
+
+
+class StopSignal:
+    """A stop request that remembers how far the training was when it arrived (to check "within one batch")."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._position: tuple[int, int] = (0, 0)
+        self.reached: tuple[int, int] | None = None
+
+    def set(self) -> None:
+        """Ask the training to stop after the batch in progress."""
+        if not self._event.is_set():
+            self.reached = self._position
+            self._event.set()
+
+    def is_set(self) -> bool:
+        """Whether a stop was asked for."""
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until a stop is asked for or ``timeout`` passes; return whether it was asked for."""
+        return self._event.wait(timeout)
+
+    def at(self, epoch: int, batches: int) -> None:
+        """Record how far the training is (called after every batch)."""
+        self._position = (epoch, batches)
+
+
+def where() -> dict[str, Any]:
+    """Where this code runs: the Dask worker's address (or "this process"), the host and the process id."""
+    address = "this process"
+    if "distributed" in sys.modules:  # a Dask worker has imported it; training in the caller need not
+        from distributed import get_worker
+
+        with contextlib.suppress(ValueError):  # not in a worker
+            address = get_worker().address
+    return {"worker": address, "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def load_dataset(spec: FitSpec) -> Dataset:
+    """The run's dataset, loaded in this process and checked against the run's checksum (raises DatasetError)."""
+    return dataset_for_run(spec.dataset, spec.dataset_sha256, Path(spec.home))
+
+
+def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = None) -> Ending:
+    """Train the run of ``spec`` to its end, its stop or its divergence, reporting to ``sink``.
+
+    Parameters
+    ----------
+    spec : FitSpec
+        What to train.
+    sink : Sink
+        Receives the messages (see the module's docstring).
+    stop : StopSignal
+        Checked before every batch and after every batch and epoch; the fit ends within one batch of it.
+    dataset : Dataset, optional
+        The dataset when the caller has it loaded already; otherwise it is loaded from ``spec``.
+
+    Returns
+    -------
+    Ending
+
+    Raises
+    ------
+    StoreError
+        The model could not be written to a temporary file (full disk).
+    DatasetError
+        The dataset cannot be loaded here or has changed.
+    """
+    import keras
+
+    model_config = config.from_dict(config.ModelConfig, spec.model)
+    train_config = config.from_dict(config.TrainConfig, spec.train)
+    dataset = dataset or load_dataset(spec)
+    data = split_data(dataset, train_config)
+    steps = math.ceil(len(data.y_train) / train_config.batch_size)
+    sink.send(BEGIN, {"batches_per_epoch": steps, **where()})
+    keras.utils.set_random_seed(train_config.seed)
+    with keras_session.building(), _keras_python_random(train_config.seed):
+        model = architectures.build_model(model_config)
+    try:
+        optim.compile_model(model, train_config, steps)
+        test = (dataset.x_test[..., np.newaxis], dataset.y_test) if spec.evaluate_test else None
+        body = _LiveCallback(sink, stop, steps, test)
+        if stop.is_set():
+            return Ending(False, True, stop.reached, (0, 0))
+        with tempfile.TemporaryDirectory(prefix="mnist-lab-fit-") as folder:
+            body.model_file = Path(folder) / "model.keras"
+            model.fit(
+                data.x_train,
+                data.y_train,
+                batch_size=train_config.batch_size,
+                epochs=train_config.epochs,
+                validation_data=(data.x_val, data.y_val) if data.x_val is not None else None,
+                shuffle=True,
+                verbose=0,
+                callbacks=[_keras_callback(body)],
+            )
+    finally:
+        del model
+        keras_session.release()
+    return Ending(body.diverged, False, stop.reached, (body.epoch, body.batch))
+
+
+@contextlib.contextmanager
+def _keras_python_random(seed: int) -> Iterator[None]:
+    """Give Keras a Python random generator of its own, seeded with ``seed``, while it draws its layers' seeds.
+
+    Keras draws every unseeded layer's seed from Python's global ``random`` (``make_default_seed``). In a Dask
+    worker, Dask draws from it too, from its event loop (``dask.sizeof`` samples long messages), so the same seed
+    gave other weights in a worker than in the caller. The draws are the same as from the global generator seeded
+    with ``seed`` by ``set_random_seed``, so a run in a worker gets the curves of the same run trained in-process.
+    """
+    from keras.src.random import seed_generator
+
+    seed_generator.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        seed_generator.python_random = random
+
+
+class _LiveCallback:
+    """Keras callback body: reports batches and epochs, obeys the stop signal, sends the model after each epoch."""
+
+    def __init__(self, sink: Sink, stop: StopSignal, steps: int, test_data: tuple[np.ndarray, np.ndarray] | None):
+        self.sink = sink
+        self.stop = stop
+        self.steps = steps
+        self.test_data = test_data
+        self.model_file = Path()
+        self.epoch = self.batch = 0
+        self.epoch_started = self.last_batch_end = 0.0
+        self.train_seconds = 0.0
+        self.first_loss: float | None = None
+        self.diverged = False
+
+    def on_epoch_begin(self, model, epoch: int) -> None:
+        self.epoch, self.batch = epoch + 1, 0
+        self.stop.at(self.epoch, 0)
+        self.sink.send(EPOCH_BEGIN, self.epoch)
+        self.epoch_started = self.last_batch_end = time.perf_counter()
+
+    def on_train_batch_begin(self, model) -> None:
+        if self.stop.is_set():
+            model.stop_training = True
+
+    def on_train_batch_end(self, model, batch: int, logs: dict[str, float]) -> None:
+        self.last_batch_end = time.perf_counter()
+        self.batch = batch + 1
+        self.stop.at(self.epoch, self.batch)
+        loss = float(logs.get("loss", math.nan))
+        if self.first_loss is None:
+            self.first_loss = loss
+        if self._exploded(loss):
+            self.diverged = True
+        if self.diverged or self.stop.is_set():
+            model.stop_training = True
+        self.sink.send(BATCH, {"epoch": self.epoch, "batch": self.batch, "loss": loss,
+                               "accuracy": float(logs.get("accuracy", math.nan)), "when": self.last_batch_end})
+
+    def _exploded(self, loss: float) -> bool:
+        """Whether the loss is NaN, infinite, or has blown up far beyond where it started."""
+        return not math.isfinite(loss) or (math.isfinite(self.first_loss) and loss > DIVERGENCE_FACTOR * self.first_loss)
+
+    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> None:
+        self.train_seconds += self.last_batch_end - self.epoch_started
+        row: dict[str, Any] = {"epoch": epoch + 1, "train_seconds": round(self.train_seconds, 3)}
+        row.update({key: float(value) for key, value in logs.items() if key != "learning_rate"})
+        row["partial"] = self.diverged or self.batch < self.steps
+        if self.test_data is not None and not self.diverged:
+            scores = model.predict(self.test_data[0], batch_size=1000, verbose=0)
+            row["test_accuracy"] = float(np.mean(np.argmax(scores, axis=1) == self.test_data[1]))
+        if self._exploded(row.get("loss", 0.0)) or not math.isfinite(row.get("val_loss", 0.0)):
+            self.diverged = True
+        self.sink.send(EPOCH, (row, None if self.diverged else self._model_bytes(model)))
+        if self.stop.is_set():  # a stop during validation or saving must not start another epoch
+            model.stop_training = True
+
+    def _model_bytes(self, model) -> bytes:
+        """The model as the bytes of a ``.keras`` file."""
+        try:
+            model.save(self.model_file)
+            return self.model_file.read_bytes()
+        except OSError as error:
+            raise StoreError(
+                f"the model could not be saved ({error.strerror or error}): the disk is full or the folder for "
+                "temporary files is not writable. Free some space"
+            ) from error
+
+
+def _keras_callback(body: _LiveCallback):
+    """Wrap ``body`` in a keras.callbacks.Callback (built here so keras is imported lazily)."""
+    import keras
+
+    class LiveCallback(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            body.on_epoch_begin(self.model, epoch)
+
+        def on_train_batch_begin(self, batch, logs=None):
+            body.on_train_batch_begin(self.model)
+
+        def on_train_batch_end(self, batch, logs=None):
+            body.on_train_batch_end(self.model, batch, logs or {})
+
+        def on_epoch_end(self, epoch, logs=None):
+            body.on_epoch_end(self.model, epoch, logs or {})
+
+    return LiveCallback()

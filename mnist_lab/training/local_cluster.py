@@ -1,0 +1,46 @@
+"""The embedded training cluster's own process: ``python -m mnist_lab.training.local_cluster OPTIONS``.
+
+The app starts this process (:class:`mnist_lab.training.engine.Engine`) instead of a ``LocalCluster`` in its own
+process: inside Streamlit, ``sys.modules["__main__"]`` is Streamlit's stand-in for ``app.py``, so every worker
+process that ``multiprocessing`` spawns (at start, and whenever the nanny restarts a dead worker) would run
+``app.py`` again. Started here, the workers' main module is this one, whose work is behind ``__main__``.
+
+It prints one JSON line with the scheduler's address, then lives as long as its standard input stays open: the
+server closes it to shut the cluster down, and a server that dies closes it too, so no worker outlives the app.
+It ignores SIGINT: a Ctrl-C in the terminal reaches the whole process group, and the server, not the workers,
+decides how trainings end (stopped, with their model saved).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+
+
+def main(argv: list[str]) -> int:
+    """Start the cluster described by the JSON options in ``argv[1]``; return when standard input closes."""
+    options = json.loads(argv[1])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the spawned workers
+    import dask
+    from distributed import LocalCluster
+
+    dask.config.set(options["config"])
+    cluster = LocalCluster(
+        n_workers=options["workers"],
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        scheduler_port=0,
+        dashboard_address=None,
+        local_directory=options["directory"],
+        memory_limit=options["memory_limit"],
+    )
+    print(json.dumps({"address": cluster.scheduler_address}), flush=True)
+    sys.stdin.read()
+    cluster.close(timeout=options["close_seconds"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,124 @@
+"""The fair queue: students take turns for the worker slots; waiting trainings show their place, start by
+themselves and can be cancelled. The order is checked on the queue itself; then three browser sessions (AppTest)
+share one worker slot of the real embedded cluster."""
+
+import itertools
+import math
+import time
+from types import SimpleNamespace
+
+from mnist_lab.runs import store as run_store
+from mnist_lab.training import engine
+from mnist_lab.training.fair_queue import FairQueue
+from tests.apptest_helpers import open_app_page
+from tests.dask_cluster import wait_until
+
+_ticks = itertools.count()
+
+
+class FakeEngine:
+    description = "a test engine"
+
+    def __init__(self, slots):
+        self.free = slots
+
+    def slots(self):
+        return self.free
+
+
+class FakeJob:
+    """What the queue reads of a job; ``launch`` records that the queue started it."""
+
+    def __init__(self, owner, name):
+        self.owner, self.name, self.queued_at = owner, name, next(_ticks)
+        self.started_at, self.launched = math.nan, False
+        self.model_config = SimpleNamespace(architecture="fast")
+        self.train_config = SimpleNamespace(epochs=2)
+        self.training_images = 6000
+
+    def seconds_left(self):
+        return math.nan
+
+    def launch(self, engine):
+        self.launched, self.started_at = True, time.monotonic()
+
+
+def order(queue, jobs):
+    places = {job.name: queue.place(job) for job in jobs}
+    waiting = sorted((place[0], name) for name, place in places.items() if place[0])
+    return [name for _, name in waiting], places
+
+
+def test_students_take_turns_and_one_students_sweep_fills_only_free_slots():
+    free = FakeEngine(slots=0)
+    queue = FairQueue(free)
+    alice = [FakeJob("alice", f"alice {n}") for n in (1, 2, 3)]  # a sweep of three runs, queued first
+    bob, carol = FakeJob("bob", "bob"), FakeJob("carol", "carol")
+    everyone = [*alice, bob, carol]
+    for job in everyone:
+        queue.put(job)
+    names, places = order(queue, everyone)
+    assert names == ["alice 1", "bob", "carol", "alice 2", "alice 3"]
+    waits = [places[name][1] for name in names]
+    assert waits == sorted(waits) and waits[0] == 0.0 and waits[1] > 0  # one slot assumed until one is known
+
+    free.free = 1  # a worker joins: the first in line starts by itself
+    assert wait_until(lambda: alice[0].launched, timeout=10)
+    names, _ = order(queue, everyone)
+    assert names == ["bob", "carol", "alice 2", "alice 3"]  # alice has a training running: the others go first
+    assert queue.cancel(carol) and not queue.cancel(carol)
+    assert order(queue, everyone)[0] == ["bob", "alice 2", "alice 3"]
+    assert queue.busy("alice") is alice[0] and queue.busy("carol") is None
+
+    free.free = 3  # more workers: every slot is used, alice's sweep too
+    assert wait_until(lambda: bob.launched and alice[1].launched, timeout=10)
+    assert not alice[2].launched and queue.overview().running == 3 and queue.overview().waiting == 1
+    assert bob.started_at <= alice[1].started_at
+
+
+def set_up_training(at, name, epochs):
+    at.selectbox(key="train_architecture").set_value("perceptron").run()
+    at.number_input(key="train_epochs").set_value(epochs)
+    at.number_input(key="train_train_limit").set_value(2000)
+    at.text_input(key="train_run_name").set_value(name).run()
+
+
+def test_three_sessions_on_one_slot_see_their_place_and_start_in_turn_without_a_click(home, monkeypatch):
+    from ui import resources
+
+    monkeypatch.setenv(engine.WORKERS_ENV, "1")  # one worker slot, whatever the machine
+    sessions = {name: open_app_page("app_pages/train.py") for name in ("first", "second", "third", "cancelled")}
+    for name, at in sessions.items():
+        set_up_training(at, name, epochs=4 if name == "first" else 1)
+    trainer = resources.trainer()
+
+    def job_of(name):
+        return trainer.job(sessions[name].session_state["training_run"])
+
+    sessions["first"].button(key="start_training").click().run()
+    assert wait_until(lambda: not job_of("first").waiting or job_of("first").done, timeout=300)
+    for name in ("second", "third", "cancelled"):
+        sessions[name].button(key="start_training").click().run()
+        assert not sessions[name].exception, sessions[name].exception
+    for position, name in enumerate(("second", "third", "cancelled"), start=1):
+        at = sessions[name].run()
+        shown = " ".join(info.value for info in at.info)
+        assert f"position {position} in the queue" in shown, shown
+        assert at.button(key="start_training").disabled  # one training per student at a time
+        assert at.button(key="cancel_training") is not None
+    cancelled = job_of("cancelled")
+    sessions["cancelled"].button(key="cancel_training").click().run()
+    assert cancelled.done and cancelled.stop_event.is_set()
+    assert not sessions["cancelled"].button(key="start_training").disabled
+
+    jobs = {name: job_of(name) for name in ("first", "second", "third")}
+    assert all(job.join(timeout=600) for job in jobs.values())  # nobody clicked again
+    store = run_store.RunStore()
+    assert [store.get(job.run_id).status for job in jobs.values()] == ["finished"] * 3
+    starts = [job.started_at for job in jobs.values()]
+    assert starts == sorted(starts), "the trainings started in the order they were queued"
+    assert math.isnan(cancelled.started_at) and not cancelled.worker  # never sent to a worker
+    assert cancelled.run_id not in {run.id for run in store.list_runs()}
+    for name in ("second", "third"):
+        at = sessions[name].run()
+        assert any(f"**{name}**: finished" in notice.value for notice in [*at.success, *at.error])

@@ -1,0 +1,66 @@
+"""What a run that ended near chance is told: its accuracy against chance, what its curves show, what to try."""
+
+import math
+
+import pytest
+
+from mnist_lab.runs.store import DIVERGED, FINISHED, Run
+from mnist_lab.training import diagnosis
+
+
+def run_with(losses, accuracy, *, status=FINISHED, classes=10, validation=True, **train):
+    """A stored run whose epochs have these training losses and whose last epoch has this accuracy."""
+    key = "val_accuracy" if validation else "accuracy"
+    history = [{"epoch": epoch, "loss": loss, key: accuracy} for epoch, loss in enumerate(losses, start=1)]
+    model = {"architecture": "keras-classic", "num_classes": classes, "scale_inputs": train.pop("scale_inputs", True)}
+    train_config = {"optimizer": "adam", "learning_rate": 1e-3, "loss": "sparse_categorical_crossentropy", **train}
+    return Run("20260101-000000-abcdef", "r", 0.0, status, "Finished.", model, train_config, {}, {}, len(losses),
+               history=history)
+
+
+def test_a_run_that_learned_gets_no_diagnosis():
+    assert diagnosis.diagnose(run_with([0.5, 0.1], 0.97)) is None
+    assert diagnosis.diagnose(run_with([], 0.1)) is None  # no epoch: nothing to read
+
+
+def test_a_diverged_run_keeps_its_own_message():
+    assert diagnosis.diagnose(run_with([2.3, 40.0], 0.1, status=DIVERGED)) is None
+
+
+def test_sgd_at_a_tiny_rate_is_told_to_raise_it_with_the_figures_of_its_curve():
+    found = diagnosis.diagnose(run_with([2.313, 2.306], 0.147, optimizer="sgd", learning_rate=5e-4))
+    assert "validation accuracy, 14.7%, is close to the 10.0% of guessing among 10 classes" in found.summary
+    assert found.findings[0] == "The training loss barely moved: 2.313 in the first epoch, 2.306 in the last."
+    assert "2.306 is about the 2.303 of a network that gives all 10 classes the same probability" in found.findings[1]
+    assert found.tries == ("Learning rate: 0.0005 is too small for SGD, whose steps are not rescaled; try 0.05.",)
+
+
+def test_mse_raw_pixels_and_a_large_adam_rate_are_each_named():
+    found = diagnosis.diagnose(run_with([0.0919, 0.0918], 0.067, loss="mse", learning_rate=0.05, scale_inputs=False))
+    tries = "\n".join(found.tries)
+    assert tries.startswith("Learning rate: 0.05 is large for an adaptive optimizer")
+    assert "Loss: Cross-entropy (sparse labels) instead of Mean squared error (on one-hot)" in tries
+    assert "Scale inputs to 0-1: on." in tries
+    assert "0.09 of a network that gives all 10 classes the same probability" in found.findings[1]
+
+
+def test_a_rising_loss_asks_for_a_smaller_rate_and_a_falling_one_for_more_epochs():
+    rising = diagnosis.diagnose(run_with([2.0, 2.4], 0.12, learning_rate=3e-3))
+    assert rising.findings[0].startswith("The training loss rose from 2 in the first epoch to 2.4")
+    assert rising.tries == ("Learning rate: the loss rose, so steps of 0.003 overshoot; try 0.0003.",)
+    falling = diagnosis.diagnose(run_with([2.2, 1.9], 0.2))
+    assert falling.tries[-1].startswith("Epochs: more.")
+
+
+def test_chance_follows_the_number_of_classes_and_training_accuracy_stands_in_for_validation():
+    found = diagnosis.diagnose(run_with([3.2, 3.1], 0.08, classes=26, validation=False))
+    assert "training accuracy, 8.0%, is close to the 3.8% of guessing among 26 classes" in found.summary
+    assert diagnosis.diagnose(run_with([3.2, 3.1], 0.30, classes=26)) is None
+
+
+@pytest.mark.parametrize(("loss", "expected"), [
+    ("sparse_categorical_crossentropy", math.log(10)), ("label_smoothing_crossentropy", math.log(10)),
+    ("mse", 0.09), ("categorical_hinge", 1.0),
+])
+def test_uniform_loss_is_the_loss_of_equal_probabilities(loss, expected):
+    assert diagnosis.uniform_loss(loss, 10) == pytest.approx(expected)

@@ -1,0 +1,285 @@
+"""Every statement the app makes about a run is true for that run (issue 11).
+
+The report is built for three stored runs of different kinds (a CNN, a perceptron, a run near chance) and every
+number its prose quotes is traced back to the run store; then one test per false statement that was found.
+"""
+
+import dataclasses
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mnist_lab import evaluation, report
+from mnist_lab.models import architectures, config, measured, optim, presets
+from mnist_lab.predictions import inference
+from mnist_lab.runs.store import RunStore
+from mnist_lab.training import split_sizes
+from tests.conftest import train_small_run
+
+NUMBER = re.compile(r"(?<![\w.#\\/-])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(e-\d+)?(%?)(?![\w])")
+
+
+@pytest.fixture(scope="module")
+def store(trained_home, tmp_path_factory):
+    """The two trained runs ("small fast", "small perceptron") and a third that stays near chance."""
+    home = tmp_path_factory.mktemp("truth") / "home"
+    shutil.copytree(trained_home, home)
+    store = RunStore(home)
+    # The Keras example with plain SGD at a learning rate far too small for it, for one epoch: it learns nothing.
+    train_small_run(store, "near chance", "keras-classic", epochs=1, limit=1000, optimizer="sgd", learning_rate=1e-5)
+    return store
+
+
+@pytest.fixture(scope="module")
+def evidence(store, mnist):
+    """RunEvidence of every run, by name."""
+    found = {}
+    for listed in store.list_runs():
+        run = store.get(listed.id)
+        model = inference.RunModel.load(store, run)
+        ev = evaluation.evaluate_run(store, run, lambda model=model: model, mnist)
+        scores = inference.test_scores(store, run, model, mnist.x_test)
+        found[run.name] = report.RunEvidence(store.get(run.id), model, ev, scores)
+    return found
+
+
+@pytest.fixture(scope="module")
+def facts(mnist):
+    return report.data_facts(mnist)
+
+
+def build(mnist, facts, chosen):
+    return report.build_report(mnist, chosen, facts=facts)
+
+
+def prose(markdown: str) -> str:
+    """The sentences of a Markdown report: no code, tables, question texts, headings, pictures or inline code."""
+    kept, fenced = [], False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and not line.startswith(("|", ">", "#")) and "](data:" not in line:
+            kept.append(re.sub(r"`[^`]*`", "", line))
+    return "\n".join(kept)
+
+
+def tokens(text: str) -> list[str]:
+    return ["".join(match.groups(default="")) for match in NUMBER.finditer(text)]
+
+
+def flat_numbers(value) -> list[float]:
+    """Every number in nested dicts and lists (booleans are not numbers here)."""
+    if isinstance(value, dict):
+        return [number for item in value.values() for number in flat_numbers(item)]
+    if isinstance(value, (list, tuple)):
+        return [number for item in value for number in flat_numbers(item)]
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return [float(value)] if np.isfinite(value) else []
+    return []
+
+
+def registry_tokens() -> set[str]:
+    """Numbers the catalogue's texts quote (checked against the measured table below), which A2 quotes in turn."""
+    texts = [choice.reason + choice.poor_when for registry in (architectures.ARCHITECTURES, optim.LOSSES,
+                                                                  optim.OPTIMIZERS, optim.SCHEDULES)
+             for choice in registry.values()]
+    return {token for text in texts + [p.note for p in presets.PRESETS.values()] for token in tokens(text)}
+
+
+def run_figures(chosen: report.RunEvidence, mnist) -> list[float]:
+    """Every figure of the run the report may quote: stored ones, and what follows from them by arithmetic."""
+    run, ev = chosen.run, chosen.evaluation
+    s, per_class = ev.summary, ev.per_class
+    layers = pd.DataFrame(architectures.summary_table(chosen.model.model))
+    images, validation = split_sizes(len(mnist.y_train), config.from_dict(config.TrainConfig, run.train_config))
+    missed = per_class["support"] - (per_class["recall"] * per_class["support"]).round()
+    widths = [int(w) for shape in layers["output_shape"] for w in re.findall(r"\d+", shape)]
+    out = layers.iloc[-1]
+    units = int(re.findall(r"\d+", out["output_shape"])[-1])
+    figures = [
+        *flat_numbers(run.metrics), *flat_numbers(run.history), *flat_numbers(run.train_config),
+        *flat_numbers(run.model_config), *flat_numbers(s), *per_class.select_dtypes("number").to_numpy().ravel(),
+        *missed, *ev.confused_pairs["count"], *widths, *layers["params"], layers["params"].sum(),
+        int(layers["type"].str.startswith("Conv").sum()), out["params"] // units - 1, images, validation,
+        *chosen.scores[report.SAMPLE_INDEX], *np.argmax(chosen.scores[:3], axis=1),
+        int((np.argmax(chosen.scores[: report.SHOWN_PREDICTIONS], axis=1)
+             == mnist.y_test[: report.SHOWN_PREDICTIONS]).sum()),
+        round((1 - s["accuracy"]) * s["n"]), 1 / len(mnist.class_names),
+    ]
+    if s["train_accuracy"] is not None:  # the train-versus-test gap, in points, its noise and the error ratio
+        gap = (s["train_accuracy"] - s["accuracy"]) * 100
+        figures += [gap, -gap, evaluation.sampling_noise(s["train_accuracy"], s["train_images"], s["accuracy"], s["n"])]
+        figures += [1 - s["accuracy"], 1 - s["train_accuracy"]]  # the error rates
+        if s["train_accuracy"] < 1:
+            figures.append((1 - s["accuracy"]) / (1 - s["train_accuracy"]))
+    row = next((row for row in run.history if row.get("epoch") == ev.epoch), {})
+    if row.get("val_accuracy") is not None:  # the log's training against validation accuracy, and that noise
+        figures += [(row["accuracy"] - row["val_accuracy"]) * 100, (row["val_accuracy"] - row["accuracy"]) * 100,
+                    2 * np.sqrt(row["val_accuracy"] * (1 - row["val_accuracy"]) / validation) * 100]
+    timed = [r["train_seconds"] for r in run.history if r.get("train_seconds") is not None]
+    if timed:
+        figures += [timed[-1] / len(timed), len(timed)]
+    return [float(value) for value in figures]
+
+
+def quoted_truly(token: str, figures: list[float]) -> bool:
+    """Whether the printed number ``token`` is one of ``figures`` as the report rounds it."""
+    whole, decimals, exponent, percent = NUMBER.fullmatch(token).groups(default="")
+    value = float(f"{whole.replace(',', '')}{decimals}{exponent}")
+    scale = 100 if percent else 1
+    if exponent:
+        return any(abs(figure - value) <= 1e-9 * max(1.0, value) for figure in figures)
+    tolerance = 0.5 * 10 ** -(len(decimals) - 1 if decimals else 0) + 1e-9
+    return any(abs(figure * scale - value) <= tolerance for figure in figures)
+
+
+@pytest.mark.parametrize("name", ["small fast", "small perceptron", "near chance"])
+def test_every_number_the_report_quotes_is_the_runs_own(name, evidence, mnist, facts):
+    chosen = evidence[name]
+    document = prose(report.to_markdown(build(mnist, facts, chosen)))
+    general = set(tokens(prose(report.to_markdown(report.build_report(mnist, facts=facts))))) | registry_tokens()
+    figures = run_figures(chosen, mnist)
+    untraced = [token for token in tokens(document) if token not in general and not quoted_truly(token, figures)]
+    assert not untraced, f"numbers in the report of {name!r} that are not the run's: {untraced}"
+    assert len(tokens(document)) > 100  # the check saw the answers, not an empty document
+
+
+def test_the_near_chance_run_is_described_as_such(evidence, mnist, facts):
+    chosen = evidence["near chance"]
+    built = build(mnist, facts, chosen)
+    assert chosen.evaluation.summary["accuracy"] < 0.3
+    a4 = built.answer("a4").text
+    assert "close to guessing (10%)" in a4 and "learning rate" in a4
+    assert "it underfits" in built.answer("b6").text and "generalises well" not in built.answer("b6").text
+
+
+def with_history(chosen, **last):
+    """The run evidence with the evaluated epoch's log row changed."""
+    history = [dict(row, **last) if row["epoch"] == chosen.evaluation.epoch else row for row in chosen.run.history]
+    return dataclasses.replace(chosen, run=dataclasses.replace(chosen.run, history=history))
+
+
+def test_b6_compares_the_logs_accuracies_in_the_direction_they_differ(evidence, mnist, facts):
+    chosen = evidence["small fast"]
+    above = build(mnist, facts, with_history(chosen, accuracy=0.9917, val_accuracy=0.9937)).answer("b6").text
+    assert "training accuracy 99.17%, validation accuracy 99.37%: validation ahead by 0.20 points" in above
+    assert "agrees" not in above and "running mean over the epoch" in above
+    assert "validation images measure accuracy to about" in above  # the noise of a small validation set
+    below = build(mnist, facts, with_history(chosen, accuracy=0.9950, val_accuracy=0.9900)).answer("b6").text
+    assert "training ahead by 0.50 points, as usual" in below
+
+
+def test_b6_names_dropout_and_augmentation_only_where_the_network_has_them(evidence, mnist, facts):
+    with_dropout = build(mnist, facts, with_history(evidence["near chance"], accuracy=0.5, val_accuracy=0.6))
+    assert "dropout switches off" in with_dropout.answer("b6").text.split("\n\n")[-1]  # the Keras example's Dropout
+    without = build(mnist, facts, with_history(evidence["small fast"], accuracy=0.5, val_accuracy=0.6))
+    log = without.answer("b6").text.split("\n\n")[-1]
+    assert log.startswith("The training log of epoch") and "dropout" not in log and "shifted" not in log
+
+
+def test_a2_quotes_the_runs_own_learning_rate_and_no_default_as_its_reason(evidence, mnist, facts):
+    chosen = evidence["small fast"]
+    train = dict(chosen.run.train_config, learning_rate=0.005, schedule="one_cycle")
+    run = dataclasses.replace(chosen.run, train_config=train)
+    a2 = build(mnist, facts, dataclasses.replace(chosen, run=run)).answer("a2").text
+    assert "Adam** optimizer at a peak learning rate of 0.005" in a2
+    assert "default learning rate 0.001 works well" not in a2
+    seconds = chosen.run.history[-1]["train_seconds"]
+    assert f"Its training took {seconds:.1f} s for 2 epochs ({seconds / 2:.1f} s per epoch)" in a2
+    assert "batch size 64 instead of 128" in a2  # compared with the fast preset
+
+
+def test_a4_names_the_weakest_classes_by_a_measure_that_differs_between_them(evidence, mnist, facts):
+    chosen = evidence["small fast"]
+    per_class = chosen.evaluation.per_class
+    # A strong model: every AUC rounds to 1.0000, yet the classes differ in ranking errors and missed images.
+    aucs = 1 - np.linspace(1.0, 0.1, 10) * 1e-4
+    strong = per_class.assign(roc_auc=aucs, ranking_errors=evaluation.ranking_errors(aucs))
+    summary = dict(chosen.evaluation.summary, roc_auc_macro=float(aucs.mean()))
+    ev = dataclasses.replace(chosen.evaluation, per_class=strong, summary=summary)
+    a4 = build(mnist, facts, dataclasses.replace(chosen, evaluation=ev)).answer("a4").text
+    decimals = evaluation.auc_decimals([summary["roc_auc_macro"], *aucs])
+    assert "1.0000" not in a4 and decimals > 4
+    assert f"ROC AUC lies between {aucs.min():.{decimals}f} and {aucs.max():.{decimals}f}" in a4
+    assert "the weakest digits are 0 (1.00), 1 (0.90) and 2 (0.80), the strongest 9 (0.10)" in a4
+    recall = per_class.sort_values("recall").iloc[0]
+    assert f"the weakest digits are {recall['class']} ({recall['recall']:.2%}: " in a4
+
+
+def test_a4_tells_ties_for_what_they_are(evidence, mnist, facts):
+    chosen = evidence["near chance"]
+    per_class = chosen.evaluation.per_class.assign(recall=[0.0] * 9 + [1.0])
+    ev = dataclasses.replace(chosen.evaluation, per_class=per_class)
+    a4 = build(mnist, facts, dataclasses.replace(chosen, evaluation=ev)).answer("a4").text
+    assert "Recall is 0.00% for 9 digits, 0, 1, 2, 3, 4, 5, 6, 7 and 8; the strongest is 9 (100.00%" in a4
+
+
+def test_b5_says_the_apps_perceptron_is_a_multiclass_generalisation_and_relu_is_not_smooth(evidence, mnist, facts):
+    b5 = build(mnist, facts, evidence["small perceptron"]).answer("b5").text
+    assert "step function" in b5 and "multiclass generalisation" in b5 and "trained by gradient descent" in b5
+    assert "smooth" not in b5 and "ReLU, which is differentiable everywhere except at 0" in b5
+    assert "Run **small perceptron** is such a network" in b5
+
+
+def test_b8_and_b9_say_whether_the_answer_is_right(evidence, mnist, facts):
+    built = build(mnist, facts, evidence["near chance"])
+    predicted = int(np.argmax(evidence["near chance"].scores[report.SAMPLE_INDEX]))
+    truth = int(mnist.y_test[report.SAMPLE_INDEX])
+    verdict = "right" if predicted == truth else f"wrong: it is a {truth}"
+    assert f"so the predicted digit is {predicted} ({verdict})" in built.answer("b8").text
+    last = [item.code for item in built.answer("b9").evidence if isinstance(item, report.Code)][-1]
+    assert f"np.argmax gives {predicted} ({'right' if predicted == truth else f'wrong, the true label is {truth}'})" in last
+
+
+#: Words that state a speed or a duration.
+SPEED = re.compile(r"\d[\d.,-]*\s*(?:s|ms|seconds?|minutes?|min)\b|\d+\s*images/s", re.IGNORECASE)
+
+
+def catalogue_texts() -> dict[str, str]:
+    texts = {f"{name}.{key}": choice.reason + " " + choice.poor_when
+             for name, registry in (("architecture", architectures.ARCHITECTURES), ("loss", optim.LOSSES),
+                                    ("optimizer", optim.OPTIMIZERS), ("schedule", optim.SCHEDULES))
+             for key, choice in registry.items()}
+    return texts | {f"preset.{name}": chosen.note for name, chosen in presets.PRESETS.items()}
+
+
+def test_catalogue_texts_state_no_speed_that_no_run_produced():
+    claims = {name: SPEED.findall(text) for name, text in catalogue_texts().items() if SPEED.search(text)}
+    assert not claims
+
+
+def test_catalogue_accuracies_come_from_the_measured_table():
+    measured_figures = {measured.percent(value) for figures in [*measured.PRESETS.values(),
+                                                                *measured.CHOICE_RESULTS.values()]
+                        for value in figures["test_accuracy"]}
+    assert measured.MACHINE and measured.MEASURED_ON  # the table names the machine it was measured on
+    for name, text in catalogue_texts().items():
+        for token in re.findall(r"\d+(?:\.\d+)?%", text):
+            cited = {"99.05%"}  # LeCun et al. (1998), quoted as the paper's figure
+            settings = {"10%"}  # augmentation and validation settings, not results
+            goals = {"99%", "99.0%", "99.4%"}  # thresholds: "passed 99% after epoch 8"
+            assert token in measured_figures | cited | settings | goals, (name, token)
+
+
+def test_the_measured_table_covers_every_preset_and_choice():
+    assert set(measured.PRESETS) == set(presets.PRESETS)
+    for name, chosen in presets.PRESETS.items():
+        assert measured.epochs(name) == chosen.train.epochs, name
+    assert set(measured.CHOICE_RESULTS) == {measured.choice_key(*choice) for choice in measured.CHOICES}
+
+
+@pytest.mark.parametrize(("name", "params"), [("perceptron", "7,850"), ("mlp", "235,402"), ("keras-classic", "34,826"),
+                                              ("deep", "331,306")])
+def test_parameter_counts_in_the_catalogue_are_those_of_the_networks(name, params):
+    chosen = presets.preset(name)
+    _, count = architectures.describe(chosen.model)
+    assert f"{count:,}" == params
+    assert params in architectures.ARCHITECTURES[name].reason + chosen.note
+
+
+def test_b5_texts_of_the_catalogue_describe_the_perceptron_as_softmax_regression():
+    perceptron = architectures.ARCHITECTURES["perceptron"].reason
+    assert "softmax regression" in perceptron and "gradient descent" in perceptron and "step function" in perceptron
