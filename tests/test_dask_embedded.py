@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from mnist_lab.runs import store as run_store
+from mnist_lab.text import markdown_text
 from mnist_lab.training import engine
 from tests.apptest_helpers import open_app_page
 from tests.browser_helpers import open_page, start_training, wait_idle
@@ -67,7 +68,7 @@ def test_the_train_page_says_when_the_scheduler_cannot_be_reached(home, monkeypa
     assert time.monotonic() - started < engine.CONNECT_SECONDS + 30
     assert not at.exception, at.exception
     shown = " ".join(error.value for error in at.error)
-    assert "cannot be reached" in shown and engine.SCHEDULER_ENV in shown, shown
+    assert "cannot be reached" in shown and f"unset {markdown_text(engine.SCHEDULER_ENV)}" in shown, shown
     assert run_store.RunStore().list_runs() == []  # nothing half-started
     assert not at.button(key="start_training").disabled
 
