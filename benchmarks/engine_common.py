@@ -42,7 +42,8 @@ def external_cluster(workers: int = 1) -> Iterator[str]:
     """``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1; yield the scheduler's address."""
     port = free_port()
     folder = tempfile.mkdtemp(prefix="mnist-lab-bench-cluster-")
-    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0", "DASK_TEMPORARY_DIRECTORY": folder}
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+           "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{}", "DASK_TEMPORARY_DIRECTORY": folder}
     log = open(Path(folder) / "cluster.log", "w")  # noqa: SIM115 (open for the processes' lifetime)
     processes = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                    "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log,

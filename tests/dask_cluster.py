@@ -56,6 +56,7 @@ def dask_cluster(folder: Path, workers: int = 2) -> Iterator[Cluster]:
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+           "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{}",
            "DASK_TEMPORARY_DIRECTORY": str(folder / "scratch"), "PYTHONUNBUFFERED": "1"}
     log = folder / "cluster.log"
     processes = []

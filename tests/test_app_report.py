@@ -147,7 +147,7 @@ def test_one_click_comparisons_run_and_their_results_are_quoted(run_ids, monkeyp
     text = markdown(at)
     assert (f"the perceptron reached {perceptron.metrics['val_accuracy']:.1%} validation accuracy, the CNN "
             f"{cnn.metrics['val_accuracy']:.1%}") in text
-    assert "**Comparison** (2,000 images, 1 epoch each)" in text
+    assert "**Comparison** (each trained on the same 1,600 training images (400 more for validation) for 1 epoch)" in text
     assert at.button(key="report_b5-perceptron-vs-cnn").label.startswith("Run the comparison again")
     at.button(key="report_b1-scaling").click().run()
     scaled, raw = wait_for(store, "b1-scaling").runs

@@ -84,3 +84,22 @@ def test_the_cli_says_when_the_scheduler_cannot_be_reached(tmp_path):
     assert f"the training cluster at {address} cannot be reached" in result.stderr
     assert time.monotonic() - started < 120
     assert run_store.RunStore(tmp_path).list_runs() == []
+
+
+def test_threads_mode_trains_in_a_worker_thread_of_this_process(home, monkeypatch):
+    """The choice for hosts with little memory: the Dask worker is a thread of the server, TensorFlow loaded once."""
+    from mnist_lab import training
+    from mnist_lab.models import config
+
+    monkeypatch.setenv(engine.WORKERS_ENV, "threads")
+    trainer = training.Trainer(run_store.RunStore())
+    assert trainer.engine.plan.kind == engine.THREADS
+    try:
+        job = trainer.start("in a thread", config.ModelConfig(architecture="perceptron"),
+                            config.TrainConfig(epochs=2, train_limit=600, batch_size=50))
+        assert job.join(timeout=300)
+        run = run_store.RunStore().get(job.run_id)
+        assert run.status == run_store.FINISHED and run.saved_epochs == 2
+        assert run.metrics["worker"]["pid"] == os.getpid() and run.metrics["worker"]["worker"].startswith("inproc://")
+    finally:
+        trainer.engine.close()

@@ -109,7 +109,12 @@ def temporary_directory() -> Path:
     """Scratch space of the embedded cluster: ``$DASK_TEMPORARY_DIRECTORY``, else ``dask/`` in the home."""
     configured = os.environ.get("DASK_TEMPORARY_DIRECTORY")
     folder = Path(configured) if configured else default_home() / "dask"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise EngineUnavailableError(f"the training engine cannot use {folder} for its scratch files "
+                                     f"({error.strerror or error}): set DASK_TEMPORARY_DIRECTORY to a writable "
+                                     "folder") from error
     return folder
 
 
@@ -193,7 +198,14 @@ class Engine:
             if self._client is not None and self._client.status == "running":
                 return self._client
             self._discard()
-            client = self._connect()
+            try:
+                client = self._connect()
+            except EngineUnavailableError:
+                raise
+            except Exception as error:  # whatever keeps Dask from starting, the page shows it as a message
+                self._discard()
+                raise EngineUnavailableError(f"the training engine could not start ({type(error).__name__}: "
+                                             f"{error})") from error
             try:
                 from mnist_lab.training.worker import KerasWarmup
 
@@ -294,9 +306,16 @@ class Engine:
             "directory": str(directory),
             "memory_limit": "auto",
             "close_seconds": 15,
-            # A worker that dies fails its task at once (KilledWorker): the run becomes "interrupted" instead of
-            # silently starting again from epoch 1.
-            "config": {"distributed.scheduler.allowed-failures": 0, "temporary-directory": str(directory)},
+            "config": {
+                # A worker that dies fails its task at once (KilledWorker): the run becomes "interrupted" instead
+                # of silently starting again from epoch 1.
+                "distributed.scheduler.allowed-failures": 0,
+                "temporary-directory": str(directory),
+                # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536 and OMP_NUM_THREADS=1 (for numpy
+                # work); TensorFlow trained 2-4 times slower so (benchmarks/engine_speed.py): workers get the
+                # server's environment unchanged.
+                "distributed.nanny.pre-spawn-environ": {},
+            },
         }
         with self._log.open("w") as log:
             self._child = subprocess.Popen(
