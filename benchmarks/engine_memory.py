@@ -127,6 +127,7 @@ def main() -> int:
         print(json.dumps(one_mode(args.mode, args.limit)))
         return 0
     os.environ["MNIST_LAB_WORKERS"] = "1"
+    sys.path.insert(0, str(ROOT))  # the app's ui package, as streamlit run finds it
     print(f"machine: {machine()}")
     ok, _ = server_and_worker(args.sessions, args.runs, args.limit)
     if not args.skip_modes:
