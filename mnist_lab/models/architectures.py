@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mnist_lab.errors import ConfigError
-from mnist_lab.models import keras_session
+from mnist_lab.models import keras_session, measured
 from mnist_lab.models.registry import Choice, registry
 
 if TYPE_CHECKING:
@@ -176,6 +176,16 @@ def _build_custom(config: ModelConfig):
     return _finish(inputs, x, "custom", config.num_classes)
 
 
+def _reaches(name: str, goal: float) -> str:
+    """When the preset ``name`` first reached ``goal`` in the measured table, in words."""
+    epoch = measured.first_epoch_reaching(name, goal)
+    if epoch is None:
+        return f"did not reach {goal:.0%}"
+    return f"passed {goal:.0%} after epoch {epoch}"
+
+
+_ACCURACY = {name: measured.percent(measured.accuracy(name)) for name in measured.PRESETS}
+
 ARCHITECTURES: dict[str, Choice] = registry(
     Choice(
         key="perceptron",
@@ -184,15 +194,17 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "The simplest classifier that can do the job, and the one to start the assignment with. Flatten "
             "turns the 28x28 image into a list of 784 numbers, one per pixel. A single Dense layer then computes, "
             "for each of the 10 digits, a weighted sum of all 784 pixels plus a bias (784 x 10 weights + 10 "
-            "biases = 7,850 parameters), and softmax turns the 10 sums into probabilities. This is multinomial "
-            "logistic regression, also called softmax regression: each digit gets one pixel template, the digit "
-            "whose template matches best wins. It reaches about 92-93% test accuracy, and the learned weights "
-            "can be shown as 10 images."
+            "biases = 7,850 parameters), and softmax turns the 10 sums into probabilities. It is named after "
+            "Rosenblatt's perceptron but is its multiclass generalisation: softmax instead of a step function, "
+            "trained by gradient descent on a differentiable loss, which makes it multinomial logistic regression, "
+            "also called softmax regression. Each digit gets one pixel template, the digit whose template matches "
+            f"best wins. Its preset reached {_ACCURACY['perceptron']} test accuracy in the app's measurements, and "
+            "the learned weights can be shown as 10 images."
         ),
         poor_when=(
-            "You want more than about 93%: a linear model cannot combine strokes into shapes, so digits that "
-            "overlap in pixel space (4/9, 3/5/8) stay confused. It also needs scaled inputs; on raw 0-255 pixels "
-            "the optimizer takes huge steps."
+            f"You want more than about {_ACCURACY['perceptron']}: a linear model cannot combine strokes into shapes, "
+            "so digits that overlap in pixel space (4/9, 3/5/8) stay confused. It also needs scaled inputs; on raw "
+            "0-255 pixels the optimizer takes huge steps."
         ),
         build=_build_perceptron,
     ),
@@ -202,14 +214,16 @@ ARCHITECTURES: dict[str, Choice] = registry(
         reason=(
             "Adds hidden Dense layers (widths set by 'hidden layers', activation and dropout from the model "
             "options) between the 784 flattened pixels and the 10 outputs. The non-linear activation lets the "
-            "network build intermediate features, which lifts MNIST from about 92% to about 98%. It is the "
-            "classic fully-connected network of the assignment and shows what depth adds before convolutions "
-            "come in."
+            "network build intermediate features: with their presets the perceptron reached "
+            f"{_ACCURACY['perceptron']} and this network {_ACCURACY['mlp']} test accuracy in the app's measurements. "
+            "It is the classic fully-connected network of the assignment and shows what depth adds before "
+            "convolutions come in."
         ),
         poor_when=(
             "You care about accuracy per parameter: every hidden unit connects to all 784 pixels, so the network "
             "has no notion that neighbouring pixels belong together, needs many weights and overfits without "
-            "dropout; it stays below convolutional networks (about 98% versus 99%+)."
+            f"dropout; with their presets it reached {_ACCURACY['mlp']}, the Keras example convnet "
+            f"{_ACCURACY['keras-classic']}."
         ),
         build=_build_mlp,
     ),
@@ -220,12 +234,14 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "Exactly the Keras 'Simple MNIST convnet' example: 32 and then 64 filters of 3x3, each followed by "
             "2x2 max pooling, then dropout 0.5 and the 10-way softmax, 34,826 parameters. Convolutions slide the "
             "same small filter over the whole image, so a stroke detector learned in one place works everywhere. "
-            "Trained with Adam and batch size 128 it passes 99% test accuracy after 8-9 epochs and reaches "
-            "about 99.2% after 15. It is the reference the other choices are compared with."
+            f"Trained with its preset (Adam, batch size 128, {measured.epochs('keras-classic')} epochs) it "
+            f"{_reaches('keras-classic', 0.99)} and ended at {_ACCURACY['keras-classic']} test accuracy in the "
+            "app's measurements. It is the reference the other choices are compared with."
         ),
         poor_when=(
-            "Training time matters: without batch normalisation it needs many epochs, and 'fast' reaches 99% in "
-            "a fraction of the time. For the last tenths of a percent 'deep' with augmentation does better."
+            "Training time matters: without batch normalisation it needs many epochs, where 'fast' "
+            f"{_reaches('fast', 0.99)}. For the last tenths of a percent 'deep' with augmentation reached "
+            f"{_ACCURACY['deep']}."
         ),
         build=_build_keras_classic,
     ),
@@ -237,11 +253,14 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "filters of 5x5, average pooling, then dense layers of 120 and 84 units, all with tanh activations. "
             "The first convolution pads the 28x28 image the way the original used 32x32 input. It shows that the "
             "ideas of modern convnets (local filters, weight sharing, pooling) were already there long before "
-            "GPUs: the paper reported 99.05% on MNIST; this Keras version reaches about 98.6% in 10 epochs."
+            "GPUs: the paper reported 99.05% on MNIST; this Keras version reached "
+            f"{_ACCURACY['lenet5']} with its preset ({measured.epochs('lenet5')} epochs) in the app's measurements."
         ),
         poor_when=(
             "You want the best modern result: tanh saturates and trains more slowly than ReLU, and there is no "
-            "batch normalisation or dropout, so it needs more epochs than 'fast' for the same accuracy."
+            "batch normalisation or dropout. After 2 epochs of its preset it was at "
+            f"{measured.percent(measured.accuracy('lenet5', 2))}, where 'fast' ends its 2 epochs at "
+            f"{_ACCURACY['fast']}."
         ),
         build=_build_lenet5,
     ),
@@ -253,14 +272,14 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "5x5) moves in steps of 2 and is followed by 2x2 max pooling, so the expensive layers work on 14x14 "
             "and 7x7 grids instead of 28x28; a second convolution (64 filters of 3x3), pooling and a dense layer "
             "of 256 units follow. Every layer is batch-normalised, which keeps the activations well scaled so a "
-            "high learning rate with a one-cycle schedule is stable. With its preset (Adam, peak rate 0.005, "
-            "batch 128) it passes 99.2% test accuracy after 2 epochs, in about 6-10 s on a 2-core CPU, where the "
-            "Keras example needs 8-9 epochs for 99.0%."
+            "high learning rate with a one-cycle schedule is stable. Its preset (Adam, peak rate 0.005, batch "
+            f"128, {measured.epochs('fast')} epochs) reached {_ACCURACY['fast']} test accuracy in the app's "
+            f"measurements, where the Keras example was at {measured.percent(measured.accuracy('keras-classic', 2))} "
+            "after the same 2 epochs."
         ),
         poor_when=(
-            "You want the highest accuracy and time does not matter: with 6 epochs it reaches about 99.4%, but "
-            "without dropout or augmentation it gains little more; 'deep' reaches 99.5% and above. With only 1 "
-            "epoch it lands just under or over 99%, not reliably above."
+            "You want the highest accuracy and time does not matter: it has no dropout or augmentation against "
+            f"overfitting, and 'deep' with its preset reached {_ACCURACY['deep']}."
         ),
         build=_build_fast,
     ),
@@ -274,12 +293,13 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "3x3 convolutions sees a 5x5 patch with fewer weights and an extra non-linearity. It is meant to be "
             "trained with augmentation (the preset switches it on: random shifts of up to 10%, rotations of up "
             "to about 11 degrees and 10% zoom), so it learns from slightly different digits every epoch and "
-            "overfits far less. With its preset it reaches about 99.5% test accuracy in 12 epochs."
+            f"overfits less. With its preset it reached {_ACCURACY['deep']} test accuracy after "
+            f"{measured.epochs('deep')} epochs in the app's measurements."
         ),
         poor_when=(
-            "Time or CPU is short: one epoch costs about 4-6 times as much as the Keras example (roughly 30 s on "
-            "a 2-core CPU, about 6 minutes for the preset), and without augmentation or with only 1-2 epochs it "
-            "is no better than 'fast'."
+            "Time or CPU is short: its first convolutions work on the full 28x28 image, where 'fast' starts with a "
+            "stride of 2 and pools early, so each of its epochs costs far more, and its preset runs "
+            f"{measured.epochs('deep')} epochs."
         ),
         build=_build_deep,
     ),

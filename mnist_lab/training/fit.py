@@ -6,12 +6,14 @@ line) receives the messages and is the store's one writer.
 
 Messages, in order: one ``begin`` (batches per epoch and where the training runs), then per epoch an
 ``epoch_begin``, one ``batch`` per batch and one ``epoch`` with the epoch's figures and the ``.keras`` bytes of the
-model after it (None when the epoch diverged: NaN weights are never kept).
+model after it (None when the epoch diverged: NaN weights are never kept), and last an ``end`` with the fields of
+the :class:`Ending`, sent before Keras' memory is released, so the run's final status does not wait for that.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import random
@@ -32,7 +34,7 @@ from mnist_lab.errors import StoreError
 from mnist_lab.models import architectures, config, keras_session, optim
 from mnist_lab.training.split import split_data
 
-BEGIN, EPOCH_BEGIN, BATCH, EPOCH = "begin", "epoch_begin", "batch", "epoch"
+BEGIN, EPOCH_BEGIN, BATCH, EPOCH, END = "begin", "epoch_begin", "batch", "epoch", "end"
 #: A running loss this many times the first batch's loss counts as diverged, even while still finite.
 DIVERGENCE_FACTOR = 10.0
 
@@ -177,7 +179,9 @@ def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = N
         test = (dataset.x_test[..., np.newaxis], dataset.y_test) if spec.evaluate_test else None
         body = _LiveCallback(sink, stop, steps, test)
         if stop.is_set():
-            return Ending(False, True, stop.reached, (0, 0))
+            ending = Ending(False, True, stop.reached, (0, 0))
+            sink.send(END, dataclasses.asdict(ending))
+            return ending
         with tempfile.TemporaryDirectory(prefix="mnist-lab-fit-") as folder:
             body.model_file = Path(folder) / "model.keras"
             model.fit(
@@ -190,10 +194,12 @@ def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = N
                 verbose=0,
                 callbacks=[_keras_callback(body)],
             )
+        ending = Ending(body.diverged, False, stop.reached, (body.epoch, body.batch))
+        sink.send(END, dataclasses.asdict(ending))
     finally:
         del model
         keras_session.release()
-    return Ending(body.diverged, False, stop.reached, (body.epoch, body.batch))
+    return ending
 
 
 @contextlib.contextmanager

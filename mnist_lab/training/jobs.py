@@ -152,6 +152,7 @@ class TrainingJob:
         self._message = "Waiting for a worker."
         self._worker: dict[str, Any] = {}
         self._store_problem = ""
+        self._ending: fit.Ending | None = None  # how the fit ended, once its ``end`` message has arrived
         self._epoch = 0
         self._batch = 0
         self._batches_per_epoch = 0
@@ -292,6 +293,9 @@ class TrainingJob:
             if model is not None:
                 self._save_model(model)
             self._record_epoch(row, model_saved=model is not None)
+        elif kind == fit.END:
+            self._ending = fit.Ending(**{**payload, "stop_reached": _pair(payload["stop_reached"]),
+                                         "last": _pair(payload["last"])})
 
     # -- training on a worker -----------------------------------------------------------------------------------
 
@@ -346,14 +350,12 @@ class TrainingJob:
                 except run_store.StoreError as error:  # this process cannot store it: no point training on
                     self._store_problem = f"Training ended: {error}."
                     remote.stop()
+            if self._ending is not None:  # the worker still frees its memory: the run need not wait for that
+                return (run_store.FAILED, self._store_problem) if self._store_problem else self._outcome(self._ending)
             if finished and not messages:
-                ending = remote.ending()
-                if ending.get("retried"):
+                if remote.ending().get("retried"):  # raises the task's error, or KilledWorker
                     return run_store.INTERRUPTED, self._interrupted_text("ran it again on another worker")
-                if self._store_problem:
-                    return run_store.FAILED, self._store_problem
-                return self._outcome(fit.Ending(**{**ending, "stop_reached": _pair(ending["stop_reached"]),
-                                                   "last": _pair(ending["last"])}))
+                raise RuntimeError("the worker's task ended without saying how the training ended")
 
     def _remote_failure(self, error: Exception, engine: engines.Engine) -> tuple[str, str]:
         """The final status and message of a training whose task raised ``error``."""

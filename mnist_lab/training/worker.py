@@ -54,8 +54,8 @@ def train_task(spec: fit.FitSpec, channel: str) -> dict[str, Any]:
     Returns
     -------
     dict
-        The fields of :class:`mnist_lab.training.fit.Ending`, or ``{"retried": True}`` when this task already ran
-        once on a worker that died.
+        The fields of :class:`mnist_lab.training.fit.Ending` (also sent as the last message), or
+        ``{"retried": True}`` when this task already ran once on a worker that died.
     """
     from distributed import Event, Queue
 
