@@ -134,6 +134,7 @@ def test_cell_examples_are_the_cells_images_most_confident_first(evaluations, mn
                   "noise"),
      (0.98, 0.985, "within the sampling noise"), (0.99, 0.985, "no sign of overfitting"),
      (0.99, 0.98, "a small gap"), (0.99, 0.90, "10.0 times as many errors"),
+     (1.0, 0.90, "every one of its training images right but 10.0% of the new images wrong"),
      (0.82, 0.796, "underfitting"), (0.111, 0.108, "it underfits")],
 )
 def test_gap_explanation_is_built_from_the_comparison(train, test, words):

@@ -363,6 +363,11 @@ def gap_explanation(summary: dict[str, Any], *, classes: int = 10) -> str:
         return (f"The training accuracy is {points:.1f} percentage points higher, but that is small next to the errors "
                 f"themselves ({test_error:.1%} of the test images, {train_error:.1%} of the training images): the "
                 f"model is held back more by what it has not learnt (underfitting) than by memorising. {why}")
+    if train_error == 0:
+        return (f"The training accuracy is {points:.1f} percentage points higher: the model gets every one of its "
+                f"training images right but {test_error:.1%} of the new images wrong, it has fitted its training "
+                f"images exactly (overfitting). {why} More training images, augmentation, dropout or fewer epochs "
+                "narrow the gap.")
     return (
         f"The training accuracy is {points:.1f} percentage points higher: the model makes {test_error / train_error:.1f} "
         f"times as many errors on new images ({test_error:.1%}) as on its training images ({train_error:.1%}), it "

@@ -282,8 +282,11 @@ class Engine:
             import dask
             from distributed import LocalCluster
 
+            from mnist_lab.training import local_cluster
+
             dask.config.set({"temporary-directory": str(temporary_directory())})
-            self._cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+            self._cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                         dashboard_address=local_cluster.HTTP_ADDRESS)
             return Client(self._cluster, set_as_default=False)
         address = self.plan.address if self.plan.kind == EXTERNAL else self._start_cluster_process()
         try:

@@ -17,6 +17,10 @@ import json
 import signal
 import sys
 
+#: The scheduler's HTTP server (health and metrics; the dashboard needs bokeh, which is not installed): a free port
+#: on this machine only. ``dashboard_address=None`` still opens port 8787, on every interface.
+HTTP_ADDRESS = "127.0.0.1:0"
+
 
 def main(argv: list[str]) -> int:
     """Start the cluster described by the JSON options in ``argv[1]``; return when standard input closes."""
@@ -32,7 +36,7 @@ def main(argv: list[str]) -> int:
         processes=True,
         host="127.0.0.1",
         scheduler_port=0,
-        dashboard_address=None,
+        dashboard_address=HTTP_ADDRESS,
         local_directory=options["directory"],
         memory_limit=options["memory_limit"],
     )
