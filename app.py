@@ -2,20 +2,24 @@
 
 import streamlit as st
 
-from ui import keras_guard, sidebar
+from ui import identity, keras_guard, resources, sidebar
 
 keras_guard.keep_keras_state_between_reruns()
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
 
-navigation = st.navigation(
-    [
-        st.Page("app_pages/data.py", title="Data", icon=":material/grid_view:", default=True),
-        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("app_pages/predict.py", title="Predictions", icon=":material/visibility:"),
-        st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
-        st.Page("app_pages/report.py", title="Report", icon=":material/assignment:"),
-    ]
-)
+user = resources.sign_in()  # in login mode, a visitor who has not logged in sees the login screen and no page
+pages = [
+    st.Page("app_pages/data.py", title="Data", icon=":material/grid_view:", default=True),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/predict.py", title="Predictions", icon=":material/visibility:"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    st.Page("app_pages/report.py", title="Report", icon=":material/assignment:"),
+]
+if user.teacher:
+    pages.append(st.Page("app_pages/class_view.py", title="Class", icon=":material/groups:"))
+navigation = st.navigation(pages)
+with st.sidebar:
+    identity.account_panel(user)
 sidebar.dataset_picker()
 sidebar.run_picker()
 navigation.run()

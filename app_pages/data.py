@@ -29,8 +29,9 @@ def class_statistics(name: str) -> tuple:
     return explore.class_counts(chosen), means, stds, explore.pixel_histogram(chosen), explore.pixel_facts(chosen)
 
 
-@st.cache_data(show_spinner="Projecting the images to 2-D...")
-def digit_map(name: str, method: str, sample: int, seed: int):
+@st.cache_data(show_spinner=False, max_entries=8)
+def digit_map(name: str, method: str, sample: int, seed: int) -> explore.Embedding:
+    """The 2-D map, computed once per dataset and setting for every session; it carries its own measured time."""
     return explore.embedding(resources.dataset(name), method=method, sample=sample, seed=seed)
 
 
@@ -147,21 +148,32 @@ method_col, sample_col = st.columns(2)
 method = method_col.radio(
     "Projection",
     explore.EMBEDDING_METHODS,
-    format_func={"pca": "PCA (linear, fast)", "tsne": "t-SNE (non-linear, slower)"}.get,
+    format_func={"pca": "PCA (linear, instant)", "tsne": "t-SNE (non-linear, slower)"}.get,
     horizontal=True,
     key="map_method",
 )
-sample = sample_col.slider("Images on the map", 500, 5000, 2000, step=500, key="map_sample")
-points = digit_map(data.name, method, sample, 0)
+if method == "tsne":  # t-SNE's cost grows faster than its points: fewer of them keep it within seconds
+    sample = sample_col.slider("Images on the map", 500, explore.TSNE_MAX_SAMPLE, 1000, step=250, key="tsne_sample",
+                               help=f"t-SNE maps at most {explore.TSNE_MAX_SAMPLE:,} images so that it takes seconds.")
+else:
+    sample = sample_col.slider("Images on the map", 500, 5000, 2000, step=500, key="map_sample")
+what = "t-SNE map" if method == "tsne" else "PCA map"
+with st.spinner(f"Computing the {what} of {min(sample, len(data.y_train)):,} training images (once per setting; "
+                "it is kept for every visitor)...", show_time=True):
+    projected = digit_map(data.name, method, sample, 0)
+points = projected.points
 st.altair_chart(
-    charts.embedding_scatter(points, title=f"{len(points):,} training images, {method.upper()}"),
+    charts.embedding_scatter(
+        points, title=f"{len(points):,} training images, {method.upper()}, computed in {projected.seconds:.1f} s"
+    ),
     width="stretch",
 )
 inputs = data.image_shape[0] * data.image_shape[1]
 st.caption(
-    f"Each point is one image of {inputs} pixels squeezed to two numbers. Click a class in the legend to highlight "
-    "it; scroll to zoom. " + (MNIST_OVERLAPS if data.name == datasets.MNIST_NAME else
-                              "Classes that overlap here are the ones a model is likely to confuse.")
+    f"This {what} took {projected.seconds:.1f} s to compute on this server (measured when it was computed; it is "
+    f"then kept). Each point is one image of {inputs} pixels squeezed to two numbers. Click a class in the legend "
+    "to highlight it; scroll to zoom. " + (MNIST_OVERLAPS if data.name == datasets.MNIST_NAME else
+                                           "Classes that overlap here are the ones a model is likely to confuse.")
 )
 
 st.header("Facts and credits")

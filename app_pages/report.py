@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mnist_lab import report
+from mnist_lab import access, report
 from mnist_lab.data import Dataset
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import config
@@ -22,9 +22,15 @@ def data_facts(name: str, sha256: str) -> report.DataFacts:
     return report.data_facts(resources.dataset(name))
 
 
-@st.cache_resource
 def experiment_runner(home: str) -> experiments.ExperimentRunner:
-    return experiments.ExperimentRunner(resources.trainer())
+    """This user's runner of one-click comparisons (every student has their own)."""
+    user = resources.user()
+    return _runner_of(home, user.id, user)
+
+
+@st.cache_resource
+def _runner_of(home: str, user_id: str, _user: access.User) -> experiments.ExperimentRunner:
+    return experiments.ExperimentRunner(resources.trainer(), user=_user)
 
 
 def run_evidence(run: run_store.Run | None) -> tuple[report.RunEvidence | None, str]:

@@ -2,7 +2,6 @@
 
 import json
 import math
-import secrets
 
 import pandas as pd
 import streamlit as st
@@ -17,7 +16,6 @@ from mnist_lab.training import curves, diagnosis, sweeps
 from ui import report_links, resources, sidebar, sweep_form, train_form
 
 OWNED = "training_run"  # run id of the training this session started (survives page switches)
-OWNER = "training_owner"  # this session's place in the fair queue: a student, until students have identities
 SWEEP = "training_sweep"  # tag of the sweep this session started
 BEFORE = "training_replaced_run"  # the active run before this session's last start: a cancel goes back to it
 POLL_SECONDS = 1.0
@@ -34,22 +32,20 @@ def model_summary(model_json: str) -> tuple[pd.DataFrame, int]:
     return pd.DataFrame(rows), total
 
 
-def owner() -> str:
-    """This session's identity in the queue (one training per student at a time; students take turns)."""
-    if OWNER not in st.session_state:
-        st.session_state[OWNER] = secrets.token_urlsafe(16)
-    return st.session_state[OWNER]
+def my_jobs() -> list[training.TrainingJob]:
+    """The trainings of this session's user, oldest first: only these can be watched, stopped or cancelled here."""
+    return trainer.jobs_of(resources.user())
 
 
 def owned_run_id() -> str | None:
-    """The training this session started; after a reload, the one whose owner token is in the URL."""
+    """The training this session started; in a new session (a reload), the user's latest training of this server."""
     if st.session_state.get(OWNED) or st.session_state.get(SWEEP):
         return st.session_state.get(OWNED)
-    job = trainer.job_with_token(st.query_params.get("train", ""))
+    # The Report page's comparisons are watched there, not here.
+    job = next((job for job in reversed(my_jobs())
+                if not job.experiment or job.experiment.startswith(sweeps.PREFIX)), None)
     if job is None:
-        st.query_params.pop("train", None)  # unknown, or from before a restart: ignore it
         return None
-    st.session_state[OWNER] = job.owner
     if job.experiment.startswith(sweeps.PREFIX):
         st.session_state[SWEEP] = job.experiment
         return None
@@ -57,22 +53,31 @@ def owned_run_id() -> str | None:
     return job.run_id
 
 
+def my_job(run_id: str) -> training.TrainingJob | None:
+    """The user's training of ``run_id``, if any."""
+    return next((job for job in my_jobs() if job.run_id == run_id), None)
+
+
 def sweep_jobs() -> list[training.TrainingJob]:
     """The jobs of the sweep this session started, in grid order."""
     tag = st.session_state.get(SWEEP)
-    return [job for job in trainer.jobs_of(owner()) if job.experiment == tag] if tag else []
+    return [job for job in my_jobs() if job.experiment == tag] if tag else []
+
+
+def stop(jobs: list[training.TrainingJob]) -> None:
+    for job in jobs:
+        trainer.stop(job.run_id, resources.user())
 
 
 def start(model_config: config.ModelConfig, train_config: config.TrainConfig, name: str, dataset: Dataset) -> None:
     try:
         with st.spinner("Reaching the training engine..."):  # at once unless it is still starting
-            job = trainer.start(name, model_config, train_config, dataset=dataset, owner=owner())
+            job = trainer.start(name, model_config, train_config, dataset=dataset, user=resources.user())
     except MnistLabError as error:
         st.error(markdown_text(str(error)))
         return
     st.session_state[OWNED] = job.run_id
     st.session_state.pop(SWEEP, None)
-    st.query_params["train"] = job.owner_token
     st.session_state[BEFORE] = sidebar.active_run_id()
     sidebar.switch_to_new_training(job.run_id)
     st.rerun()
@@ -82,13 +87,13 @@ def start_sweep(axes: list[sweeps.Axis], model_config: config.ModelConfig, train
                 name: str, dataset: Dataset) -> None:
     try:
         with st.spinner("Reaching the training engine..."):
-            jobs = sweeps.start(trainer, name, model_config, train_config, axes, dataset=dataset, owner=owner())
+            jobs = sweeps.start(trainer, name, model_config, train_config, axes, dataset=dataset,
+                                user=resources.user())
     except MnistLabError as error:
         st.error(markdown_text(str(error)))
         return
     st.session_state[SWEEP] = jobs[0].experiment
     st.session_state.pop(OWNED, None)
-    st.query_params["train"] = jobs[0].owner_token
     st.rerun()
 
 
@@ -96,11 +101,6 @@ def cancel(job: training.TrainingJob) -> None:
     if job.cancel():  # its run is gone: the active run goes back to the one before
         sidebar.set_active_run(st.session_state.pop(BEFORE, None))
         st.toast(f"Cancelled {markdown_text(job.name)}: it never trained.", icon=":material/cancel:")
-
-
-def stop_all(jobs: list[training.TrainingJob]) -> None:
-    for job in jobs:
-        job.stop()
 
 
 def where_trainings_run() -> str:
@@ -137,7 +137,9 @@ def draw_progress(progress: training.Progress) -> None:
 
 @st.fragment(run_every=POLL_SECONDS)
 def live_panel(run_id: str) -> None:
-    job = trainer.job(run_id)
+    job = my_job(run_id)
+    if job is None:  # ended and forgotten, or deleted by the teacher
+        st.rerun(scope="app")
     progress = job.progress()
     st.subheader(f"Training {markdown_text(progress.name)}")
     if progress.waiting:
@@ -147,7 +149,7 @@ def live_panel(run_id: str) -> None:
                   help="Takes it out of the queue: it never trains, and its run is removed.")
     else:
         st.caption(markdown_text(progress.message) + (f" On worker {progress.worker}." if progress.worker else ""))
-        st.button("Stop", type="primary", on_click=job.stop, disabled=job.stop_event.is_set(), key="stop_training",
+        st.button("Stop", type="primary", on_click=stop, args=([job],), disabled=job.stop_event.is_set(), key="stop_training",
                   help="Stops after the batch in progress and keeps the model trained so far.")
         draw_progress(progress)
     if progress.done:
@@ -169,7 +171,7 @@ def sweep_panel(jobs: list[training.TrainingJob], running: bool) -> None:
         "test accuracy": st.column_config.NumberColumn(format="percent")})
     ended = all(job.done for job in jobs)
     if not ended:
-        st.button("Stop the sweep", on_click=stop_all, args=(jobs,), key="stop_sweep",
+        st.button("Stop the sweep", on_click=stop, args=(jobs,), key="stop_sweep",
                   help="Cancels its waiting runs and stops the running ones after their batch, keeping their models.")
     else:
         st.success("The sweep has ended: the Evaluate page shows it as one result (view **Sweep**).")
@@ -202,7 +204,7 @@ def finished_panel(run: run_store.Run) -> None:
     else:
         st.error(text + diagnosis_text(found), icon=":material/report:")
     st.caption(curves.final_figures(run.metrics))
-    job = trainer.job(run.id)
+    job = my_job(run.id)
     if job is not None:
         draw_batches(job.progress())
     history = curves.history_frame(run.history)
@@ -215,14 +217,11 @@ try:
 except MnistLabError as error:
     st.error(f"The chosen dataset cannot be loaded: {markdown_text(str(error))}")
     st.stop()
-mine = trainer.job(owned_run_id()) if owned_run_id() else None
+mine = my_job(owned_run_id()) if owned_run_id() else None
 mine = mine if mine is not None and not mine.done else None
 my_sweep = sweep_jobs()
 busy = mine is not None or any(not job.done for job in my_sweep)
-if my_sweep:
-    st.query_params["train"] = my_sweep[0].owner_token  # a reload of this URL finds the sweep again
 if mine is not None:
-    st.query_params["train"] = mine.owner_token  # page switches drop it; a reload of this URL keeps Stop
     dataset = mine.dataset
 try:
     model_config, train_config = train_form.render(dataset, running=mine)
@@ -252,7 +251,6 @@ elif owned_run_id():
         finished_panel(resources.store().get(owned_run_id()))
     except run_store.RunNotFoundError:
         st.session_state.pop(OWNED, None)
-        st.query_params.pop("train", None)
 if not busy:
     engine_panel()
 

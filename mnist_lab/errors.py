@@ -68,3 +68,11 @@ class TrainingBusyError(MnistLabError, RuntimeError):
 
 class EngineUnavailableError(MnistLabError, RuntimeError):
     """The training engine cannot be reached or started: no scheduler at the configured address, or no workers."""
+
+
+class AccessError(MnistLabError, PermissionError):
+    """The caller may not do this (not a teacher), or the lab's access settings are unusable."""
+
+
+class LimitExceededError(MnistLabError, ValueError):
+    """A training would break a limit the teacher set for the class."""

@@ -1,6 +1,9 @@
 """AppTest: start a small training from the Train page, wait for the job in Python, find the run in the picker."""
 
+import pytest
 from streamlit.testing.v1 import AppTest
+
+from mnist_lab.errors import RunNotFoundError
 
 from tests.apptest_helpers import open_app_page
 from tests.server import ROOT
@@ -83,13 +86,12 @@ def test_reruns_during_training_do_not_change_its_curves(home):
     assert [row["loss"] for row in watched.history] == [row["loss"] for row in quiet.history]
 
 
-def test_a_bad_training_id_in_the_url_is_ignored(home):
+def test_a_training_parameter_in_an_old_url_is_ignored(home):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["train"] = "../../etc/passwd"
     at.run()
     at.switch_page("app_pages/train.py").run()
     assert not at.exception
-    assert "train" not in at.query_params
     assert at.button(key="start_training") is not None
 
 
@@ -124,35 +126,38 @@ def test_a_network_too_big_to_train_gets_a_message_and_no_run(home):
     assert RunStore().list_runs() == []
 
 
-def test_only_the_owner_token_in_the_url_gives_the_stop_button(home):
+def test_in_a_shared_lab_only_the_students_own_browser_gets_the_stop_button_whatever_the_url(home, monkeypatch):
+    from mnist_lab import access
     from mnist_lab.models import config
-    from ui import resources
+    from ui import identity, resources
 
-    trainer = resources.trainer()
-    job = trainer.start("someone's", config.ModelConfig(architecture="perceptron"),
-                        config.TrainConfig(epochs=200, train_limit=1000, batch_size=50))
+    monkeypatch.setenv(access.MODE_ENV, access.SHARED)
+    alice_secret = "a" * 43
+    alice = access.browser_user(alice_secret)
+    job = resources.trainer().start("alice's", config.ModelConfig(architecture="perceptron"),
+                                    config.TrainConfig(epochs=200, train_limit=1000, batch_size=50), user=alice)
     try:
-        for token, owner in ((job.run_id, False), ("é", False), (job.owner_token, True)):  # a run id is not secret
+        for secret, is_alice in ((None, False), ("b" * 43, False), (alice_secret, True)):
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-            at.query_params["train"] = token
+            at.query_params["run"] = job.run_id  # the URL Alice would share: it must give nothing
+            if secret:
+                at.session_state[identity._SECRET] = secret  # this browser's cookie
             at.run()
             at.switch_page("app_pages/train.py").run()
             assert not at.exception
-            assert bool([button for button in at.button if button.key == "stop_training"]) is owner
-            assert any("Someone else started" in info.value for info in at.info) is not owner
+            assert bool([button for button in at.button if button.key == "stop_training"]) is is_alice
+            assert any("Someone else started" in info.value for info in at.info) is not is_alice
+            shown = " ".join(str(element.value) for kind in ("markdown", "caption", "info", "subheader")
+                             for element in at.get(kind))
+            assert ("alice's" in shown) is is_alice and job.run_id not in shown
+        with pytest.raises(RunNotFoundError):  # nor can the library be made to stop it for another browser
+            resources.trainer().stop(job.run_id, access.browser_user("b" * 43))
+        assert not job.stop_event.is_set()
+        resources.trainer().stop(job.run_id, alice)
+        assert job.join(timeout=120)
     finally:
         job.stop()
         job.join(timeout=120)
-
-
-def open_train_page_with_token(token):
-    """The Train page in a new session (a reload) whose URL carries a training's owner token."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["train"] = token
-    at.run()
-    at.switch_page("app_pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_after_a_reload_the_form_shows_the_running_trainings_settings_read_only_and_keeps_them(home):
@@ -162,7 +167,7 @@ def test_after_a_reload_the_form_shows_the_running_trainings_settings_read_only_
     train = config.TrainConfig(optimizer="sgd", learning_rate=0.02, epochs=150, train_limit=1000, batch_size=64)
     job = resources.trainer().start("watched", config.ModelConfig(architecture="perceptron"), train)
     try:
-        at = open_train_page_with_token(job.owner_token)
+        at = open_train_page()
         shown = {
             "architecture": at.selectbox(key="train_architecture"), "optimizer": at.selectbox(key="train_optimizer"),
             "learning_rate": at.number_input(key="train_learning_rate"), "epochs": at.number_input(key="train_epochs"),
@@ -191,7 +196,7 @@ def test_a_training_that_ends_near_chance_is_told_what_went_wrong_and_keeps_its_
                                      batch_size=50)
     job = resources.trainer().start("stuck", config.ModelConfig(architecture="perceptron"), near_chance)
     assert job.join(timeout=120)
-    at = open_train_page_with_token(job.owner_token)
+    at = open_train_page()
     assert not at.success
     box = at.error[0].value
     assert box.startswith("**stuck**: finished.") and "**What went wrong.**" in box

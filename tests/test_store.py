@@ -107,7 +107,7 @@ def test_rename_and_delete(home):
     store.rename(run_id, "  better name \n")
     assert store.get(run_id).name == "better name"
     store.delete(run_id)
-    assert not store.run_dir(run_id).exists()
+    assert not (store.home / "runs" / run_id).exists()
     with pytest.raises(RunNotFoundError):
         store.get(run_id)
 

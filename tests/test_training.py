@@ -5,11 +5,13 @@ import time
 import numpy as np
 import pytest
 
-from mnist_lab import training
+from mnist_lab import access, training
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
 from tests.conftest import train_small_run
+
+ALICE, BOB = access.User("alice", "Alice"), access.User("bob", "Bob")
 
 
 def small(architecture="perceptron", **train):
@@ -72,15 +74,15 @@ def test_huge_learning_rate_ends_as_diverged(home):
 
 def test_one_training_per_student_at_a_time_and_the_next_student_queues(home):
     trainer = training.Trainer(run_store.RunStore())
-    first = trainer.start("first", *small(epochs=3), owner="alice")
+    first = trainer.start("first", *small(epochs=3), user=ALICE)
     with pytest.raises(training.TrainingBusyError, match="already have a training in progress"):
-        trainer.start("again", *small(), owner="alice")
-    second = trainer.start("second", *small(epochs=1), owner="bob")  # queued, not refused
+        trainer.start("again", *small(), user=ALICE)
+    second = trainer.start("second", *small(epochs=1), user=BOB)  # queued, not refused
     first.stop()
     assert first.join(timeout=120) and second.join(timeout=300)  # the second started by itself
     assert second.progress().status == run_store.FINISHED
     assert trainer.job(first.run_id) is first and trainer.active() is None
-    third = trainer.start("third", *small(epochs=1), owner="alice")  # alice's first training has ended
+    third = trainer.start("third", *small(epochs=1), user=ALICE)  # alice's first training has ended
     assert third.join(timeout=300)
 
 
@@ -142,10 +144,10 @@ def test_a_stop_after_the_last_batch_still_counts_as_finished(home):
 
 def test_trainers_of_one_process_share_the_queue(home):
     store = run_store.RunStore()
-    first = training.Trainer(store).start("first", *small(epochs=3), owner="alice")
+    first = training.Trainer(store).start("first", *small(epochs=3), user=ALICE)
     other = training.Trainer(store)  # as after Streamlit's cache was cleared
     with pytest.raises(training.TrainingBusyError, match="'first'"):
-        other.start("second", *small(), owner="alice")
+        other.start("second", *small(), user=ALICE)
     assert other.active() is first and other.job(first.run_id) is first
     first.stop()
     assert first.join(timeout=120)

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from mnist_lab import data
+from mnist_lab import access, data
 from mnist_lab.data import Dataset
 from mnist_lab.runs import store as run_store
+from ui import identity
+
+_USER = "mnist_lab_user"
 
 
 def dataset_names() -> list[str]:
@@ -36,9 +39,25 @@ def _run_dataset_at(home: str, name: str, sha256: str) -> Dataset:
     return data.dataset_for_run(name, sha256, Path(home))
 
 
+def sign_in() -> access.User:
+    """Find out who this session acts for (see :mod:`ui.identity`); the router calls it before every page."""
+    st.session_state[_USER] = identity.current_user()
+    return st.session_state[_USER]
+
+
+def user() -> access.User:
+    """Who this session acts for, as the router found it on this rerun."""
+    return st.session_state[_USER] if _USER in st.session_state else sign_in()
+
+
 def store() -> run_store.RunStore:
-    """The run store in the configured home directory."""
-    return _store_at(str(run_store.default_home()))
+    """The run store in the configured home directory, acting for this session's user."""
+    return _store_at(str(run_store.default_home())).as_user(user())
+
+
+def _reader(home: str) -> run_store.RunStore:
+    """The server's reading view, for results shared by sessions; only for runs ``store()`` has returned."""
+    return _store_at(home).as_user(access.SERVER)
 
 
 def trainer():
@@ -79,7 +98,7 @@ def run_model(run: run_store.Run):
 def _model_at(home: str, run_id: str, saved_epochs: int):
     from mnist_lab.predictions.inference import RunModel
 
-    store = _store_at(home)
+    store = _reader(home)
     return RunModel.load(store, store.get(run_id))
 
 
@@ -92,7 +111,7 @@ def evaluation_of(run: run_store.Run):
 def _evaluation_at(home: str, run_id: str, saved_epochs: int):
     from mnist_lab import evaluation
 
-    store = _store_at(home)
+    store = _reader(home)
     run = store.get(run_id)
     return evaluation.evaluate_run(store, run, lambda: run_model(run), dataset_of(run))
 
@@ -106,6 +125,6 @@ def test_scores_of(run: run_store.Run):
 def _test_scores_at(home: str, run_id: str, saved_epochs: int):
     from mnist_lab.predictions import inference
 
-    store = _store_at(home)
+    store = _reader(home)
     run = store.get(run_id)
     return inference.test_scores(store, run, run_model(run), dataset_of(run).x_test)

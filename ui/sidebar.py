@@ -145,11 +145,20 @@ def run_picker() -> None:
         except MnistLabError as error:
             st.error(f"The run store cannot be read: {markdown_text(str(error))}")
             return
+        if not runs and (other := _other_students_run()) is not None:
+            _viewing_panel(other)
+            return
         if not runs:
             st.caption("No runs yet: train one on the Train page.")
             return
         labels = choice.picker_labels(runs)
         if active_run_id() not in labels:
+            if (other := _other_students_run()) is not None:
+                _viewing_panel(other)
+                return
+            if active_run_id() is not None:
+                st.warning("The run you had chosen no longer exists: it was deleted (in another tab, or by your "
+                           "teacher). Your newest run is shown instead.", icon=":material/delete:")
             _choose_first_run(runs, labels)
         _keep_in_url(active_run_id())
         st.html(_WRAP_OPTIONS)
@@ -161,6 +170,25 @@ def run_picker() -> None:
         _switch_notice(labels)
         st.caption(_describe(run))
         _run_actions(run)
+
+
+def _other_students_run() -> run_store.Run | None:
+    """The active run when it is another student's, which only a teacher can open (from the Class page)."""
+    if active_run_id() is None or not resources.user().teacher:
+        return None
+    try:
+        run = resources.store().get(active_run_id())
+    except MnistLabError:
+        return None
+    return run if run.owner != resources.user().id else None
+
+
+def _viewing_panel(run: run_store.Run) -> None:
+    """The sidebar while a teacher looks at a student's run: whose it is, and what the teacher may do with it."""
+    st.info(f"You are looking at **{markdown_text(run.owner_name)}**'s run **{markdown_text(run.name)}** "
+            f"({run.status}), read-only.", icon=":material/visibility:")
+    st.button("Back to my runs", on_click=set_active_run, args=(None,), key="back_to_my_runs", width="stretch")
+    _run_actions(run, rename=False)
 
 
 def _describe(run: run_store.Run) -> str:
@@ -179,18 +207,12 @@ def _switch_notice(labels: dict[str, str]) -> None:
                 "Pick that one above to go back to it.", icon=":material/swap_horiz:")
 
 
-def _run_actions(run: run_store.Run) -> None:
-    """Rename, download and delete buttons for ``run``."""
+def _run_actions(run: run_store.Run, *, rename: bool = True) -> None:
+    """Rename (unless not ``rename``), download and delete buttons for ``run``."""
     store = resources.store()
-    rename, delete = st.columns(2)
-    with rename.popover("Rename", width="stretch"):
-        new_name = st.text_input("New name", value=run.name, max_chars=run_store.NAME_MAX, key=f"rename_{run.id}")
-        if st.button("Save name", key=f"save_name_{run.id}"):
-            try:
-                store.rename(run.id, new_name)
-                st.rerun()
-            except MnistLabError as error:
-                st.error(markdown_text(str(error)))
+    rename_column, delete = st.columns(2)
+    if rename:
+        _rename_popover(rename_column, run)
     with delete.popover("Delete", width="stretch"):
         st.write(f"Delete **{markdown_text(run.name)}** and its model for good?")
         if st.button("Delete run", type="primary", key=f"delete_{run.id}"):
@@ -210,3 +232,16 @@ def _run_actions(run: run_store.Run) -> None:
             on_click="ignore",
             key=f"download_{run.id}",
         )
+
+
+def _rename_popover(column, run: run_store.Run) -> None:
+    """The Rename popover of the user's own ``run``."""
+    store = resources.store()
+    with column.popover("Rename", width="stretch"):
+        new_name = st.text_input("New name", value=run.name, max_chars=run_store.NAME_MAX, key=f"rename_{run.id}")
+        if st.button("Save name", key=f"save_name_{run.id}"):
+            try:
+                store.rename(run.id, new_name)
+                st.rerun()
+            except MnistLabError as error:
+                st.error(markdown_text(str(error)))

@@ -72,8 +72,21 @@ def _v3_environment(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN environment TEXT NOT NULL DEFAULT '{}'")
 
 
+def _v4_students(db: sqlite3.Connection) -> None:
+    """Version 4: who each run belongs to, and the class's settings (the teacher's limits).
+
+    Every run stored before belongs to the personal user (``mnist_lab.access.PERSONAL``), whose runs they were.
+    """
+    db.execute("ALTER TABLE runs ADD COLUMN student TEXT NOT NULL DEFAULT 'personal'")
+    db.execute("ALTER TABLE runs ADD COLUMN student_name TEXT NOT NULL DEFAULT 'You'")
+    db.execute("CREATE INDEX runs_by_student ON runs (student, created)")
+    db.execute("CREATE TABLE class_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 #: The function of version ``n`` is ``MIGRATIONS[n - 1]``.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_runs_and_epochs, _v2_dataset, _v3_environment)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _v1_runs_and_epochs, _v2_dataset, _v3_environment, _v4_students,
+)
 #: The schema version this code writes.
 LATEST_VERSION = len(MIGRATIONS)
 

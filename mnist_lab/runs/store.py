@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -20,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab.errors import RunNameError, RunNotFoundError, StoreError
+from mnist_lab.access.limits import ClassLimits
+from mnist_lab.access.users import PERSONAL, User
+from mnist_lab.errors import AccessError, RunNameError, RunNotFoundError, StoreError
 from mnist_lab.paths import HOME_ENV as HOME_ENV  # re-exported: callers name it run_store.HOME_ENV
 from mnist_lab.paths import default_home
 from mnist_lab.runs import migrations
@@ -63,6 +66,9 @@ class Run:
     #: The software versions and machine the run was trained with (``mnist_lab.environment.describe``);
     #: empty for runs created before MNIST Lab recorded them.
     environment: dict[str, Any] = field(default_factory=dict)
+    #: The id of the user the run belongs to (``mnist_lab.access.User.id``) and their name.
+    owner: str = PERSONAL.id
+    owner_name: str = PERSONAL.name
 
     @property
     def has_model(self) -> bool:
@@ -110,14 +116,20 @@ def download_filename(run: Run) -> str:
 
 
 class RunStore:
-    """Runs kept in ``home/runs.sqlite`` and ``home/runs/<id>/``.
+    """Runs kept in ``home/runs.sqlite`` and ``home/runs/<id>/``, as one user may see and change them.
 
-    Opening a store brings its database to the current schema (:mod:`mnist_lab.runs.migrations`).
+    Opening a store brings its database to the current schema (:mod:`mnist_lab.runs.migrations`). Every
+    operation acts for the store's ``user``: a student lists, reads, renames, deletes and downloads only their own
+    runs; a teacher also reads and deletes everyone's. A run the user may not see raises
+    :class:`RunNotFoundError`, exactly as a run that does not exist, so nothing about it leaks.
 
     Parameters
     ----------
     home : str or Path, optional
         The home directory; defaults to :func:`default_home`.
+    user : User, optional
+        Whom the store acts for; the personal user (a lab nobody shares) by default. :meth:`as_user` gives a view
+        for another user without opening the database again.
 
     Raises
     ------
@@ -125,7 +137,8 @@ class RunStore:
         The home or its database cannot be read or written, or the database was written by a newer MNIST Lab.
     """
 
-    def __init__(self, home: str | Path | None = None):
+    def __init__(self, home: str | Path | None = None, *, user: User = PERSONAL):
+        self.user = user
         self.home = Path(home) if home is not None else default_home()
         self.database = self.home / "runs.sqlite"
         try:
@@ -153,14 +166,35 @@ class RunStore:
         finally:
             db.close()
 
-    def run_dir(self, run_id: str) -> Path:
-        """Return the folder of a run, refusing ids that are not of the store's own form."""
+    def as_user(self, user: User) -> RunStore:
+        """The same store acting for ``user``."""
+        view = copy.copy(self)
+        view.user = user
+        return view
+
+    def _folder(self, run_id: str) -> Path:
+        """The folder of a run, refusing ids that are not of the store's own form; no access check."""
         if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
             raise RunNotFoundError(run_id)
         return self.home / "runs" / run_id
 
+    def _row(self, db: sqlite3.Connection, run_id: str, *, change: bool = False) -> sqlite3.Row:
+        """The run's row if the user may read it (``change``: may change it, which only its owner may)."""
+        self._folder(run_id)
+        row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        mine = row is not None and row["student"] == self.user.id
+        if row is None or not (mine or (self.user.teacher and not change)):
+            raise RunNotFoundError(run_id)
+        return row
+
+    def run_dir(self, run_id: str) -> Path:
+        """Return the folder of a run the user may read."""
+        with self._connect() as db:
+            self._row(db, run_id)
+        return self._folder(run_id)
+
     def model_path(self, run_id: str) -> Path:
-        """Return the path of the run's saved model."""
+        """Return the path of the saved model of a run the user may read."""
         return self.run_dir(run_id) / MODEL_FILE
 
     def create_run(
@@ -175,7 +209,7 @@ class RunStore:
         dataset_sha256: str = "",
         environment: dict[str, Any] | None = None,
     ) -> str:
-        """Create a run in status ``running`` owned by this process and return its id.
+        """Create a run of the store's user, in status ``running`` kept alive by this process; return its id.
 
         ``experiment`` names the one-click experiment the run belongs to (the Report page's), if any;
         ``dataset`` and ``dataset_sha256`` name the data it trains on and the SHA-256 of its files;
@@ -183,13 +217,14 @@ class RunStore:
         """
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
         try:
-            self.run_dir(run_id).mkdir(parents=True)
+            self._folder(run_id).mkdir(parents=True)
         except OSError as error:
             raise StoreError(f"cannot create a folder for the run in {self.home}: {error}") from error
         with self._connect() as db:
             db.execute(
                 "INSERT INTO runs (id, name, created, status, model_config, train_config, reasons, owner, experiment,"
-                " dataset, dataset_sha256, environment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " dataset, dataset_sha256, environment, student, student_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     clean_name(name),
@@ -203,13 +238,16 @@ class RunStore:
                     dataset,
                     dataset_sha256,
                     json.dumps(environment or {}),
+                    self.user.id,
+                    self.user.name,
                 ),
             )
         return run_id
 
     def record_epoch(self, run_id: str, epoch: int, row: dict[str, Any], *, model_saved: bool) -> None:
-        """Store one epoch's metrics and, when its model was saved, count it as recoverable."""
+        """Store one epoch's metrics of the user's own run and, when its model was saved, count it as recoverable."""
         with self._connect() as db:
+            self._row(db, run_id, change=True)
             db.execute(
                 "INSERT OR REPLACE INTO epochs (run_id, epoch, row) VALUES (?, ?, ?)",
                 (run_id, epoch, json.dumps(_json_safe(row))),
@@ -218,52 +256,99 @@ class RunStore:
                 db.execute("UPDATE runs SET saved_epochs = ? WHERE id = ?", (epoch, run_id))
 
     def finish(self, run_id: str, status: str, *, message: str = "", metrics: dict[str, Any] | None = None) -> None:
-        """Set the final status of a run, with a message and final metrics."""
+        """Set the final status of the user's own run, with a message and final metrics."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         with self._connect() as db:
+            self._row(db, run_id, change=True)
             db.execute(
                 "UPDATE runs SET status = ?, message = ?, metrics = ?, owner = '' WHERE id = ?",
                 (status, message, json.dumps(_json_safe(metrics or {})), run_id),
             )
 
     def update_metrics(self, run_id: str, **metrics: Any) -> None:
-        """Merge ``metrics`` into the run's stored metrics."""
-        merged = {**self.get(run_id).metrics, **metrics}
+        """Merge ``metrics`` (figures computed from the run, such as its evaluation) into its stored metrics."""
         with self._connect() as db:
+            merged = {**json.loads(self._row(db, run_id)["metrics"]), **metrics}
             db.execute("UPDATE runs SET metrics = ? WHERE id = ?", (json.dumps(_json_safe(merged)), run_id))
 
     def rename(self, run_id: str, name: str) -> None:
-        """Give a run a new name."""
+        """Give the user's own run a new name."""
+        cleaned = clean_name(name)
         with self._connect() as db:
-            changed = db.execute("UPDATE runs SET name = ? WHERE id = ?", (clean_name(name), run_id)).rowcount
-        if not changed:
-            raise RunNotFoundError(run_id)
+            self._row(db, run_id, change=True)
+            db.execute("UPDATE runs SET name = ? WHERE id = ?", (cleaned, run_id))
 
     def delete(self, run_id: str) -> None:
-        """Delete a run and its files; a run still training in this process is refused."""
-        if self.get(run_id).status == RUNNING:
-            raise StoreError("this run is still training: stop it before deleting it")
+        """Delete a run (the user's own; a teacher's, anyone's) and its files; a run still training is refused."""
         with self._connect() as db:
+            if self._row(db, run_id)["status"] == RUNNING:
+                raise StoreError("this run is still training: stop it before deleting it")
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+        shutil.rmtree(self._folder(run_id), ignore_errors=True)
 
     def get(self, run_id: str) -> Run:
-        """Return one run with its per-epoch history."""
-        self.run_dir(run_id)
+        """Return one run the user may read, with its per-epoch history."""
         with self._connect() as db:
-            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if row is None:
-                raise RunNotFoundError(run_id)
+            row = self._row(db, run_id)
             epochs = db.execute("SELECT row FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,)).fetchall()
         return _to_run(row, [json.loads(e["row"]) for e in epochs])
 
-    def list_runs(self) -> list[Run]:
-        """Return all runs, newest first, without their histories (runs of dead processes become interrupted)."""
+    def list_runs(self, *, everyone: bool = False) -> list[Run]:
+        """Return the user's runs, newest first, without their histories (runs of dead processes become interrupted).
+
+        Parameters
+        ----------
+        everyone : bool
+            Every student's runs instead (teachers only).
+
+        Raises
+        ------
+        AccessError
+            ``everyone`` for a user who is not a teacher.
+        """
+        if everyone and not self.user.teacher:
+            raise AccessError("only a teacher sees the runs of the whole class")
         self.recover_interrupted()
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM runs ORDER BY created DESC, id DESC").fetchall()
+            if everyone:
+                rows = db.execute("SELECT * FROM runs ORDER BY created DESC, id DESC").fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT * FROM runs WHERE student = ? ORDER BY created DESC, id DESC", (self.user.id,)
+                ).fetchall()
         return [_to_run(row, []) for row in rows]
+
+    def started_since(self, since: float) -> int:
+        """How many runs the user created at or after ``since`` (seconds since the epoch), deleted ones not counted.
+
+        The class limit on trainings per hour counts these.
+        """
+        with self._connect() as db:
+            return db.execute(
+                "SELECT COUNT(*) FROM runs WHERE student = ? AND created >= ?", (self.user.id, since)
+            ).fetchone()[0]
+
+    def class_limits(self) -> ClassLimits:
+        """The limits the teacher set for the class (none set: no limits)."""
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM class_settings WHERE key = 'limits'").fetchone()
+        return ClassLimits() if row is None else ClassLimits.from_dict(json.loads(row["value"]))
+
+    def set_class_limits(self, limits: ClassLimits) -> None:
+        """Set the class's limits.
+
+        Raises
+        ------
+        AccessError
+            The user is not a teacher.
+        """
+        if not self.user.teacher:
+            raise AccessError("only a teacher sets the limits of the class")
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO class_settings (key, value) VALUES ('limits', ?)", (json.dumps(limits.to_dict()),)
+            )
 
     def recover_interrupted(self) -> list[str]:
         """Mark runs left ``running`` by a process that no longer exists as ``interrupted``."""
@@ -284,7 +369,7 @@ class RunStore:
         return [row["id"] for row in dead]
 
     def save_array(self, run_id: str, name: str, array: np.ndarray) -> None:
-        """Store an array (such as test-set scores) with the run, atomically."""
+        """Store an array computed from a run the user may read (such as its test-set scores), atomically."""
         target = self.run_dir(run_id) / f"{name}.npy"
         try:
             # A unique partial file: two sessions may save the same array at the same time.
@@ -296,7 +381,7 @@ class RunStore:
             raise StoreError(f"cannot save {name} for run {run_id}: {error}") from error
 
     def load_array(self, run_id: str, name: str) -> np.ndarray | None:
-        """Return an array stored with the run, or None when absent or unreadable."""
+        """Return an array stored with a run the user may read, or None when absent or unreadable."""
         path = self.run_dir(run_id) / f"{name}.npy"
         try:
             return np.load(path, allow_pickle=False)
@@ -345,7 +430,7 @@ class RunStore:
         return array
 
     def drop_arrays(self, run_id: str) -> None:
-        """Remove the arrays cached with a run, so they are computed again."""
+        """Remove the arrays cached with a run the user may read, so they are computed again."""
         for path in self.run_dir(run_id).glob("*.npy"):
             path.unlink(missing_ok=True)
 
@@ -389,6 +474,8 @@ def _to_run(row: sqlite3.Row, history: list[dict[str, Any]]) -> Run:
         dataset_sha256=row["dataset_sha256"],
         history=history,
         environment=json.loads(row["environment"]),
+        owner=row["student"],
+        owner_name=row["student_name"],
     )
 
 

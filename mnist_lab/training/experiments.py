@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mnist_lab import access
 from mnist_lab.data import MNIST_NAME, Dataset
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import architectures, config
@@ -159,7 +160,7 @@ def outcome(store: run_store.RunStore, experiment: Experiment, dataset: str = MN
 
 
 class ExperimentRunner:
-    """Trains the arms of one experiment at a time, one after the other, from a background thread.
+    """Trains the arms of one student's experiments, one experiment at a time, one arm after the other.
 
     Parameters
     ----------
@@ -167,11 +168,15 @@ class ExperimentRunner:
         The server's training engine; each arm waits its turn in its queue.
     train_config : TrainConfig, optional
         The training of every arm; defaults to :data:`SMALL_TRAIN` at the time of each start.
+    user : User, optional
+        The student the arms' runs belong to (the personal user by default); each student has a runner of their own.
     """
 
-    def __init__(self, trainer: training.Trainer, train_config: config.TrainConfig | None = None):
+    def __init__(self, trainer: training.Trainer, train_config: config.TrainConfig | None = None,
+                 user: access.User = access.PERSONAL):
         self.trainer = trainer
         self.train_config = train_config
+        self.user = user
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._key = ""
@@ -207,7 +212,8 @@ class ExperimentRunner:
                 )
             self._dataset = dataset
             first = self.trainer.start(
-                _run_name(chosen, arms[0]), arms[0].model, train, dataset=dataset, experiment=arms[0].tag
+                _run_name(chosen, arms[0]), arms[0].model, train, dataset=dataset, experiment=arms[0].tag,
+                user=self.user,
             )
             self._stopping.clear()
             self._owner_token = secrets.token_urlsafe(16)
@@ -232,7 +238,7 @@ class ExperimentRunner:
 
     def owned_by(self, token: str) -> bool:
         """Whether an experiment runs and ``token`` is the secret its start returned."""
-        return self.running() is not None and training.token_matches(self._owner_token, token)
+        return self.running() is not None and _token_matches(self._owner_token, token)
 
     def stop(self, token: str | None = None) -> None:
         """Stop the experiment in progress: its current run within one batch, and no further runs.
@@ -277,13 +283,19 @@ class ExperimentRunner:
         while not self._stopping.is_set():
             try:
                 return self.trainer.start(
-                    _run_name(chosen, arm), arm.model, train, dataset=self._dataset, experiment=arm.tag
+                    _run_name(chosen, arm), arm.model, train, dataset=self._dataset, experiment=arm.tag, user=self.user
                 )
             except training.TrainingBusyError:
                 active = self.trainer.active()
                 if active is not None:
                     active.join(1.0)
         return None
+
+
+def _token_matches(secret: str, given: str) -> bool:
+    """Whether ``given`` (from a session, so any text) is the non-empty ``secret``, in constant time."""
+    # As bytes: compare_digest refuses str with non-ASCII characters.
+    return bool(secret and given) and secrets.compare_digest(secret.encode(), str(given).encode())
 
 
 def describe(arms: Sequence[Arm]) -> str:

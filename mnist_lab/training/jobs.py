@@ -11,9 +11,9 @@ in the calling thread instead (tests, benchmarks and ``mnist-lab train`` without
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
-import secrets
 import threading
 import time
 import weakref
@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mnist_lab import environment
+from mnist_lab import access, environment
 from mnist_lab.data import Dataset, shared_mnist
-from mnist_lab.errors import EngineUnavailableError, TrainingBusyError
+from mnist_lab.errors import EngineUnavailableError, RunNotFoundError, TrainingBusyError
 from mnist_lab.models import architectures, config
 from mnist_lab.runs import store as run_store
 from mnist_lab.training import engine as engines
@@ -40,12 +40,6 @@ SHUTDOWN_WAIT_SECONDS = engines.SHUTDOWN_WAIT_SECONDS
 WAITING, TRAINING, ENDED = "waiting", "training", "ended"
 
 _STARTED_JOBS: weakref.WeakSet[TrainingJob] = weakref.WeakSet()
-
-
-def token_matches(secret: str, given: str) -> bool:
-    """Whether ``given`` (from a URL or a session, so any text) is the non-empty ``secret``, in constant time."""
-    # As bytes: compare_digest refuses str with non-ASCII characters, and a URL can hold any.
-    return bool(secret and given) and secrets.compare_digest(secret.encode(), str(given).encode())
 
 
 @dataclass
@@ -102,15 +96,14 @@ class TrainingJob:
     model_config, train_config : ModelConfig, TrainConfig
         What to build and how to train it.
     store : RunStore
-        Where epochs, the model and the final status are saved (by this process only).
+        Where epochs, the model and the final status are saved (by this process only), acting for the student
+        the run belongs to (``store.user``): the queue serves the job in that student's turn.
     dataset : Dataset
         The dataset the run trains on (its test split when ``evaluate_test``).
     evaluate_test : bool
         Also measure test accuracy after every epoch (not counted in ``train_seconds``).
     experiment : str
         The one-click experiment or sweep the run belongs to, or "".
-    owner : str
-        The student (browser session) the queue serves it for; a job of its own when "".
     """
 
     def __init__(
@@ -123,7 +116,6 @@ class TrainingJob:
         dataset: Dataset,
         evaluate_test: bool = False,
         experiment: str = "",
-        owner: str = "",
     ):
         self.run_id = run_id
         self.name = name
@@ -135,9 +127,8 @@ class TrainingJob:
         self.experiment = experiment
         #: Set by :meth:`stop`; the training ends within one batch of it.
         self.stop_event = fit.StopSignal()
-        #: A secret of the session that started the job: whoever shows it may stop the job (run ids are not secret).
-        self.owner_token = secrets.token_urlsafe(16)
-        self.owner = owner or self.owner_token
+        #: The id of the student the job trains for: only they may stop it (``Trainer.stop``).
+        self.owner = store.user.id
         self.queued_at = time.monotonic()
         self.started_at = math.nan
         #: ``(epoch, batches done)`` when the stop request reached the training; None without a stop.
@@ -515,9 +506,8 @@ def new_job(
     *,
     experiment: str = "",
     evaluate_test: bool = False,
-    owner: str = "",
 ) -> TrainingJob:
-    """Create a run in ``store`` and return its job, not yet started (``job.run()`` here, or a Trainer's queue).
+    """Create a run of ``store.user`` and return its job, not yet started (``job.run()`` here, or a Trainer's queue).
 
     The run trains on ``dataset`` (the bundled MNIST when None) and records its name and checksum; the network
     gets one output unit per class of the dataset, whatever ``model_config.num_classes`` says.
@@ -526,20 +516,44 @@ def new_job(
     ------
     ConfigError
         The network is too big to train here (see ``architectures.check_size``).
+    LimitExceededError
+        The training breaks a limit the teacher set for the class (``RunStore.class_limits``).
     StoreError, RunNameError
         The run cannot be created.
     """
     dataset = dataset or shared_mnist()
     model_config = config.replace(model_config, num_classes=dataset.n_classes)
     architectures.check_size(model_config)
+    check_limits(store, [(model_config, train_config)])
     run_id = store.create_run(
         name, config.to_dict(model_config), config.to_dict(train_config), reasons_for(model_config, train_config),
         experiment=experiment, dataset=dataset.name, dataset_sha256=dataset.sha256, environment=environment.describe(),
     )
     return TrainingJob(
-        run_id, name, model_config, train_config, store, dataset, evaluate_test=evaluate_test, experiment=experiment,
-        owner=owner,
+        run_id, name, model_config, train_config, store, dataset, evaluate_test=evaluate_test, experiment=experiment
     )
+
+
+def check_limits(store: run_store.RunStore, trainings: list[tuple[config.ModelConfig, config.TrainConfig]]) -> None:
+    """Refuse trainings of ``store.user`` that break the class limits, before any is created.
+
+    Raises
+    ------
+    LimitExceededError
+        A limit would be broken; the message names it.
+    """
+    limits = store.class_limits()
+    if store.user.teacher or limits == access.ClassLimits():
+        return
+    sized = [(train.epochs, parameter_count(model) if limits.max_parameters else 0) for model, train in trainings]
+    access.check_training(limits, store.user, sized, store.started_since(time.time() - 3600))
+
+
+@functools.lru_cache(maxsize=64)
+def parameter_count(model_config: config.ModelConfig) -> int:
+    """The number of weights of the network ``model_config`` describes (built with Keras when not computable)."""
+    estimate = architectures.estimate_params(model_config)
+    return estimate if estimate is not None else architectures.count_params(architectures.build_model(model_config))
 
 
 class Trainer:
@@ -548,7 +562,7 @@ class Trainer:
     Parameters
     ----------
     store : RunStore
-        Where runs are kept; this process is its writer.
+        Where runs are kept; this process is its writer. Each training acts for the student who starts it.
     """
 
     def __init__(self, store: run_store.RunStore):
@@ -568,26 +582,28 @@ class Trainer:
         *,
         dataset: Dataset | None = None,
         experiment: str = "",
-        owner: str = "",
+        user: access.User = access.PERSONAL,
         evaluate_test: bool = False,
     ) -> TrainingJob:
         """Create a run and queue its training; it starts by itself when a worker slot is its turn.
 
         The run trains on ``dataset`` (the bundled MNIST when None) and records its name and checksum; the
         network gets one output unit per class of the dataset. ``experiment`` tags the run as part of a
-        one-click experiment or a sweep (see ``RunStore.create_run``).
+        one-click experiment or a sweep (see ``RunStore.create_run``). The run belongs to ``user``.
 
         Raises
         ------
         TrainingBusyError
-            ``owner`` already has a training waiting or running (one per student at a time).
+            ``user`` already has a training waiting or running (one per student at a time).
+        LimitExceededError
+            The training breaks a limit the teacher set for the class.
         EngineUnavailableError
             The workers cannot be reached; the message says what to do.
         ConfigError
             The network is too big to train here (see ``architectures.check_size``).
         """
         return self.start_many([(name, model_config, train_config)], dataset=dataset, experiment=experiment,
-                               owner=owner, evaluate_test=evaluate_test)[0]
+                               user=user, evaluate_test=evaluate_test)[0]
 
     def start_many(
         self,
@@ -595,7 +611,7 @@ class Trainer:
         *,
         dataset: Dataset | None = None,
         experiment: str = "",
-        owner: str = "",
+        user: access.User = access.PERSONAL,
         evaluate_test: bool = False,
     ) -> list[TrainingJob]:
         """Queue several trainings of one student at once (a sweep): ``(name, model_config, train_config)`` each.
@@ -604,15 +620,18 @@ class Trainer:
 
         Raises
         ------
-        TrainingBusyError, EngineUnavailableError, ConfigError
+        TrainingBusyError, LimitExceededError, EngineUnavailableError, ConfigError
             As :meth:`start`; nothing is queued then.
         """
         dataset = dataset or shared_mnist()
-        for _, model_config, _ in trainings:
-            architectures.check_size(config.replace(model_config, num_classes=dataset.n_classes))
+        store = self.store.as_user(user)
+        sized = [(config.replace(model, num_classes=dataset.n_classes), train) for _, model, train in trainings]
+        for model_config, _ in sized:
+            architectures.check_size(model_config)
+        check_limits(store, sized)
         engine = self.engine
         engine.client()
-        if owner and (busy := engine.queue.busy(owner)) is not None:
+        if (busy := engine.queue.busy(user.id)) is not None:
             progress = busy.progress()
             state = f"waiting, position {progress.position}" if progress.waiting else (
                 f"epoch {progress.epoch} of {progress.epochs}")
@@ -620,8 +639,8 @@ class Trainer:
                 f"You already have a training in progress ({progress.name!r}, {state}). One training per student "
                 "at a time, so that everyone's turn comes: wait until it ends, or stop it."
             )
-        jobs = [new_job(self.store, name, model_config, train_config, dataset, experiment=experiment,
-                        evaluate_test=evaluate_test, owner=owner) for name, model_config, train_config in trainings]
+        jobs = [new_job(store, name, model_config, train_config, dataset, experiment=experiment,
+                        evaluate_test=evaluate_test) for name, model_config, train_config in trainings]
         for job in jobs:
             self._jobs[job.run_id] = job
             job.submit(engine.queue)
@@ -640,15 +659,24 @@ class Trainer:
         jobs = [job for job in list(_STARTED_JOBS) if not job.done]
         return min(jobs, key=lambda job: (job.waiting, job.queued_at), default=None)
 
-    def job_with_token(self, token: str) -> TrainingJob | None:
-        """Return the job whose ``owner_token`` is ``token``, if any."""
-        jobs = [*self._jobs.values(), *list(_STARTED_JOBS)]
-        return next((job for job in jobs if token_matches(job.owner_token, token)), None)
-
     def job(self, run_id: str) -> TrainingJob | None:
         """Return the job of a run trained by this process, if any."""
         return self._jobs.get(run_id) or next((job for job in list(_STARTED_JOBS) if job.run_id == run_id), None)
 
-    def jobs_of(self, owner: str) -> list[TrainingJob]:
-        """The jobs this process started for ``owner``, oldest first."""
-        return sorted((job for job in list(_STARTED_JOBS) if owner and job.owner == owner), key=lambda job: job.queued_at)
+    def jobs_of(self, user: access.User) -> list[TrainingJob]:
+        """The jobs this process started for ``user``, oldest first."""
+        return sorted((job for job in list(_STARTED_JOBS) if job.owner == user.id), key=lambda job: job.queued_at)
+
+    def stop(self, run_id: str, user: access.User) -> None:
+        """Stop the training of ``user``'s run ``run_id`` (see :meth:`TrainingJob.stop`).
+
+        Raises
+        ------
+        RunNotFoundError
+            No training of this process trains that run for ``user``: another student's training cannot be
+            stopped, whatever its id.
+        """
+        job = self.job(run_id)
+        if job is None or job.owner != user.id:
+            raise RunNotFoundError(run_id)
+        job.stop()

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from mnist_lab import access
 from mnist_lab.data import Dataset
 from mnist_lab.errors import ConfigError
 from mnist_lab.models import architectures, config, optim, presets
@@ -135,19 +136,19 @@ def new_tag() -> str:
 
 
 def start(trainer, name: str, base_model: config.ModelConfig, base_train: config.TrainConfig, axes: Sequence[Axis],
-          *, dataset: Dataset | None = None, owner: str = "") -> list:
-    """Queue a sweep's runs on ``trainer`` (a :class:`mnist_lab.training.Trainer`) and return their jobs.
+          *, dataset: Dataset | None = None, user: access.User = access.PERSONAL) -> list:
+    """Queue a sweep's runs for ``user`` on ``trainer`` (a :class:`mnist_lab.training.Trainer`); return their jobs.
 
     Raises
     ------
     ConfigError
         See :func:`points`.
-    TrainingBusyError, EngineUnavailableError
+    TrainingBusyError, LimitExceededError, EngineUnavailableError
         See ``Trainer.start_many``.
     """
     found = points(base_model, base_train, axes)
     trainings = [(f"{name}: {point.label}", point.model, point.train) for point in found]
-    return trainer.start_many(trainings, dataset=dataset, experiment=new_tag(), owner=owner, evaluate_test=True)
+    return trainer.start_many(trainings, dataset=dataset, experiment=new_tag(), user=user, evaluate_test=True)
 
 
 def is_sweep(run: run_store.Run) -> bool:

@@ -1,0 +1,115 @@
+"""Class page (teachers only): every student's runs, a leaderboard, the digits the class finds hardest, the limits."""
+
+import streamlit as st
+
+from mnist_lab import access, charts
+from mnist_lab.errors import MnistLabError
+from mnist_lab.evaluation import classroom
+from mnist_lab.text import markdown_text
+from ui import resources, sidebar
+
+RUN_COLUMNS = {
+    "test accuracy": st.column_config.NumberColumn(format="percent", help="Empty until the run is evaluated"),
+    "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
+}
+
+store = resources.store_or_stop()
+user = resources.user()
+if not user.teacher:  # the router lists this page for teachers only; a stale link lands here
+    st.error("Only the class's teachers see this page.")
+    st.stop()
+
+st.title("Class")
+st.caption("Only teachers see this page. Students see their own runs only.")
+try:
+    runs = store.list_runs(everyone=True)
+except MnistLabError as error:
+    st.error(markdown_text(str(error)))
+    st.stop()
+
+
+def evaluate_all() -> None:
+    bar = st.progress(0.0, text="Evaluating...")
+
+    def progress(done: int, total: int, run) -> None:
+        bar.progress(done / total, text=f"Evaluating run {done + 1} of {total} on its test images: "
+                                        f"{markdown_text(run.owner_name)}'s {markdown_text(run.name)}")
+
+    failed = classroom.evaluate_missing(runs, resources.evaluation_of, progress)
+    bar.empty()
+    for run, reason in failed:
+        st.warning(f"{markdown_text(run.owner_name)}'s {markdown_text(run.name)} cannot be evaluated: "
+                   f"{markdown_text(reason)}")
+    if not failed:
+        st.rerun()
+
+
+def open_run(run_id: str) -> None:
+    sidebar.set_active_run(run_id)
+
+
+st.header("Runs")
+if not runs:
+    st.info("No student has trained a run yet.")
+    st.stop()
+students = len({run.owner for run in runs})
+frame = classroom.runs_frame(runs)
+st.markdown(f"{len(runs)} run{'s' * (len(runs) != 1)} of {students} student{'s' * (students != 1)}, newest first.")
+st.dataframe(frame.drop(columns="id"), hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+missing = classroom.unevaluated(runs)
+if missing and st.button(f"Evaluate the {missing} run{'s' * (missing != 1)} not evaluated yet", icon=":material/analytics:",
+                         help="Each run's model reads its 10,000 test images once; the results are kept with the run."):
+    evaluate_all()
+
+labels = {row.id: f"{row.student} · {row.run} · {row.status}" for row in frame.itertuples()}
+chosen = st.selectbox("A student's run", options=list(labels), format_func=labels.get, key="class_run")
+opened, deleted = st.columns(2)
+if opened.button("Open it, read-only", icon=":material/visibility:", width="stretch",
+                 help="It becomes your active run: the Predictions, Evaluate and Report pages describe it."):
+    open_run(chosen)
+    st.switch_page("app_pages/evaluate.py")
+with deleted.popover("Delete it", icon=":material/delete:", width="stretch"):
+    st.write(f"Delete **{markdown_text(labels[chosen])}** and its model for good? The student is told on their next click.")
+    if st.button("Delete run", type="primary", key="class_delete"):
+        try:
+            store.delete(chosen)
+        except MnistLabError as error:
+            st.error(markdown_text(str(error)))
+        else:
+            st.rerun()
+
+st.header("Leaderboard")
+board = classroom.leaderboard(runs)
+if board.empty:
+    st.info("No run has been evaluated yet: the leaderboard ranks test accuracy, which evaluation measures.")
+else:
+    st.caption("The best evaluated run of each architecture on each dataset, by test accuracy.")
+    st.dataframe(board, hide_index=True, width="stretch",
+                 column_config={"best test accuracy": st.column_config.NumberColumn(format="percent")})
+
+st.header("Which classes the class finds hardest")
+recalls = classroom.recall_frame(runs)
+if recalls.empty:
+    st.info("Appears once runs are evaluated: the test recall of each class, across the class's runs.")
+for dataset in sorted(recalls["dataset"].unique()):
+    chosen_recalls = recalls[recalls["dataset"] == dataset]
+    st.markdown(classroom.hardest_classes(recalls, dataset))
+    st.altair_chart(charts.class_recall_chart(chosen_recalls), width="content")
+
+st.header("Limits for the class")
+st.caption("Checked before a student's training is queued, on this page's server and on the command line; "
+           "teachers are not limited. Leave a field empty for no limit.")
+limits = store.class_limits()
+with st.form("class_limits"):
+    values = {
+        name: st.number_input(label, min_value=int(limit.low), max_value=int(limit.high), step=1,
+                              value=getattr(limits, name), placeholder="no limit", key=f"limit_{name}")
+        for name, label, limit in access.LIMIT_FIELDS
+    }
+    if st.form_submit_button("Save limits", type="primary"):
+        try:
+            store.set_class_limits(access.ClassLimits(**values))
+        except MnistLabError as error:
+            st.error(markdown_text(str(error)))
+        else:
+            st.success("Saved: they apply to every training started from now on.")

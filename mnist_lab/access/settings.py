@@ -1,0 +1,64 @@
+"""How the lab is shared, read from Streamlit's secrets and the environment.
+
+- Personal (nothing configured): one user, every run is theirs.
+- Shared (``[mnist_lab] mode = "shared"`` in the secrets, or ``MNIST_LAB_MODE=shared``): each browser is a student
+  of its own, known by a cookie.
+- Login (an ``[auth]`` section in the secrets): Streamlit's ``st.login``; a student is their login, on any device.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mnist_lab.errors import AccessError
+
+PERSONAL_MODE, SHARED, LOGIN = "personal", "shared", "login"
+MODES = (PERSONAL_MODE, SHARED, LOGIN)
+MODE_ENV = "MNIST_LAB_MODE"
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """The lab's mode and its teachers.
+
+    Parameters
+    ----------
+    mode : str
+        One of :data:`MODES`.
+    teachers : tuple of str
+        E-mail addresses or login subjects of the teachers (login mode only).
+    """
+
+    mode: str = PERSONAL_MODE
+    teachers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise AccessError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+
+    @classmethod
+    def read(cls, secrets: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> AccessSettings:
+        """The settings from the secrets (``st.secrets`` as a mapping) and the environment.
+
+        Raises
+        ------
+        AccessError
+            The mode or the teachers are written in a way this version does not understand; the message says how
+            to write them.
+        """
+        environ = os.environ if environ is None else environ
+        section = secrets.get("mnist_lab") or {}
+        if not isinstance(section, Mapping):
+            raise AccessError("[mnist_lab] in .streamlit/secrets.toml must be a section (a table)")
+        teachers = section.get("teachers", ())
+        if isinstance(teachers, str) or not all(isinstance(entry, str) for entry in teachers):
+            raise AccessError('teachers in [mnist_lab] must be a list of e-mail addresses: teachers = ["a@b.org"]')
+        if secrets.get("auth"):
+            return cls(LOGIN, tuple(teachers))
+        mode = str(environ.get(MODE_ENV) or section.get("mode") or PERSONAL_MODE).strip().lower()
+        if mode == LOGIN:
+            raise AccessError("login mode needs an [auth] section in .streamlit/secrets.toml (see the README)")
+        return cls(mode, tuple(teachers))

@@ -1,0 +1,62 @@
+"""The Data page's 2-D maps: PCA and t-SNE of a sample of training digits, with the time they took."""
+
+import time
+
+import numpy as np
+import pytest
+
+from mnist_lab.data import explore
+from mnist_lab.errors import ConfigError, MnistLabError
+
+
+def neighbour_agreement(points, k=10) -> float:
+    """Share of each point's k nearest neighbours on the map that have its class."""
+    xy = points[["x", "y"]].to_numpy()
+    classes = points["class"].to_numpy()
+    distances = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(distances, np.inf)
+    nearest = np.argsort(distances, axis=1)[:, :k]
+    return float((classes[nearest] == classes[:, None]).mean())
+
+
+@pytest.mark.parametrize("method", explore.EMBEDDING_METHODS)
+def test_map_has_one_point_per_sampled_image_and_its_measured_time(mnist, method):
+    started = time.perf_counter()
+    result = explore.embedding(mnist, method=method, sample=300, seed=1)
+    elapsed = time.perf_counter() - started
+    assert result.method == method
+    assert list(result.points.columns) == ["x", "y", "class", "index"]
+    assert len(result.points) == 300 and result.points["index"].is_unique
+    assert np.isfinite(result.points[["x", "y"]].to_numpy()).all()
+    labels = np.asarray(mnist.class_names)[mnist.y_train[result.points["index"]]]
+    assert (result.points["class"].to_numpy() == labels).all()
+    assert 0 < result.seconds <= elapsed  # measured around the computation itself, not a constant
+
+
+def test_tsne_separates_the_digits_better_than_pca(mnist):
+    pca = explore.embedding(mnist, method="pca", sample=600, seed=0)
+    tsne = explore.embedding(mnist, method="tsne", sample=600, seed=0)
+    assert (tsne.points["index"].to_numpy() == pca.points["index"].to_numpy()).all()  # the same images
+    assert neighbour_agreement(tsne.points) > 0.8
+    assert neighbour_agreement(tsne.points) > neighbour_agreement(pca.points) + 0.2
+
+
+def test_tsne_is_reproducible_for_a_seed(mnist):
+    first = explore.embedding(mnist, method="tsne", sample=200, seed=3)
+    second = explore.embedding(mnist, method="tsne", sample=200, seed=3)
+    np.testing.assert_allclose(first.points[["x", "y"]], second.points[["x", "y"]], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("method", "sample", "message"),
+    [
+        ("tsne", explore.TSNE_MAX_SAMPLE + 1, f"between 100 and {explore.TSNE_MAX_SAMPLE:,} images"),
+        ("pca", 5001, "between 100 and 5,000 images"),
+        ("pca", 99, "between 100 and 5,000 images"),
+        ("umap", 500, "must be one of pca, tsne"),
+    ],
+)
+def test_out_of_range_settings_are_refused_with_the_allowed_values(mnist, method, sample, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        explore.embedding(mnist, method=method, sample=sample)
+    assert isinstance(caught.value, MnistLabError) and isinstance(caught.value, ValueError)
