@@ -3,13 +3,20 @@
 from streamlit.testing.v1 import AppTest
 
 from tests.server import ROOT
+from ui import identity
 
 
-def open_app_page(page: str, *, active_run: str | None = None) -> AppTest:
-    """Run the app, switch to ``page`` (such as "app_pages/train.py") and check it rendered without exception."""
+def open_app_page(page: str, *, active_run: str | None = None, browser: str | None = None) -> AppTest:
+    """Run the app, switch to ``page`` (such as "app_pages/train.py") and check it rendered without exception.
+
+    ``browser`` is the secret a shared lab's browser cookie holds (43 URL-safe characters): the session is then
+    that browser's student.
+    """
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     if active_run is not None:
         at.session_state["active_run"] = active_run
+    if browser is not None:
+        at.session_state[identity._SECRET] = browser
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception

@@ -4,7 +4,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.errors import RunNotFoundError
-
 from tests.apptest_helpers import open_app_page
 from tests.server import ROOT
 

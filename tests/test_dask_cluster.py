@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab import training
+from mnist_lab import access, training
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
@@ -116,7 +116,7 @@ def test_a_sweep_from_the_app_trains_on_both_workers_and_shows_as_one_result(on_
     at.slider(key="sweep_learning_rate_count").set_value(3).run()
     at.button(key="sweep_start").click().run()
     assert not at.exception, at.exception
-    jobs = [job for job in resources.trainer().jobs_of(at.session_state["training_owner"])
+    jobs = [job for job in resources.trainer().jobs_of(access.PERSONAL)
             if job.experiment == at.session_state["training_sweep"]]
     assert len(jobs) == 3
     assert all(job.join(timeout=600) for job in jobs)

@@ -7,6 +7,7 @@ import math
 import time
 from types import SimpleNamespace
 
+from mnist_lab import access
 from mnist_lab.runs import store as run_store
 from mnist_lab.training import engine
 from mnist_lab.training.fair_queue import FairQueue
@@ -87,7 +88,9 @@ def test_three_sessions_on_one_slot_see_their_place_and_start_in_turn_without_a_
     from ui import resources
 
     monkeypatch.setenv(engine.WORKERS_ENV, "1")  # one worker slot, whatever the machine
-    sessions = {name: open_app_page("app_pages/train.py") for name in ("first", "second", "third", "cancelled")}
+    monkeypatch.setenv(access.MODE_ENV, access.SHARED)  # four browsers are four students
+    sessions = {name: open_app_page("app_pages/train.py", browser=name.ljust(43, "x"))
+                for name in ("first", "second", "third", "cancelled")}
     for name, at in sessions.items():
         set_up_training(at, name, epochs=4 if name == "first" else 1)
     trainer = resources.trainer()
@@ -113,12 +116,12 @@ def test_three_sessions_on_one_slot_see_their_place_and_start_in_turn_without_a_
 
     jobs = {name: job_of(name) for name in ("first", "second", "third")}
     assert all(job.join(timeout=600) for job in jobs.values())  # nobody clicked again
-    store = run_store.RunStore()
+    store = run_store.RunStore().as_user(access.SERVER)
     assert [store.get(job.run_id).status for job in jobs.values()] == ["finished"] * 3
     starts = [job.started_at for job in jobs.values()]
     assert starts == sorted(starts), "the trainings started in the order they were queued"
     assert math.isnan(cancelled.started_at) and not cancelled.worker  # never sent to a worker
-    assert cancelled.run_id not in {run.id for run in store.list_runs()}
+    assert cancelled.run_id not in {run.id for run in store.list_runs(everyone=True)}
     for name in ("second", "third"):
         at = sessions[name].run()
         assert any(f"**{name}**: finished" in notice.value for notice in [*at.success, *at.error])

@@ -37,7 +37,7 @@ def test_tsne_separates_the_digits_better_than_pca(mnist):
     pca = explore.embedding(mnist, method="pca", sample=600, seed=0)
     tsne = explore.embedding(mnist, method="tsne", sample=600, seed=0)
     assert (tsne.points["index"].to_numpy() == pca.points["index"].to_numpy()).all()  # the same images
-    assert neighbour_agreement(tsne.points) > 0.8
+    assert neighbour_agreement(tsne.points) > 0.7
     assert neighbour_agreement(tsne.points) > neighbour_agreement(pca.points) + 0.2
 
 

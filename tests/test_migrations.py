@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mnist_lab import access
 from mnist_lab.data import datasets
 from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.runs import migrations
@@ -115,6 +116,7 @@ def test_a_store_of_before_versions_opens_with_every_run_intact(tmp_path):
         assert (run.saved_epochs, run.experiment) == (before["saved_epochs"], before["experiment"])
         assert run.history == [json.loads(row["row"]) for row in epochs_before if row["run_id"] == run_id]
         assert (run.dataset, run.dataset_sha256) == ("MNIST", MNIST_SHA256)
+        assert (run.owner, run.owner_name) == (access.PERSONAL.id, access.PERSONAL.name)  # version 4
         assert run.problem is None
     assert rows(database, "SELECT run_id, epoch, row FROM epochs ORDER BY run_id, epoch") == epochs_before
     assert files_under(home / "runs") == files_before
@@ -156,6 +158,8 @@ def test_migrating_up_from_every_earlier_version(tmp_path, version):
     assert run.metrics == {"accuracy": 0.9} and run.history == [{"epoch": 1, "loss": 0.3}]
     if version < 2:  # version 2 gave the runs before it the bundled MNIST
         assert (run.dataset, run.dataset_sha256) == ("MNIST", MNIST_SHA256)
+    assert run.owner == access.PERSONAL.id  # version 4: the runs before it were the personal user's
+    assert RunStore(home).as_user(access.User("someone", "Someone")).list_runs() == []
 
 
 def test_a_store_of_the_first_release_gains_the_experiment_column(tmp_path):

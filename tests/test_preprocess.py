@@ -499,3 +499,113 @@ def test_5000x5000_is_refused_quickly_with_its_size():
     with pytest.raises(ImageInputError, match="5000x5000 pixels; the limit is 16 megapixels"):
         load_image(png_declaring(5000, 5000))
     assert time.perf_counter() - started < 0.5
+
+
+# --- load_image: phone photos, decoded at a reduced size ---------------------------------------------
+
+
+def draw_seven(draw: ImageDraw.ImageDraw, width: int, height: int) -> None:
+    """A '7' in dark ink across the middle of a photo of ``width`` x ``height`` pixels."""
+    side, stroke = min(width, height) // 3, max(2, min(width, height) // 60)
+    left, top = width // 2 - side // 2, height // 2 - side // 2
+    draw.line([(left, top), (left + side, top), (left + side // 3, top + side)], fill=(25, 30, 40),
+              width=stroke, joint="curve")
+
+
+def phone_photo(width: int, height: int, **options) -> bytes:
+    """A colour JPEG of a '7' written on slightly uneven paper, built with Pillow at the camera's full size."""
+    photo = Image.linear_gradient("L").resize((width, height)).point(lambda v: 200 + v // 8).convert("RGB")
+    draw_seven(ImageDraw.Draw(photo), width, height)
+    return encoded(photo, "JPEG", quality=90, **options)
+
+
+def small_seven(width: int, height: int, transpose: Image.Transpose | None = None) -> np.ndarray:
+    """The same '7' drawn at 1/8 of the size (turned by ``transpose``): what the photo should come down to."""
+    small = Image.new("RGB", (width // 8, height // 8), (215, 215, 215))
+    draw_seven(ImageDraw.Draw(small), width // 8, height // 8)
+    return to_mnist(small if transpose is None else small.transpose(transpose))
+
+
+@pytest.fixture(scope="module")
+def fifty_megapixels() -> bytes:
+    """A 50-megapixel phone photo (8160x6120, a current phone's full resolution), baseline JPEG."""
+    return phone_photo(8160, 6120)
+
+
+def test_fifty_megapixel_phone_photo_is_read_at_reduced_size(fifty_megapixels):
+    assert Image.open(io.BytesIO(fifty_megapixels)).size == (8160, 6120)
+    loaded = load_image(fifty_megapixels)
+    assert loaded.mode == "L" and max(loaded.size) == preprocess.WORKING_SIDE
+    assert loaded.size == (1024, 768)  # the aspect ratio is kept
+    digit = to_mnist(loaded)
+    assert np.corrcoef(digit.ravel(), small_seven(8160, 6120).ravel())[0, 1] > 0.95
+
+
+def test_fifty_megapixel_jpeg_is_decoded_by_libjpeg_at_an_eighth(fifty_megapixels, monkeypatch):
+    decoded = []
+    original = Image.Image.load
+
+    def recording_load(image):
+        decoded.append(image.size)
+        return original(image)
+
+    monkeypatch.setattr(Image.Image, "load", recording_load)
+    load_image(fifty_megapixels)
+    assert decoded[0] == (1020, 765)  # 8160x6120 / 8: the full-size pixels are never decoded
+
+
+def test_twenty_five_megapixel_photo_with_exif_rotation_is_read_upright():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    loaded = load_image(phone_photo(5000, 5000, exif=exif))
+    assert loaded.size == (1024, 1024)
+    shown = small_seven(5000, 5000, Image.Transpose.ROTATE_270)  # the '7' turned as the camera asks
+    assert np.corrcoef(to_mnist(loaded).ravel(), shown.ravel())[0, 1] > 0.95
+    assert np.corrcoef(to_mnist(loaded).ravel(), small_seven(5000, 5000).ravel())[0, 1] < 0.5
+
+
+def test_progressive_jpeg_over_sixteen_megapixels_is_refused_with_what_to_do():
+    data = phone_photo(5000, 5000, progressive=True)
+    with pytest.raises(ImageInputError, match=r"5000x5000 pixels, a progressive JPEG.*16 megapixels.*baseline"):
+        load_image(data)
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small real JPEG whose frame header (SOF0) claims ``width`` x ``height``: a decompression bomb."""
+    data = bytearray(encoded(Image.new("L", (16, 16), 255), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "message"),
+    [
+        (9000, 9000, "9000x9000 pixels; the limit is 72 megapixels"),
+        (60000, 60000, "more than 179 megapixels"),  # Pillow's own bomb check, before ours
+    ],
+)
+def test_jpeg_declaring_too_many_pixels_is_refused_from_its_header(width, height, message):
+    tracemalloc.start()
+    with pytest.raises(ImageInputError, match=message):
+        load_image(jpeg_declaring(width, height))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 5_000_000
+
+
+def test_jpeg_that_cannot_be_decoded_smaller_is_held_to_sixteen_megapixels(monkeypatch):
+    # If libjpeg's scaled decoding were unavailable, the bound on decoded pixels still holds.
+    monkeypatch.setattr(preprocess, "_draft", lambda image: None)
+    with pytest.raises(ImageInputError, match="would be decoded at 5000x5000 pixels; the limit is 16 megapixels"):
+        load_image(phone_photo(5000, 5000))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P"])
+def test_large_lossless_images_are_reduced_before_any_full_size_copy(mode):
+    photo = Image.new("RGB", (3900, 3900), (230, 230, 230))
+    draw_seven(ImageDraw.Draw(photo), 3900, 3900)
+    image = photo.convert(mode) if mode != "P" else photo.quantize(8)
+    loaded = load_image(encoded(image, "PNG"))
+    assert loaded.mode == "L" and loaded.size == (1024, 1024)
+    assert np.corrcoef(to_mnist(loaded).ravel(), small_seven(3900, 3900).ravel())[0, 1] > 0.95

@@ -10,6 +10,7 @@ digits that skip this, which is what ``plain_resize`` shows.
 from __future__ import annotations
 
 import io
+import math
 import struct
 
 import numpy as np
@@ -17,9 +18,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_lab.errors import BlankImageError, ImageInputError
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 16_000_000  # 4000x4000; a 12-megapixel phone photo fits
+MAX_BYTES = 30 * 1024 * 1024  # a 50-megapixel phone photo takes 10-25 MB
+#: Most pixels decoded at full size: the memory bound of a decoded image (4000x4000; 16 MB grey, 48 MB colour).
+MAX_PIXELS = 16_000_000
+#: Most pixels a baseline JPEG may declare. JPEG decodes at 1/2, 1/4 or 1/8 of its size (``Image.draft``), so a
+#: 50- or 64-megapixel phone photo (8160x6120, 9248x6936) is decoded at about 1-2 megapixels, within the bound above.
+MAX_JPEG_PIXELS = 72_000_000
 WORKING_SIDE = 1024  # load_image shrinks larger images to this long side: the result is 28x28 anyway
+#: Modes whose pixels ``Image.reduce`` may average as they are (not palette indices, not 16-bit special modes).
+_REDUCIBLE_MODES = ("1", "L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "I", "F")
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 FIELD = 28
 BOX = 20
@@ -31,6 +38,8 @@ STRONG_INK = 0.4  # ink above this share of the strongest ink sets the digit's b
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, BMP, GIF, WebP)"
 _NO_INK = "The image has no ink: draw a digit or upload a photo of one"
+_LIMITS = (f"e.g. 4000x4000; JPEG photos from a phone up to {MAX_JPEG_PIXELS / 1e6:.0f} megapixels, as the camera "
+           "saves them")
 
 
 
@@ -38,12 +47,18 @@ _NO_INK = "The image has no ink: draw a digit or upload a photo of one"
 def load_image(data: bytes) -> Image.Image:
     """Decode an uploaded file into an image that ``to_mnist`` accepts.
 
+    Large images are decoded at a reduced size: a JPEG through ``Image.draft`` (libjpeg's scaled decoding, at
+    1/2, 1/4 or 1/8 of its size, in grey), other formats by ``Image.reduce`` right after decoding, before any
+    full-size copy. So a phone photo of up to ``MAX_JPEG_PIXELS`` pixels (a 50-megapixel 8160x6120 JPEG) costs
+    no more memory than a 16-megapixel image did.
+
     Parameters
     ----------
     data : bytes
-        The file's content. PNG, JPEG, BMP, GIF (first frame) and WebP are accepted,
-        up to ``MAX_BYTES`` bytes and ``MAX_PIXELS`` pixels; the pixel count is checked
-        from the header, before anything is decoded.
+        The file's content. PNG, JPEG, BMP, GIF (first frame) and WebP are accepted, up to ``MAX_BYTES``
+        bytes. Baseline JPEGs may declare up to ``MAX_JPEG_PIXELS`` pixels, other images (and progressive
+        JPEGs, which libjpeg decodes through a full-size buffer) up to ``MAX_PIXELS``; the pixel count is
+        checked from the header before anything is decoded, and again at the size that will be decoded.
 
     Returns
     -------
@@ -55,7 +70,8 @@ def load_image(data: bytes) -> Image.Image:
     Raises
     ------
     ImageInputError
-        The file is empty, too big, not one of the formats above, or damaged.
+        The file is empty, too big (bytes or pixels: decompression bombs are refused from their header),
+        not one of the formats above, or damaged; the message says which and what to do.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageInputError(f"Expected the file's bytes, got {type(data).__name__}")
@@ -66,14 +82,52 @@ def load_image(data: bytes) -> Image.Image:
             f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB: "
             "shrink the image or crop it around the digit"
         )
-    image = _open(bytes(data))
-    _check_pixel_count(*image.size)
+    image = _open(data if isinstance(data, bytes) else bytes(data))
+    _check_pixel_count(image)
     if image.format == "JPEG":
-        image.draft(None, (WORKING_SIDE, WORKING_SIDE))  # decode at a reduced scale: less time and memory
+        _draft(image)
+    _check_decoded_size(image)
     _decode(image)
+    image = _reduced(image)
     image = _normalise_mode(_upright(image))
     image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
     return image
+
+
+def _is_baseline_jpeg(image: Image.Image) -> bool:
+    """Whether ``image`` is a JPEG that libjpeg can decode at a reduced scale without a full-size buffer."""
+    return image.format == "JPEG" and not image.info.get("progressive") and not image.info.get("progression")
+
+
+def _draft(image: Image.Image) -> None:
+    """Ask libjpeg for the smallest scale (1/2, 1/4, 1/8) whose long side still reaches ``WORKING_SIDE``, in grey.
+
+    The requested size keeps the aspect ratio, so that a long side above ``WORKING_SIDE`` is all that is
+    asked; colour is decoded straight to grey (luma), which ``to_mnist`` reads anyway.
+    """
+    width, height = image.size
+    ratio = WORKING_SIDE / max(width, height)
+    if ratio >= 1:
+        return
+    wanted = (max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio)))
+    image.draft("L" if image.mode == "RGB" else None, wanted)
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """Shrink a decoded image by a whole factor with ``Image.reduce`` so its long side stays at least ``WORKING_SIDE``.
+
+    Done before the EXIF rotation and the mode conversion, so that neither copies the full-size pixels.
+    Palette and 16-bit images are converted first: averaging palette indices would mix unrelated colours.
+    """
+    factor = max(image.size) // WORKING_SIDE
+    if factor < 2:
+        return image
+    if image.mode not in _REDUCIBLE_MODES:
+        image = _normalise_mode(image)
+    info = image.info
+    reduced = image.reduce(factor)
+    reduced.info.update(info)  # keep the EXIF orientation and the transparency key
+    return reduced
 
 
 def _upright(image: Image.Image) -> Image.Image:
@@ -154,18 +208,37 @@ def _open(data: bytes) -> Image.Image:
         # Pillow refuses before telling the dimensions; its own limit is far above ours.
         raise ImageInputError(
             f"The image has more than {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels; "
-            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels (e.g. 4000x4000): shrink it or crop it around the digit"
+            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels ({_LIMITS}): shrink it or crop it around the digit"
         ) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageInputError(_NOT_AN_IMAGE) from error
 
 
-def _check_pixel_count(width: int, height: int) -> None:
-    """Refuse images with more than ``MAX_PIXELS`` pixels."""
+def _check_pixel_count(image: Image.Image) -> None:
+    """Refuse, from the header, images with more pixels than their format may declare."""
+    width, height = image.size
+    most = MAX_JPEG_PIXELS if _is_baseline_jpeg(image) else MAX_PIXELS
+    if width * height <= most:
+        return
+    if image.format == "JPEG" and width * height <= MAX_JPEG_PIXELS:
+        raise ImageInputError(
+            f"The image is {width}x{height} pixels, a progressive JPEG; the limit for those is "
+            f"{MAX_PIXELS / 1e6:.0f} megapixels because they are decoded at full size: save it as a standard "
+            "(baseline) JPEG, as a phone's camera does, shrink it or crop it around the digit"
+        )
+    raise ImageInputError(
+        f"The image is {width}x{height} pixels; the limit is {most / 1e6:.0f} megapixels "
+        f"({_LIMITS}): shrink it or crop it around the digit"
+    )
+
+
+def _check_decoded_size(image: Image.Image) -> None:
+    """Refuse an image that would still be decoded above ``MAX_PIXELS`` (a JPEG whose scale could not shrink it)."""
+    width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageInputError(
-            f"The image is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels "
-            "(e.g. 4000x4000): shrink it or crop it around the digit"
+            f"The image would be decoded at {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels "
+            f"({_LIMITS}): a picture this long and narrow cannot be shrunk while decoding, so crop it around the digit"
         )
 
 
