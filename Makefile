@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint browser bench
+.PHONY: run test lint browser bench python-check
 
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py
@@ -16,16 +16,39 @@ lint: $(VENV)/.dev
 
 # The requirements, then mnist_lab itself in editable mode: `import mnist_lab` works anywhere and the venv has the
 # `mnist-lab` command (reinstalled when the version in mnist_lab/__init__.py changes).
-$(VENV)/.runtime: requirements.txt pyproject.toml mnist_lab/__init__.py
+$(VENV)/.runtime: requirements.txt pyproject.toml mnist_lab/__init__.py | python-check
 	test -x $(BIN)/pip || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the requirements into $(VENV) (TensorFlow, Streamlit, scikit-learn: about 1.5 GB on a fresh"
+	@echo "clone). This takes several minutes the first time, with no output until it is done; later runs skip it."
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet -e . --no-deps
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	@echo "Installing the test tools into $(VENV) (pytest, Playwright, ruff): this can take a few minutes."
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# TensorFlow 2.21 has wheels for Python 3.10-3.13 only: check the Python that .venv has, or the one that will make
+# it, before anything is installed, and say what to install otherwise.
+INSTALL_PYTHON := Install Python 3.11 (Debian/Ubuntu: apt-get install python3.11 python3.11-venv; macOS: brew install \
+python@3.11; Windows: python.org) and run: make PYTHON=python3.11 $(or $(MAKECMDGOALS),run)
+python-check:
+	@py="$(PYTHON)"; [ -x $(BIN)/python ] && py=$(BIN)/python; \
+	version=$$("$$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	case "$$version" in \
+		3.10|3.11|3.12|3.13) ;; \
+		"") echo "MNIST Lab needs Python 3.10-3.13, and '$$py' cannot be run."; \
+			echo "$(INSTALL_PYTHON)"; exit 1 ;; \
+		*) echo "MNIST Lab needs Python 3.10-3.13 (TensorFlow 2.21 has no wheels for others); $$py is Python $$version."; \
+			[ "$$py" = $(BIN)/python ] && echo "Remove the environment made with it first: rm -rf $(VENV)"; \
+			echo "$(INSTALL_PYTHON)"; exit 1 ;; \
+	esac; \
+	if [ "$$py" != $(BIN)/python ] && ! "$$py" -c "import ensurepip, venv" 2>/dev/null; then \
+		echo "$$py (Python $$version) cannot create a virtual environment: it lacks its venv module. On Debian/Ubuntu:"; \
+		echo "apt-get install python$$version-venv, then run make again."; exit 1; \
+	fi
 
 # The browser tests drive Debian's Chromium; install it where we may (root with apt), else they say why they skip.
 browser:

@@ -19,7 +19,10 @@ def evaluation_or_message(run: run_store.Run) -> evaluation.Evaluation | None:
         st.warning(f"Nothing to evaluate: {markdown_text(run.problem)}.")
     else:
         try:
-            return resources.evaluation_of(run)
+            with st.spinner(f"Evaluating **{markdown_text(run.name)}** on the test images: loading its model, predicting "
+                            "every image, then every metric and curve (the first time only; the results are stored "
+                            "with the run)...", show_time=True):
+                return resources.evaluation_of(run)
         except MnistLabError as error:
             st.error(f"**{markdown_text(run.name)}** cannot be evaluated: {markdown_text(str(error))}. Choose another run, or train this one again.")
     return None

@@ -72,8 +72,10 @@ if run is None or (run.status == run_store.RUNNING and not run.has_model):
     st.stop()
 try:
     data = resources.dataset_of(run)
-    model = resources.run_model(run)
-    scores = resources.test_scores_of(run)
+    with st.spinner(f"Loading the model of **{markdown_text(run.name)}** and predicting the {len(data.y_test):,} test "
+                    "images (once per saved model; then they are read back)...", show_time=True):
+        model = resources.run_model(run)
+        scores = resources.test_scores_of(run)
 except MnistLabError as error:
     st.warning(f"**{markdown_text(run.name)}** cannot make predictions: {markdown_text(str(error))}. Pick another run in the sidebar or train a new one.")
     st.stop()

@@ -42,9 +42,11 @@ def run_evidence(run: run_store.Run | None) -> tuple[report.RunEvidence | None, 
     if run.problem is not None:
         return None, f"{markdown_text(run.problem[0].upper() + run.problem[1:])}. {other}"
     try:
-        model = resources.run_model(run)
-        ev = resources.evaluation_of(run)
-        scores = resources.test_scores_of(run)
+        with st.spinner(f"Loading the model of {name} and evaluating it on the test images for the report (the first "
+                        "time only; the results are stored with the run)...", show_time=True):
+            model = resources.run_model(run)
+            ev = resources.evaluation_of(run)
+            scores = resources.test_scores_of(run)
     except MnistLabError as error:
         return None, f"{name} cannot be used: {markdown_text(str(error))}. {other}"
     return report.RunEvidence(run, model, ev, scores), ""
@@ -145,7 +147,8 @@ if run is not None:
         st.markdown(report.card_markdown(report.reproducibility_card(run)))
 evidence, problem = run_evidence(run)
 outcomes = {key: experiments.outcome(store, chosen, data.name) for key, chosen in experiments.EXPERIMENTS.items()}
-with st.spinner("Gathering the evidence..."):
+with st.spinner("Writing the answers: gathering each question's figures, tables and charts from the run and the "
+                "data...", show_time=True):
     built = report.build_report(data, evidence, problem=problem, outcomes=outcomes,
                                 facts=data_facts(data.name, data.sha256))
 (st.markdown if evidence else st.info)(built.intro)

@@ -22,16 +22,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_app(home: Path, port: int, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_app(home: Path, port: int, log: Path, env: dict[str, str] | None = None,
+              secrets: Path | None = None) -> subprocess.Popen:
     """Start the app in its own process group, logging to ``log`` (the child keeps the file open).
 
-    ``env`` adds to (or overrides) this process's environment.
+    ``env`` adds to (or overrides) this process's environment; ``secrets`` is the secrets file to read instead of
+    ``.streamlit/secrets.toml``.
     """
     env = {**os.environ, "MNIST_LAB_HOME": str(home), "PYTHONUNBUFFERED": "1", **(env or {})}
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+        *(["--secrets.files", str(secrets)] if secrets is not None else []),
     ]
     with log.open("w") as output:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
@@ -51,12 +54,16 @@ def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float 
 
 
 @contextlib.contextmanager
-def running_app(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run the app until the block ends, with ``env`` added to its environment; yield its URL."""
-    port = free_port()
+def running_app(home: Path, env: dict[str, str] | None = None, *, port: int | None = None,
+                secrets: Path | None = None) -> Iterator[str]:
+    """Run the app until the block ends, with ``env`` added to its environment; yield its URL.
+
+    ``port`` is the port to listen on (a free one when None); ``secrets`` the secrets file it reads.
+    """
+    port = port or free_port()
     log = home / "server.log"
     home.mkdir(parents=True, exist_ok=True)
-    process = start_app(home, port, log, env)
+    process = start_app(home, port, log, env, secrets)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process, log)

@@ -41,7 +41,7 @@ def test_tsne_map(home):
     assert slider.max == explore.TSNE_MAX_SAMPLE  # t-SNE gets a slider of its own, capped to stay within seconds
     slider.set_value(500).run()
     assert not at.exception
-    titles = [re.search(r'"text": ?"(500 training images, TSNE[^"]*)"', chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    titles = [re.search(r'"title": ?"(500 training images, TSNE[^"]*)"', chart.proto.spec) for chart in at.get("vega_lite_chart")]
     title = next(match.group(1) for match in titles if match)
     seconds = float(re.search(r"computed in ([0-9.]+) s", title).group(1))
     caption = next(c.value for c in at.caption if "t-SNE map took" in c.value)

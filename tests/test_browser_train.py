@@ -41,7 +41,7 @@ def test_train_live_switch_pages_and_stop(page, app_url):
     after_switch = wait_until_further(page, later)  # the same training went on, it did not restart
     assert after_switch > later
 
-    page.reload()  # a new browser session: the training goes on, and the run id in the URL keeps the Stop button
+    page.reload()  # a new browser session of the same (personal) user: the training goes on, with its Stop button
     wait_idle(page)
     expect(stop).to_be_visible(timeout=60_000)
     wait_until_further(page, after_switch)

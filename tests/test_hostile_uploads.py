@@ -56,6 +56,21 @@ def png_declaring(width: int, height: int) -> bytes:
     return bytes(real)
 
 
+def phone_jpeg(width: int, height: int) -> bytes:
+    """A colour photo of a '1' on grey paper at a phone camera's full size, saved as a baseline JPEG."""
+    photo = Image.new("RGB", (width, height), (215, 212, 205))
+    photo.paste((30, 30, 40), (width // 2 - width // 40, height // 4, width // 2 + width // 40, height * 3 // 4))
+    return encoded(photo, "JPEG", quality=90)
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small valid JPEG whose frame header claims width x height pixels (a decompression bomb)."""
+    data = bytearray(encoded(Image.new("L", (16, 16), 255), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
 def animated_gif() -> bytes:
     frames = [digit_image(64), Image.new("L", (64, 64), 128)]
     return encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
@@ -77,6 +92,10 @@ CASES = {
     "CMYK JPEG": (lambda: encoded(digit_image().convert("CMYK"), "JPEG"), "ok", ""),
     "1x1 image": (lambda: encoded(Image.new("L", (1, 1), 255), "PNG"), None, ""),
     "5000x5000 image": (lambda: encoded(Image.new("L", (5000, 5000)), "PNG"), "refused", "5000x5000"),
+    "25-megapixel phone JPEG": (lambda: phone_jpeg(5000, 5000), "ok", ""),
+    "50-megapixel phone JPEG": (lambda: phone_jpeg(8160, 6120), "ok", ""),
+    "JPEG declaring 9000x9000": (lambda: jpeg_declaring(9000, 9000), "refused", "megapixels"),
+    "JPEG declaring 60000x60000": (lambda: jpeg_declaring(60_000, 60_000), "refused", "megapixels"),
     "SVG": (lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><text>7</text></svg>', "refused", "not an image"),
 }
 
@@ -96,3 +115,18 @@ def test_hostile_upload(tmp_path, case):
         assert "Traceback" not in report["message"] and len(report["message"]) > 20
     assert report["seconds"] < TIME_LIMIT_S, report
     assert report["growth_mb"] < MEMORY_LIMIT_MB, report
+
+
+#: What a 16-megapixel colour image took decoded (16 M pixels x 3 bytes), before phone photos were accepted.
+OLD_DECODED_BOUND_MB = 48
+
+
+@pytest.mark.parametrize("size", [(5000, 5000), (8160, 6120)], ids=["25-megapixel", "50-megapixel"])
+def test_phone_photo_stays_within_the_old_memory_bound(tmp_path, size):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(phone_jpeg(*size))
+    result = subprocess.run([sys.executable, "-c", PROBE, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["outcome"] == "ok", report
+    assert report["growth_mb"] < OLD_DECODED_BOUND_MB, report  # decoded at a quarter or an eighth, never whole

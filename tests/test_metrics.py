@@ -400,3 +400,51 @@ def test_confusion_long_gives_zero_share_to_an_empty_row():
         "count": [3, 1, 0, 0],
         "row_share": [0.75, 0.25, 0.0, 0.0],
     }
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_report_equals_the_four_functions_and_sklearn(seed):
+    y, score = softmax_scores(seed, n=2000, signal=4.0)
+    labels = [f"digit {k}" for k in range(K)]
+    truth = np.asarray(labels)[y]
+    everything = metrics.report(truth, score, labels=labels, max_points=60)
+    assert everything.summary == metrics.summary(truth, score, labels=labels)
+    pd.testing.assert_frame_equal(everything.per_class, metrics.per_class_report(truth, score, labels=labels))
+    pd.testing.assert_frame_equal(everything.roc, metrics.roc_curves(truth, score, labels=labels, max_points=60))
+    pd.testing.assert_frame_equal(everything.pr, metrics.pr_curves(truth, score, labels=labels, max_points=60))
+    np.testing.assert_allclose(everything.per_class["roc_auc"], [roc_auc_score(y == k, score[:, k]) for k in range(K)])
+    np.testing.assert_allclose(everything.per_class["average_precision"],
+                               [average_precision_score(y == k, score[:, k]) for k in range(K)])
+    micro = everything.pr[everything.pr["class"] == "micro"]["average_precision"].iloc[0]
+    assert micro == pytest.approx(average_precision_score(onehot(y).ravel(), score.ravel()))
+
+
+def test_report_refuses_what_the_functions_refuse():
+    y, score = softmax_scores(0)
+    with pytest.raises(MetricsInputError, match="max_points"):
+        metrics.report(y, score, max_points=1)
+    with pytest.raises(MetricsInputError, match="not among the labels"):
+        metrics.report(y + 100, score)
+
+
+@pytest.mark.parametrize("max_points", [5, 40])
+def test_thinning_picks_the_points_the_full_greedy_search_picks(max_points):
+    # The thinning keeps each point's distance between steps; a search over every point at each step must agree.
+    rng = np.random.default_rng(3)
+    x = np.sort(rng.random(3000))
+    y = np.cumsum(rng.random(3000)) / 3000
+    kept = [0, len(x) - 1]
+    for _ in range(max_points - 2):
+        best, best_distance = None, 0.0
+        for i in range(len(x)):
+            if i in kept:
+                continue
+            left = max(k for k in kept if k < i)
+            right = min(k for k in kept if k > i)
+            dx, dy = x[right] - x[left], y[right] - y[left]
+            along = min(1.0, max(0.0, ((x[i] - x[left]) * dx + (y[i] - y[left]) * dy) / (dx * dx + dy * dy)))
+            distance = np.hypot(x[i] - (x[left] + along * dx), y[i] - (y[left] + along * dy))
+            if distance > best_distance:
+                best, best_distance = i, distance
+        kept.append(best)
+    assert metrics._thin(x, y, max_points).tolist() == sorted(kept)

@@ -17,6 +17,7 @@ CHOSEN_DATASET = "chosen_dataset"
 RUN_PARAM = "run"
 _PICKER = "sidebar_run_picker"
 _DATASET_PICKER = "sidebar_dataset_picker"
+_GONE = "active_run_gone"  # the active run was deleted elsewhere, until the student picks a run
 _SWITCHED = "active_run_switched"  # the run a Train-page start replaced, until the student picks a run
 _PICKER_HELP = ("The run that the Predictions, Evaluate and Report pages describe. It changes only when you pick "
                 "another one, or start a training on the Train page.")
@@ -68,6 +69,7 @@ def set_active_run(run_id: str | None) -> None:
     """Make ``run_id`` this session's active run (the student's choice: any notice of a switch is dropped)."""
     st.session_state[ACTIVE_RUN] = run_id
     st.session_state.pop(_SWITCHED, None)
+    st.session_state.pop(_GONE, None)
 
 
 def switch_to_new_training(run_id: str) -> None:
@@ -93,11 +95,9 @@ def active_run() -> run_store.Run | None:
 def _choose_first_run(runs: list[run_store.Run], labels: dict[str, str]) -> None:
     """Choose the run of a session that has none: the one named in the URL, else the newest of the student's own."""
     from_url = st.query_params.get(RUN_PARAM)
-    if from_url in labels:
-        set_active_run(from_url)
-    else:
-        default = choice.default_run(runs)
-        set_active_run(default.id if default is not None else None)
+    default = choice.default_run(runs)
+    # Not set_active_run: this is no choice of the student's, so the notices about their choice stay.
+    st.session_state[ACTIVE_RUN] = from_url if from_url in labels else default.id if default is not None else None
 
 
 def _keep_in_url(run_id: str | None) -> None:
@@ -145,21 +145,22 @@ def run_picker() -> None:
         except MnistLabError as error:
             st.error(f"The run store cannot be read: {markdown_text(str(error))}")
             return
-        if not runs and (other := _other_students_run()) is not None:
-            _viewing_panel(other)
-            return
-        if not runs:
-            st.caption("No runs yet: train one on the Train page.")
-            return
         labels = choice.picker_labels(runs)
         if active_run_id() not in labels:
             if (other := _other_students_run()) is not None:
                 _viewing_panel(other)
                 return
-            if active_run_id() is not None:
-                st.warning("The run you had chosen no longer exists: it was deleted (in another tab, or by your "
-                           "teacher). Your newest run is shown instead.", icon=":material/delete:")
+            gone = active_run_id() is not None
             _choose_first_run(runs, labels)
+            if gone:  # said until the student picks a run
+                st.session_state[_GONE] = True
+        if st.session_state.get(_GONE):
+            instead = "Your newest run is shown instead." if runs else "You have no other run."
+            st.warning("The run you had chosen no longer exists: it was deleted (in another tab, or by your "
+                       f"teacher). {instead}", icon=":material/delete:")
+        if not runs:
+            st.caption("No runs yet: train one on the Train page.")
+            return
         _keep_in_url(active_run_id())
         st.html(_WRAP_OPTIONS)
         run_choice("Run", _PICKER, runs)

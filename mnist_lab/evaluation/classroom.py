@@ -95,7 +95,7 @@ def hardest_classes(recalls: pd.DataFrame, dataset: str, *, count: int = 3) -> s
     medians = chosen.groupby("class")["recall"].median().sort_values(kind="stable")
     runs = chosen.groupby("class").size()
     named = ", ".join(f"{name} ({medians[name]:.1%})" for name in medians.index[:count])
-    many = runs.max()
+    many = int(runs.max())
     return (f"Hardest for the class on {dataset}, by median test recall over {many} evaluated "
             f"run{'s' * (many != 1)}: {named}. Easiest: {medians.index[-1]} ({medians.iloc[-1]:.1%}).")
 

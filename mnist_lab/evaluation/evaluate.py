@@ -187,12 +187,14 @@ def evaluate_run(
     scores = inference.test_scores(store, run, model, dataset.x_test)
     labels = list(dataset.class_names)
     truth = np.asarray(labels)[dataset.y_test]
-    summary = metrics.summary(truth, scores, labels=labels)
+    computed = _Computed(lambda: metrics.report(truth, scores, labels=labels, max_points=CURVE_POINTS))
+    frames = _metric_frames(store, run, computed)
+    # The first evaluation has every figure from the shared computation; a reopened one only needs the summary.
+    summary = dict(computed.value.summary) if computed.done else metrics.summary(truth, scores, labels=labels)
     train_accuracy, train_images = _train_accuracy(store, run, model, dataset)
     summary["train_accuracy"], summary["train_images"] = train_accuracy, train_images
     summary["accuracy_gap"] = None if train_accuracy is None else train_accuracy - summary["accuracy"]
     summary["ranking_errors_macro"] = ranking_errors(summary["roc_auc_macro"])
-    frames = _metric_frames(store, run, truth, scores, labels)
     predicted = np.argmax(scores, axis=1).astype(np.int8)
     counts = metrics.confusion(dataset.y_test, predicted, labels=range(len(labels)))
     evaluation = Evaluation(
@@ -220,14 +222,30 @@ def _dataset_of(store: run_store.RunStore, run: run_store.Run, dataset: Dataset 
     return dataset
 
 
-def _metric_frames(
-    store: run_store.RunStore, run: run_store.Run, truth: np.ndarray, scores: np.ndarray, labels: list[str]
-) -> dict[str, pd.DataFrame]:
-    """Per-class report and curves of the run's saved model: read back when stored, else computed and stored."""
+class _Computed:
+    """A value computed on first use and kept: the metrics report that several stored frames come from."""
+
+    def __init__(self, compute: Callable[[], Any]):
+        self._compute = compute
+        self.done = False
+        self._value: Any = None
+
+    @property
+    def value(self) -> Any:
+        if not self.done:
+            self._value, self.done = self._compute(), True
+        return self._value
+
+
+def _metric_frames(store: run_store.RunStore, run: run_store.Run, computed: _Computed) -> dict[str, pd.DataFrame]:
+    """Per-class report and curves of the run's saved model: read back when stored, else computed and stored.
+
+    ``computed.value`` is a :class:`mnist_lab.evaluation.metrics.Report`, computed once for all three frames.
+    """
     compute = {
-        "per_class": lambda: metrics.per_class_report(truth, scores, labels=labels).reset_index(),
-        "roc": lambda: metrics.roc_curves(truth, scores, labels=labels, max_points=CURVE_POINTS),
-        "pr": lambda: metrics.pr_curves(truth, scores, labels=labels, max_points=CURVE_POINTS),
+        "per_class": lambda: computed.value.per_class.reset_index(),
+        "roc": lambda: computed.value.roc,
+        "pr": lambda: computed.value.pr,
     }
     return {
         frame: pd.DataFrame(

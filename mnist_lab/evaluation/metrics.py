@@ -9,19 +9,20 @@ metrics that need positive samples (ROC AUC, average precision) and a warning, n
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import warnings
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import (
     auc,
-    average_precision_score,
     confusion_matrix,
     precision_recall_curve,
     precision_recall_fscore_support,
-    roc_auc_score,
     roc_curve,
 )
 
@@ -29,11 +30,13 @@ from mnist_lab.errors import MetricsInputError
 
 __all__ = [
     "MetricsInputError",
+    "Report",
     "confusion",
     "confusion_long",
     "most_confused_pairs",
     "per_class_report",
     "pr_curves",
+    "report",
     "roc_curves",
     "summary",
 ]
@@ -81,6 +84,29 @@ class _Scored:
         self.true_index = _column_index(y_true, labels)
         self.pred_index = np.argmax(y_score, axis=1)
         self.onehot = self.true_index[:, None] == np.arange(len(labels))
+        self._curves: dict[tuple[str, int | None], tuple[np.ndarray, ...]] = {}
+
+    def binary(self, j: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """One-vs-rest truth and scores of column ``j``, or of every column ravelled (micro) for None."""
+        return (self.onehot.ravel(), self.score.ravel()) if j is None else self.column(j)
+
+    def roc(self, j: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``roc_curve(drop_intermediate=True)`` of column ``j`` (None: micro), computed once per input."""
+        key = ("roc", j)
+        if key not in self._curves:
+            self._curves[key] = roc_curve(*self.binary(j), drop_intermediate=True)
+        return self._curves[key]
+
+    def average_precision(self, j: int | None) -> float:
+        """scikit-learn's ``average_precision_score`` of column ``j`` (None: micro), computed once per input.
+
+        The step integral of the full precision-recall curve, exactly as scikit-learn computes it.
+        """
+        key = ("ap", j)
+        if key not in self._curves:
+            precision, recall, _ = precision_recall_curve(*self.binary(j))
+            self._curves[key] = (max(0.0, float(-np.sum(np.diff(recall) * precision[:-1]))),)
+        return self._curves[key][0]
 
     @property
     def names(self) -> list[str]:
@@ -122,19 +148,21 @@ def _warn_undefined(data: _Scored, mask: np.ndarray, what: str, why: str) -> Non
 
 
 def _roc_auc_per_class(data: _Scored) -> np.ndarray:
-    """One-vs-rest ROC AUC of each class, NaN where y_true lacks positives or negatives."""
+    """One-vs-rest ROC AUC of each class, NaN where y_true lacks positives or negatives.
+
+    The area under the curve of ``roc_curve(drop_intermediate=True)``, as ``roc_auc_score`` computes it,
+    from the curve that :func:`roc_curves` draws.
+    """
     undefined = _absent_classes(data) | _lone_classes(data)
     return np.array(
-        [np.nan if undefined[j] else roc_auc_score(*data.column(j)) for j in range(len(data.labels))]
+        [np.nan if undefined[j] else auc(*data.roc(j)[:2]) for j in range(len(data.labels))]
     )
 
 
 def _average_precision_per_class(data: _Scored) -> np.ndarray:
     """Average precision of each class, NaN where y_true has no sample of it."""
     undefined = _absent_classes(data)
-    return np.array(
-        [np.nan if undefined[j] else average_precision_score(*data.column(j)) for j in range(len(data.labels))]
-    )
+    return np.array([np.nan if undefined[j] else data.average_precision(j) for j in range(len(data.labels))])
 
 
 def _prf(data: _Scored, average: str | None):
@@ -173,7 +201,11 @@ def per_class_report(y_true, y_score, *, labels: Sequence | None = None) -> pd.D
     MetricsInputError
         If shapes do not match, the input is empty, or ``y_true`` holds an unknown label.
     """
-    data = _Scored(y_true, y_score, labels)
+    return _per_class(_Scored(y_true, y_score, labels))
+
+
+def _per_class(data: _Scored) -> pd.DataFrame:
+    """:func:`per_class_report` of validated inputs."""
     precision, recall, f1, support = _prf(data, average=None)
     _warn_undefined(
         data, _absent_classes(data), "ROC AUC and average precision are", "y_true has no sample of it (NaN)"
@@ -221,7 +253,11 @@ def summary(y_true, y_score, *, labels: Sequence | None = None) -> dict[str, flo
     MetricsInputError
         If shapes do not match, the input is empty, or ``y_true`` holds an unknown label.
     """
-    data = _Scored(y_true, y_score, labels)
+    return _summary(_Scored(y_true, y_score, labels))
+
+
+def _summary(data: _Scored) -> dict[str, float]:
+    """:func:`summary` of validated inputs."""
     result: dict[str, float] = {
         "n": len(data.true_index),
         "accuracy": float(np.mean(data.true_index == data.pred_index)),
@@ -270,7 +306,9 @@ def _thin(x: np.ndarray, y: np.ndarray, max_points: int | None, start: np.ndarra
 
     Greedy Ramer-Douglas-Peucker: start from the two ends (and the indices ``start``, if given) and keep
     adding the point farthest from the polyline kept so far; stop early once every other point lies on
-    that polyline.
+    that polyline. Each point's distance to its segment is kept between steps and computed again only
+    for the points of the segment that the newly kept point splits, so a step costs the length of that
+    segment rather than of the whole curve.
     """
     n = len(x)
     if max_points is None or n <= max_points:
@@ -279,28 +317,36 @@ def _thin(x: np.ndarray, y: np.ndarray, max_points: int | None, start: np.ndarra
     kept[[0, n - 1]] = True
     if start is not None:
         kept[start] = True
-    everyone = np.arange(n)
-    for _ in range(max_points - int(kept.sum())):
-        kept_index = np.flatnonzero(kept)
-        after = np.searchsorted(kept_index, everyone, side="right")
-        start = kept_index[after - 1]
-        end = kept_index[np.minimum(after, len(kept_index) - 1)]
-        distance = _distance_to_segment(x, y, start, end)
-        distance[kept] = 0.0
+    anchors = np.flatnonzero(kept).tolist()
+    distance = np.zeros(n)
+    for left, right in itertools.pairwise(anchors):
+        _segment_distances(x, y, left, right, distance)
+    for _ in range(max_points - len(anchors)):
         farthest = int(np.argmax(distance))
         if distance[farthest] == 0.0:
             break
         kept[farthest] = True
+        distance[farthest] = 0.0
+        place = bisect.bisect(anchors, farthest)
+        left, right = anchors[place - 1], anchors[place]
+        anchors.insert(place, farthest)
+        _segment_distances(x, y, left, farthest, distance)
+        _segment_distances(x, y, farthest, right, distance)
     return np.flatnonzero(kept)
 
 
-def _distance_to_segment(x: np.ndarray, y: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Distance of each point ``i`` to the segment from point ``start[i]`` to point ``end[i]``."""
-    dx, dy = x[end] - x[start], y[end] - y[start]
+def _segment_distances(x: np.ndarray, y: np.ndarray, left: int, right: int, out: np.ndarray) -> None:
+    """Write into ``out`` the distance of each point strictly between ``left`` and ``right`` to their segment."""
+    if right - left < 2:
+        return
+    xs, ys = x[left + 1 : right], y[left + 1 : right]
+    dx, dy = x[right] - x[left], y[right] - y[left]
     length2 = dx * dx + dy * dy
-    along = np.divide((x - x[start]) * dx + (y - y[start]) * dy, length2, out=np.zeros(len(x)), where=length2 > 0)
-    along = np.clip(along, 0.0, 1.0)
-    return np.hypot(x - (x[start] + along * dx), y - (y[start] + along * dy))
+    if length2 > 0:
+        along = np.clip(((xs - x[left]) * dx + (ys - y[left]) * dy) / length2, 0.0, 1.0)
+    else:
+        along = np.zeros(len(xs))
+    out[left + 1 : right] = np.hypot(xs - (x[left] + along * dx), ys - (y[left] + along * dy))
 
 
 def _curve_frame(name: str, columns: dict[str, np.ndarray], x: str, y: str, max_points: int | None) -> pd.DataFrame:
@@ -358,7 +404,11 @@ def roc_curves(
         ``max_points`` is below 2.
     """
     _check_max_points(max_points)
-    data = _Scored(y_true, y_score, labels)
+    return _roc(_Scored(y_true, y_score, labels), max_points)
+
+
+def _roc(data: _Scored, max_points: int | None) -> pd.DataFrame:
+    """:func:`roc_curves` of validated inputs."""
     undefined = _absent_classes(data) | _lone_classes(data)
     _warn_undefined(
         data, undefined, "the ROC curve is", "y_true lacks its positives or negatives (no curve, left out of macro)"
@@ -367,11 +417,11 @@ def roc_curves(
     for j, name in enumerate(data.names):
         if undefined[j]:
             continue
-        fpr, tpr, threshold = roc_curve(*data.column(j), drop_intermediate=True)
+        fpr, tpr, threshold = data.roc(j)
         fprs.append(fpr)
         tprs.append(tpr)
         frames.append(_roc_frame(name, fpr, tpr, threshold, max_points))
-    fpr, tpr, threshold = roc_curve(data.onehot.ravel(), data.score.ravel(), drop_intermediate=True)
+    fpr, tpr, threshold = data.roc(None)
     frames.append(_roc_frame("micro", fpr, tpr, threshold, max_points))
     if fprs:
         fpr, tpr = _macro_roc(fprs, tprs)
@@ -440,28 +490,70 @@ def pr_curves(
         ``max_points`` is below 2.
     """
     _check_max_points(max_points)
-    data = _Scored(y_true, y_score, labels)
+    return _pr(_Scored(y_true, y_score, labels), max_points)
+
+
+def _pr(data: _Scored, max_points: int | None) -> pd.DataFrame:
+    """:func:`pr_curves` of validated inputs."""
     undefined = _absent_classes(data)
     _warn_undefined(data, undefined, "the precision-recall curve is", "y_true has no sample of it (no curve)")
-    frames = [
-        _pr_frame(name, *data.column(j), max_points)
-        for j, name in enumerate(data.names)
-        if not undefined[j]
-    ]
-    frames.append(_pr_frame("micro", data.onehot.ravel(), data.score.ravel(), max_points))
+    frames = [_pr_frame(data, j, name, max_points) for j, name in enumerate(data.names) if not undefined[j]]
+    frames.append(_pr_frame(data, None, "micro", max_points))
     return pd.concat(frames, ignore_index=True)
 
 
-def _pr_frame(name: str, truth: np.ndarray, score: np.ndarray, max_points: int | None) -> pd.DataFrame:
-    """Rows of one precision-recall curve with its average precision."""
-    precision, recall, threshold = precision_recall_curve(truth, score, drop_intermediate=True)
+def _pr_frame(data: _Scored, j: int | None, name: str, max_points: int | None) -> pd.DataFrame:
+    """Rows of the precision-recall curve of column ``j`` (None: micro) with its average precision."""
+    precision, recall, threshold = precision_recall_curve(*data.binary(j), drop_intermediate=True)
     columns = {
         "recall": recall,
         "precision": precision,
         "threshold": np.append(threshold, np.nan),
-        "average_precision": np.full(len(recall), average_precision_score(truth, score)),
+        "average_precision": np.full(len(recall), data.average_precision(j)),
     }
     return _curve_frame(name, columns, "recall", "precision", max_points)
+
+
+class Report(NamedTuple):
+    """Every figure and curve of one set of scores: :func:`summary`, :func:`per_class_report`,
+    :func:`roc_curves` and :func:`pr_curves`."""
+
+    summary: dict[str, float]
+    per_class: pd.DataFrame
+    roc: pd.DataFrame
+    pr: pd.DataFrame
+
+
+def report(y_true, y_score, *, labels: Sequence | None = None, max_points: int | None = None) -> Report:
+    """Compute :func:`summary`, :func:`per_class_report`, :func:`roc_curves` and :func:`pr_curves` at once.
+
+    The inputs are checked once, and each one-vs-rest ROC curve and average precision is computed once and
+    shared (the separate functions compute the ROC AUCs three times over), with the same values.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels; each must be one of ``labels``.
+    y_score : array-like of shape (n, k)
+        Class scores or probabilities; the predicted class of a row is its argmax.
+    labels : sequence of length k, optional
+        Label of each score column. Defaults to ``range(k)``.
+    max_points : int, optional
+        Points kept per curve, as in :func:`roc_curves` and :func:`pr_curves`.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    MetricsInputError
+        If shapes do not match, the input is empty, ``y_true`` holds an unknown label, or
+        ``max_points`` is below 2.
+    """
+    _check_max_points(max_points)
+    data = _Scored(y_true, y_score, labels)
+    return Report(_summary(data), _per_class(data), _roc(data, max_points), _pr(data, max_points))
 
 
 def confusion(

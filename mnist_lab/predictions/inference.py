@@ -31,6 +31,27 @@ class RunModel:
     def __init__(self, model):
         self.model = model
         self._lock = threading.Lock()
+        self._forward = None  # the compiled inference function, built on first use
+
+    def _compiled(self):
+        """The model's inference pass compiled once into a TensorFlow graph, for any batch size.
+
+        One graph serves a single drawn digit and the batches of the test set: called eagerly, Keras runs each
+        layer as a separate Python step, which cost a single digit 21 ms of CPU with ``fast`` against 3 ms as a
+        graph (36 against 4 ms with ``deep``). On another Keras backend the model is called as it is.
+        """
+        if self._forward is None:
+            import keras
+
+            model = self.model
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+                self._forward = tf.function(lambda images: model(images, training=False), input_signature=[spec])
+            else:
+                self._forward = lambda images: model(images, training=False)
+        return self._forward
 
     @classmethod
     def load(cls, store: run_store.RunStore, run: run_store.Run) -> RunModel:
@@ -47,22 +68,34 @@ class RunModel:
     def predict_digit(self, image: np.ndarray) -> np.ndarray:
         """Return the class probabilities (one per class) for one 28x28 image with values in [0, 1].
 
-        Calls the model directly (no ``predict`` loop), which is several times faster for one image.
+        Runs the compiled inference graph (no ``predict`` loop, no eager layer-by-layer call), which is
+        several times faster for one image.
         """
         image = np.asarray(image, dtype=np.float32)
         if image.shape != (28, 28):
             raise ValueError(f"expected one 28x28 image, got shape {image.shape}")
         batch = (image * 255.0)[np.newaxis, :, :, np.newaxis]
         with self._lock:
-            return np.asarray(self.model(batch, training=False))[0]
+            return np.asarray(self._compiled()(batch))[0]
 
     def predict_images(self, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-        """Return class probabilities (n, classes) for uint8 images (n, 28, 28) in 0-255."""
+        """Return class probabilities (n, classes) for uint8 images (n, 28, 28) in 0-255.
+
+        Batches of ``batch_size`` go through the compiled inference graph: 1,000 took the least CPU time
+        (measured against 250 to 10,000, and against Keras' ``predict``, which traces a graph of its own).
+        """
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != (28, 28):
             raise ValueError(f"expected images of shape (n, 28, 28), got {images.shape}")
         with self._lock:
-            return self.model.predict(images[..., np.newaxis], batch_size=batch_size, verbose=0)
+            forward = self._compiled()
+            batches = [
+                np.asarray(forward(images[start : start + batch_size, :, :, np.newaxis].astype(np.float32)))
+                for start in range(0, len(images), batch_size)
+            ]
+        if not batches:
+            return np.zeros((0, self.model.output_shape[-1]), dtype=np.float32)
+        return np.concatenate(batches)
 
 
 def require_saved_model(run: run_store.Run) -> None:
