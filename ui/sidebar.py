@@ -211,9 +211,11 @@ def _switch_notice(labels: dict[str, str]) -> None:
 def _run_actions(run: run_store.Run, *, rename: bool = True) -> None:
     """Rename (unless not ``rename``), download and delete buttons for ``run``."""
     store = resources.store()
-    rename_column, delete = st.columns(2)
     if rename:
+        rename_column, delete = st.columns(2)
         _rename_popover(rename_column, run)
+    else:
+        delete = st.container()
     with delete.popover("Delete", width="stretch"):
         st.write(f"Delete **{markdown_text(run.name)}** and its model for good?")
         if st.button("Delete run", type="primary", key=f"delete_{run.id}"):
