@@ -231,11 +231,14 @@ except MnistLabError as error:
 
 suggested = f"{model_config.architecture} · {train_config.optimizer} · {train_config.epochs} ep"
 name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
-name = name_column.text_input("Run name", placeholder=suggested, max_chars=run_store.NAME_MAX, key="train_run_name")
+# No max_chars: the browser would drop a longer pasted name without a word; the store cuts it and says so.
+name = name_column.text_input("Run name", placeholder=suggested, key="train_run_name")
 if button_column.button("Start training", type="primary", disabled=busy, key="start_training", width="stretch",
                         help="One training per student at a time: yours is still in progress." if busy else
                         "Queues it: it starts by itself when a worker is free and it is your turn."):
     start(model_config, train_config, name or suggested, dataset)
+if note := run_store.name_note(name):
+    st.warning(markdown_text(note), icon=":material/content_cut:")
 st.caption(f"Trains on **{markdown_text(dataset.name)}** (change it in the sidebar), on "
            f"{markdown_text(where_trainings_run())}. Set the architecture, loss, optimizer and length in the "
            "sidebar; their reasons are below.")

@@ -218,3 +218,29 @@ def test_every_reason_is_shown_once(home):
     }
     for kind, choice in chosen.items():
         assert sum(choice.reason in text for text in texts) == 1, kind
+
+
+def test_a_pasted_run_name_over_the_limit_is_cut_with_a_note_never_dropped(home):
+    from mnist_lab.runs.store import NAME_MAX, RunStore
+    from ui import resources
+
+    pasted = "my very long run name " * 250  # 5,500 characters
+    at = open_train_page()
+    at.selectbox(key="train_architecture").set_value("perceptron").run()
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_train_limit").set_value(500)
+    at.text_input(key="train_run_name").set_value(pasted).run()
+    kept = pasted.strip()[:NAME_MAX]
+    assert any(f"at most {NAME_MAX} characters; this one has 5,499" in warning.value for warning in at.warning)
+    at.button(key="start_training").click().run()
+    assert not at.exception, at.exception
+    job = resources.trainer().active()
+    assert job.join(timeout=300)
+    (run,) = RunStore().list_runs()
+    assert run.name == kept
+
+    at.run()
+    at.sidebar.text_input(key=f"rename_{run.id}").set_value("x" * 83).run()
+    assert any("this one has 83" in warning.value for warning in at.sidebar.warning)
+    at.sidebar.button(key=f"save_name_{run.id}").click().run()
+    assert RunStore().get(run.id).name == "x" * NAME_MAX

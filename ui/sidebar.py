@@ -241,7 +241,9 @@ def _rename_popover(column, run: run_store.Run) -> None:
     """The Rename popover of the user's own ``run``."""
     store = resources.store()
     with column.popover("Rename", width="stretch"):
-        new_name = st.text_input("New name", value=run.name, max_chars=run_store.NAME_MAX, key=f"rename_{run.id}")
+        new_name = st.text_input("New name", value=run.name, key=f"rename_{run.id}")
+        if note := run_store.name_note(new_name):
+            st.warning(markdown_text(note))
         if st.button("Save name", key=f"save_name_{run.id}"):
             try:
                 store.rename(run.id, new_name)

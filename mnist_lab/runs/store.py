@@ -109,6 +109,17 @@ def clean_name(name: str) -> str:
     return cleaned[:NAME_MAX]
 
 
+def name_note(name: str) -> str | None:
+    """A sentence saying how :func:`clean_name` will cut ``name`` to NAME_MAX characters; None when it fits."""
+    if not isinstance(name, str):
+        return None
+    cleaned = "".join(ch for ch in name if ch.isprintable()).strip()
+    if len(cleaned) <= NAME_MAX:
+        return None
+    return (f"Run names are at most {NAME_MAX} characters; this one has {len(cleaned):,}, so it is kept as its first "
+            f"{NAME_MAX}: {cleaned[:NAME_MAX]!r}.")
+
+
 def download_filename(run: Run) -> str:
     """Return a safe file name for downloading the run's model."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", run.name).strip("-.")[:40] or "run"
