@@ -9,6 +9,7 @@ from mnist_lab import access, training
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
+from mnist_lab.training import fit
 from tests.conftest import train_small_run
 
 ALICE, BOB = access.User("alice", "Alice"), access.User("bob", "Bob")
@@ -151,3 +152,27 @@ def test_trainers_of_one_process_share_the_queue(home):
     assert other.active() is first and other.job(first.run_id) is first
     first.stop()
     assert first.join(timeout=120)
+
+
+def test_a_stop_mid_epoch_skips_that_epochs_validation_and_test_but_keeps_its_model(home):
+    # Stop should not wait for a validation (or test) pass over a partial epoch: its figures would describe a
+    # model half-way through an epoch, and on a busy machine the pass takes seconds.
+    store = run_store.RunStore()
+    job = training.new_job(store, "stop mid-epoch", *small("perceptron", epochs=3, train_limit=4000, batch_size=50,
+                                                             validation_fraction=0.5), evaluate_test=True)
+    receive = job.send
+
+    def stop_at_third_batch_of_epoch_two(kind, payload):  # the messages the fit sends, in its own thread here
+        receive(kind, payload)
+        if kind == fit.BATCH and (payload["epoch"], payload["batch"]) == (2, 3):
+            job.stop()
+
+    job.send = stop_at_third_batch_of_epoch_two
+    job.run()
+    run = store.get(job.run_id)
+    assert run.status == run_store.STOPPED and run.saved_epochs == 2
+    full, partial = run.history
+    assert not full["partial"] and {"val_loss", "val_accuracy", "test_accuracy"} <= set(full)
+    assert partial["partial"] and not {"val_loss", "val_accuracy", "test_accuracy"} & set(partial)
+    assert partial["epoch"] == 2 and job.stop_reached[0] == 2
+    assert inference.RunModel.load(store, run).predict_images(np.zeros((1, 28, 28), np.uint8)).shape == (1, 10)

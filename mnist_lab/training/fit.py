@@ -234,9 +234,11 @@ class _LiveCallback:
         self.train_seconds = 0.0
         self.first_loss: float | None = None
         self.diverged = False
+        self.validation_cut = False
 
     def on_epoch_begin(self, model, epoch: int) -> None:
         self.epoch, self.batch = epoch + 1, 0
+        self.validation_cut = False
         self.stop.at(self.epoch, 0)
         self.sink.send(EPOCH_BEGIN, self.epoch)
         self.epoch_started = self.last_batch_end = time.perf_counter()
@@ -259,6 +261,12 @@ class _LiveCallback:
         self.sink.send(BATCH, {"epoch": self.epoch, "batch": self.batch, "loss": loss,
                                "accuracy": float(logs.get("accuracy", math.nan)), "when": self.last_batch_end})
 
+    def on_test_batch_end(self, model) -> None:
+        """After a batch of fit's validation: a stopped, partial epoch ends it, so Stop does not wait for it."""
+        if self.stop.is_set() and self.batch < self.steps:
+            model.stop_evaluating = True
+            self.validation_cut = True
+
     def _exploded(self, loss: float) -> bool:
         """Whether the loss is NaN, infinite, or has blown up far beyond where it started."""
         return not math.isfinite(loss) or (math.isfinite(self.first_loss) and loss > DIVERGENCE_FACTOR * self.first_loss)
@@ -266,9 +274,12 @@ class _LiveCallback:
     def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> None:
         self.train_seconds += self.last_batch_end - self.epoch_started
         row: dict[str, Any] = {"epoch": epoch + 1, "train_seconds": round(self.train_seconds, 3)}
-        row.update({key: float(value) for key, value in logs.items() if key != "learning_rate"})
+        # Figures of a validation cut short by a stop would describe a few batches only: they are left out.
+        row.update({key: float(value) for key, value in logs.items()
+                    if key != "learning_rate" and not (self.validation_cut and key.startswith("val_"))})
         row["partial"] = self.diverged or self.batch < self.steps
-        if self.test_data is not None and not self.diverged:
+        stopped_early = self.stop.is_set() and self.batch < self.steps
+        if self.test_data is not None and not self.diverged and not stopped_early:
             scores = model.predict(self.test_data[0], batch_size=1000, verbose=0)
             row["test_accuracy"] = float(np.mean(np.argmax(scores, axis=1) == self.test_data[1]))
         if self._exploded(row.get("loss", 0.0)) or not math.isfinite(row.get("val_loss", 0.0)):
@@ -302,6 +313,9 @@ def _keras_callback(body: _LiveCallback):
 
         def on_train_batch_end(self, batch, logs=None):
             body.on_train_batch_end(self.model, batch, logs or {})
+
+        def on_test_batch_end(self, batch, logs=None):
+            body.on_test_batch_end(self.model)
 
         def on_epoch_end(self, epoch, logs=None):
             body.on_epoch_end(self.model, epoch, logs or {})
