@@ -94,7 +94,7 @@ def run_model(run: run_store.Run):
     return _model_at(str(run_store.default_home()), run.id, run.saved_epochs)
 
 
-@st.cache_resource(max_entries=3, show_spinner="Loading the model...")
+@st.cache_resource(max_entries=3, show_spinner=False)  # the pages say what they wait for
 def _model_at(home: str, run_id: str, saved_epochs: int):
     from mnist_lab.predictions.inference import RunModel
 
@@ -107,7 +107,7 @@ def evaluation_of(run: run_store.Run):
     return _evaluation_at(str(run_store.default_home()), run.id, run.saved_epochs)
 
 
-@st.cache_data(max_entries=16, show_spinner="Evaluating on the test images...")
+@st.cache_data(max_entries=16, show_spinner=False)
 def _evaluation_at(home: str, run_id: str, saved_epochs: int):
     from mnist_lab import evaluation
 
@@ -121,7 +121,7 @@ def test_scores_of(run: run_store.Run):
     return _test_scores_at(str(run_store.default_home()), run.id, run.saved_epochs)
 
 
-@st.cache_data(max_entries=4, show_spinner="Predicting the test images (once per model)...")
+@st.cache_data(max_entries=4, show_spinner=False)
 def _test_scores_at(home: str, run_id: str, saved_epochs: int):
     from mnist_lab.predictions import inference
 

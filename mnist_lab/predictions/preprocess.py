@@ -22,7 +22,7 @@ MAX_BYTES = 30 * 1024 * 1024  # a 50-megapixel phone photo takes 10-25 MB
 #: Most pixels decoded at full size: the memory bound of a decoded image (4000x4000; 16 MB grey, 48 MB colour).
 MAX_PIXELS = 16_000_000
 #: Most pixels a baseline JPEG may declare. JPEG decodes at 1/2, 1/4 or 1/8 of its size (``Image.draft``), so a
-#: 50- or 64-megapixel phone photo (8160x6120, 9248x6936) is decoded at about 1-2 megapixels, within the bound above.
+#: 50- or 64-megapixel phone photo (8160x6120, 9248x6936) is decoded at about 3 megapixels (8160x6120 at 2040x1530), within the bound above.
 MAX_JPEG_PIXELS = 72_000_000
 WORKING_SIDE = 1024  # load_image shrinks larger images to this long side: the result is 28x28 anyway
 #: Modes whose pixels ``Image.reduce`` may average as they are (not palette indices, not 16-bit special modes).
