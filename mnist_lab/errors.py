@@ -63,7 +63,7 @@ class ModelUnavailableError(MnistLabError, RuntimeError):
 
 
 class TrainingBusyError(MnistLabError, RuntimeError):
-    """This student (browser session) already has a training waiting or running."""
+    """This student (a user of the lab) already has a training waiting or running."""
 
 
 class EngineUnavailableError(MnistLabError, RuntimeError):

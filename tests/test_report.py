@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnist_lab import evaluation, report, training
+from mnist_lab import access, evaluation, report, training
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs.store import DIVERGED, FINISHED, RunStore
@@ -338,7 +338,8 @@ class FakeTrainer:
     def __init__(self):
         self.started, self.release = [], threading.Event()
 
-    def start(self, name, model_config, train_config, *, dataset=None, experiment=""):
+    def start(self, name, model_config, train_config, *, dataset=None, experiment="", user=access.PERSONAL):
+        assert user == access.PERSONAL  # the runner's user: the arms are the runs of the student who started it
         self.started.append((name, model_config.architecture, experiment, train_config))
         return FakeJob(name, self.release)
 

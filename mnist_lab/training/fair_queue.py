@@ -4,8 +4,8 @@ Capacity is the number of worker threads the Dask cluster has (one training each
 queue with no change to the app. The next training to start is the oldest of the student who was served least
 recently among those with nothing running; only when every waiting student already has a training running do
 free slots go to a second training of the same student (a sweep), so slots never idle while work waits and one
-student's ten runs never hold back a classmate's first. Until students have identities, a student is a browser
-session (the ``owner`` of a job).
+student's ten runs never hold back a classmate's first. A student is a user of the lab (a job's ``owner`` is
+``mnist_lab.access.User.id``): a login, a shared lab's browser, or the personal user.
 """
 
 from __future__ import annotations

@@ -553,7 +553,7 @@ def check_limits(store: run_store.RunStore, trainings: list[tuple[config.ModelCo
 def parameter_count(model_config: config.ModelConfig) -> int:
     """The number of weights of the network ``model_config`` describes (built with Keras when not computable)."""
     estimate = architectures.estimate_params(model_config)
-    return estimate if estimate is not None else architectures.count_params(architectures.build_model(model_config))
+    return estimate if estimate is not None else architectures.describe(model_config)[1]
 
 
 class Trainer:
