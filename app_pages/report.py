@@ -69,10 +69,13 @@ def show_evidence(item: report.Evidence) -> None:
         st.dataframe(item.frame, hide_index=True, height="content")
     elif isinstance(item, report.Images):
         st.image(list(item.images), caption=list(item.captions), output_format="PNG")
+    elif isinstance(item, report.Chart) and item.panels:
+        for column, panel in zip(st.columns(len(item.panels)), item.panels):  # stacked on a phone
+            column.altair_chart(panel, width="stretch")
     elif isinstance(item, report.Chart):
-        # Each chart at its own size: stretched, a natural-size chart (square plot, legend below) kept its axes
-        # and legend outside the stretched width and was cut off at 1,400 px.
-        st.altair_chart(item.chart, width="content")
+        # Each chart at its own size unless it may stretch: stretched, a natural-size chart (square plot, legend
+        # below) kept its axes and legend outside the stretched width and was cut off at 1,400 px.
+        st.altair_chart(item.chart, width="stretch" if item.stretch else "content")
     else:
         st.code(item.code, language="python", wrap_lines=True)
 

@@ -1,4 +1,5 @@
-"""The Report page in a real Chromium at 1,400 px: every chart and figure fits inside its container."""
+"""The Report page in a real Chromium at 1,400 px and on a 390 px phone: every chart and figure fits inside its
+container."""
 
 import pytest
 from playwright.sync_api import expect
@@ -8,7 +9,6 @@ from tests.browser_helpers import wait_idle
 
 pytestmark = pytest.mark.browser
 
-WIDTH = 1400
 FIGURES = '[data-testid="stVegaLiteChart"], [data-testid="stImage"]'
 # Every chart drawn (its SVG has a size) and every image loaded: only then are the boxes final.
 DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].every(
@@ -32,8 +32,9 @@ OVERFLOWING = """(selector) => {
 }"""
 
 
-def test_the_reports_charts_fit_the_page_at_1400_px(chromium, trained_app_url, tmp_path):
-    context = chromium.new_context(viewport={"width": WIDTH, "height": 1000})
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_reports_charts_fit_the_page(chromium, trained_app_url, tmp_path, width):
+    context = chromium.new_context(viewport={"width": width, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(180_000)
     try:
@@ -44,10 +45,12 @@ def test_the_reports_charts_fit_the_page_at_1400_px(chromium, trained_app_url, t
         expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=60_000)
         page.wait_for_function(DRAWN)
         assert page.locator(FIGURES).count() > 5
-        assert page.evaluate(OVERFLOWING, FIGURES) == []
-        assert page.evaluate("() => document.documentElement.scrollWidth") == WIDTH
+        overflowing = page.evaluate(OVERFLOWING, FIGURES)
+        assert overflowing == [], "\n".join(f"{item['element']} of {item['text'][:30]!r}: right {item['right']:.0f} > "
+                                            f"{item['limit']:.0f}" for item in overflowing)
+        assert page.evaluate("() => document.documentElement.scrollWidth") == width
         main = page.locator('[data-testid="stMain"]')
         assert main.evaluate("main => main.scrollWidth <= main.clientWidth")
     finally:
-        page.screenshot(path=str(tmp_path / "report-1400.png"))
+        page.screenshot(path=str(tmp_path / f"report-{width}.png"))
         context.close()

@@ -20,8 +20,8 @@ DIGIT_COLORS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )
 AVERAGE_DASH = {"micro": [6, 3], "macro": [2, 2]}
-# Square plots of curves: with their axes they fit a phone's 390 px wide page.
-SQUARE = 290
+# Square plots of curves: with their axes (the log scale's "0.00001" is wide) they fit a phone's 390 px page.
+SQUARE = 260
 HEATMAP = 310
 #: Width of one class on the per-class bar charts, in pixels.
 BAND = 44
@@ -110,7 +110,8 @@ def _axis(field: str, domain: Sequence[float], *, log: bool = False) -> dict:
 
 
 def _class_curves(
-    frame: pd.DataFrame, classes: Sequence[str], shown: Sequence[str], *, x: str, y: str, score: str, short: str, title: str,
+    frame: pd.DataFrame, classes: Sequence[str], shown: Sequence[str], *, x: str, y: str, score: str, short: str,
+    title: str | alt.TitleParams,
     x_domain: Sequence[float] = (0, 1), y_domain: Sequence[float] = (0, 1), log_x: bool = False,
 ) -> alt.Chart:
     """One line per shown curve, coloured like the class, averages dashed; click the legend to highlight one."""
@@ -199,7 +200,7 @@ def roc_chart(roc: pd.DataFrame, classes: Sequence[str], shown: Sequence[str], *
 def pr_chart(pr: pd.DataFrame, classes: Sequence[str], shown: Sequence[str]) -> alt.Chart:
     """Precision-recall curves (``metrics.pr_curves`` frame) of the ``shown`` classes, average precision in the legend."""
     curves = _class_curves(pr, classes, shown, x="recall", y="precision", score="average_precision", short="AP",
-                           title="Precision against recall, one class against the rest")
+                           title=alt.TitleParams("Precision against recall", subtitle="one class against the rest"))
     return curves.properties(autosize=NATURAL_SIZE)
 
 

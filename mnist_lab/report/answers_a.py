@@ -212,8 +212,8 @@ def _a4(sources: Sources, q: Question) -> Answer:
         Chart(charts.roc_chart(ev.roc, classes, [*classes, *charts.AVERAGES]), f"ROC curves, one {sources.noun} "
               "against the rest, with the micro and macro averages, on a logarithmic false-positive-rate axis"),
         Chart(charts.recall_bars(per_class, accuracy=s["accuracy"]), f"Recall per {sources.noun}; the line is the "
-              "accuracy"),
-        Chart(charts.ranking_error_bars(per_class), f"Ranking errors per {sources.noun} (1 - ROC AUC)"),
+              "accuracy", stretch=True),
+        Chart(charts.ranking_error_bars(per_class), f"Ranking errors per {sources.noun} (1 - ROC AUC)", stretch=True),
         Chart(charts.pr_chart(ev.pr, classes, [*classes, "micro"]), f"Precision against recall, one {sources.noun} "
               "against the rest"),
     ))

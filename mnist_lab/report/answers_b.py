@@ -234,7 +234,8 @@ def _b6(sources: Sources, q: Question) -> Answer:
         text += "\n\n" + _log_comparison(sources, row)
     history = curves.history_frame(run.history)
     if len(history):
-        evidence.append(Chart(charts.epoch_curves(history), "Loss and accuracy per epoch"))
+        evidence.append(Chart(charts.epoch_curves(history), "Loss and accuracy per epoch",
+                              panels=tuple(charts.metric_curve(history, metric) for metric in curves.METRICS)))
     return Answer(q, text, tuple(evidence))
 
 

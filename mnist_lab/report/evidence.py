@@ -45,10 +45,17 @@ class Images:
 
 @dataclass(frozen=True)
 class Chart:
-    """An Altair chart."""
+    """An Altair chart.
+
+    ``panels``, when given, are the same figures as charts that may each be as wide as their column, for a page
+    that can place them side by side or stack them on a phone (the exports draw ``chart``); ``stretch`` says that
+    ``chart`` itself may be drawn as wide as the page (it has no legend to push out of view).
+    """
 
     chart: Any
     caption: str = ""
+    panels: tuple = ()
+    stretch: bool = False
 
 
 @dataclass(frozen=True)
