@@ -76,7 +76,8 @@ def test_every_answer_shows_the_runs_evidence_and_its_stored_figures(run_ids):
     per_class = next(frame.value for frame in at.dataframe if "ROC AUC" in frame.value.columns)
     assert per_class["recall"].round(6).tolist() == [round(stored["per_class"]["recall"][str(d)], 6) for d in range(10)]
     specs = [chart.proto.spec for chart in at.get("vega_lite_chart")]
-    for title in ("ROC, one class against the rest", "Recall per class", '"name":"cell"', '"probability"', '"loss"'):
+    for title in ("ROC, one class against the rest", "Recall per class", '"name":"cell"', '"probability"', "loss per epoch",
+                  "accuracy per epoch"):
         assert any(title in spec.replace(" ", "") or title in spec for spec in specs), title
     images = at.get("image")
     assert len(images[1].proto.imgs) == report.SHOWN_PREDICTIONS  # A3
