@@ -1,8 +1,10 @@
 """The Data page's 2-D maps: PCA and t-SNE of a sample of training digits, with the time they took."""
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mnist_lab.data import explore
@@ -60,3 +62,28 @@ def test_out_of_range_settings_are_refused_with_the_allowed_values(mnist, method
     with pytest.raises(ConfigError, match=message) as caught:
         explore.embedding(mnist, method=method, sample=sample)
     assert isinstance(caught.value, MnistLabError) and isinstance(caught.value, ValueError)
+
+
+def test_the_balance_sentence_quotes_the_shares_and_follows_them(mnist):
+    counts = explore.class_counts(mnist)
+    low, high = counts["share"].min(), counts["share"].max()
+    sentence = explore.balance_sentence(counts)
+    assert sentence.startswith("Every class has a similar share") and f"between {low:.1%} and {high:.1%}" in sentence
+    skewed = pd.DataFrame({"class": ["0", "1"], "split": "train", "count": [900, 100], "share": [0.9, 0.1]})
+    assert explore.balance_sentence(skewed).startswith("The classes are imbalanced (between 10.0% and 90.0%")
+    missing = pd.DataFrame({"class": ["0", "1"], "split": "train", "count": [10, 0], "share": [1.0, 0.0]})
+    assert "imbalanced" in explore.balance_sentence(missing)  # a class with no image at all is not "similar"
+
+
+def test_the_border_sentence_is_measured_on_the_images(mnist):
+    border = np.ones((28, 28), dtype=bool)
+    border[explore.BORDER:-explore.BORDER, explore.BORDER:-explore.BORDER] = False
+    empty = float((mnist.x_train[:, border] == 0).mean())
+    sentence = explore.border_sentence(mnist, sample=len(mnist.x_train))
+    assert 0.9 <= empty < 0.99  # most of MNIST's frame is empty, but not all of it
+    assert f"are 0 in {empty:.1%} of cases: the objects mostly sit in the middle of the 28x28 field, and some reach " \
+           "into that frame (MNIST's digits were fitted into a 20x20 box" in sentence
+    rng = np.random.default_rng(0)
+    edges = SimpleNamespace(x_train=rng.integers(1, 255, size=(50, 28, 28), dtype=np.uint8), image_shape=(28, 28))
+    assert explore.border_sentence(edges) == (
+        f"The outer {explore.BORDER} pixels are 0 in only 0.0% of cases: the objects reach the edges of the field.")
