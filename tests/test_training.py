@@ -176,3 +176,24 @@ def test_a_stop_mid_epoch_skips_that_epochs_validation_and_test_but_keeps_its_mo
     assert partial["partial"] and not {"val_loss", "val_accuracy", "test_accuracy"} & set(partial)
     assert partial["epoch"] == 2 and job.stop_reached[0] == 2
     assert inference.RunModel.load(store, run).predict_images(np.zeros((1, 28, 28), np.uint8)).shape == (1, 10)
+
+
+def test_a_finished_training_leaves_its_test_scores_for_the_first_evaluation(home, mnist):
+    from mnist_lab import evaluation
+
+    store = run_store.RunStore()
+    run_id = train_small_run(store, "scored", "perceptron", epochs=2, limit=1000)
+    run = store.get(run_id)
+    stored = store.load_array(run_id, f"{inference.TEST_SCORES}_epoch{run.saved_epochs}")
+    assert stored is not None and stored.shape == (10_000, 10) and stored.dtype == np.float32
+    loaded = inference.RunModel.load(store, run)
+    np.testing.assert_allclose(stored, loaded.predict_images(mnist.x_test), atol=1e-5)
+    ev = evaluation.evaluate_run(store, run, lambda: loaded, mnist)  # reads the stored scores, predicts no test image
+    assert ev.summary["accuracy"] == pytest.approx(float(np.mean(stored.argmax(axis=1) == mnist.y_test)))
+
+
+def test_a_stopped_or_diverged_training_leaves_no_test_scores(home):
+    store = run_store.RunStore()
+    job = training.Trainer(store).start("too fast", *small(learning_rate=1000.0, optimizer="sgd"))
+    assert job.join(timeout=300)
+    assert not list((home / "runs" / job.run_id).glob("test_scores*"))

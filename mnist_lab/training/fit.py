@@ -6,8 +6,10 @@ line) receives the messages and is the store's one writer.
 
 Messages, in order: one ``begin`` (batches per epoch and where the training runs), then per epoch an
 ``epoch_begin``, one ``batch`` per batch and one ``epoch`` with the epoch's figures and the ``.keras`` bytes of the
-model after it (None when the epoch diverged: NaN weights are never kept), and last an ``end`` with the fields of
-the :class:`Ending`, sent before Keras' memory is released, so the run's final status does not wait for that.
+model after it (None when the epoch diverged: NaN weights are never kept); after a training that ran to its end,
+``test_scores``: the epoch and the final model's class probabilities on the test images, which the first
+evaluation of the run then reads instead of predicting them again; and last an ``end`` with the fields of the
+:class:`Ending`, sent before Keras' memory is released, so the run's final status does not wait for that.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from mnist_lab.errors import StoreError
 from mnist_lab.models import architectures, config, keras_session, optim
 from mnist_lab.training.split import split_data
 
-BEGIN, EPOCH_BEGIN, BATCH, EPOCH, END = "begin", "epoch_begin", "batch", "epoch", "end"
+BEGIN, EPOCH_BEGIN, BATCH, EPOCH, TEST_SCORES, END = "begin", "epoch_begin", "batch", "epoch", "test_scores", "end"
 #: A running loss this many times the first batch's loss counts as diverged, even while still finite.
 DIVERGENCE_FACTOR = 10.0
 
@@ -176,7 +178,7 @@ def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = N
         model = architectures.build_model(model_config)
     try:
         optim.compile_model(model, train_config, steps)
-        test = (dataset.x_test[..., np.newaxis], dataset.y_test) if spec.evaluate_test else None
+        test = (dataset.x_test, dataset.y_test) if spec.evaluate_test else None
         body = _LiveCallback(sink, stop, steps, test)
         if stop.is_set():
             ending = Ending(False, True, stop.reached, (0, 0))
@@ -195,11 +197,19 @@ def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = N
                 callbacks=[_keras_callback(body)],
             )
         ending = Ending(body.diverged, False, stop.reached, (body.epoch, body.batch))
+        if not body.diverged and not stop.is_set() and body.epoch:
+            scores = body.test_scores if body.test_scores is not None else _predict(model, dataset.x_test)
+            sink.send(TEST_SCORES, (body.epoch, scores))
         sink.send(END, dataclasses.asdict(ending))
     finally:
         del model
         keras_session.release()
     return ending
+
+
+def _predict(model, images: np.ndarray) -> np.ndarray:
+    """Class probabilities of ``images`` (uint8, (n, height, width)) as float32, the way the app stores them."""
+    return model.predict(images[..., np.newaxis], batch_size=1000, verbose=0).astype(np.float32)
 
 
 @contextlib.contextmanager
@@ -235,6 +245,8 @@ class _LiveCallback:
         self.first_loss: float | None = None
         self.diverged = False
         self.validation_cut = False
+        #: The last epoch's class probabilities on the test images, when ``test_data`` is measured every epoch.
+        self.test_scores: np.ndarray | None = None
 
     def on_epoch_begin(self, model, epoch: int) -> None:
         self.epoch, self.batch = epoch + 1, 0
@@ -279,9 +291,10 @@ class _LiveCallback:
                     if key != "learning_rate" and not (self.validation_cut and key.startswith("val_"))})
         row["partial"] = self.diverged or self.batch < self.steps
         stopped_early = self.stop.is_set() and self.batch < self.steps
+        self.test_scores = None
         if self.test_data is not None and not self.diverged and not stopped_early:
-            scores = model.predict(self.test_data[0], batch_size=1000, verbose=0)
-            row["test_accuracy"] = float(np.mean(np.argmax(scores, axis=1) == self.test_data[1]))
+            self.test_scores = _predict(model, self.test_data[0])
+            row["test_accuracy"] = float(np.mean(np.argmax(self.test_scores, axis=1) == self.test_data[1]))
         if self._exploded(row.get("loss", 0.0)) or not math.isfinite(row.get("val_loss", 0.0)):
             self.diverged = True
         self.sink.send(EPOCH, (row, None if self.diverged else self._model_bytes(model)))

@@ -25,6 +25,7 @@ from mnist_lab import access, environment
 from mnist_lab.data import Dataset, shared_mnist
 from mnist_lab.errors import EngineUnavailableError, RunNotFoundError, TrainingBusyError
 from mnist_lab.models import architectures, config
+from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
 from mnist_lab.training import engine as engines
 from mnist_lab.training import fit
@@ -284,6 +285,8 @@ class TrainingJob:
             if model is not None:
                 self._save_model(model)
             self._record_epoch(row, model_saved=model is not None)
+        elif kind == fit.TEST_SCORES:
+            self._store_test_scores(*payload)
         elif kind == fit.END:
             self._ending = fit.Ending(**{**payload, "stop_reached": _pair(payload["stop_reached"]),
                                          "last": _pair(payload["last"])})
@@ -438,6 +441,13 @@ class TrainingJob:
         finally:
             with contextlib.suppress(OSError):
                 partial.unlink(missing_ok=True)
+
+    def _store_test_scores(self, epoch: int, scores: Any) -> None:
+        """Keep the final model's test-set probabilities with the run, where its first evaluation finds them."""
+        if epoch != self._saved_epochs():  # they must describe the model that was kept
+            return
+        with contextlib.suppress(run_store.StoreError):  # the evaluation computes them again
+            self.store.save_array(self.run_id, f"{inference.TEST_SCORES}_epoch{epoch}", scores)
 
     def _record_batches(self, rows: list[dict[str, float]]) -> None:
         with self._lock:
