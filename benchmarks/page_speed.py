@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' he
 
 from tests.browser_helpers import start_training, wait_idle
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, train_small_run
-from tests.server import free_port, running_app, wait_healthy
+from tests.server import free_port, running_app, stop_process, wait_healthy
 
 WARM_TARGET_S, FIRST_TARGET_S = 1.0, 3.0
 #: Each page's link and the heading that says its main content is there.
@@ -98,8 +98,7 @@ def one_line_switch(browser, repeats: int) -> float:
         context.close()
         return statistics.median(times)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_process(process, timeout=30)
 
 
 def report(title: str, warm: dict[str, float], baseline: float) -> bool:

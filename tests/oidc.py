@@ -6,12 +6,10 @@ import contextlib
 import json
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from tests.server import free_port
+from tests.server import free_port, stop_process, wait_serving
 
 
 @contextlib.contextmanager
@@ -28,29 +26,11 @@ def oidc_provider(users: Sequence[dict[str, str]], log: Path) -> Iterator[str]:
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_for_metadata(url, process, log)
+        wait_serving(f"{url}/.well-known/openid-configuration", lambda answer: json.load(answer).get("issuer"),
+                     process, log, "the OpenID Connect provider")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _wait_for_metadata(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    """Wait until the provider serves its discovery document; fail with its log if it exits or never does."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the OpenID Connect provider exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(
-            f"{url}/.well-known/openid-configuration", timeout=2
-        ) as answer:
-            if json.load(answer).get("issuer"):
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"the OpenID Connect provider did not answer within {timeout} s:\n{log.read_text()}")
+        stop_process(process)
 
 
 def login_secrets(path: Path, *, app_port: int, provider: str, teachers: Sequence[str]) -> Path:

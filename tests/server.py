@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,17 +40,36 @@ def start_app(home: Path, port: int, log: Path, env: dict[str, str] | None = Non
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    """Poll ``/_stcore/health`` until it answers ok; fail with the server log if it never does."""
+def wait_serving(url: str, answered: Callable, process: subprocess.Popen, log: Path, what: str,
+                 timeout: float = 60) -> None:
+    """Poll ``url`` until ``answered(response)`` is true; fail with ``log`` if ``process`` exits or never answers.
+
+    ``what`` names the process in the failure ("the app").
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-            if answer.read().strip() == b"ok":
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
+            if answered(answer):
                 return
         time.sleep(0.3)
-    raise RuntimeError(f"the app did not answer within {timeout} s:\n{log.read_text()}")
+    raise RuntimeError(f"{what} did not answer within {timeout} s:\n{log.read_text()}")
+
+
+def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Poll ``/_stcore/health`` until it answers ok; fail with the server log if it never does."""
+    wait_serving(f"{url}/_stcore/health", lambda answer: answer.read().strip() == b"ok", process, log, "the app",
+                 timeout)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
+    """Ask ``process`` to end; kill it if it has not within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @contextlib.contextmanager
@@ -69,8 +88,4 @@ def running_app(home: Path, env: dict[str, str] | None = None, *, port: int | No
         wait_healthy(url, process, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)

@@ -121,7 +121,7 @@ def evaluate_missing(
     list of (Run, str)
         The runs that could not be evaluated, with the reason (their evaluation raised an MNIST Lab error).
     """
-    missing = [run for run in runs if run.has_model and run.status != RUNNING and test_figures(run) is None]
+    missing = [run for run in runs if _unevaluated(run)]
     failed = []
     for done, run in enumerate(missing):
         if on_progress is not None:
@@ -135,4 +135,9 @@ def evaluate_missing(
 
 def unevaluated(runs: Sequence[Run]) -> int:
     """How many runs :func:`evaluate_missing` would evaluate."""
-    return sum(run.has_model and run.status != RUNNING and test_figures(run) is None for run in runs)
+    return sum(map(_unevaluated, runs))
+
+
+def _unevaluated(run: Run) -> bool:
+    """Whether the run has a finished model whose test evaluation is not stored yet."""
+    return run.has_model and run.status != RUNNING and test_figures(run) is None

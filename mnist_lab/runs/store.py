@@ -103,7 +103,7 @@ def clean_name(name: str) -> str:
     """Return ``name`` without control characters and outer spaces, at most NAME_MAX characters."""
     if not isinstance(name, str):
         raise RunNameError(f"a run name must be text, got {type(name).__name__}")
-    cleaned = "".join(ch for ch in name if ch.isprintable()).strip()
+    cleaned = _printable(name)
     if not cleaned:
         raise RunNameError("a run name cannot be empty")
     return cleaned[:NAME_MAX]
@@ -113,11 +113,16 @@ def name_note(name: str) -> str | None:
     """A sentence saying how :func:`clean_name` will cut ``name`` to NAME_MAX characters; None when it fits."""
     if not isinstance(name, str):
         return None
-    cleaned = "".join(ch for ch in name if ch.isprintable()).strip()
+    cleaned = _printable(name)
     if len(cleaned) <= NAME_MAX:
         return None
     return (f"Run names are at most {NAME_MAX} characters; this one has {len(cleaned):,}, so it is kept as its first "
             f"{NAME_MAX}: {cleaned[:NAME_MAX]!r}.")
+
+
+def _printable(name: str) -> str:
+    """``name`` without control characters and outer spaces, not yet cut to NAME_MAX."""
+    return "".join(ch for ch in name if ch.isprintable()).strip()
 
 
 def download_filename(run: Run) -> str:
