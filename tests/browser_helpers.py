@@ -12,10 +12,10 @@ def wait_idle(page, timeout=60_000):
     page.wait_for_selector(IDLE, timeout=timeout)
 
 
-def open_page(page, title):
+def open_page(page, title, timeout=60_000):
     """Click a page in the sidebar navigation and wait for it to render."""
     page.get_by_role("link", name=title, exact=True).click()
-    wait_idle(page)
+    wait_idle(page, timeout)
 
 
 def set_number(page, label, value):
