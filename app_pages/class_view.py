@@ -6,7 +6,7 @@ from mnist_lab import access, charts
 from mnist_lab.errors import MnistLabError
 from mnist_lab.evaluation import classroom
 from mnist_lab.text import markdown_text
-from ui import resources, sidebar
+from ui import resources, sidebar, vega
 
 RUN_COLUMNS = {
     "test accuracy": st.column_config.NumberColumn(format="percent", help="Empty until the run is evaluated"),
@@ -94,7 +94,7 @@ if recalls.empty:
 for dataset in sorted(recalls["dataset"].unique()):
     chosen_recalls = recalls[recalls["dataset"] == dataset]
     st.markdown(classroom.hardest_classes(recalls, dataset))
-    st.altair_chart(charts.class_recall_chart(chosen_recalls), width="content")
+    vega.show(charts.class_recall_chart(chosen_recalls), width="content")
 
 st.header("Limits for the class")
 st.caption("Checked before a student's training is queued, on this page's server and on the command line; "

@@ -8,7 +8,7 @@ from mnist_lab.data import explore
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import report_links, resources, sidebar
+from ui import report_links, resources, sidebar, vega
 
 #: Classes that overlap on MNIST's 2-D maps and in its confusion matrices.
 MNIST_OVERLAPS = ("Classes that overlap here (4 and 9; 3, 5 and 8) are among those models confuse most often: compare "
@@ -24,9 +24,16 @@ def gallery_strips(name: str, split: str, per_class: int, seed: int) -> dict:
 @st.cache_data(show_spinner="Computing the class statistics...")
 def class_statistics(name: str) -> tuple:
     chosen = resources.dataset(name)
-    means = explore.images_frame(explore.class_images(chosen, "mean"), chosen.class_names)
-    stds = explore.images_frame(explore.class_images(chosen, "std"), chosen.class_names)
+    means, stds = (explore.shaded_pictures(explore.class_images(chosen, statistic)) for statistic in ("mean", "std"))
     return explore.class_counts(chosen), means, stds, explore.pixel_histogram(chosen), explore.pixel_facts(chosen)
+
+
+@st.cache_data(show_spinner=False)
+def statistics_charts(name: str) -> tuple[dict, list[dict]]:
+    """The class balance and the two pixel histograms, as specs built once per dataset for every session."""
+    counts, _, _, histogram, _ = class_statistics(name)
+    histograms = [charts.pixel_histogram(histogram, scale) for scale in histogram["scale"].unique()]
+    return vega.spec(charts.class_balance(counts)), vega.specs(histograms)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -35,12 +42,11 @@ def digit_map(name: str, method: str, sample: int, seed: int) -> explore.Embeddi
     return explore.embedding(resources.dataset(name), method=method, sample=sample, seed=seed)
 
 
-def image_row(frame, title: str, key: str) -> None:
-    """Small images of every class under ``title``, in a row that wraps on a narrow screen."""
+def image_row(pictures: list, names: tuple[str, ...], title: str, key: str) -> None:
+    """One small picture of every class under ``title``, in a row that wraps on a narrow screen."""
     st.markdown(f"**{title}**")
-    with st.container(horizontal=True, gap="small", key=key):
-        for chart in charts.small_heatmaps(frame):
-            st.altair_chart(chart, width="content")
+    with st.container(key=key):
+        st.image(pictures, caption=list(names), output_format="PNG")
 
 
 def add_dataset() -> None:
@@ -98,7 +104,8 @@ report_links.link_to_answer("a1")
 
 st.header("Class balance")
 st.markdown(explore.balance_sentence(counts))
-st.altair_chart(charts.class_balance(counts), width="stretch")
+balance_chart, histogram_charts = statistics_charts(data.name)
+vega.show(balance_chart, width="stretch")
 
 st.header("The average digit and where digits differ")
 st.markdown(
@@ -106,12 +113,12 @@ st.markdown(
     "the images of a class differ most (in both rows a darker cell is a larger value). "
     + explore.border_sentence(data)
 )
-image_row(means, "Mean image per class", "mean_images")
-image_row(stds, "Standard deviation per pixel", "std_images")
+image_row(means, data.class_names, "Mean image per class", "mean_images")
+image_row(stds, data.class_names, "Standard deviation per pixel", "std_images")
 
 st.header("Pixel intensities, raw and scaled")
-for column, scale in zip(st.columns(2), histogram["scale"].unique()):
-    column.altair_chart(charts.pixel_histogram(histogram, scale), width="stretch")
+for column, chart in zip(st.columns(2), histogram_charts):
+    vega.show(chart, column, width="stretch")
 raw_bars = histogram[histogram["scale"] == "raw 0-255"].reset_index(drop=True)
 peak = raw_bars["share"].idxmax()
 tallest = ("the last bar, full ink (the strokes' cores)" if peak == len(raw_bars) - 1 else
@@ -132,7 +139,8 @@ inspect_split = pick_split.segmented_control("Split", ["train", "test"], default
 images, labels = data.split(inspect_split)
 index = int(pick_index.number_input("Image index", 0, len(labels) - 1, 0, key="inspect_index"))
 digit, explanation = st.columns([1, 1])
-digit.altair_chart(charts.heatmap(explore.image_frame(images[index]), domain=[0, 255]), width="content")
+vega.show(vega.cached(("data digit", data.sha256, inspect_split, index),
+                      lambda: charts.heatmap(explore.image_frame(images[index]), domain=[0, 255])), digit, width="content")
 explanation.markdown(
     f"Image {index} of the {inspect_split} split is labelled **{markdown_text(data.class_names[labels[index]])}**. "
     f"Hover a cell to read its value (0 = empty background, drawn white here; 255 = full ink, drawn black).\n\n"
@@ -162,12 +170,9 @@ with st.spinner(f"Computing the {what} of {min(sample, len(data.y_train)):,} tra
                 "it is kept for every visitor)...", show_time=True):
     projected = digit_map(data.name, method, sample, 0)
 points = projected.points
-st.altair_chart(
-    charts.embedding_scatter(
-        points, title=f"{len(points):,} training images, {method.upper()}, computed in {projected.seconds:.1f} s"
-    ),
-    width="stretch",
-)
+title = f"{len(points):,} training images, {method.upper()}, computed in {projected.seconds:.1f} s"
+vega.show(vega.cached(("map", data.sha256, method, sample, title), lambda: charts.embedding_scatter(points, title=title)),
+          width="stretch")
 inputs = data.image_shape[0] * data.image_shape[1]
 st.caption(
     f"This {what} took {projected.seconds:.1f} s to compute on this server (measured when it was computed; it is "

@@ -7,7 +7,7 @@ from mnist_lab.data import Dataset, explore
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import report_links, resources, sidebar, sweep_view
+from ui import report_links, resources, sidebar, sweep_view, vega
 
 TRUE, PREDICTED, MATRIX = "evaluate_true", "evaluate_predicted", "evaluate_matrix"
 
@@ -57,7 +57,7 @@ def headline(ev: evaluation.Evaluation, classes: int) -> None:
                    "the weights still change, with dropout and augmentation on where the network has them.")
 
 
-def confusion_section(ev: evaluation.Evaluation, data: Dataset) -> None:
+def confusion_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) -> None:
     classes = list(data.class_names)
     st.header("Confusion matrix", anchor="confusion-matrix")
     st.markdown(evaluation.CONFUSION_MATRIX_EXPLAINED)
@@ -68,8 +68,9 @@ def confusion_section(ev: evaluation.Evaluation, data: Dataset) -> None:
         if st.session_state.get(key) not in classes:  # first visit, or a run of another dataset before
             st.session_state[key] = default
     chosen = (st.session_state[TRUE], st.session_state[PREDICTED])
-    chart = charts.confusion_heatmap(ev.confusion, normalized=normalized, chosen=chosen)
-    st.altair_chart(chart, on_select=pick_cell, selection_mode=charts.CELL, key=MATRIX)
+    chart = vega.cached(("confusion", *version, normalized, chosen),
+                        lambda: charts.confusion_heatmap(ev.confusion, normalized=normalized, chosen=chosen))
+    vega.show(chart, on_select=pick_cell, selection_mode=charts.CELL, key=MATRIX)
     st.caption("Click a cell, or choose it below, to see its test images.")
     true_col, predicted_col, pairs_col = st.columns([1, 1, 3])
     true = true_col.selectbox("True class", classes, key=TRUE)
@@ -105,17 +106,21 @@ def one_run(run: run_store.Run) -> None:
     st.download_button("Download the table (CSV)", ev.per_class.to_csv(index=False), file_name=f"per-class-{run.id}.csv",
                        mime="text/csv", on_click="ignore", key="evaluate_csv")
     recall_col, errors_col = st.columns(2)
-    recall_col.altair_chart(charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"]), width="stretch")
-    errors_col.altair_chart(charts.ranking_error_bars(ev.per_class), width="stretch")
+    version = (run.id, run.saved_epochs)  # the evaluation and every chart of it follow the saved model
+    vega.show(vega.cached(("recall", *version), lambda: charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"])),
+              recall_col, width="stretch")
+    vega.show(vega.cached(("ranking errors", *version), lambda: charts.ranking_error_bars(ev.per_class)), errors_col,
+              width="stretch")
     report_links.link_to_answer("a4")
-    confusion_section(ev, data)
+    confusion_section(ev, data, version)
     st.header("ROC and precision-recall curves", anchor="roc")
     st.markdown(evaluation.CURVES_EXPLAINED)
     shown_col, axis_col = st.columns([3, 2], vertical_alignment="bottom")
     shown = shown_col.multiselect("Curves", curves, default=curves, key=f"evaluate_curves_{data.name}")
     axis = roc_axis(axis_col, "evaluate_roc_axis")
-    st.altair_chart(charts.roc_chart(ev.roc, classes, shown, axis=axis), width="content")
-    st.altair_chart(charts.pr_chart(ev.pr, classes, shown), width="content")
+    vega.show(vega.cached(("roc", *version, tuple(shown), axis), lambda: charts.roc_chart(ev.roc, classes, shown, axis=axis)),
+              width="content")
+    vega.show(vega.cached(("pr", *version, tuple(shown)), lambda: charts.pr_chart(ev.pr, classes, shown)), width="content")
 
 
 def roc_axis(column, key: str) -> str:
@@ -163,16 +168,21 @@ def compare_runs() -> None:
     shown = [labels[run.id] for run, _ in usable]
     baseline = st.selectbox("Show", [None, *shown], key="evaluate_compare_baseline",
                             format_func=lambda name: "the values" if name is None else f"differences to {name}")
-    for column, metric in zip(st.columns(2), ("recall", evaluation.RANKING_ERRORS)):
-        column.altair_chart(charts.compare_bars(comparison.per_class, metric, baseline=baseline), width="stretch")
+    versions = tuple((run.id, run.saved_epochs, run.name) for run, _ in usable)
+    metrics = ("recall", evaluation.RANKING_ERRORS)
+    bars = vega.cached(("compare bars", versions, baseline),
+                       lambda: [charts.compare_bars(comparison.per_class, metric, baseline=baseline) for metric in metrics])
+    for column, chart in zip(st.columns(2), bars):
+        vega.show(chart, column, width="stretch")
     st.caption(f"{evaluation.RANKING_ERRORS[0].upper()}{evaluation.RANKING_ERRORS[1:]}: 1 - ROC AUC of the class; hover a "
                "point for the AUC itself.")
     class_col, axis_col = st.columns([2, 2], vertical_alignment="bottom")
     class_name = class_col.selectbox("ROC of class", [*classes, *charts.AVERAGES], key="evaluate_compare_class")
     axis = roc_axis(axis_col, "evaluate_compare_axis")
-    st.altair_chart(charts.compare_roc(comparison.roc, class_name, axis=axis), width="content")
+    vega.show(vega.cached(("compare roc", versions, class_name, axis),
+                          lambda: charts.compare_roc(comparison.roc, class_name, axis=axis)), width="content")
     st.subheader("Training curves")
-    st.altair_chart(charts.epoch_curves(comparison.history, color="run"))
+    vega.show(vega.cached(("compare history", versions), lambda: charts.epoch_curves(comparison.history, color="run")))
 
 
 st.title("Evaluate: how good is the model?")

@@ -9,7 +9,7 @@ from mnist_lab.models import architectures
 from mnist_lab.predictions import inference, inside, preprocess
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import report_links, resources, sidebar
+from ui import report_links, resources, sidebar, vega
 
 CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts an empty canvas
 OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last own digit, for the Inside tab
@@ -17,6 +17,27 @@ OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last ow
 
 def digit_chart(pixels, size: int = 200):
     return charts.heatmap(explore.image_frame(pixels), domain=[0, 255], size=size)
+
+
+def decision_charts(pixels, seen: inside.Inside, out: predictions.OutputExplanation) -> list:
+    """The digit, then the saliency of its predicted class and of the runner-up."""
+    return [digit_chart(pixels), *(
+        charts.saliency_map(explore.image_frame(seen.saliency[digit]), limit=seen.saliency_limit,
+                            title=f"Score of {digit} ({seen.probabilities[digit]:.1%})", size=200)
+        for digit in (out.predicted, out.runner_up))]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def test_digit_inside(run_id: str, saved_epochs: int, index: int, _model: inference.RunModel,
+                      _pixels) -> inside.Inside:
+    """What the saved model of ``run_id`` computes for test digit ``index``, computed once for every session."""
+    return inside.look_inside(_model, _pixels)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def test_digit_shapes(run_id: str, saved_epochs: int, index: int, _model: inference.RunModel, _pixels) -> list:
+    """The wrong-shape demonstration on test digit ``index``, run once per saved model for every session."""
+    return predictions.wrong_shape_demo(_model, _pixels)
 
 
 @st.fragment
@@ -56,7 +77,7 @@ def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
         names = data.class_names
         result_col.markdown(f"The model reads **{markdown_text(names[out.predicted])}** ({out.confidence:.1%}); next "
                             f"best: {markdown_text(names[out.runner_up])} ({out.runner_up_probability:.1%}).")
-        result_col.altair_chart(charts.probability_bars(out.frame), width="stretch")
+        vega.show(charts.probability_bars(out.frame), result_col, width="stretch")
     if st.session_state.get(INSIDE_SOURCE) == "own" and not predictions.same_input(previous, own_digit):
         st.rerun()  # the Inside tab shows this digit: redraw it too
 
@@ -80,6 +101,7 @@ except MnistLabError as error:
     st.warning(f"**{markdown_text(run.name)}** cannot make predictions: {markdown_text(str(error))}. Pick another run in the sidebar or train a new one.")
     st.stop()
 
+version = (run.id, run.saved_epochs)  # the saved model whose outputs are shown
 samples_tab, own_tab, shape_tab, inside_tab = st.tabs(["Test digits", "Your own digit", "The wrong shape", "Inside the network"])
 with samples_tab:
     mistakes_col, true_col, predicted_col, order_col, limit_col = st.columns(5, vertical_alignment="bottom")
@@ -102,8 +124,10 @@ with samples_tab:
         pick = st.selectbox("Look closer at", list(labels), format_func=labels.get, key="predict_sample")
         out = predictions.explain_output(scores[pick])
         digit_col, bars_col = st.columns([1, 2])
-        digit_col.altair_chart(digit_chart(data.x_test[pick]), width="content")
-        bars_col.altair_chart(charts.probability_bars(out.frame), width="stretch")
+        vega.show(vega.cached(("test digit", run.dataset_sha256, pick), lambda: digit_chart(data.x_test[pick])),
+                  digit_col, width="content")
+        vega.show(vega.cached(("probabilities", *version, pick), lambda: charts.probability_bars(out.frame)), bars_col,
+                  width="stretch")
         truth = int(data.y_test[pick])
         st.markdown(f"Softmax turns the last layer's {data.n_classes} scores into probabilities that add up to "
                     f"{out.total:.3f}. `np.argmax` picks the position of the largest: **{out.predicted}** "
@@ -122,7 +146,7 @@ with shape_tab:
     st.markdown(f"The model takes `Input(shape=(28, 28, 1))`: one grey channel. Test digit #{pick} as a colour (RGB) image "
                 "is fed to it as is, then converted; the errors are this model's own (`model.predict` checks the same shapes). "
                 "The fix: one channel (average the colours, or Pillow's `.convert('L')`) and a batch axis in front.")
-    for attempt in predictions.wrong_shape_demo(model, data.x_test[pick]):
+    for attempt in test_digit_shapes(*version, pick, model, data.x_test[pick]):
         code_col, outcome_col = st.columns(2)
         code_col.code(f"# input shape {attempt.shape}\n{attempt.code}")
         if attempt.error is None:
@@ -139,8 +163,12 @@ with inside_tab:
     look_at = st.radio("Digit", list(sources), format_func=sources.get, horizontal=True, key=INSIDE_SOURCE)
     if look_at == "own" and own_digit is None:
         st.info("Draw or upload a digit under Your own digit first; meanwhile, here is the test digit.")
-    pixels = own_digit.pixels if look_at == "own" and own_digit is not None else data.x_test[pick]
-    seen, first = inside.look_inside(model, pixels), inside.first_layer(model)
+    if look_at == "own" and own_digit is not None:
+        pixels, seen, shown = own_digit.pixels, inside.look_inside(model, own_digit.pixels), None
+    else:  # a test digit: what the model computes for it, and its charts, are shared by every session
+        pixels, shown = data.x_test[pick], (*version, pick)
+        seen = test_digit_inside(*shown, model, pixels)
+    first = inside.first_layer(model)
     if first.kind == "dense":
         st.info(f"This network has no convolution layers, so no filters or feature maps: its first layer ({first.layer}) "
                 "weighs all 784 pixels at once. Below, each unit's 784 weights as a 28x28 image.")
@@ -154,10 +182,8 @@ with inside_tab:
                  f"{'blue positive, red negative' if layer.signed else 'black 0, white the strongest response'}", output_format="PNG")
     st.subheader("Which pixels drove the decision")
     out = predictions.explain_output(seen.probabilities)
-    columns = st.columns(3)
-    columns[0].altair_chart(digit_chart(pixels), width="content")
-    for column, digit in zip(columns[1:], (out.predicted, out.runner_up)):
-        column.altair_chart(charts.saliency_map(explore.image_frame(seen.saliency[digit]), limit=seen.saliency_limit,
-                                                        title=f"Score of {digit} ({seen.probabilities[digit]:.1%})", size=200),
-                            width="content")
+    drawn = (vega.specs(decision_charts(pixels, seen, out)) if shown is None else
+             vega.cached(("decision", *shown), lambda: decision_charts(pixels, seen, out)))
+    for column, chart in zip(st.columns(3), drawn):
+        vega.show(chart, column, width="content")
     st.caption("Gradient x input: how much each pixel's ink raised (blue) or lowered (red) the score; blank pixels count for nothing.")

@@ -10,7 +10,7 @@ from mnist_lab.runs import choice
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import experiments
-from ui import report_links, resources, sidebar
+from ui import report_links, resources, sidebar, vega
 
 STARTED_EXPERIMENT = "report_experiment"  # the secret of the comparison this session started: it may stop it
 store = resources.store_or_stop()
@@ -59,7 +59,22 @@ def base_network(run: run_store.Run | None) -> config.ModelConfig | None:
         return None
 
 
-def show_evidence(item: report.Evidence) -> None:
+@st.cache_resource(max_entries=16, show_spinner=False)
+def built_report(version: tuple, problem: str, _data: Dataset, _evidence: report.RunEvidence | None,
+                 _outcomes: dict) -> report.Report:
+    """The report of one ``version`` of the run, the comparisons and the data, written once for every session."""
+    return report.build_report(_data, _evidence, problem=problem, outcomes=_outcomes,
+                               facts=data_facts(_data.name, _data.sha256))
+
+
+def report_version(run: run_store.Run | None, evidence: report.RunEvidence | None, data: Dataset,
+                   outcomes: dict) -> tuple:
+    """Everything the report is written from: two equal versions give the same report."""
+    comparisons = tuple((key, None if found is None else found.version) for key, found in outcomes.items())
+    return None if run is None else run.version, evidence is not None, data.name, data.sha256, comparisons
+
+
+def show_evidence(item: report.Evidence, key: tuple) -> None:
     if item.caption:
         st.caption(item.caption)
     if isinstance(item, report.Figures):
@@ -70,12 +85,13 @@ def show_evidence(item: report.Evidence) -> None:
     elif isinstance(item, report.Images):
         st.image(list(item.images), caption=list(item.captions), output_format="PNG")
     elif isinstance(item, report.Chart) and item.panels:
-        for column, panel in zip(st.columns(len(item.panels)), item.panels):  # stacked on a phone
-            column.altair_chart(panel, width="stretch")
+        panels = vega.cached(("report panels", *key), lambda: list(item.panels))
+        for column, panel in zip(st.columns(len(panels)), panels):  # stacked on a phone
+            vega.show(panel, column, width="stretch")
     elif isinstance(item, report.Chart):
         # Each chart at its own size unless it may stretch: stretched, a natural-size chart (square plot, legend
         # below) kept its axes and legend outside the stretched width and was cut off at 1,400 px.
-        st.altair_chart(item.chart, width="stretch" if item.stretch else "content")
+        vega.show(vega.cached(("report chart", *key), lambda: item.chart), width="stretch" if item.stretch else "content")
     else:
         st.code(item.code, language="python", wrap_lines=True)
 
@@ -117,14 +133,14 @@ def experiment_panel(key: str, base: config.ModelConfig | None, data: Dataset) -
             st.rerun()
 
 
-def show_answer(answer: report.Answer, base: config.ModelConfig | None, data: Dataset) -> None:
+def show_answer(answer: report.Answer, base: config.ModelConfig | None, data: Dataset, version: tuple) -> None:
     q = answer.question
     with st.container(border=True):
         st.subheader(f"{q.number}. {q.title}", anchor=q.id)
         st.markdown(f"*Question:* {q.text}")
         st.markdown(answer.text)
-        for item in answer.evidence:
-            show_evidence(item)
+        for number, item in enumerate(answer.evidence):
+            show_evidence(item, (*version, q.id, number))
         if answer.todo:
             st.info(answer.todo)
         if answer.experiment:
@@ -152,8 +168,8 @@ evidence, problem = run_evidence(run)
 outcomes = {key: experiments.outcome(store, chosen, data.name) for key, chosen in experiments.EXPERIMENTS.items()}
 with st.spinner("Writing the answers: gathering each question's figures, tables and charts from the run and the "
                 "data...", show_time=True):
-    built = report.build_report(data, evidence, problem=problem, outcomes=outcomes,
-                                facts=data_facts(data.name, data.sha256))
+    version = report_version(run, evidence, data, outcomes)
+    built = built_report(version, problem, data, evidence, outcomes)
 (st.markdown if evidence else st.info)(built.intro)
 stem = f"mnist-lab-report-{run.id if evidence else 'data'}"
 card = report.card_markdown(report.reproducibility_card(run)) if evidence else ""
@@ -186,11 +202,11 @@ base = base_network(run)
 focus = st.query_params.get(report_links.FOCUS, "").lower()
 if focus in {q.id for q in report.QUESTIONS}:
     st.caption(f"Opened at the answer to {focus.upper()}; the whole report follows it.")
-    show_answer(built.answer(focus), base, data)
+    show_answer(built.answer(focus), base, data, version)
 part = ""
 for answer in built.answers:
     if answer.question.id[0] != part:
         part = answer.question.id[0]
         st.header(report.PARTS[part])
     if answer.question.id != focus:
-        show_answer(answer, base, data)
+        show_answer(answer, base, data, version)

@@ -13,7 +13,7 @@ from mnist_lab.models import architectures, config, optim
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import curves, diagnosis, sweeps
-from ui import report_links, resources, sidebar, sweep_form, train_form
+from ui import report_links, resources, sidebar, sweep_form, train_form, vega
 
 OWNED = "training_run"  # run id of the training this session started (survives page switches)
 SWEEP = "training_sweep"  # tag of the sweep this session started
@@ -110,14 +110,16 @@ def where_trainings_run() -> str:
         return f"no engine ({error})"
 
 
-def draw_batches(progress: training.Progress) -> None:
+def draw_batches(run: run_store.Run, progress: training.Progress) -> None:
     if progress.batches:
-        st.altair_chart(charts.batch_curve(curves.batch_frame(progress.batches, progress.batches_per_epoch)), width="stretch")
+        vega.show(vega.cached(("batches", run.version), lambda: charts.batch_curve(
+            curves.batch_frame(progress.batches, progress.batches_per_epoch))), width="stretch")
 
 
-def draw_epochs(history: pd.DataFrame) -> None:
-    for column, metric in zip(st.columns(len(curves.METRICS)), curves.METRICS):  # stacked on a phone
-        column.altair_chart(charts.metric_curve(history, metric), width="stretch")
+def draw_epochs(run: run_store.Run, history: pd.DataFrame) -> None:
+    specs = vega.cached(("epochs", run.version), lambda: [charts.metric_curve(history, metric) for metric in curves.METRICS])
+    for column, spec in zip(st.columns(len(specs)), specs):  # stacked on a phone
+        vega.show(spec, column, width="stretch")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -127,10 +129,10 @@ def live_specs(run_id: str, tick: tuple[int, int, int], _progress: training.Prog
     Built once per tick for every session watching the training: building them took about 0.17 s of server CPU,
     which ten watchers each paid every second.
     """
-    batches = (charts.batch_curve(curves.batch_frame(_progress.batches, _progress.batches_per_epoch)).to_dict()
+    batches = (vega.spec(charts.batch_curve(curves.batch_frame(_progress.batches, _progress.batches_per_epoch)))
                if _progress.batches else None)
     history = curves.history_frame(_progress.epoch_rows)
-    return batches, [charts.metric_curve(history, metric).to_dict() for metric in curves.METRICS] if len(history) else []
+    return batches, vega.specs(charts.metric_curve(history, metric) for metric in curves.METRICS) if len(history) else []
 
 
 def draw_progress(progress: training.Progress) -> None:
@@ -142,10 +144,10 @@ def draw_progress(progress: training.Progress) -> None:
     )
     batches, epochs = live_specs(progress.run_id, (progress.epoch, progress.batch, len(progress.epoch_rows)), progress)
     if batches is not None:
-        st.vega_lite_chart(spec=batches, width="stretch")
+        vega.show(batches, width="stretch")
     if epochs:
         for column, spec in zip(st.columns(len(epochs)), epochs):  # stacked on a phone
-            column.vega_lite_chart(spec=spec, width="stretch")
+            vega.show(spec, column, width="stretch")
     else:
         st.caption("Per-epoch loss and accuracy (train and validation) appear here after the first epoch.")
 
@@ -221,10 +223,10 @@ def finished_panel(run: run_store.Run) -> None:
     st.caption(curves.final_figures(run.metrics))
     job = my_job(run.id)
     if job is not None:
-        draw_batches(job.progress())
+        draw_batches(run, job.progress())
     history = curves.history_frame(run.history)
     if len(history):
-        draw_epochs(history)
+        draw_epochs(run, history)
 
 
 try:

@@ -1,5 +1,9 @@
 """Opening the app's pages in Streamlit's AppTest."""
 
+import functools
+import json
+
+import jsonschema
 from streamlit.testing.v1 import AppTest
 
 from tests.server import ROOT
@@ -20,4 +24,18 @@ def open_app_page(page: str, *, active_run: str | None = None, browser: str | No
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
+    assert_valid_charts(at)
     return at
+
+
+@functools.cache
+def _vega_lite_schema() -> dict:
+    from altair.vegalite.v6.schema.core import load_schema
+
+    return load_schema()
+
+
+def assert_valid_charts(at: AppTest) -> None:
+    """Every chart the page drew is valid Vega-Lite: the app draws specs without Altair's validation (ui/vega.py)."""
+    for chart in at.get("vega_lite_chart"):
+        jsonschema.validate(json.loads(chart.proto.spec), _vega_lite_schema())

@@ -7,6 +7,7 @@ import sys
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.data import explore
+from tests.apptest_helpers import assert_valid_charts
 from tests.server import ROOT
 
 
@@ -17,8 +18,9 @@ def test_data_page_renders(home):
     headers = [header.value for header in at.header]
     for title in ("Examples of every class", "Class balance", "Pixel intensities, raw and scaled", "All digits on one map"):
         assert title in headers
-    assert len(at.get("image")) == 10  # one strip of examples per class
-    assert len(at.get("vega_lite_chart")) >= 6
+    assert len(at.get("image")) == 12  # one strip of examples per class, the class means, the deviations
+    assert len(at.get("vega_lite_chart")) >= 5
+    assert_valid_charts(at)
     assert "No runs yet" in at.sidebar.caption[0].value
 
 

@@ -8,7 +8,7 @@ from mnist_lab.charts import sweeps as sweep_charts
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import sweeps
-from ui import sidebar
+from ui import sidebar, vega
 
 VIEW = "evaluate_view"  # the page's view picker: opening a run switches it to "One run"
 ONE_RUN = "One run"
@@ -73,12 +73,12 @@ def render(store: run_store.RunStore) -> None:
     accuracy_column, parallel_column = st.columns(2)
     with accuracy_column:
         st.subheader("Test accuracy against " + " and ".join(setting.lower() for setting in settings))
-        st.altair_chart(sweep_charts.accuracy_chart(frame, settings), on_select=lambda: _open_chart_pick(_CHARTS[0]),
-                        selection_mode=sweep_charts.RUN, key=_CHARTS[0])
+        vega.show(sweep_charts.accuracy_chart(frame, settings), on_select=lambda: _open_chart_pick(_CHARTS[0]),
+                  selection_mode=sweep_charts.RUN, key=_CHARTS[0])
     with parallel_column:
         st.subheader("Settings and accuracy, run by run")
-        st.altair_chart(sweep_charts.parallel_coordinates(frame, settings),
-                        on_select=lambda: _open_chart_pick(_CHARTS[1]), selection_mode=sweep_charts.RUN, key=_CHARTS[1])
+        vega.show(sweep_charts.parallel_coordinates(frame, settings),
+                  on_select=lambda: _open_chart_pick(_CHARTS[1]), selection_mode=sweep_charts.RUN, key=_CHARTS[1])
     st.caption("Click a point or a line to open its run; the table's rows open theirs too.")
     shown = frame.drop(columns=["run_id"])
     st.dataframe(shown, hide_index=True, width="stretch", on_select=lambda: _open_row_pick(list(frame["run_id"])),

@@ -1,11 +1,11 @@
-"""Charts of the Data page: class balance, class images, pixel histogram, the 2-D map."""
+"""Charts of the Data page: class balance, pixel histogram, the 2-D map."""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
-from mnist_lab.charts.base import DIGIT_SCALE, NATURAL_SIZE
+from mnist_lab.charts.base import DIGIT_SCALE
 
 
 def class_balance(counts: pd.DataFrame) -> alt.Chart:
@@ -22,29 +22,6 @@ def class_balance(counts: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=260)
     )
-
-
-def small_heatmaps(frame: pd.DataFrame, *, size: int = 64) -> list[alt.Chart]:
-    """One small heatmap per image of ``frame`` (columns ``name``, ``row``, ``col``, ``value``), in its order.
-
-    Separate charts, not a facet, so that a page can lay them out in a row that wraps on a narrow
-    screen; they share one colour scale, so a darker cell is a larger value in every one of them.
-    """
-    scale = alt.Scale(scheme="greys", domain=[float(frame["value"].min()), float(frame["value"].max())])
-    # One chart with the encodings, copied with each image's data: building each from scratch costs twice the time.
-    image = (
-        alt.Chart()
-        .mark_rect()
-        .encode(
-            x=alt.X("col:O", axis=None),
-            y=alt.Y("row:O", axis=None),
-            color=alt.Color("value:Q", scale=scale, legend=None),
-            tooltip=["name", "row", "col", alt.Tooltip("value:Q", format=".1f")],
-        )
-        .properties(width=size, height=size, autosize=NATURAL_SIZE)
-    )
-    return [image.properties(data=pixels, title=alt.Title(str(name), anchor="middle", offset=2))
-            for name, pixels in frame.groupby("name", sort=False)]
 
 
 def pixel_histogram(hist: pd.DataFrame, scale: str) -> alt.Chart:

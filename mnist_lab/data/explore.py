@@ -120,9 +120,15 @@ def image_frame(image: np.ndarray, *, name: str = "") -> pd.DataFrame:
     return frame
 
 
-def images_frame(images: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.DataFrame:
-    """Return several images in long form, one ``name`` each, for small-multiple heatmaps."""
-    return pd.concat([image_frame(image, name=name) for image, name in zip(images, names)], ignore_index=True)
+def shaded_pictures(images: np.ndarray, *, scale: int = 3) -> list[np.ndarray]:
+    """Each image of ``images`` (k, h, w) as a uint8 picture, darker where its value is larger.
+
+    One scale spans all of them, from the smallest value (white) to the largest (black), so that a darker pixel
+    is a larger value in every picture; each is enlarged ``scale`` times without blurring.
+    """
+    low, high = float(images.min()), float(images.max())
+    shaded = 255 - np.rint((images - low) / ((high - low) or 1.0) * 255).astype(np.uint8)
+    return [np.kron(image, np.ones((scale, scale), dtype=np.uint8)) for image in shaded]
 
 
 def pixel_histogram(dataset: Dataset, *, bins: int = 32, sample: int = 5000, seed: int = 0) -> pd.DataFrame:

@@ -71,6 +71,14 @@ class Run:
     owner_name: str = PERSONAL.name
 
     @property
+    def version(self) -> tuple:
+        """What a view of the run depends on: its id, name, status, saved and recorded epochs.
+
+        Two equal versions show the same run the same way, so views built from it can be kept and shared.
+        """
+        return self.id, self.name, self.status, self.saved_epochs, len(self.history)
+
+    @property
     def has_model(self) -> bool:
         """Whether at least one epoch was saved, so the model can be loaded."""
         return self.saved_epochs > 0

@@ -115,6 +115,11 @@ class Outcome:
         return tuple(arm.label for arm in self.experiment.arms(None))
 
     @property
+    def version(self) -> tuple:
+        """The :attr:`mnist_lab.runs.store.Run.version` of each arm's run (None where not started)."""
+        return tuple(None if run is None else run.version for run in self.runs)
+
+    @property
     def complete(self) -> bool:
         """Whether every arm has a run that ended (finished, stopped, diverged...)."""
         return all(run is not None and run.status != run_store.RUNNING for run in self.runs)

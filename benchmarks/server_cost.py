@@ -1,0 +1,112 @@
+"""What a class costs the server: CPU seconds the server process spends on one new session's first view of a page.
+
+Sessions are real Chromium contexts. First one after another (the median per page), then 10 and 30 new sessions
+opening the Report page at once (the server's CPU per session, and the wall time until the last one is ready).
+The server has seen every page once before (its shared caches are warm, as on a server a class already uses).
+
+Target (issue 15): at most 0.3 s of server CPU per session for every page.
+Usage: python benchmarks/server_cost.py [--sessions 5] [--crowds 10 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+from playwright.sync_api import sync_playwright
+
+from mnist_lab.runs.store import RunStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' helpers: the server, Chromium's flags
+
+from tests.browser_helpers import wait_idle
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, train_small_run
+from tests.server import free_port, start_app, stop_process, wait_healthy
+
+TARGET_S = 0.3
+#: Each page's address and the heading that says its main content is there.
+PAGES = {
+    "": "The data: MNIST",
+    "train": "Train a network",
+    "predict": "Predictions",
+    "evaluate": "Evaluate: how good is the model?",
+    "report": "Report: the assignment, answered",
+}
+TIMEOUT_MS = 600_000
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User and system CPU seconds of ``process`` so far (every thread of it)."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def open_sessions(browser, url: str, heading: str, count: int) -> list:
+    """Open ``count`` new sessions of ``url`` at once; return their contexts once every one shows ``heading``."""
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(count)]
+    pages = [context.new_page() for context in contexts]
+    for page in pages:
+        page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
+    for page in pages:
+        wait_idle(page, timeout=TIMEOUT_MS)
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=TIMEOUT_MS)
+    return contexts
+
+
+def session_cost(browser, server: psutil.Process, url: str, heading: str, count: int = 1) -> tuple[float, float]:
+    """Server CPU seconds per session and wall seconds for ``count`` new sessions opening ``url`` at once."""
+    before, started = cpu_seconds(server), time.perf_counter()
+    contexts = open_sessions(browser, url, heading, count)
+    wall, spent = time.perf_counter() - started, cpu_seconds(server) - before
+    for context in contexts:
+        context.close()
+    return spent / count, wall
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=5, help="new sessions per page, one after another")
+    parser.add_argument("--crowds", type=int, nargs="*", default=[10, 30], help="sessions opening Report at once")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="mnist-lab-bench-server-")) / "home"
+    train_small_run(RunStore(home), "small fast", "fast", epochs=2, limit=2000)
+    port = free_port()
+    url, log = f"http://127.0.0.1:{port}", home / "server.log"
+    process = start_app(home, port, log)
+    ok = True
+    try:
+        wait_healthy(url, process, log)
+        server = psutil.Process(process.pid)
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            for path, heading in PAGES.items():  # warm the server's shared caches: the model, evaluation, report
+                session_cost(browser, server, f"{url}/{path}", heading)
+            print(f"server CPU of one new session's first view, median of {args.sessions} one after another:")
+            for path, heading in PAGES.items():
+                costs = [session_cost(browser, server, f"{url}/{path}", heading)[0] for _ in range(args.sessions)]
+                cost = statistics.median(costs)
+                ok &= cost <= TARGET_S
+                print(f"  {path or 'data'}: {cost:.3f} s ({', '.join(f'{value:.2f}' for value in costs)}), "
+                      f"target <= {TARGET_S} s: {'met' if cost <= TARGET_S else 'MISSED'}")
+            for count in args.crowds:
+                cost, wall = session_cost(browser, server, f"{url}/report", PAGES["report"], count)
+                ok &= cost <= TARGET_S
+                print(f"  {count} sessions opening Report at once: {cost:.3f} s of server CPU each "
+                      f"({cost * count:.1f} s in all), the last ready after {wall:.1f} s; target <= {TARGET_S} s "
+                      f"each: {'met' if cost <= TARGET_S else 'MISSED'}")
+            browser.close()
+    finally:
+        stop_process(process)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
