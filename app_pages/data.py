@@ -110,7 +110,7 @@ vega.show(balance_chart, width="stretch")
 st.header("The average digit and where digits differ")
 st.markdown(
     "First row: the mean of each class's training images. Second row: the per-pixel standard deviation, dark where "
-    "the images of a class differ most (in both rows a darker cell is a larger value). "
+    "the images of a class differ most (in both rows a darker pixel is a larger value). "
     + explore.border_sentence(data)
 )
 image_row(means, data.class_names, "Mean image per class", "mean_images")

@@ -1,6 +1,9 @@
 """Report page: every question of the assignment, numbered and answered with evidence from the active run."""
 
+import io
+
 import streamlit as st
+from PIL import Image
 
 from mnist_lab import access, report
 from mnist_lab.data import Dataset
@@ -74,6 +77,17 @@ def report_version(run: run_store.Run | None, evidence: report.RunEvidence | Non
     return None if run is None else run.version, evidence is not None, data.name, data.sha256, comparisons
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def png_files(key: tuple, _images: tuple) -> list[bytes]:
+    """The evidence's pictures as PNG files, encoded once per report version for every session."""
+    files = []
+    for image in _images:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        files.append(buffer.getvalue())
+    return files
+
+
 def show_evidence(item: report.Evidence, key: tuple) -> None:
     if item.caption:
         st.caption(item.caption)
@@ -83,7 +97,7 @@ def show_evidence(item: report.Evidence, key: tuple) -> None:
     elif isinstance(item, report.Table):
         st.dataframe(item.frame, hide_index=True, height="content")
     elif isinstance(item, report.Images):
-        st.image(list(item.images), caption=list(item.captions), output_format="PNG")
+        st.image(png_files(key, item.images), caption=list(item.captions))
     elif isinstance(item, report.Chart) and item.panels:
         panels = vega.cached(("report panels", *key), lambda: list(item.panels))
         for column, panel in zip(st.columns(len(panels)), panels):  # stacked on a phone

@@ -2,6 +2,7 @@
 
 import json
 import math
+import time
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +20,8 @@ OWNED = "training_run"  # run id of the training this session started (survives 
 SWEEP = "training_sweep"  # tag of the sweep this session started
 BEFORE = "training_replaced_run"  # the active run before this session's last start: a cancel goes back to it
 POLL_SECONDS = 1.0
+#: The live charts are rebuilt at most this often (and at once when an epoch ends); one build serves every watcher.
+CHART_SECONDS = 2.0
 SUMMARY_COLUMNS = {**architectures.SUMMARY_TITLES, "params": st.column_config.NumberColumn("parameters", format="localized")}
 
 st.title("Train a network")
@@ -123,10 +126,11 @@ def draw_epochs(run: run_store.Run, history: pd.DataFrame) -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def live_specs(run_id: str, tick: tuple[int, int, int], _progress: training.Progress) -> tuple[dict | None, list[dict]]:
-    """The live charts of one training at one ``tick`` (epoch, batch, epochs stored), as Vega-Lite specs.
+def live_specs(run_id: str, frame: tuple[int, int], _progress: training.Progress) -> tuple[dict | None, list[dict]]:
+    """The live charts of one training in one ``frame`` (a time slot of CHART_SECONDS, epochs stored), as
+    Vega-Lite specs.
 
-    Built once per tick for every session watching the training: building them took about 0.17 s of server CPU,
+    Built once per frame for every session watching the training: building them took about 0.17 s of server CPU,
     which ten watchers each paid every second.
     """
     batches = (vega.spec(charts.batch_curve(curves.batch_frame(_progress.batches, _progress.batches_per_epoch)))
@@ -142,7 +146,8 @@ def draw_progress(progress: training.Progress) -> None:
         text=f"Epoch {progress.epoch} of {progress.epochs}, batch {progress.batch} of {progress.batches_per_epoch}"
         f" · {progress.images_per_second:,.0f} images/s{left}",
     )
-    batches, epochs = live_specs(progress.run_id, (progress.epoch, progress.batch, len(progress.epoch_rows)), progress)
+    frame = (int(time.time() // CHART_SECONDS), len(progress.epoch_rows))
+    batches, epochs = live_specs(progress.run_id, frame, progress)
     if batches is not None:
         vega.show(batches, width="stretch")
     if epochs:

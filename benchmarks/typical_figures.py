@@ -4,7 +4,7 @@ Each preset is trained on the full training split with its own settings (seed 0)
 every epoch; then the `fast` network is trained for one epoch at a constant learning rate with each optimizer and
 loss the texts compare. The results, with the machine and the versions, are written to
 `mnist_lab/models/measured_table.py`, which the texts of `mnist_lab.models` read (`mnist_lab.models.measured`).
-Usage: python benchmarks/typical_figures.py [--only presets|choices]
+Usage: python benchmarks/typical_figures.py [--only presets|choices] [--preset NAME ...]
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor() or "unknown CPU")
     gpus = len(tf.config.list_physical_devices("GPU"))
-    return (f"{os.cpu_count()} cores of {model}, {gpus or 'no'} GPU{'s' if gpus != 1 else ''}, Python "
+    accelerators = f"{gpus} GPU{'s' * (gpus != 1)}" if gpus else "no GPU"
+    return (f"{os.cpu_count()} cores of {model}, {accelerators}, Python "
             f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 
@@ -52,9 +53,11 @@ def train(store: run_store.RunStore, name: str, model: config.ModelConfig, train
     return {"test_accuracy": [round(row["test_accuracy"], 4) for row in rows]}
 
 
-def measure_presets(store: run_store.RunStore, table: dict) -> None:
-    """Every preset as it is, seed 0, the quickest first; the table is written after each."""
-    for name, chosen in sorted(presets.PRESETS.items(), key=lambda item: item[1].train.epochs * _COST[item[0]]):
+def measure_presets(store: run_store.RunStore, table: dict, names: list[str] | None = None) -> None:
+    """Every preset named in ``names`` (all by default) as it is, seed 0, the quickest first; the table is written
+    after each."""
+    chosen_presets = {name: chosen for name, chosen in presets.PRESETS.items() if names is None or name in names}
+    for name, chosen in sorted(chosen_presets.items(), key=lambda item: item[1].train.epochs * _COST[item[0]]):
         table["PRESETS"][name] = train(store, name, chosen.model, chosen.train)
         write(table)
 
@@ -84,6 +87,8 @@ def write(table: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", choices=["presets", "choices"])
+    parser.add_argument("--preset", action="append", choices=list(presets.PRESETS),
+                        help="measure only this preset (repeatable); the others keep their figures")
     args = parser.parse_args()
     store = run_store.RunStore(tempfile.mkdtemp(prefix="mnist-lab-typical-"))
     table = {"MACHINE": machine(), "MEASURED_ON": datetime.date.today().isoformat(),
@@ -91,7 +96,7 @@ def main() -> int:
     if args.only != "presets":
         measure_choices(store, table)
     if args.only != "choices":
-        measure_presets(store, table)
+        measure_presets(store, table, args.preset)
     print(f"written to {TABLE}")
     return 0
 

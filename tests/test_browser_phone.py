@@ -5,6 +5,7 @@ import itertools
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser_helpers import wait_idle
 
@@ -56,7 +57,9 @@ def test_the_data_page_fits_a_phone_with_every_class_image(phone, trained_app_ur
     open_app_page(phone, trained_app_url)
     assert_fits_the_screen(phone, "Data")
     class_images = phone.locator('.st-key-mean_images, .st-key-std_images').locator('img')
-    assert class_images.count() == 20  # the mean and the standard deviation of each of the 10 digits
+    expect(class_images).to_have_count(20)  # the mean and the standard deviation of each of the 10 digits
+    phone.wait_for_function("() => [...document.querySelectorAll('.st-key-mean_images img, .st-key-std_images img')]"
+                            ".every(image => image.complete && image.naturalWidth > 0)")
     for i in range(20):
         box = class_images.nth(i).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]

@@ -258,9 +258,9 @@ ARCHITECTURES: dict[str, Choice] = registry(
         ),
         poor_when=(
             "You want the best modern result: tanh saturates and trains more slowly than ReLU, and there is no "
-            "batch normalisation or dropout. After 2 epochs of its preset it was at "
-            f"{measured.percent(measured.accuracy('lenet5', 2))}, where 'fast' ends its 2 epochs at "
-            f"{_ACCURACY['fast']}."
+            f"batch normalisation or dropout. After {measured.epochs_phrase('fast')} of its preset it was at "
+            f"{measured.percent(measured.accuracy('lenet5', measured.epochs('fast')))}, where 'fast' ends its "
+            f"{measured.epochs_phrase('fast')} at {_ACCURACY['fast']}."
         ),
         build=_build_lenet5,
     ),
@@ -272,10 +272,11 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "5x5) moves in steps of 2 and is followed by 2x2 max pooling, so the expensive layers work on 14x14 "
             "and 7x7 grids instead of 28x28; a second convolution (64 filters of 3x3), pooling and a dense layer "
             "of 256 units follow. Every layer is batch-normalised, which keeps the activations well scaled so a "
-            "high learning rate with a one-cycle schedule is stable. Its preset (Adam, peak rate 0.005, batch "
-            f"128, {measured.epochs('fast')} epochs) reached {_ACCURACY['fast']} test accuracy in the app's "
-            f"measurements, where the Keras example was at {measured.percent(measured.accuracy('keras-classic', 2))} "
-            "after the same 2 epochs."
+            "high learning rate with a one-cycle schedule is stable. Its preset (Adam on a one-cycle schedule, "
+            f"label smoothing, batch 128, {measured.epochs_phrase('fast')}) reached {_ACCURACY['fast']} test "
+            "accuracy in the app's measurements, where the Keras example was at "
+            f"{measured.percent(measured.accuracy('keras-classic', measured.epochs('fast')))} after the same "
+            f"{measured.epochs_phrase('fast')}."
         ),
         poor_when=(
             "You want the highest accuracy and time does not matter: it has no dropout or augmentation against "

@@ -46,6 +46,12 @@ def epochs(preset: str) -> int:
     return len(PRESETS[preset]["test_accuracy"])
 
 
+def epochs_phrase(preset: str) -> str:
+    """How many epochs the preset was trained for, in words: "1 epoch", "12 epochs"."""
+    count = epochs(preset)
+    return f"{count} epoch{'s' * (count != 1)}"
+
+
 def first_epoch_reaching(preset: str, goal: float) -> int | None:
     """The first epoch after which the preset's test accuracy was at least ``goal``; None if it never was."""
     return next((epoch for epoch, value in enumerate(PRESETS[preset]["test_accuracy"], start=1) if value >= goal),

@@ -1,8 +1,8 @@
 """Measured by benchmarks/typical_figures.py: do not edit by hand, run the benchmark again."""
 
 MACHINE = '2 cores of AMD EPYC, no GPU, Python 3.11.7, TensorFlow 2.21.0, Keras 3.15.1'
-MEASURED_ON = '2026-12-01'
-PRESETS = {'fast': {'test_accuracy': [0.9832, 0.9928]},
+MEASURED_ON = '2026-12-02'
+PRESETS = {'fast': {'test_accuracy': [0.9916]},
  'perceptron': {'test_accuracy': [0.8998, 0.912, 0.9165, 0.9195, 0.921, 0.9227, 0.9236, 0.9246, 0.925, 0.9259]},
  'mlp': {'test_accuracy': [0.9593, 0.97, 0.9758, 0.9769, 0.9771, 0.9781, 0.9788, 0.978, 0.9804, 0.9804]},
  'custom': {'test_accuracy': [0.9751, 0.9872, 0.9887, 0.9904, 0.9902]},

@@ -415,8 +415,8 @@ SCHEDULES: dict[str, Choice] = registry(
             "follows a cosine down to 1/1000 of the peak. The warm-up lets a network with batch norm use a much "
             "larger peak rate than a constant schedule tolerates, and the long anneal settles the weights: a "
             "standard recipe for high accuracy in very few epochs (Smith's 'super-convergence'). The 'fast' "
-            f"preset uses it with Adam at 0.005 and reached {measured.percent(measured.accuracy('fast'))} in "
-            f"{measured.epochs('fast')} epochs in the app's measurements."
+            f"preset uses it with Adam at 0.008 and reached {measured.percent(measured.accuracy('fast'))} in "
+            f"{measured.epochs_phrase('fast')} in the app's measurements."
         ),
         poor_when=(
             "The run is stopped early (the low-rate phase comes only at the end) or the number of epochs will be "

@@ -13,7 +13,8 @@ from mnist_lab.training import experiments
 
 #: Why there is no run evidence, when the caller gives no reason.
 NO_RUN = (f"There is no trained run yet: train one on the Train page (the fast preset trains for "
-          f"{presets.PRESETS['fast'].train.epochs} epochs) and come back.")
+          f"{presets.PRESETS['fast'].train.epochs} epoch{'s' * (presets.PRESETS['fast'].train.epochs != 1)}) and "
+          "come back.")
 _BUILDERS = {**answers_a.BUILDERS, **answers_b.BUILDERS}
 
 
