@@ -124,7 +124,7 @@ with samples_tab:
         pick = st.selectbox("Look closer at", list(labels), format_func=labels.get, key="predict_sample")
         out = predictions.explain_output(scores[pick])
         digit_col, bars_col = st.columns([1, 2])
-        vega.show(vega.cached(("test digit", run.dataset_sha256, pick), lambda: digit_chart(data.x_test[pick])),
+        vega.show(vega.cached(("test digit", data.name, data.sha256, pick), lambda: digit_chart(data.x_test[pick])),
                   digit_col, width="content")
         vega.show(vega.cached(("probabilities", *version, pick), lambda: charts.probability_bars(out.frame)), bars_col,
                   width="stretch")
