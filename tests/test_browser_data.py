@@ -13,8 +13,8 @@ def test_data_page_renders_digits_and_class_balance(page, app_url, tmp_path):
     wait_idle(page)
     page.get_by_role("heading", name="Examples of every class").wait_for()
     images = page.locator('[data-testid="stImage"] img')
-    expect(images).to_have_count(10)
-    for i in range(10):
+    expect(images).to_have_count(30)  # a gallery strip per class, then each class's mean and deviation
+    for i in range(30):
         images.nth(i).evaluate("img => img.decode()")  # resolves once the image is loaded and decodable
         assert images.nth(i).evaluate("img => img.naturalWidth > 0")
     balance = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="split").first
@@ -42,7 +42,7 @@ def test_a_zipped_dataset_uploaded_on_the_data_page_is_explored_and_offered_for_
     expect(page.get_by_role("heading", name="The data: Shapes")).to_be_visible()
     for name in CLASSES:
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
-    expect(page.locator('[data-testid="stImage"] img')).to_have_count(3)
+    expect(page.locator('[data-testid="stImage"] img')).to_have_count(9)  # 3 classes: gallery, mean, deviation
     page.get_by_role("link", name="Train", exact=True).click()
     # The first Train page of a server builds a model summary, so it imports TensorFlow: slow on a busy machine.
     expect(page.get_by_text("output: 3 class probabilities")).to_be_visible(timeout=300_000)
