@@ -89,11 +89,11 @@ def test_students_reach_only_their_own_runs_and_the_teacher_sees_the_class(chrom
         # Bob is sent Alice's full URL: he gets his own runs, and nothing of hers.
         bob.goto(alice_url)
         wait_idle(bob, timeout=WAIT)
-        expect(bob.get_by_text("Logged in as Bob")).to_be_visible()
-        expect(bob.get_by_role("combobox", name="Run")).to_have_value(re.compile("bobs small run"))
+        expect(bob.get_by_text("Logged in as Bob")).to_be_visible(timeout=WAIT)
+        expect(bob.get_by_role("combobox", name="Run")).to_have_value(re.compile("bobs small run"), timeout=WAIT)
         assert run_options(bob, "Run") == ["bobs small run · finished"]
         open_page(bob, "Train", timeout=WAIT)
-        expect(bob.get_by_text("Someone else started a training on this server")).to_be_visible()
+        expect(bob.get_by_text("Someone else started a training on this server")).to_be_visible(timeout=WAIT)
         assert bob.get_by_role("button", name="Stop").count() == 0
         for page_name in ("Train", "Evaluate", "Report"):
             # Bob's first evaluation and report are computed now, beside Alice's training on the same cores.
@@ -104,13 +104,13 @@ def test_students_reach_only_their_own_runs_and_the_teacher_sees_the_class(chrom
         # Alice's training survives her reload; her login too.
         alice.reload()
         wait_idle(alice, timeout=WAIT)
-        expect(alice.get_by_text("Logged in as Alice")).to_be_visible()
+        expect(alice.get_by_text("Logged in as Alice")).to_be_visible(timeout=WAIT)
         open_page(alice, "Train", timeout=WAIT)
-        expect(alice.get_by_role("button", name="Stop")).to_be_visible()
+        expect(alice.get_by_role("button", name="Stop")).to_be_visible(timeout=WAIT)
 
         # The teacher sees both students' runs on the Class page, and opens Bob's read-only.
         open_page(teacher, "Class", timeout=WAIT)
-        expect(teacher.get_by_text("2 runs of 2 students")).to_be_visible()
+        expect(teacher.get_by_text("2 runs of 2 students")).to_be_visible(timeout=WAIT)
         assert sorted(run_options(teacher, "A student's run")) == [
             "Alice · alices long run · running", "Bob · bobs small run · finished"]
         assert teacher.get_by_role("button", name="Stop").count() == 0
