@@ -1,9 +1,9 @@
 """Charts drawn from Vega-Lite specs built once.
 
 ``st.altair_chart`` validates every chart against the Vega-Lite JSON schema on every rerun of every session: it
-was most of the server's CPU on the Data, Evaluate and Report pages (about 0.3-0.6 s of each view). The
-library's charts are validated by its tests; here they are turned into specs without validation, and the pages
-cache those specs per dataset or run, so that a class opening the same page pays for its charts once.
+was most of the server's CPU on the Data, Evaluate and Report pages (about 0.3-0.6 s of each view). Here charts
+become specs without validation (the AppTest page tests validate every spec a page draws, tests/apptest_helpers.py),
+and the pages cache those specs per dataset or run, so that a class opening the same page pays for its charts once.
 """
 
 from __future__ import annotations
