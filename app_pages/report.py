@@ -1,9 +1,6 @@
 """Report page: every question of the assignment, numbered and answered with evidence from the active run."""
 
-import io
-
 import streamlit as st
-from PIL import Image
 
 from mnist_lab import access, report
 from mnist_lab.data import Dataset
@@ -80,12 +77,7 @@ def report_version(run: run_store.Run | None, evidence: report.RunEvidence | Non
 @st.cache_data(max_entries=64, show_spinner=False)
 def png_files(key: tuple, _images: tuple) -> list[bytes]:
     """The evidence's pictures as PNG files, encoded once per report version for every session."""
-    files = []
-    for image in _images:
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, format="PNG")
-        files.append(buffer.getvalue())
-    return files
+    return [report.png_file(image) for image in _images]
 
 
 def show_evidence(item: report.Evidence, key: tuple) -> None:

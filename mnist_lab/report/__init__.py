@@ -25,7 +25,7 @@ from mnist_lab.report.evidence import (
     Table,
     data_facts,
 )
-from mnist_lab.report.exporters import to_html, to_markdown, to_markdown_zip
+from mnist_lab.report.exporters import png_file, to_html, to_markdown, to_markdown_zip
 from mnist_lab.report.notebook import build_notebook, report_of_run, set_parameters, to_ipynb
 from mnist_lab.report.questions import PARTS, QUESTIONS, Question, question
 from mnist_lab.text import markdown_text
@@ -53,6 +53,7 @@ __all__ = [
     "card_markdown",
     "data_facts",
     "markdown_text",
+    "png_file",
     "question",
     "report_of_run",
     "reproducibility_card",

@@ -142,7 +142,7 @@ def _markdown_html(text: str) -> Markup:
     return Markup(_MARKDOWN.render(text).rstrip("\n"))
 
 
-def _png(image: np.ndarray) -> bytes:
+def png_file(image: np.ndarray) -> bytes:
     """A uint8 grey image as PNG bytes."""
     return _encode(Image.fromarray(np.asarray(image, dtype=np.uint8)))
 
@@ -168,7 +168,7 @@ def _data_uri(data: bytes, mime: str) -> str:
 
 def _png_data_uri(image: np.ndarray) -> str:
     """A uint8 grey image as a PNG data URI."""
-    return _data_uri(_png(image), "image/png")
+    return _data_uri(png_file(image), "image/png")
 
 
 def _chart_image(item: Chart) -> tuple[str, str]:
@@ -234,7 +234,7 @@ def _evidence_markdown(item: Evidence, embed: Callable[[bytes], str]) -> str:
     if isinstance(item, Table):
         return caption + _markdown_table(item.frame)
     if isinstance(item, Images):
-        return caption + " ".join(f"![{markdown_text(text)}]({embed(_png(image))})"
+        return caption + " ".join(f"![{markdown_text(text)}]({embed(png_file(image))})"
                                   for image, text in zip(item.images, item.captions))
     if isinstance(item, Chart):
         png, error = _chart_png(item)

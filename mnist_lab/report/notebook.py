@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import base64
 import copy
-import io
 from collections.abc import Callable
 
 import nbformat
 import numpy as np
 from nbformat import v4
-from PIL import Image
 
 from mnist_lab import evaluation
 from mnist_lab.data import MNIST, MNIST_NAME, Dataset
@@ -27,6 +25,7 @@ from mnist_lab.report import card as card_module
 from mnist_lab.report import notebook_code as code
 from mnist_lab.report.answers import build_report
 from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Report, RunEvidence, Table
+from mnist_lab.report.exporters import png_file
 from mnist_lab.report.questions import PARTS
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
@@ -288,9 +287,7 @@ def _row(images: list[np.ndarray]) -> np.ndarray:
 
 def _png(image: np.ndarray) -> str:
     """A uint8 grey picture as base64 PNG, the form notebooks store pictures in."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG", optimize=True)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return base64.b64encode(png_file(image)).decode("ascii")
 
 
 __all__ = ["TOLERANCE_POINTS", "build_notebook", "report_of_run", "set_parameters", "to_ipynb"]
