@@ -11,6 +11,7 @@ from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar, vega
 
 #: Classes that overlap on MNIST's 2-D maps and in its confusion matrices.
+TAB = "data_tab"
 MNIST_OVERLAPS = ("Classes that overlap here (4 and 9; 3, 5 and 8) are among those models confuse most often: compare "
                   "with a run's confusion matrix on the Evaluate page.")
 
@@ -73,9 +74,120 @@ def add_dataset() -> None:
             st.rerun()
 
 
+def examples(data: datasets.Dataset) -> None:
+    st.header("Examples of every class")
+    split_col, size_col, seed_col = st.columns([1, 2, 1])
+    split = split_col.segmented_control("Split", ["train", "test"], default="train", key="gallery_split") or "train"
+    per_class = size_col.slider("Examples per class", 1, 20, 10, key="gallery_per_class")
+    seed = seed_col.number_input("Shuffle seed", 0, 10_000, 0, key="gallery_seed", help="Another seed, other examples.")
+    for class_name, strip in gallery_strips(data.name, split, per_class, int(seed)).items():
+        label, images = st.columns([1, 12], vertical_alignment="center")
+        label.markdown(f"**{markdown_text(class_name)}**")
+        images.image(strip, output_format="PNG")
+    report_links.link_to_answer("a1")
+
+
+def classes(data: datasets.Dataset) -> None:
+    counts, means, stds, _, _ = class_statistics(data.name)
+    st.header("Class balance")
+    st.markdown(explore.balance_sentence(counts))
+    vega.show(statistics_charts(data.name)[0], width="stretch")
+    st.header("The average digit and where digits differ")
+    st.markdown(
+        "First row: the mean of each class's training images. Second row: the per-pixel standard deviation, dark "
+        "where the images of a class differ most (in both rows a darker pixel is a larger value). "
+        + explore.border_sentence(data)
+    )
+    image_row(means, data.class_names, "Mean image per class", "mean_images")
+    image_row(stds, data.class_names, "Standard deviation per pixel", "std_images")
+
+
+def pixels(data: datasets.Dataset) -> None:
+    _, _, _, histogram, facts = class_statistics(data.name)
+    st.header("Pixel intensities, raw and scaled")
+    for column, chart in zip(st.columns(2), statistics_charts(data.name)[1]):
+        vega.show(chart, column, width="stretch")
+    raw_bars = histogram[histogram["scale"] == "raw 0-255"].reset_index(drop=True)
+    peak = raw_bars["share"].idxmax()
+    tallest = ("the last bar, full ink (the strokes' cores)" if peak == len(raw_bars) - 1 else
+               f"at {raw_bars.loc[peak, 'start']:.0f}-{raw_bars.loc[peak, 'end'] - 1:.0f}")
+    st.markdown(
+        f"{facts['zero_share']:.0%} of all pixels are exactly 0 (background, left out of the histogram); the other "
+        f"pixels spread up to {int(data.x_train.max())}, and the tallest bar is {tallest}. "
+        "Dividing by 255 maps the values to 0-1 without changing the picture. Networks train faster and more "
+        "stably on small inputs: with 0-255, the first layer's weighted sums are ~255 times larger, so the "
+        "initial activations and gradients are far too big for the usual learning rates. Try it: the Train "
+        "page has a switch to turn scaling off."
+    )
+    report_links.link_to_answer("b1")
+    one_digit(data)
+
+
+def one_digit(data: datasets.Dataset) -> None:
+    st.header("One digit, pixel by pixel")
+    pick_split, pick_index = st.columns(2)
+    split = pick_split.segmented_control("Split", ["train", "test"], default="train", key="inspect_split") or "train"
+    images, labels = data.split(split)
+    index = int(pick_index.number_input("Image index", 0, len(labels) - 1, 0, key="inspect_index"))
+    digit, explanation = st.columns([1, 1])
+    vega.show(vega.cached(("data digit", data.sha256, split, index),
+                          lambda: charts.heatmap(explore.image_frame(images[index]), domain=[0, 255])), digit,
+              width="content")
+    explanation.markdown(
+        f"Image {index} of the {split} split is labelled **{markdown_text(data.class_names[labels[index]])}**. "
+        f"Hover a cell to read its value (0 = empty background, drawn white here; 255 = full ink, drawn black).\n\n"
+        f"A Dense (fully connected) input layer needs a flat vector: flattening the "
+        f"{data.image_shape[0]}x{data.image_shape[1]} grid row by row gives "
+        f"**{data.image_shape[0] * data.image_shape[1]} input values** per image. "
+        "A convolutional network keeps the 2-D grid instead, so it can use the fact that neighbouring pixels belong "
+        "together."
+    )
+    report_links.link_to_answer("b3")
+
+
+def digit_map_section(data: datasets.Dataset) -> None:
+    st.header("All digits on one map")
+    method_col, sample_col = st.columns(2)
+    method = method_col.radio(
+        "Projection",
+        explore.EMBEDDING_METHODS,
+        format_func={"pca": "PCA (linear, instant)", "tsne": "t-SNE (non-linear, slower)"}.get,
+        horizontal=True,
+        key="map_method",
+    )
+    if method == "tsne":  # t-SNE's cost grows faster than its points: fewer of them keep it within seconds
+        sample = sample_col.slider("Images on the map", 500, explore.TSNE_MAX_SAMPLE, 1000, step=250,
+                                   key="tsne_sample", help=f"t-SNE maps at most {explore.TSNE_MAX_SAMPLE:,} images so "
+                                                           "that it takes seconds.")
+    else:
+        sample = sample_col.slider("Images on the map", 500, 5000, 2000, step=500, key="map_sample")
+    what = "t-SNE map" if method == "tsne" else "PCA map"
+    with st.spinner(f"Computing the {what} of {min(sample, len(data.y_train)):,} training images (once per setting; "
+                    "it is kept for every visitor)...", show_time=True):
+        projected = digit_map(data.name, method, sample, 0)
+    points = projected.points
+    title = f"{len(points):,} training images, {method.upper()}, computed in {projected.seconds:.1f} s"
+    vega.show(vega.cached(("map", data.sha256, method, sample, title),
+                          lambda: charts.embedding_scatter(points, title=title)), width="stretch")
+    inputs = data.image_shape[0] * data.image_shape[1]
+    st.caption(
+        f"This {what} took {projected.seconds:.1f} s to compute on this server (measured when it was computed; it is "
+        f"then kept). Each point is one image of {inputs} pixels squeezed to two numbers. Click a class in the legend "
+        "to highlight it; scroll to zoom. " + (MNIST_OVERLAPS if data.name == datasets.MNIST_NAME else
+                                               "Classes that overlap here are the ones a model is likely to confuse.")
+    )
+
+
+def facts_and_credits(data: datasets.Dataset) -> None:
+    st.header("Facts and credits")
+    st.table(explore.dataset_facts(data), hide_index=True)
+    st.caption(f"{markdown_text(data.source)}. Licence: {markdown_text(data.licence)}. SHA-256 of the four files: "
+               f"`{data.sha256}`.")
+
+
 try:
     data = resources.dataset(sidebar.chosen_dataset_name())
-    counts, means, stds, histogram, pixels = class_statistics(data.name)
+    class_statistics(data.name)
 except MnistLabError as error:
     st.error(f"The chosen dataset cannot be loaded: {markdown_text(str(error))}")
     add_dataset()
@@ -87,101 +199,15 @@ st.markdown(
     f"Before training anything, look at what goes into the model: {len(data.y_train):,} training and "
     f"{len(data.y_test):,} test images of {what}, each {data.image_shape[0]}x{data.image_shape[1]} "
     "grey pixels with a label. This page answers assignment question A1 (*show the digits 0-9*); choose another "
-    "dataset in the sidebar."
+    "dataset in the sidebar. Its tabs show examples of every class, how the classes are balanced and what their "
+    "average image looks like, the pixel values, all digits on one map, and the dataset's facts."
 )
 add_dataset()
 
-st.header("Examples of every class")
-split_col, size_col, seed_col = st.columns([1, 2, 1])
-split = split_col.segmented_control("Split", ["train", "test"], default="train", key="gallery_split") or "train"
-per_class = size_col.slider("Examples per class", 1, 20, 10, key="gallery_per_class")
-seed = seed_col.number_input("Shuffle seed", 0, 10_000, 0, key="gallery_seed", help="Another seed, other examples.")
-for class_name, strip in gallery_strips(data.name, split, per_class, int(seed)).items():
-    label, images = st.columns([1, 12], vertical_alignment="center")
-    label.markdown(f"**{markdown_text(class_name)}**")
-    images.image(strip, output_format="PNG")
-report_links.link_to_answer("a1")
-
-st.header("Class balance")
-st.markdown(explore.balance_sentence(counts))
-balance_chart, histogram_charts = statistics_charts(data.name)
-vega.show(balance_chart, width="stretch")
-
-st.header("The average digit and where digits differ")
-st.markdown(
-    "First row: the mean of each class's training images. Second row: the per-pixel standard deviation, dark where "
-    "the images of a class differ most (in both rows a darker pixel is a larger value). "
-    + explore.border_sentence(data)
-)
-image_row(means, data.class_names, "Mean image per class", "mean_images")
-image_row(stds, data.class_names, "Standard deviation per pixel", "std_images")
-
-st.header("Pixel intensities, raw and scaled")
-for column, chart in zip(st.columns(2), histogram_charts):
-    vega.show(chart, column, width="stretch")
-raw_bars = histogram[histogram["scale"] == "raw 0-255"].reset_index(drop=True)
-peak = raw_bars["share"].idxmax()
-tallest = ("the last bar, full ink (the strokes' cores)" if peak == len(raw_bars) - 1 else
-           f"at {raw_bars.loc[peak, 'start']:.0f}-{raw_bars.loc[peak, 'end'] - 1:.0f}")
-st.markdown(
-    f"{pixels['zero_share']:.0%} of all pixels are exactly 0 (background, left out of the histogram); the other "
-    f"pixels spread up to {int(data.x_train.max())}, and the tallest bar is {tallest}. "
-    "Dividing by 255 maps the values to 0-1 without changing the picture. Networks train faster and more "
-    "stably on small inputs: with 0-255, the first layer's weighted sums are ~255 times larger, so the "
-    "initial activations and gradients are far too big for the usual learning rates. Try it: the Train "
-    "page has a switch to turn scaling off."
-)
-report_links.link_to_answer("b1")
-
-st.header("One digit, pixel by pixel")
-pick_split, pick_index = st.columns(2)
-inspect_split = pick_split.segmented_control("Split", ["train", "test"], default="train", key="inspect_split") or "train"
-images, labels = data.split(inspect_split)
-index = int(pick_index.number_input("Image index", 0, len(labels) - 1, 0, key="inspect_index"))
-digit, explanation = st.columns([1, 1])
-vega.show(vega.cached(("data digit", data.sha256, inspect_split, index),
-                      lambda: charts.heatmap(explore.image_frame(images[index]), domain=[0, 255])), digit, width="content")
-explanation.markdown(
-    f"Image {index} of the {inspect_split} split is labelled **{markdown_text(data.class_names[labels[index]])}**. "
-    f"Hover a cell to read its value (0 = empty background, drawn white here; 255 = full ink, drawn black).\n\n"
-    f"A Dense (fully connected) input layer needs a flat vector: flattening the "
-    f"{data.image_shape[0]}x{data.image_shape[1]} grid row by row gives "
-    f"**{data.image_shape[0] * data.image_shape[1]} input values** per image. "
-    "A convolutional network keeps the 2-D grid instead, so it can use the fact that neighbouring pixels belong together."
-)
-report_links.link_to_answer("b3")
-
-st.header("All digits on one map")
-method_col, sample_col = st.columns(2)
-method = method_col.radio(
-    "Projection",
-    explore.EMBEDDING_METHODS,
-    format_func={"pca": "PCA (linear, instant)", "tsne": "t-SNE (non-linear, slower)"}.get,
-    horizontal=True,
-    key="map_method",
-)
-if method == "tsne":  # t-SNE's cost grows faster than its points: fewer of them keep it within seconds
-    sample = sample_col.slider("Images on the map", 500, explore.TSNE_MAX_SAMPLE, 1000, step=250, key="tsne_sample",
-                               help=f"t-SNE maps at most {explore.TSNE_MAX_SAMPLE:,} images so that it takes seconds.")
-else:
-    sample = sample_col.slider("Images on the map", 500, 5000, 2000, step=500, key="map_sample")
-what = "t-SNE map" if method == "tsne" else "PCA map"
-with st.spinner(f"Computing the {what} of {min(sample, len(data.y_train)):,} training images (once per setting; "
-                "it is kept for every visitor)...", show_time=True):
-    projected = digit_map(data.name, method, sample, 0)
-points = projected.points
-title = f"{len(points):,} training images, {method.upper()}, computed in {projected.seconds:.1f} s"
-vega.show(vega.cached(("map", data.sha256, method, sample, title), lambda: charts.embedding_scatter(points, title=title)),
-          width="stretch")
-inputs = data.image_shape[0] * data.image_shape[1]
-st.caption(
-    f"This {what} took {projected.seconds:.1f} s to compute on this server (measured when it was computed; it is "
-    f"then kept). Each point is one image of {inputs} pixels squeezed to two numbers. Click a class in the legend "
-    "to highlight it; scroll to zoom. " + (MNIST_OVERLAPS if data.name == datasets.MNIST_NAME else
-                                           "Classes that overlap here are the ones a model is likely to confuse.")
-)
-
-st.header("Facts and credits")
-st.table(explore.dataset_facts(data), hide_index=True)
-st.caption(f"{markdown_text(data.source)}. Licence: {markdown_text(data.licence)}. SHA-256 of the four files: "
-           f"`{data.sha256}`.")
+#: The page's tabs: only the open one is drawn (all of them at once took the browser about 1.5 s on 2 cores).
+SECTIONS = {"Examples": examples, "Classes": classes, "Pixels": pixels, "Map": digit_map_section,
+            "Facts": facts_and_credits}
+for tab, section in zip(st.tabs(list(SECTIONS), key=TAB, on_change="rerun"), SECTIONS.values()):
+    if tab.open:
+        with tab:
+            section(data)

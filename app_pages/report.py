@@ -13,6 +13,7 @@ from mnist_lab.training import experiments
 from ui import report_links, resources, sidebar, vega
 
 STARTED_EXPERIMENT = "report_experiment"  # the secret of the comparison this session started: it may stop it
+TAB, WHOLE_REPORT = "report_tab", "Whole report"  # one tab per answer, and one with them all
 store = resources.store_or_stop()
 home = str(store.home)
 
@@ -102,6 +103,16 @@ def show_evidence(item: report.Evidence, key: tuple) -> None:
         st.code(item.code, language="python", wrap_lines=True)
 
 
+def show_answers(answers: list[report.Answer], base: config.ModelConfig | None, data: Dataset, version: tuple) -> None:
+    """Each answer under the heading of its part of the assignment."""
+    part = ""
+    for answer in answers:
+        if answer.question.id[0] != part:
+            part = answer.question.id[0]
+            st.header(report.PARTS[part])
+        show_answer(answer, base, data, version)
+
+
 @st.fragment(run_every=2)
 def live_experiment() -> None:
     runner = experiment_runner(home)
@@ -155,8 +166,8 @@ def show_answer(answer: report.Answer, base: config.ModelConfig | None, data: Da
 
 st.title("Report: the assignment, answered")
 st.markdown("Every question of the assignment, numbered, with a short answer and the evidence from the active run "
-            "and the data: train another model and the figures follow it. Download it below, as HTML with its "
-            "pictures or as Markdown.")
+            "and the data: train another model and the figures follow it. Each answer has its tab, and the last tab "
+            "holds the whole report; download it below, as HTML with its pictures or as Markdown.")
 sidebar.run_choice("Run this report describes", key="report_run_picker")
 run = sidebar.active_run()
 if run is not None and choice.is_comparison(run):
@@ -202,17 +213,14 @@ if evidence:
         file_name=f"{stem}-with-outputs.ipynb", mime="application/x-ipynb+json",
         on_click="ignore", icon=":material/code:", key="report_notebook_outputs",
         help="The same notebook with this report's figures and tables already in it, ready to hand in as it is.")
-st.markdown("Jump to: " + " · ".join(f"[{a.question.number}](#{a.question.id})" for a in built.answers))
-
 base = base_network(run)
 focus = st.query_params.get(report_links.FOCUS, "").lower()
-if focus in {q.id for q in report.QUESTIONS}:
-    st.caption(f"Opened at the answer to {focus.upper()}; the whole report follows it.")
-    show_answer(built.answer(focus), base, data, version)
-part = ""
-for answer in built.answers:
-    if answer.question.id[0] != part:
-        part = answer.question.id[0]
-        st.header(report.PARTS[part])
-    if answer.question.id != focus:
-        show_answer(answer, base, data, version)
+numbers = {q.id: q.number for q in report.QUESTIONS}
+if focus in numbers:
+    st.caption(f"Opened at the answer to {numbers[focus]}: every other answer has its tab.")
+# Only the open tab is drawn (on_change="rerun"): the whole report at once took the browser about 1.5 s to draw.
+tabs = st.tabs([*numbers.values(), WHOLE_REPORT], key=TAB, on_change="rerun", default=numbers.get(focus))
+for tab, number in zip(tabs, [*numbers, WHOLE_REPORT]):
+    if tab.open:
+        with tab:
+            show_answers(built.answers if number == WHOLE_REPORT else [built.answer(number)], base, data, version)

@@ -18,6 +18,14 @@ def open_page(page, title, timeout=60_000):
     wait_idle(page, timeout)
 
 
+def open_tab(page, name, timeout=60_000):
+    """Click the tab ``name`` and wait until it is the selected one and the script that draws it has finished."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true", timeout=timeout)
+    wait_idle(page, timeout)
+
+
 def set_number(page, label, value):
     """Type a value into a number input and confirm it."""
     field = page.get_by_label(label, exact=True)

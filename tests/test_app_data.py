@@ -10,18 +10,30 @@ from mnist_lab.data import explore
 from tests.apptest_helpers import assert_valid_charts
 from tests.server import ROOT
 
+#: Each tab of the Data page: its headings, pictures (a strip per class, or the class means and deviations) and charts.
+TABS = {
+    "Examples": (["Examples of every class"], 10, 0),
+    "Classes": (["Class balance", "The average digit and where digits differ"], 2, 1),
+    "Pixels": (["Pixel intensities, raw and scaled", "One digit, pixel by pixel"], 0, 3),
+    "Map": (["All digits on one map"], 0, 1),
+    "Facts": (["Facts and credits"], 0, 0),
+}
 
-def test_data_page_renders(home):
+
+def test_data_page_renders_one_tab_at_a_time(home):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     assert not at.exception
-    headers = [header.value for header in at.header]
-    for title in ("Examples of every class", "Class balance", "Pixel intensities, raw and scaled", "All digits on one map"):
-        assert title in headers
-    assert len(at.get("image")) == 12  # one strip of examples per class, the class means, the deviations
-    assert len(at.get("vega_lite_chart")) >= 5
-    assert_valid_charts(at)
+    assert [tab.label for tab in at.tabs] == list(TABS)
     assert "No runs yet" in at.sidebar.caption[0].value
+    for tab, (headers, images, charts) in TABS.items():
+        at.session_state["data_tab"] = tab
+        at.run()
+        assert not at.exception, tab
+        assert [header.value for header in at.header] == headers
+        assert (len(at.get("image")), len(at.get("vega_lite_chart"))) == (images, charts), tab
+        assert_valid_charts(at)
+    assert "CC BY-SA 3.0" in at.main.caption[-1].value
 
 
 def test_gallery_controls_change_the_examples(home):
@@ -36,6 +48,7 @@ def test_gallery_controls_change_the_examples(home):
 
 def test_tsne_map(home):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["data_tab"] = "Map"
     at.run()
     at.radio(key="map_method").set_value("tsne").run()
     assert not at.exception
@@ -71,6 +84,6 @@ def test_runs_with_the_same_name_stay_apart_in_the_picker(trained_copy):
     picker = at.sidebar.selectbox(key="sidebar_run_picker")
     assert picker.value == newer.id
     assert len(set(picker.options)) == len(picker.options)  # the browser sends back the label: it must be unique
-    at.number_input(key="inspect_index").set_value(5).run()  # any other widget
+    at.number_input(key="gallery_seed").set_value(5).run()  # any other widget
     assert at.sidebar.selectbox(key="sidebar_run_picker").value == newer.id
     assert at.session_state["active_run"] == newer.id

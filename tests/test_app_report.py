@@ -22,7 +22,8 @@ def run_ids(trained_copy):
     return {run.name: run.id for run in trained_copy.list_runs()}
 
 
-def open_report(run_id=None, focus=None):
+def open_report(run_id=None, focus=None, tab="Whole report"):
+    """The Report page in a new session, at the tab ``tab`` (the one it opens with when None)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     if run_id is not None:
         at.session_state["active_run"] = run_id
@@ -30,6 +31,8 @@ def open_report(run_id=None, focus=None):
     at.switch_page("app_pages/report.py")
     if focus is not None:
         at.query_params["q"] = focus
+    if tab is not None:
+        at.session_state["report_tab"] = tab
     at.run()
     assert not at.exception, at.exception
     return at
@@ -88,16 +91,30 @@ def test_every_answer_shows_the_runs_evidence_and_its_stored_figures(run_ids):
 
 
 def test_a_link_opens_the_report_at_its_answer(run_ids):
-    at = open_report(run_ids["small perceptron"], focus="b7")
-    assert headings(at)[0] == "B7. What a confusion matrix tells"
-    assert sorted(headings(at)) == sorted(HEADINGS)
+    at = open_report(run_ids["small perceptron"], focus="b7", tab=None)
+    assert headings(at) == ["B7. What a confusion matrix tells"]
+    assert [h.value for h in at.header] == [report.PARTS["b"]]
+    assert [tab.label for tab in at.tabs] == [q.number for q in report.QUESTIONS] + ["Whole report"]
     assert any(caption.value.startswith("Opened at the answer to B7") for caption in at.caption)
+    at.session_state["report_tab"] = "A2"
+    at.run()
+    assert headings(at) == ["A2. " + report.question("a2").title]
     assert "it is not a CNN" in markdown(at)
+
+
+def test_the_report_opens_at_its_first_answer(home):
+    at = open_report(tab=None)
+    assert headings(at) == [HEADINGS[0]]
+    assert [img.caption for img in at.get("image")[0].proto.imgs] == [str(d) for d in range(10)]
 
 
 def test_the_data_page_links_to_its_answers(home):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    links = [(link.proto.page, link.proto.label, link.proto.query_string) for link in at.get("page_link")]
+    links = []
+    for tab in ("Examples", "Pixels"):
+        at.session_state["data_tab"] = tab
+        at.run()
+        links += [(link.proto.page, link.proto.label, link.proto.query_string) for link in at.get("page_link")]
     assert links == [("report", f"Answer to {q.number} in the report: {q.title}", f"q={q.id}")
                      for q in map(report.question, ("a1", "b1", "b3"))]
 

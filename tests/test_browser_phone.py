@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_helpers import wait_idle
+from tests.browser_helpers import open_tab, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -56,6 +56,9 @@ def assert_fits_the_screen(page, where):
 def test_the_data_page_fits_a_phone_with_every_class_image(phone, trained_app_url):
     open_app_page(phone, trained_app_url)
     assert_fits_the_screen(phone, "Data")
+    open_tab(phone, "Classes")
+    phone.wait_for_function(CHARTS_DRAWN)
+    assert_fits_the_screen(phone, "Data's classes")
     class_images = phone.locator('.st-key-mean_images, .st-key-std_images').locator('img')
     expect(class_images).to_have_count(20)  # the mean and the standard deviation of each of the 10 digits
     phone.wait_for_function("() => [...document.querySelectorAll('.st-key-mean_images img, .st-key-std_images img')]"
@@ -63,8 +66,11 @@ def test_the_data_page_fits_a_phone_with_every_class_image(phone, trained_app_ur
     for i in range(20):
         box = class_images.nth(i).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    open_tab(phone, "Pixels")
+    phone.wait_for_function(CHARTS_DRAWN)
+    assert_fits_the_screen(phone, "Data's pixels")
     histograms = phone.locator('[data-testid="stVegaLiteChart"]').filter(has_text="pixel value, ")
-    assert histograms.count() == 2
+    expect(histograms).to_have_count(2)
     for i in range(2):
         assert histograms.nth(i).bounding_box()["width"] <= PHONE["width"] - 2 * 16  # the page's side padding
 

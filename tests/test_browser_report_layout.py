@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from mnist_lab import report
-from tests.browser_helpers import wait_idle
+from tests.browser_helpers import open_tab, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,10 @@ def test_the_reports_charts_fit_the_page(chromium, trained_app_url, tmp_path, wi
     page.set_default_timeout(180_000)
     try:
         page.goto(f"{trained_app_url}/report")
-        last = report.QUESTIONS[-1]
+        first, last = report.QUESTIONS[0], report.QUESTIONS[-1]
+        expect(page.get_by_role("heading", name=f"{first.number}. {first.title}")).to_be_visible(timeout=180_000)
+        wait_idle(page, 180_000)
+        open_tab(page, "Whole report", timeout=180_000)
         expect(page.get_by_role("heading", name=f"{last.number}. {last.title}")).to_be_visible(timeout=180_000)
         wait_idle(page, 180_000)
         expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=60_000)
