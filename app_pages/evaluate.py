@@ -9,7 +9,7 @@ from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar, sweep_view, vega
 
-TRUE, PREDICTED, MATRIX = "evaluate_true", "evaluate_predicted", "evaluate_matrix"
+TRUE, PREDICTED, MATRIX, TAB = "evaluate_true", "evaluate_predicted", "evaluate_matrix", "evaluate_tab"
 
 
 def evaluation_or_message(run: run_store.Run) -> evaluation.Evaluation | None:
@@ -62,7 +62,7 @@ def confusion_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) 
     st.header("Confusion matrix", anchor="confusion-matrix")
     st.markdown(evaluation.CONFUSION_MATRIX_EXPLAINED)
     report_links.link_to_answer("b7")
-    normalized = st.toggle("Row-normalised (share of each true digit)", key="evaluate_normalized")
+    normalized = st.toggle("Row-normalised (share of each true digit)", key="evaluate_normalized", persist_state="page")
     top = ev.confused_pairs.iloc[0] if len(ev.confused_pairs) else {"true": classes[0], "predicted": classes[0]}
     for key, default in ((TRUE, top["true"]), (PREDICTED, top["predicted"])):
         if st.session_state.get(key) not in classes:  # first visit, or a run of another dataset before
@@ -73,8 +73,8 @@ def confusion_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) 
     vega.show(chart, on_select=pick_cell, selection_mode=charts.CELL, key=MATRIX)
     st.caption("Click a cell, or choose it below, to see its test images.")
     true_col, predicted_col, pairs_col = st.columns([1, 1, 3])
-    true = true_col.selectbox("True class", classes, key=TRUE)
-    predicted = predicted_col.selectbox("Predicted class", classes, key=PREDICTED)
+    true = true_col.selectbox("True class", classes, key=TRUE, persist_state="page")
+    predicted = predicted_col.selectbox("Predicted class", classes, key=PREDICTED, persist_state="page")
     pairs_col.dataframe(ev.confused_pairs, hide_index=True, width="stretch", height=150)
     cell = evaluation.cell_examples(ev, data, true, predicted)
     if cell.total:
@@ -91,10 +91,20 @@ def one_run(run: run_store.Run) -> None:
         return
     data = resources.dataset_of(run)
     classes = list(data.class_names)
-    curves = [*classes, *charts.AVERAGES]
     st.caption(f"Run **{markdown_text(run.name)}** ({run.status}), model of epoch {ev.epoch}, on all {ev.summary['n']:,} "
                f"test images of {markdown_text(data.name)}.")
     headline(ev, len(classes))
+    version = (run.id, run.saved_epochs)  # the evaluation and every chart of it follow the saved model
+    sections = {"Per class": per_class_section, "Confusion matrix": confusion_section, "ROC and precision-recall":
+                curves_section}
+    # Only the open tab is drawn (on_change="rerun"): the whole evaluation at once took the browser over a second.
+    for tab, section in zip(st.tabs(list(sections), key=TAB, on_change="rerun"), sections.values()):
+        if tab.open:
+            with tab:
+                section(ev, data, version)
+
+
+def per_class_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) -> None:
     st.header("Per class")
     number = st.column_config.NumberColumn
     decimals = evaluation.auc_decimals(ev.per_class["roc_auc"])
@@ -103,20 +113,24 @@ def one_run(run: run_store.Run) -> None:
         "support": number("test images"), "roc_auc": number("ROC AUC", format=f"%.{decimals}f"),
         "average_precision": number("average precision", format="%.4f"),
         "ranking_errors": number(evaluation.RANKING_ERRORS, format="%.2f")})
-    st.download_button("Download the table (CSV)", ev.per_class.to_csv(index=False), file_name=f"per-class-{run.id}.csv",
-                       mime="text/csv", on_click="ignore", key="evaluate_csv")
+    st.download_button("Download the table (CSV)", ev.per_class.to_csv(index=False),
+                       file_name=f"per-class-{version[0]}.csv", mime="text/csv", on_click="ignore", key="evaluate_csv")
     recall_col, errors_col = st.columns(2)
-    version = (run.id, run.saved_epochs)  # the evaluation and every chart of it follow the saved model
     vega.show(vega.cached(("recall", *version), lambda: charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"])),
               recall_col, width="stretch")
     vega.show(vega.cached(("ranking errors", *version), lambda: charts.ranking_error_bars(ev.per_class)), errors_col,
               width="stretch")
     report_links.link_to_answer("a4")
-    confusion_section(ev, data, version)
+
+
+def curves_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) -> None:
+    classes = list(data.class_names)
+    curves = [*classes, *charts.AVERAGES]
     st.header("ROC and precision-recall curves", anchor="roc")
     st.markdown(evaluation.CURVES_EXPLAINED)
     shown_col, axis_col = st.columns([3, 2], vertical_alignment="bottom")
-    shown = shown_col.multiselect("Curves", curves, default=curves, key=f"evaluate_curves_{data.name}")
+    shown = shown_col.multiselect("Curves", curves, default=curves, key=f"evaluate_curves_{data.name}",
+                                  persist_state="page")
     axis = roc_axis(axis_col, "evaluate_roc_axis")
     vega.show(vega.cached(("roc", *version, tuple(shown), axis), lambda: charts.roc_chart(ev.roc, classes, shown, axis=axis)),
               width="content")
@@ -126,7 +140,7 @@ def one_run(run: run_store.Run) -> None:
 def roc_axis(column, key: str) -> str:
     """The false-positive-rate axis of a ROC chart, logarithmic unless the student picks another."""
     chosen = column.segmented_control("False positive rate axis", list(charts.ROC_AXES), default="log",
-                                      format_func=charts.ROC_AXES.get, key=key,
+                                      format_func=charts.ROC_AXES.get, key=key, persist_state="page",
                                       help="Logarithmic spreads out the corner where strong models differ.")
     return chosen or "log"
 

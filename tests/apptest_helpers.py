@@ -28,6 +28,15 @@ def open_app_page(page: str, *, active_run: str | None = None, browser: str | No
     return at
 
 
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open the tab ``label`` of the lazily drawn ``st.tabs`` with ``key``, as a click on it does, and check it."""
+    at.session_state[key] = label
+    at.run()
+    assert not at.exception, at.exception
+    assert_valid_charts(at)
+    return at
+
+
 @functools.cache
 def _vega_lite_schema() -> dict:
     from altair.vegalite.v6.schema.core import load_schema

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from mnist_lab.runs.store import DIVERGED, HOME_ENV, RunStore
-from tests.apptest_helpers import open_app_page
+from tests.apptest_helpers import open_app_page, open_tab
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,10 @@ def open_evaluate(run_id=None):
     return open_app_page("app_pages/evaluate.py", active_run=run_id)
 
 
+def open_section(at, label):
+    return open_tab(at, "evaluate_tab", label)
+
+
 def captions(at):
     return "\n".join(caption.value for caption in at.caption)
 
@@ -40,22 +44,27 @@ def test_one_run_shows_headline_table_matrix_and_curves(run_ids, runs_home):
     stored = RunStore(runs_home).get(run_ids["small fast"]).metrics["test"]
     assert {m.label: m.value for m in at.metric}["Test accuracy"] == f"{stored['accuracy']:.2%}"
     assert any("fitted to exactly those images" in md.value for md in at.markdown)
-    assert [h.value for h in at.header] == ["Per class", "Confusion matrix", "ROC and precision-recall curves"]
-    assert any("What a confusion matrix tells" in md.value for md in at.markdown)
+    assert [tab.label for tab in at.tabs] == ["Per class", "Confusion matrix", "ROC and precision-recall"]
+    assert [h.value for h in at.header] == ["Per class"]  # only the open tab is drawn
     table = at.dataframe[0].value
     assert len(table) == 10
     assert {"precision", "recall", "f1", "support", "roc_auc", "average_precision", "ranking_errors"} <= set(table.columns)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Ranking errors"] == f"{stored['ranking_errors_macro']:.2f}"
     assert at.get("download_button")[0].proto.label == "Download the table (CSV)"
+    assert any("fewer is better" in spec for spec in chart_specs(at))  # ranking errors per class
+    open_section(at, "ROC and precision-recall")
+    assert [h.value for h in at.header] == ["ROC and precision-recall curves"]
     specs = chart_specs(at)
-    assert any('"name":"cell"' in spec.replace(" ", "") for spec in specs)
     roc = next(spec for spec in specs if "ROC, one class against the rest" in spec)
     assert '"type":"log"' in roc.replace(" ", "")  # the logarithmic false-positive-rate axis by default
-    assert any("fewer is better" in spec for spec in specs)  # ranking errors per class
     assert any("Precision against recall" in spec for spec in specs)
+    open_section(at, "Confusion matrix")
+    assert [h.value for h in at.header] == ["Confusion matrix"]
+    assert any("What a confusion matrix tells" in md.value for md in at.markdown)
+    assert any('"name":"cell"' in spec.replace(" ", "") for spec in chart_specs(at))
     # The most frequent mistake is chosen at first, and its images are shown.
-    pair = at.dataframe[1].value.iloc[0]
+    pair = at.dataframe[0].value.iloc[0]
     chosen = (at.selectbox(key="evaluate_true").value, at.selectbox(key="evaluate_predicted").value)
     assert chosen == (pair["true"], pair["predicted"])
     assert f"{pair['count']} test images of class {pair['true']} read as {pair['predicted']}" in captions(at)
@@ -66,20 +75,26 @@ def test_choosing_a_cell_shows_its_images_and_curves_follow_the_controls(run_ids
     at = open_evaluate(run_ids["small perceptron"])
     run = RunStore(runs_home).get(run_ids["small perceptron"])
     predicted = RunStore(runs_home).load_array(run.id, f"test_scores_epoch{run.saved_epochs}").argmax(axis=1)
+    open_section(at, "Confusion matrix")
     at.selectbox(key="evaluate_true").set_value("2")
     at.selectbox(key="evaluate_predicted").set_value("8").run()
     assert not at.exception
     expected = int(((mnist.y_test == 2) & (predicted == 8)).sum())
     assert f"{expected} test images of class 2 read as 8" in captions(at)
-    at.toggle(key="evaluate_normalized").set_value(True)
+    at.toggle(key="evaluate_normalized").set_value(True).run()
+    assert any('"row_share"' in spec and '"name":"cell"' in spec.replace(" ", "") for spec in chart_specs(at))
+    open_section(at, "ROC and precision-recall")
     at.multiselect(key="evaluate_curves_MNIST").set_value(["8", "micro"])
     at.segmented_control(key="evaluate_roc_axis").set_value("corner").run()
-    specs = chart_specs(at)
-    roc = next(spec for spec in specs if "ROC, one class against the rest" in spec)
+    roc = next(spec for spec in chart_specs(at) if "ROC, one class against the rest" in spec)
     assert "8 \\u00b7 AUC" in roc or "8 · AUC" in roc
     assert "2 · AUC" not in roc and "2 \\u00b7 AUC" not in roc
     assert '"domain":[0,0.1]' in roc.replace(" ", "")
-    assert any('"row_share"' in spec and '"name":"cell"' in spec.replace(" ", "") for spec in specs)
+    open_section(at, "Confusion matrix")  # the choices made in a tab are still there on coming back
+    assert (at.selectbox(key="evaluate_true").value, at.selectbox(key="evaluate_predicted").value) == ("2", "8")
+    assert at.toggle(key="evaluate_normalized").value
+    open_section(at, "ROC and precision-recall")
+    assert at.multiselect(key="evaluate_curves_MNIST").value == ["8", "micro"]
 
 
 def test_compare_two_runs(run_ids):

@@ -3,6 +3,8 @@
 
 import pytest
 
+from tests.browser_helpers import open_tab
+
 pytestmark = pytest.mark.browser
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -28,18 +30,21 @@ def test_confusion_matrix_and_roc_render_and_a_cell_can_be_clicked(browser_page,
     page.goto(trained_app_url)
     settle(page)
     page.get_by_role("link", name="Evaluate").click()
-    page.get_by_role("heading", name="Confusion matrix").wait_for()
+    page.get_by_role("heading", name="Per class").wait_for()
     settle(page)
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    matrix = charts.filter(has_text="predicted class")
-    cells = matrix.locator("g.mark-rect.role-mark").first.locator("path")
-    cells.nth(99).wait_for()
-    assert cells.count() == 100
+    open_tab(page, "ROC and precision-recall", timeout=90_000)
     roc = charts.filter(has_text="ROC, one class against the rest")
     lines = roc.locator("g.mark-line.role-mark path")
     lines.first.wait_for()
     assert lines.count() >= 12  # ten classes, the two averages and the chance diagonal
     assert roc.get_by_text("macro-average", exact=False).count() == 1
+    open_tab(page, "Confusion matrix", timeout=90_000)
+    page.get_by_role("heading", name="Confusion matrix").wait_for()
+    matrix = charts.filter(has_text="predicted class")
+    cells = matrix.locator("g.mark-rect.role-mark").first.locator("path")
+    cells.nth(99).wait_for()
+    assert cells.count() == 100
 
     # A diagonal cell first (never the most frequent mistake chosen at the start), then a mistake on the redrawn chart.
     for true, predicted in ((3, 3), (4, 9)):

@@ -6,7 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_helpers import open_page, start_training, training_position, wait_idle
+from tests.browser_helpers import open_page, open_tab, start_training, training_position, wait_idle
 from tests.test_browser_predict import SEVEN, draw
 
 pytestmark = pytest.mark.browser
@@ -52,9 +52,11 @@ def test_student_journey(chromium, trained_app_url, tmp_path):
 
         # Evaluate: ROC chart and confusion matrix, then compare two runs
         open_page(page, "Evaluate")
-        expect(page.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=90_000)
+        expect(page.get_by_role("heading", name="Per class")).to_be_visible(timeout=90_000)
         charts = page.locator('[data-testid="stVegaLiteChart"]')
+        open_tab(page, "Confusion matrix", timeout=90_000)
         expect(charts.filter(has_text="predicted class").first).to_be_visible()
+        open_tab(page, "ROC and precision-recall", timeout=90_000)
         expect(charts.filter(has_text="ROC, one class against the rest").first).to_be_visible()
         page.get_by_text("Compare runs", exact=True).click()
         wait_idle(page)

@@ -70,7 +70,7 @@ def test_one_session_trains_while_another_works(chromium, one_slot_app_url, tmp_
         open_page(viewer, "Predictions")
         expect(viewer.get_by_text(re.compile("Look closer at"))).to_be_visible(timeout=90_000)
         open_page(viewer, "Evaluate")
-        expect(viewer.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=90_000)
+        expect(viewer.get_by_role("heading", name="Per class")).to_be_visible(timeout=90_000)
 
         # It wants to train too: with one worker slot, its training waits behind A's with its place shown, and it
         # gets no Stop button for someone else's training; it cancels while waiting.

@@ -10,7 +10,7 @@ from mnist_lab.errors import DatasetError
 from mnist_lab.models import config
 from mnist_lab.predictions.inference import RunModel
 from mnist_lab.runs.store import RunStore
-from tests.apptest_helpers import open_app_page
+from tests.apptest_helpers import open_app_page, open_tab
 
 CLASSES = ("ring", "bar", "hook")
 SOURCE_DIGITS = (0, 1, 7)  # each class: one MNIST digit, mirrored left to right, so the images are not MNIST's
@@ -132,4 +132,5 @@ def test_the_run_pages_use_the_active_runs_dataset(shapes_env, page):
         assert options == ["any", *CLASSES]
         assert [str(option) for option in at.segmented_control(key="predict_input").options] == ["Upload"]
     if page == "app_pages/evaluate.py":
+        open_tab(at, "evaluate_tab", "Confusion matrix")
         assert at.selectbox(key="evaluate_true").options == list(CLASSES)
