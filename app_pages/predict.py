@@ -13,6 +13,7 @@ from ui import report_links, resources, sidebar, vega
 
 CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts an empty canvas
 OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last own digit, for the Inside tab
+PICK, TAB = "predict_picked", "predict_tab"  # the test digit picked last, for the other tabs; the open tab
 
 
 def digit_chart(pixels, size: int = 200):
@@ -43,7 +44,8 @@ def test_digit_shapes(run_id: str, saved_epochs: int, index: int, _model: infere
 @st.fragment
 def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
     inputs = ["Draw", "Upload"] if data.drawable else ["Upload"]
-    source = st.segmented_control("Input", inputs, default=inputs[0], key="predict_input") or inputs[0]
+    source = st.segmented_control("Input", inputs, default=inputs[0], key="predict_input",
+                                  persist_state="page") or inputs[0]
     if not data.drawable:
         st.caption(f"The run was trained on {markdown_text(data.name)}, whose classes are not digits to draw: "
                    "upload a picture of one object instead.")
@@ -60,7 +62,7 @@ def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
             upload = st.file_uploader("A photo or screenshot of one digit", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
                                       key="predict_upload", max_upload_size=preprocess.MAX_BYTES // 2**20)
             image = None if upload is None else upload.getvalue()
-    own_digit, previous = None, st.session_state.get(OWN)
+    own_digit = None
     try:
         own_digit = None if image is None else predictions.read_own_digit(model, image)
     except preprocess.ImageInputError as error:  # BlankImageError too: an empty canvas gets a hint, not a warning
@@ -78,8 +80,112 @@ def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
         result_col.markdown(f"The model reads **{markdown_text(names[out.predicted])}** ({out.confidence:.1%}); next "
                             f"best: {markdown_text(names[out.runner_up])} ({out.runner_up_probability:.1%}).")
         vega.show(charts.probability_bars(out.frame), result_col, width="stretch")
-    if st.session_state.get(INSIDE_SOURCE) == "own" and not predictions.same_input(previous, own_digit):
-        st.rerun()  # the Inside tab shows this digit: redraw it too
+
+
+def test_digits(model: inference.RunModel, data: Dataset, scores, version: tuple) -> None:
+    mistakes_col, true_col, predicted_col, order_col, limit_col = st.columns(5, vertical_alignment="bottom")
+    mistakes = mistakes_col.toggle("Only mistakes", key="predict_mistakes", persist_state="page")
+    digit_or_any = {"options": [None, *range(data.n_classes)], "persist_state": "page",
+                    "format_func": lambda d: "any" if d is None else data.class_names[d]}
+    true_class = true_col.selectbox("True class", key="predict_true", **digit_or_any)
+    predicted_class = predicted_col.selectbox("Predicted class", key="predict_predicted", **digit_or_any)
+    order = order_col.selectbox("Order", predictions.ORDERS, key="predict_order", persist_state="page",
+                                help="Confidence: the probability of the predicted digit.")
+    limit = limit_col.slider("Digits shown", 10, 60, 30, step=10, key="predict_limit", persist_state="page")
+    chosen = predictions.select_samples(scores, data.y_test, mistakes_only=mistakes, true_class=true_class,
+                                        predicted_class=predicted_class, order=order, limit=limit)
+    if chosen.frame.empty:
+        st.info("No test digit matches these filters.")
+        return
+    st.caption(f"{chosen.matches:,} of {len(data.y_test):,} test digits match. Under each: ✓/✗, true → predicted, "
+               "confidence.")
+    st.image(predictions.thumbnails(data.x_test, chosen.frame["index"]), list(chosen.frame["caption"]),
+             output_format="PNG")
+    labels = dict(zip(chosen.frame["index"].tolist(), chosen.frame["label"]))
+    pick = st.selectbox("Look closer at", list(labels), format_func=labels.get, key="predict_sample",
+                        persist_state="page")
+    st.session_state[PICK] = pick
+    out = predictions.explain_output(scores[pick])
+    digit_col, bars_col = st.columns([1, 2])
+    vega.show(vega.cached(("test digit", data.name, data.sha256, pick), lambda: digit_chart(data.x_test[pick])),
+              digit_col, width="content")
+    vega.show(vega.cached(("probabilities", *version, pick), lambda: charts.probability_bars(out.frame)), bars_col,
+              width="stretch")
+    truth = int(data.y_test[pick])
+    st.markdown(f"Softmax turns the last layer's {data.n_classes} scores into probabilities that add up to "
+                f"{out.total:.3f}. `np.argmax` picks the position of the largest: **{out.predicted}** "
+                f"({out.confidence:.1%}), ahead of {out.runner_up} ({out.runner_up_probability:.1%}). The true label "
+                f"is **{truth}** ({markdown_text(data.class_names[truth])}): the prediction is "
+                f"{'right' if out.predicted == truth else '**wrong**'}.")
+    st.code(f"probabilities = model.predict(x_test[{pick}:{pick + 1}])[0]\nprint(probabilities.round(3))\n"
+            f"# {out.printed}\nnp.argmax(probabilities)  # {out.predicted}")
+    report_links.link_to_answer("b8")
+
+
+def picked(data: Dataset) -> int:
+    """The test digit picked last under Test digits (the first test digit before any was picked)."""
+    pick = st.session_state.get(PICK, 0)
+    return pick if pick < len(data.y_test) else 0
+
+
+def wrong_shape(model: inference.RunModel, data: Dataset, scores, version: tuple) -> None:
+    pick = picked(data)
+    st.markdown(f"The model takes `Input(shape=(28, 28, 1))`: one grey channel. Test digit #{pick} as a colour (RGB) "
+                "image is fed to it as is, then converted; the errors are this model's own (`model.predict` checks "
+                "the same shapes). The fix: one channel (average the colours, or Pillow's `.convert('L')`) and a "
+                "batch axis in front.")
+    for attempt in test_digit_shapes(*version, pick, model, data.x_test[pick]):
+        code_col, outcome_col = st.columns(2)
+        code_col.code(f"# input shape {attempt.shape}\n{attempt.code}")
+        if attempt.error is None:
+            truth = int(data.y_test[pick])
+            verdict = "right" if attempt.predicted == truth else f"wrong: the true label is {truth}"
+            outcome_col.success(f"Runs: {data.n_classes} probabilities, `np.argmax` gives **{attempt.predicted}** "
+                                f"({verdict}).")
+        else:
+            outcome_col.code(f"{attempt.error_type}: {attempt.error}", language=None, wrap_lines=True)
+    report_links.link_to_answer("b9")
+
+
+def inside_the_network(model: inference.RunModel, data: Dataset, scores, version: tuple) -> None:
+    own_digit = st.session_state.get(OWN)
+    sources = {"test": "The test digit picked under Test digits", "own": "Your own digit"}
+    look_at = st.radio("Digit", list(sources), format_func=sources.get, horizontal=True, key=INSIDE_SOURCE,
+                       persist_state="page")
+    if look_at == "own" and own_digit is None:
+        st.info("Draw or upload a digit under Your own digit first; meanwhile, here is the test digit.")
+    if look_at == "own" and own_digit is not None:
+        pixels, seen, shown = own_digit.pixels, inside.look_inside(model, own_digit.pixels), None
+    else:  # a test digit: what the model computes for it, and its charts, are shared by every session
+        pick = picked(data)
+        pixels, shown = data.x_test[pick], (*version, pick)
+        seen = test_digit_inside(*shown, model, pixels)
+    first = inside.first_layer(model)
+    if first.kind == "dense":
+        st.info(f"This network has no convolution layers, so no filters or feature maps: its first layer "
+                f"({first.layer}) weighs all 784 pixels at once. Below, each unit's 784 weights as a 28x28 image.")
+    st.subheader("First-layer weights" if first.kind == "dense" else "First-layer filters")
+    order = " Left to right: the units of digits 0 to 9." if first.layer == architectures.OUTPUT_LAYER else ""
+    st.image(inside.weights_image(first.weights),
+             f"{len(first.weights)} of {first.total}: blue positive, red negative.{order}", output_format="PNG")
+    for layer in seen.feature_maps:
+        st.subheader(f"Feature maps of {layer.layer}")
+        st.image(inside.maps_image(layer), f"{len(layer.maps)} of {layer.channels} maps after "
+                 f"{' → '.join(layer.steps)}; "
+                 f"{'blue positive, red negative' if layer.signed else 'black 0, white the strongest response'}",
+                 output_format="PNG")
+    st.subheader("Which pixels drove the decision")
+    out = predictions.explain_output(seen.probabilities)
+    drawn = (vega.specs(decision_charts(pixels, seen, out)) if shown is None else
+             vega.cached(("decision", *shown), lambda: decision_charts(pixels, seen, out)))
+    for column, chart in zip(st.columns(3), drawn):
+        vega.show(chart, column, width="content")
+    st.caption("Gradient x input: how much each pixel's ink raised (blue) or lowered (red) the score; blank pixels "
+               "count for nothing.")
+
+
+def own_digit_tab(model: inference.RunModel, data: Dataset, scores, version: tuple) -> None:
+    own_digit_panel(model, data)
 
 
 st.title("Predictions: what the model says")
@@ -102,88 +208,10 @@ except MnistLabError as error:
     st.stop()
 
 version = (run.id, run.saved_epochs)  # the saved model whose outputs are shown
-samples_tab, own_tab, shape_tab, inside_tab = st.tabs(["Test digits", "Your own digit", "The wrong shape", "Inside the network"])
-with samples_tab:
-    mistakes_col, true_col, predicted_col, order_col, limit_col = st.columns(5, vertical_alignment="bottom")
-    mistakes = mistakes_col.toggle("Only mistakes", key="predict_mistakes")
-    digit_or_any = {"options": [None, *range(data.n_classes)],
-                    "format_func": lambda d: "any" if d is None else data.class_names[d]}
-    true_class = true_col.selectbox("True class", key="predict_true", **digit_or_any)
-    predicted_class = predicted_col.selectbox("Predicted class", key="predict_predicted", **digit_or_any)
-    order = order_col.selectbox("Order", predictions.ORDERS, key="predict_order", help="Confidence: the probability of the predicted digit.")
-    limit = limit_col.slider("Digits shown", 10, 60, 30, step=10, key="predict_limit")
-    chosen = predictions.select_samples(scores, data.y_test, mistakes_only=mistakes, true_class=true_class,
-                                        predicted_class=predicted_class, order=order, limit=limit)
-    pick = 0  # the digit the other tabs use when no test digit matches
-    if chosen.frame.empty:
-        st.info("No test digit matches these filters.")
-    else:
-        st.caption(f"{chosen.matches:,} of {len(data.y_test):,} test digits match. Under each: ✓/✗, true → predicted, confidence.")
-        st.image(predictions.thumbnails(data.x_test, chosen.frame["index"]), list(chosen.frame["caption"]), output_format="PNG")
-        labels = dict(zip(chosen.frame["index"].tolist(), chosen.frame["label"]))
-        pick = st.selectbox("Look closer at", list(labels), format_func=labels.get, key="predict_sample")
-        out = predictions.explain_output(scores[pick])
-        digit_col, bars_col = st.columns([1, 2])
-        vega.show(vega.cached(("test digit", data.name, data.sha256, pick), lambda: digit_chart(data.x_test[pick])),
-                  digit_col, width="content")
-        vega.show(vega.cached(("probabilities", *version, pick), lambda: charts.probability_bars(out.frame)), bars_col,
-                  width="stretch")
-        truth = int(data.y_test[pick])
-        st.markdown(f"Softmax turns the last layer's {data.n_classes} scores into probabilities that add up to "
-                    f"{out.total:.3f}. `np.argmax` picks the position of the largest: **{out.predicted}** "
-                    f"({out.confidence:.1%}), ahead of {out.runner_up} ({out.runner_up_probability:.1%}). The true label "
-                    f"is **{truth}** ({markdown_text(data.class_names[truth])}): the prediction is "
-                    f"{'right' if out.predicted == truth else '**wrong**'}.")
-        st.code(f"probabilities = model.predict(x_test[{pick}:{pick + 1}])[0]\nprint(probabilities.round(3))\n"
-                f"# {out.printed}\nnp.argmax(probabilities)  # {out.predicted}")
-        report_links.link_to_answer("b8")
-
-with own_tab:
-    own_digit_panel(model, data)
-own_digit = st.session_state.get(OWN)
-
-with shape_tab:
-    st.markdown(f"The model takes `Input(shape=(28, 28, 1))`: one grey channel. Test digit #{pick} as a colour (RGB) image "
-                "is fed to it as is, then converted; the errors are this model's own (`model.predict` checks the same shapes). "
-                "The fix: one channel (average the colours, or Pillow's `.convert('L')`) and a batch axis in front.")
-    for attempt in test_digit_shapes(*version, pick, model, data.x_test[pick]):
-        code_col, outcome_col = st.columns(2)
-        code_col.code(f"# input shape {attempt.shape}\n{attempt.code}")
-        if attempt.error is None:
-            truth = int(data.y_test[pick])
-            verdict = "right" if attempt.predicted == truth else f"wrong: the true label is {truth}"
-            outcome_col.success(f"Runs: {data.n_classes} probabilities, `np.argmax` gives **{attempt.predicted}** "
-                                f"({verdict}).")
-        else:
-            outcome_col.code(f"{attempt.error_type}: {attempt.error}", language=None, wrap_lines=True)
-    report_links.link_to_answer("b9")
-
-with inside_tab:
-    sources = {"test": "The test digit picked under Test digits", "own": "Your own digit"}
-    look_at = st.radio("Digit", list(sources), format_func=sources.get, horizontal=True, key=INSIDE_SOURCE)
-    if look_at == "own" and own_digit is None:
-        st.info("Draw or upload a digit under Your own digit first; meanwhile, here is the test digit.")
-    if look_at == "own" and own_digit is not None:
-        pixels, seen, shown = own_digit.pixels, inside.look_inside(model, own_digit.pixels), None
-    else:  # a test digit: what the model computes for it, and its charts, are shared by every session
-        pixels, shown = data.x_test[pick], (*version, pick)
-        seen = test_digit_inside(*shown, model, pixels)
-    first = inside.first_layer(model)
-    if first.kind == "dense":
-        st.info(f"This network has no convolution layers, so no filters or feature maps: its first layer ({first.layer}) "
-                "weighs all 784 pixels at once. Below, each unit's 784 weights as a 28x28 image.")
-    st.subheader("First-layer weights" if first.kind == "dense" else "First-layer filters")
-    order = " Left to right: the units of digits 0 to 9." if first.layer == architectures.OUTPUT_LAYER else ""
-    st.image(inside.weights_image(first.weights), f"{len(first.weights)} of {first.total}: blue positive, red negative.{order}",
-             output_format="PNG")
-    for layer in seen.feature_maps:
-        st.subheader(f"Feature maps of {layer.layer}")
-        st.image(inside.maps_image(layer), f"{len(layer.maps)} of {layer.channels} maps after {' → '.join(layer.steps)}; "
-                 f"{'blue positive, red negative' if layer.signed else 'black 0, white the strongest response'}", output_format="PNG")
-    st.subheader("Which pixels drove the decision")
-    out = predictions.explain_output(seen.probabilities)
-    drawn = (vega.specs(decision_charts(pixels, seen, out)) if shown is None else
-             vega.cached(("decision", *shown), lambda: decision_charts(pixels, seen, out)))
-    for column, chart in zip(st.columns(3), drawn):
-        vega.show(chart, column, width="content")
-    st.caption("Gradient x input: how much each pixel's ink raised (blue) or lowered (red) the score; blank pixels count for nothing.")
+#: Only the open tab is drawn (on_change="rerun"); the choices made in a tab stay while the student is on the page.
+SECTIONS = {"Test digits": test_digits, "Your own digit": own_digit_tab, "The wrong shape": wrong_shape,
+            "Inside the network": inside_the_network}
+for tab, section in zip(st.tabs(list(SECTIONS), key=TAB, on_change="rerun"), SECTIONS.values()):
+    if tab.open:
+        with tab:
+            section(model, data, scores, version)

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_lab.predictions import inference
 from mnist_lab.runs.store import RunStore
+from tests.apptest_helpers import open_tab
 from tests.server import ROOT
 
 
@@ -72,12 +73,22 @@ def test_filters_show_only_the_chosen_mistakes(trained_store, mnist):
     mistakes = int(np.sum((labels == 4) & (scores.argmax(axis=1) != 4)))
     assert any(caption.startswith(f"{mistakes:,} of 10,000 test digits match") for caption in captions(at))
     assert all(img.caption.startswith("✗ 4 → ") for img in at.get("image")[0].proto.imgs)
+    open_tab(at, "predict_tab", "Inside the network")
+    open_tab(at, "predict_tab", "Test digits")  # the filters are still set on coming back
+    assert (at.toggle(key="predict_mistakes").value, at.selectbox(key="predict_true").value) == (True, 4)
     at.selectbox(key="predict_predicted").set_value(4).run()  # a 4 predicted as 4 is no mistake
     assert "No test digit matches these filters." in [info.value for info in at.info]
 
 
-def test_wrong_shape_tab_shows_the_models_errors_and_the_fix(trained_store):
+def test_wrong_shape_tab_shows_the_models_errors_and_the_fix(trained_store, mnist):
     at = open_predictions("small fast")
+    assert not at.code or not any("input shape" in code.value for code in at.code)  # only the open tab is drawn
+    first = at.selectbox(key="predict_sample").value
+    at.selectbox(key="predict_true").set_value(7 if int(mnist.y_test[first]) != 7 else 2).run()  # another digit
+    picked = at.selectbox(key="predict_sample").value
+    assert picked != first
+    open_tab(at, "predict_tab", "The wrong shape")
+    assert any(f"Test digit #{picked} as a colour" in md.value for md in at.markdown)  # the digit picked before
     codes = [code.value for code in at.code]
     assert any(code.startswith("ValueError: Input 0") and "found shape=(28, 28, 3)" in code for code in codes)
     assert any("# input shape (1, 28, 28, 1)" in code for code in codes)
@@ -85,7 +96,7 @@ def test_wrong_shape_tab_shows_the_models_errors_and_the_fix(trained_store):
 
 
 def test_inside_the_network_of_a_convnet(trained_store):
-    at = open_predictions("small fast")
+    at = open_tab(open_predictions("small fast"), "predict_tab", "Inside the network")
     subheaders = [sub.value for sub in at.main.subheader]
     assert subheaders[0] == "First-layer filters"
     assert sum(sub.startswith("Feature maps of ") for sub in subheaders) == 2
@@ -97,14 +108,14 @@ def test_inside_the_network_of_a_convnet(trained_store):
 
 
 def test_a_perceptron_has_no_convolutions_and_the_page_says_so(trained_store):
-    at = open_predictions("small perceptron")
+    at = open_tab(open_predictions("small perceptron"), "predict_tab", "Inside the network")
     assert any("no convolution layers" in info.value for info in at.info)
     subheaders = [sub.value for sub in at.main.subheader]
     assert subheaders == ["First-layer weights", "Which pixels drove the decision"]
 
 
 def test_the_canvas_starts_empty_with_a_hint(trained_store):
-    at = open_predictions("small fast")
+    at = open_tab(open_predictions("small fast"), "predict_tab", "Your own digit")
     assert any("Draw a digit or upload a picture" in info.value for info in at.info)
     at.segmented_control(key="predict_input").set_value("Upload").run()
     assert not at.exception

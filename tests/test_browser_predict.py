@@ -6,6 +6,8 @@ import re
 import pytest
 from PIL import Image, ImageDraw
 
+from tests.browser_helpers import open_tab
+
 pytestmark = pytest.mark.browser
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -56,14 +58,15 @@ def test_drawing_a_digit_shows_what_the_model_sees_and_its_prediction(prediction
     assert seen.evaluate("img => img.naturalWidth") == 168
     page.screenshot(path=str(tmp_path / "drawn.png"), full_page=True)
 
-    page.get_by_role("tab", name="Inside the network").click()
+    open_tab(page, "Inside the network")
     page.get_by_text("Your own digit", exact=True).last.click()  # the radio option
     page.wait_for_selector(IDLE)
     page.get_by_role("heading", name="Which pixels drove the decision").wait_for()
     assert page.get_by_text("Draw or upload a digit under Your own digit first").count() == 0
     page.screenshot(path=str(tmp_path / "inside.png"), full_page=True)
 
-    page.get_by_role("tab", name="Your own digit").click()
+    open_tab(page, "Your own digit")  # a tab is drawn anew when it opens: the canvas is empty again
+    page.get_by_text("Draw a digit or upload a picture").wait_for()
     page.get_by_role("button", name="Clear").click()
     page.get_by_text("Draw a digit or upload a picture").wait_for()
     assert answer.count() == 0

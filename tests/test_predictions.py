@@ -127,15 +127,6 @@ def test_what_the_model_sees_is_white_on_black_and_enlarged_without_blur(models,
     assert picture[0, 0] == 0 and picture.max() == 255
 
 
-def test_same_input_compares_what_the_model_is_fed(models, mnist):
-    model = models["small fast"]
-    first, again = (predictions.read_own_digit(model, on_canvas(mnist.x_test[0])) for _ in range(2))
-    other = predictions.read_own_digit(model, on_canvas(mnist.x_test[1]))
-    assert predictions.same_input(first, again) and predictions.same_input(None, None)
-    assert not predictions.same_input(first, other)
-    assert not predictions.same_input(first, None) and not predictions.same_input(None, first)
-
-
 def test_uploaded_file_is_read_and_kept_for_display(models, mnist):
     buffer = io.BytesIO()
     Image.fromarray(255 - mnist.x_test[0]).resize((200, 200)).save(buffer, format="PNG")  # dark ink on paper

@@ -9,7 +9,6 @@ from mnist_lab.predictions.samples import (
     ShapeAttempt,
     explain_output,
     read_own_digit,
-    same_input,
     select_samples,
     thumbnails,
     wrong_shape_demo,
@@ -17,5 +16,5 @@ from mnist_lab.predictions.samples import (
 
 __all__ = [
     "ORDERS", "OutputExplanation", "OwnDigit", "Samples", "ShapeAttempt", "explain_output", "read_own_digit",
-    "same_input", "select_samples", "thumbnails", "wrong_shape_demo",
+    "select_samples", "thumbnails", "wrong_shape_demo",
 ]

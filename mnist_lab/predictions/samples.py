@@ -239,13 +239,6 @@ def read_own_digit(model: RunModel, image: Image.Image | np.ndarray | bytes) -> 
     return OwnDigit(seen=seen, probabilities=model.predict_digit(seen), original=original)
 
 
-def same_input(first: OwnDigit | None, second: OwnDigit | None) -> bool:
-    """Whether two own digits give the model the same 28x28 input; two Nones (nothing drawn) count as the same."""
-    if first is None or second is None:
-        return first is second
-    return bool(np.array_equal(first.seen, second.seen))
-
-
 @dataclass(frozen=True)
 class ShapeAttempt:
     """One call of the model in the wrong-shape demonstration and what happened.
