@@ -1,7 +1,8 @@
 """Pages as a student feels them, in a real Chromium: the first visit of a new session, and warm page switches
 (a click on a page link until the script is idle and the page's heading shows), for every page, without and with a
-training running in another session; and the same switch in a one-line Streamlit app measured in the same run,
-for the ratio.
+training running in another session; the heavier tabs of each page, opened after a switch to it (only the open tab
+is drawn); and the same switch in a one-line Streamlit app measured in the same run, for the ratio. First visits are
+measured in brand-new browsers and in new tabs of a browser that opened the app before.
 
 Targets (issue 15): a warm page at most 1.0 s median on an idle 2-core machine; a first visit at most 3 s.
 Usage: python benchmarks/page_speed.py [--repeats 5]
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from mnist_lab import report
 from mnist_lab.runs.store import RunStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' helpers: the server, Chromium's flags
@@ -37,6 +39,13 @@ PAGES = {
     "Evaluate": "Evaluate: how good is the model?",
     "Report": "Report: the assignment, answered",
 }
+#: The tabs opened after a warm switch to their page, each with the heading that says its content is there.
+TABS = {
+    "Data": {"Classes": "Class balance", "Pixels": "Pixel intensities, raw and scaled", "Map": "All digits on one map"},
+    "Predictions": {"Inside the network": "Which pixels drove the decision"},
+    "Evaluate": {"Confusion matrix": "Confusion matrix", "ROC and precision-recall": "ROC and precision-recall curves"},
+    "Report": {"B6": f"B6. {report.question('b6').title}", "Whole report": f"B9. {report.question('b9').title}"},
+}
 ONE_LINE_APP = """import streamlit as st
 pages = [st.Page(lambda: st.title("One"), title="One", url_path="one"),
          st.Page(lambda: st.title("Two"), title="Two", url_path="two")]
@@ -53,17 +62,52 @@ def switch_seconds(page, link: str, heading: str) -> float:
     return time.perf_counter() - started
 
 
-def first_visit_seconds(browser, url: str, heading: str) -> float:
-    """Seconds from opening ``url`` in a new browser context (a new session) to ``heading`` with an idle script."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def first_visit_seconds(context, url: str, heading: str) -> float:
+    """Seconds from opening ``url`` in a new tab of ``context`` (a new session) to ``heading`` with an idle script."""
     page = context.new_page()
     started = time.perf_counter()
     page.goto(url)
     wait_idle(page, timeout=180_000)
     page.get_by_role("heading", name=heading).first.wait_for(timeout=180_000)
     seconds = time.perf_counter() - started
-    context.close()
+    page.close()
     return seconds
+
+
+def first_visits(browser, url: str) -> tuple[list[float], list[float]]:
+    """Seconds of three first visits in brand-new browsers (nothing cached), then three in new tabs of a browser
+    that has opened the app before (Streamlit's files in its cache, as for a student coming back)."""
+    heading, viewport = PAGES["Data"], {"viewport": {"width": 1400, "height": 1000}}
+    brand_new = []
+    for _ in range(3):
+        context = browser.new_context(**viewport)
+        brand_new.append(first_visit_seconds(context, url, heading))
+        context.close()
+    context = browser.new_context(**viewport)
+    first_visit_seconds(context, url, heading)
+    returning = [first_visit_seconds(context, url, heading) for _ in range(3)]
+    context.close()
+    return brand_new, returning
+
+
+def tab_seconds(page, tab: str, heading: str) -> float:
+    """Seconds from a click on the tab ``tab`` to its ``heading`` visible with an idle script."""
+    started = time.perf_counter()
+    page.get_by_role("tab", name=tab, exact=True).click()
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=180_000)
+    wait_idle(page, timeout=180_000)
+    return time.perf_counter() - started
+
+
+def tab_switches(page, repeats: int) -> dict[str, float]:
+    """Median seconds to open each tab of :data:`TABS`, each time after a fresh switch to its page."""
+    times: dict[str, list[float]] = {}
+    for _ in range(repeats + 1):  # the first round warms each tab's caches
+        for link, tabs in TABS.items():
+            for tab, heading in tabs.items():
+                switch_seconds(page, link, PAGES[link])
+                times.setdefault(f"{link} / {tab}", []).append(tab_seconds(page, tab, heading))
+    return {name: statistics.median(values[1:]) for name, values in times.items()}
 
 
 def warm_switches(page, repeats: int) -> dict[str, float]:
@@ -101,13 +145,21 @@ def one_line_switch(browser, repeats: int) -> float:
         stop_process(process, timeout=30)
 
 
-def report(title: str, warm: dict[str, float], baseline: float) -> bool:
+def verdicts(title: str, warm: dict[str, float], baseline: float) -> bool:
+    """Print each page's median and verdict; whether every page met the target."""
     print(title)
     for link, seconds in warm.items():
         verdict = "met" if seconds <= WARM_TARGET_S else "MISSED"
         print(f"  {link}: {seconds:.2f} s median ({seconds / baseline:.1f} x the one-line page), "
               f"target <= {WARM_TARGET_S} s: {verdict}")
     return all(seconds <= WARM_TARGET_S for seconds in warm.values())
+
+
+def reported(title: str, warm: dict[str, float], baseline: float) -> None:
+    """Print each page's median: figures for a busy machine, which the idle-machine target does not judge."""
+    print(title)
+    for link, seconds in warm.items():
+        print(f"  {link}: {seconds:.3f} s median ({seconds / baseline:.1f} x the one-line page)")
 
 
 def main() -> int:
@@ -122,16 +174,20 @@ def main() -> int:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         baseline = one_line_switch(browser, args.repeats)
         print(f"one-line Streamlit page, warm switch: {baseline:.2f} s median")
-        first = [first_visit_seconds(browser, url, PAGES["Data"]) for _ in range(3)]
-        print(f"first visit of a new session (Data page): {statistics.median(first):.2f} s median of 3 "
-              f"({', '.join(f'{value:.2f}' for value in first)}), target <= {FIRST_TARGET_S} s: "
-              f"{'met' if statistics.median(first) <= FIRST_TARGET_S else 'MISSED'}")
-        ok &= statistics.median(first) <= FIRST_TARGET_S
+        brand_new, returning = first_visits(browser, url)
+        for who, times in (("a brand-new browser", brand_new), ("a browser that opened the app before", returning)):
+            print(f"first visit of a new session, {who} (Data page): {statistics.median(times):.2f} s median of 3 "
+                  f"({', '.join(f'{value:.2f}' for value in times)}), target <= {FIRST_TARGET_S} s: "
+                  f"{'met' if statistics.median(times) <= FIRST_TARGET_S else 'MISSED'}")
+            ok &= statistics.median(times) <= FIRST_TARGET_S
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.goto(url)
         wait_idle(page, timeout=180_000)
-        ok &= report("warm page switches, nothing training:", warm_switches(page, args.repeats), baseline)
+        ok &= verdicts("warm page switches, nothing training:", warm_switches(page, args.repeats), baseline)
+        print("a tab opened after a warm switch to its page (only the open tab is drawn), median:")
+        for name, seconds in tab_switches(page, args.repeats).items():
+            print(f"  {name}: {seconds:.2f} s ({seconds / baseline:.1f} x the one-line page)")
         trainer_context = browser.new_context(viewport={"width": 1400, "height": 1000})
         trainer = trainer_context.new_page()
         trainer.goto(url)
@@ -139,8 +195,8 @@ def main() -> int:
         switch_seconds(trainer, "Train", PAGES["Train"])
         start_training(trainer, "bench training", epochs=200, images=20000)
         trainer.get_by_role("button", name="Stop").wait_for(timeout=180_000)
-        ok &= report("warm page switches while another session trains (and watches it):",
-                     warm_switches(page, args.repeats), baseline)
+        reported("warm page switches while another session trains (and watches it; the target is for an idle "
+                 "machine):", warm_switches(page, args.repeats), baseline)
         trainer.get_by_role("button", name="Stop").click()
         browser.close()
     print(f"load average after: {os.getloadavg()[0]:.1f}")
