@@ -220,7 +220,7 @@ if focus in numbers:
     st.caption(f"Opened at the answer to {numbers[focus]}: every other answer has its tab.")
 # Only the open tab is drawn (on_change="rerun"): the whole report at once took the browser about 1.5 s to draw.
 tabs = st.tabs([*numbers.values(), WHOLE_REPORT], key=TAB, on_change="rerun", default=numbers.get(focus))
-for tab, number in zip(tabs, [*numbers, WHOLE_REPORT]):
+for tab, shown in zip(tabs, [*numbers, WHOLE_REPORT]):
     if tab.open:
         with tab:
-            show_answers(built.answers if number == WHOLE_REPORT else [built.answer(number)], base, data, version)
+            show_answers(built.answers if shown == WHOLE_REPORT else [built.answer(shown)], base, data, version)
