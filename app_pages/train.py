@@ -20,7 +20,7 @@ OWNED = "training_run"  # run id of the training this session started (survives 
 SWEEP = "training_sweep"  # tag of the sweep this session started
 BEFORE = "training_replaced_run"  # the active run before this session's last start: a cancel goes back to it
 POLL_SECONDS = 1.0
-#: The live charts are rebuilt at most this often (and at once when an epoch ends); one build serves every watcher.
+#: The live charts are redrawn this often (the progress bar every POLL_SECONDS); one build serves every watcher.
 CHART_SECONDS = 2.0
 SUMMARY_COLUMNS = {**architectures.SUMMARY_TITLES, "params": st.column_config.NumberColumn("parameters", format="localized")}
 
@@ -146,6 +146,18 @@ def draw_progress(progress: training.Progress) -> None:
         text=f"Epoch {progress.epoch} of {progress.epochs}, batch {progress.batch} of {progress.batches_per_epoch}"
         f" · {progress.images_per_second:,.0f} images/s{left}",
     )
+
+
+@st.fragment(run_every=CHART_SECONDS)
+def live_charts(run_id: str) -> None:
+    """The live charts, redrawn every CHART_SECONDS: each redraw sends every chart's data to every watching tab,
+    which then draws them again, so they tick slower than the progress bar."""
+    job = my_job(run_id)
+    if job is None:
+        return
+    progress = job.progress()
+    if progress.waiting or progress.done:
+        return
     frame = (int(time.time() // CHART_SECONDS), len(progress.epoch_rows))
     batches, epochs = live_specs(progress.run_id, frame, progress)
     if batches is not None:
@@ -269,6 +281,7 @@ if (axes := sweep_form.render(model_config, train_config, busy=busy)) is not Non
 
 if mine is not None:
     live_panel(mine.run_id)
+    live_charts(mine.run_id)
 elif my_sweep:
     sweep_panel(my_sweep, busy)
 elif owned_run_id():
