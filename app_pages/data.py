@@ -107,18 +107,7 @@ def pixels(data: datasets.Dataset) -> None:
     st.header("Pixel intensities, raw and scaled")
     for column, chart in zip(st.columns(2), statistics_charts(data.name)[1]):
         vega.show(chart, column, width="stretch")
-    raw_bars = histogram[histogram["scale"] == "raw 0-255"].reset_index(drop=True)
-    peak = raw_bars["share"].idxmax()
-    tallest = ("the last bar, full ink (the strokes' cores)" if peak == len(raw_bars) - 1 else
-               f"at {raw_bars.loc[peak, 'start']:.0f}-{raw_bars.loc[peak, 'end'] - 1:.0f}")
-    st.markdown(
-        f"{facts['zero_share']:.0%} of all pixels are exactly 0 (background, left out of the histogram); the other "
-        f"pixels spread up to {int(data.x_train.max())}, and the tallest bar is {tallest}. "
-        "Dividing by 255 maps the values to 0-1 without changing the picture. Networks train faster and more "
-        "stably on small inputs: with 0-255, the first layer's weighted sums are ~255 times larger, so the "
-        "initial activations and gradients are far too big for the usual learning rates. Try it: the Train "
-        "page has a switch to turn scaling off."
-    )
+    st.markdown(explore.pixel_sentence(histogram, facts, int(data.x_train.max())))
     report_links.link_to_answer("b1")
     one_digit(data)
 

@@ -87,3 +87,16 @@ def test_the_border_sentence_is_measured_on_the_images(mnist):
     edges = SimpleNamespace(x_train=rng.integers(1, 255, size=(50, 28, 28), dtype=np.uint8), image_shape=(28, 28))
     assert explore.border_sentence(edges) == (
         f"The outer {explore.BORDER} pixels are 0 in only 0.0% of cases: the objects reach the edges of the field.")
+
+
+def test_the_pixel_sentence_quotes_the_histogram_of_the_images(mnist):
+    histogram, facts = explore.pixel_histogram(mnist), explore.pixel_facts(mnist)
+    raw = histogram[histogram["scale"] == "raw 0-255"]
+    sentence = explore.pixel_sentence(histogram, facts, int(mnist.x_train.max()))
+    assert sentence.startswith(f"{facts['zero_share']:.0%} of all pixels are exactly 0")
+    assert 0.75 < facts["zero_share"] < 0.85 and "spread up to 255" in sentence
+    assert raw["share"].idxmax() == raw.index[-1]  # MNIST's strokes: most ink pixels are full ink
+    assert "the tallest bar is the last bar, full ink" in sentence
+    faint = histogram.assign(share=[1.0 if i == 3 else 0.0 for i in range(len(histogram))])
+    start, end = faint.loc[3, "start"], faint.loc[3, "end"]
+    assert f"the tallest bar is at {start:.0f}-{end - 1:.0f}." in explore.pixel_sentence(faint, facts, 200)
