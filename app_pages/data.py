@@ -77,9 +77,11 @@ def add_dataset() -> None:
 def examples(data: datasets.Dataset) -> None:
     st.header("Examples of every class")
     split_col, size_col, seed_col = st.columns([1, 2, 1])
-    split = split_col.segmented_control("Split", ["train", "test"], default="train", key="gallery_split") or "train"
-    per_class = size_col.slider("Examples per class", 1, 20, 10, key="gallery_per_class")
-    seed = seed_col.number_input("Shuffle seed", 0, 10_000, 0, key="gallery_seed", help="Another seed, other examples.")
+    split = split_col.segmented_control("Split", ["train", "test"], default="train", key="gallery_split",
+                                        persist_state="page") or "train"
+    per_class = size_col.slider("Examples per class", 1, 20, 10, key="gallery_per_class", persist_state="page")
+    seed = seed_col.number_input("Shuffle seed", 0, 10_000, 0, key="gallery_seed", persist_state="page",
+                                 help="Another seed, other examples.")
     for class_name, strip in gallery_strips(data.name, split, per_class, int(seed)).items():
         label, images = st.columns([1, 12], vertical_alignment="center")
         label.markdown(f"**{markdown_text(class_name)}**")
@@ -115,9 +117,11 @@ def pixels(data: datasets.Dataset) -> None:
 def one_digit(data: datasets.Dataset) -> None:
     st.header("One digit, pixel by pixel")
     pick_split, pick_index = st.columns(2)
-    split = pick_split.segmented_control("Split", ["train", "test"], default="train", key="inspect_split") or "train"
+    split = pick_split.segmented_control("Split", ["train", "test"], default="train", key="inspect_split",
+                                         persist_state="page") or "train"
     images, labels = data.split(split)
-    index = int(pick_index.number_input("Image index", 0, len(labels) - 1, 0, key="inspect_index"))
+    index = int(pick_index.number_input("Image index", 0, len(labels) - 1, 0, key="inspect_index",
+                                        persist_state="page"))
     digit, explanation = st.columns([1, 1])
     vega.show(vega.cached(("data digit", data.sha256, split, index),
                           lambda: charts.heatmap(explore.image_frame(images[index]), domain=[0, 255])), digit,
@@ -143,13 +147,16 @@ def digit_map_section(data: datasets.Dataset) -> None:
         format_func={"pca": "PCA (linear, instant)", "tsne": "t-SNE (non-linear, slower)"}.get,
         horizontal=True,
         key="map_method",
+        persist_state="page",
     )
     if method == "tsne":  # t-SNE's cost grows faster than its points: fewer of them keep it within seconds
         sample = sample_col.slider("Images on the map", 500, explore.TSNE_MAX_SAMPLE, 1000, step=250,
-                                   key="tsne_sample", help=f"t-SNE maps at most {explore.TSNE_MAX_SAMPLE:,} images so "
-                                                           "that it takes seconds.")
+                                   key="tsne_sample", persist_state="page",
+                                   help=f"t-SNE maps at most {explore.TSNE_MAX_SAMPLE:,} images so that it takes "
+                                        "seconds.")
     else:
-        sample = sample_col.slider("Images on the map", 500, 5000, 2000, step=500, key="map_sample")
+        sample = sample_col.slider("Images on the map", 500, 5000, 2000, step=500, key="map_sample",
+                                   persist_state="page")
     what = "t-SNE map" if method == "tsne" else "PCA map"
     with st.spinner(f"Computing the {what} of {min(sample, len(data.y_train)):,} training images (once per setting; "
                     "it is kept for every visitor)...", show_time=True):

@@ -44,6 +44,11 @@ def test_gallery_controls_change_the_examples(home):
     at.number_input(key="gallery_seed").set_value(7).run()
     assert not at.exception
     assert at.get("image")[0].value[0] != before
+    at.session_state["data_tab"] = "Map"
+    at.run()
+    at.session_state["data_tab"] = "Examples"
+    at.run()  # the gallery's settings are still set on coming back to its tab
+    assert (at.slider(key="gallery_per_class").value, at.number_input(key="gallery_seed").value) == (3, 7)
 
 
 def test_tsne_map(home):
