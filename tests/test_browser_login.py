@@ -120,7 +120,7 @@ def test_students_reach_only_their_own_runs_and_the_teacher_sees_the_class(chrom
         teacher.get_by_role("button", name="Open it, read-only").click()
         wait_idle(teacher, timeout=WAIT)
         expect(teacher.get_by_text("You are looking at Bob's run bobs small run")).to_be_visible(timeout=WAIT)
-        expect(teacher.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=WAIT)
+        expect(teacher.get_by_role("heading", name="Per class")).to_be_visible(timeout=WAIT)  # Evaluate's first tab
 
         alice.get_by_role("button", name="Stop").click()
         expect(alice.get_by_text(re.compile(r"alices long run.*: stopped"))).to_be_visible(timeout=WAIT)

@@ -130,6 +130,7 @@ def test_the_run_pages_use_the_active_runs_dataset(shapes_env, page):
     if page == "app_pages/predict.py":
         options = at.selectbox(key="predict_true").options
         assert options == ["any", *CLASSES]
+        open_tab(at, "predict_tab", "Your own digit")
         assert [str(option) for option in at.segmented_control(key="predict_input").options] == ["Upload"]
     if page == "app_pages/evaluate.py":
         open_tab(at, "evaluate_tab", "Confusion matrix")
