@@ -8,7 +8,7 @@ from mnist_lab.data import explore
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import report_links, resources, sidebar, vega
+from ui import report_links, resources, sidebar, tabs, vega
 
 #: Classes that overlap on MNIST's 2-D maps and in its confusion matrices.
 TAB = "data_tab"
@@ -200,10 +200,5 @@ st.markdown(
 )
 add_dataset()
 
-#: The page's tabs: only the open one is drawn (all of them at once took the browser about 1.5 s on 2 cores).
-SECTIONS = {"Examples": examples, "Classes": classes, "Pixels": pixels, "Map": digit_map_section,
-            "Facts": facts_and_credits}
-for tab, section in zip(st.tabs(list(SECTIONS), key=TAB, on_change="rerun"), SECTIONS.values()):
-    if tab.open:
-        with tab:
-            section(data)
+tabs.lazy_tabs({"Examples": examples, "Classes": classes, "Pixels": pixels, "Map": digit_map_section,
+                "Facts": facts_and_credits}, TAB, data)

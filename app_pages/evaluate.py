@@ -7,7 +7,7 @@ from mnist_lab.data import Dataset, explore
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import report_links, resources, sidebar, sweep_view, vega
+from ui import report_links, resources, sidebar, sweep_view, tabs, vega
 
 TRUE, PREDICTED, MATRIX, TAB = "evaluate_true", "evaluate_predicted", "evaluate_matrix", "evaluate_tab"
 
@@ -95,13 +95,8 @@ def one_run(run: run_store.Run) -> None:
                f"test images of {markdown_text(data.name)}.")
     headline(ev, len(classes))
     version = (run.id, run.saved_epochs)  # the evaluation and every chart of it follow the saved model
-    sections = {"Per class": per_class_section, "Confusion matrix": confusion_section, "ROC and precision-recall":
-                curves_section}
-    # Only the open tab is drawn (on_change="rerun"): the whole evaluation at once took the browser over a second.
-    for tab, section in zip(st.tabs(list(sections), key=TAB, on_change="rerun"), sections.values()):
-        if tab.open:
-            with tab:
-                section(ev, data, version)
+    tabs.lazy_tabs({"Per class": per_class_section, "Confusion matrix": confusion_section,
+                    "ROC and precision-recall": curves_section}, TAB, ev, data, version)
 
 
 def per_class_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) -> None:

@@ -9,7 +9,7 @@ from mnist_lab.models import architectures
 from mnist_lab.predictions import inference, inside, preprocess
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import report_links, resources, sidebar, vega
+from ui import report_links, resources, sidebar, tabs, vega
 
 CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts an empty canvas
 OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last own digit, for the Inside tab
@@ -208,10 +208,5 @@ except MnistLabError as error:
     st.stop()
 
 version = (run.id, run.saved_epochs)  # the saved model whose outputs are shown
-#: Only the open tab is drawn (on_change="rerun"); the choices made in a tab stay while the student is on the page.
-SECTIONS = {"Test digits": test_digits, "Your own digit": own_digit_tab, "The wrong shape": wrong_shape,
-            "Inside the network": inside_the_network}
-for tab, section in zip(st.tabs(list(SECTIONS), key=TAB, on_change="rerun"), SECTIONS.values()):
-    if tab.open:
-        with tab:
-            section(model, data, scores, version)
+tabs.lazy_tabs({"Test digits": test_digits, "Your own digit": own_digit_tab, "The wrong shape": wrong_shape,
+                "Inside the network": inside_the_network}, TAB, model, data, scores, version)
