@@ -59,7 +59,8 @@ def test_drawing_a_digit_shows_what_the_model_sees_and_its_prediction(prediction
     page.screenshot(path=str(tmp_path / "drawn.png"), full_page=True)
 
     open_tab(page, "Inside the network")
-    page.get_by_text("Your own digit", exact=True).last.click()  # the radio option
+    # The radio option, not the tab of the same name: waiting for the radio also waits for the Inside tab's content.
+    page.get_by_role("radio", name="Your own digit").click(force=True)
     page.wait_for_selector(IDLE)
     page.get_by_role("heading", name="Which pixels drove the decision").wait_for()
     assert page.get_by_text("Draw or upload a digit under Your own digit first").count() == 0
