@@ -64,8 +64,8 @@ def test_altered_file_is_refused(tmp_path):
 
 def test_importing_data_does_not_import_tensorflow_or_streamlit():
     code = (
-        "import sys, mnist_lab.data, mnist_lab.data.explore, mnist_lab.evaluation.metrics, mnist_lab.runs.store,"
-        " mnist_lab.models.config;"
+        "import sys, mnist_lab.data, mnist_lab.data.explore, mnist_lab.evaluation.metrics, mnist_lab.evaluation.confusion,"
+        " mnist_lab.runs.store, mnist_lab.models.config;"
         "heavy = [m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules];"
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

@@ -1,4 +1,4 @@
-"""Tests for mnist_lab.evaluation.metrics: every figure must equal scikit-learn's for the same inputs."""
+"""Tests for mnist_lab.evaluation.metrics and .confusion: every figure must equal scikit-learn's for the same inputs."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from mnist_lab.evaluation import metrics
+from mnist_lab.evaluation import confusion, metrics
 from mnist_lab.evaluation.metrics import MetricsInputError
 
 # Any warning not expected by a test (sklearn's zero-division or sum-to-one warnings included) fails it.
@@ -149,12 +149,12 @@ def test_confusion_equals_sklearn(seed, normalize):
     y, p = softmax_scores(seed)
     predicted = p.argmax(axis=1)
     expected = confusion_matrix(y, predicted, labels=range(K), normalize=normalize)
-    np.testing.assert_array_equal(metrics.confusion(y, predicted, labels=range(K), normalize=normalize), expected)
+    np.testing.assert_array_equal(confusion.confusion(y, predicted, labels=range(K), normalize=normalize), expected)
 
 
 def test_confusion_defaults_to_labels_seen_like_sklearn():
     y_true, y_pred = [2, 0, 2, 2, 0, 1], [0, 0, 2, 2, 0, 2]
-    np.testing.assert_array_equal(metrics.confusion(y_true, y_pred), [[2, 0, 0], [0, 0, 1], [1, 0, 2]])
+    np.testing.assert_array_equal(confusion.confusion(y_true, y_pred), [[2, 0, 0], [0, 0, 1], [1, 0, 2]])
 
 
 def test_perfect_predictions():
@@ -166,8 +166,8 @@ def test_perfect_predictions():
     assert result["accuracy"] == 1.0 and result["f1_macro"] == 1.0 and result["roc_auc_macro"] == 1.0
     assert result["log_loss"] == pytest.approx(log_loss(y, p), abs=1e-15)
     assert result["log_loss"] < 1e-12
-    cm = metrics.confusion(y, p.argmax(axis=1))
-    assert metrics.most_confused_pairs(cm).empty
+    cm = confusion.confusion(y, p.argmax(axis=1))
+    assert confusion.most_confused_pairs(cm).empty
     assert metrics.roc_curves(y, p).groupby("class")["auc"].first().eq(1.0).all()
 
 
@@ -185,7 +185,7 @@ def test_all_wrong_predictions():
     # Probability 0 for the true class is clipped to machine epsilon, as scikit-learn does.
     assert result["log_loss"] == pytest.approx(log_loss(y, p), rel=1e-12)
     assert result["log_loss"] == pytest.approx(-np.log(np.finfo(np.float64).eps))
-    pairs = metrics.most_confused_pairs(metrics.confusion(y, p.argmax(axis=1)), top=3)
+    pairs = confusion.most_confused_pairs(confusion.confusion(y, p.argmax(axis=1)), top=3)
     assert pairs.to_dict("list") == {"true": [0, 1, 2], "predicted": [1, 2, 3], "count": [20, 20, 20]}
 
 
@@ -308,7 +308,7 @@ def test_mismatched_lengths_name_the_shapes():
     with pytest.raises(ValueError, match=r"y_true has 100 samples but y_score has shape \(90, 10\)"):
         metrics.per_class_report(y, p[:90])
     with pytest.raises(ValueError, match=r"y_true has 100 samples but y_pred has shape \(90,\)"):
-        metrics.confusion(y, y[:90])
+        confusion.confusion(y, y[:90])
 
 
 @pytest.mark.parametrize(
@@ -326,7 +326,7 @@ def test_mismatched_lengths_name_the_shapes():
         (lambda y, p: metrics.summary(y, np.where(p > 0.5, np.nan, p)), r"NaN or infinite"),
         (lambda y, p: metrics.roc_curves(y, p, max_points=1), r"max_points must be None or at least 2, got 1"),
         (lambda y, p: metrics.per_class_report(y, p, labels=[0] * 10), r"labels must be distinct"),
-        (lambda y, p: metrics.confusion(y, p.argmax(axis=1), normalize="rows"), r"normalize must be one of"),
+        (lambda y, p: confusion.confusion(y, p.argmax(axis=1), normalize="rows"), r"normalize must be one of"),
     ],
 )
 def test_bad_input_raises_value_error_saying_what_is_wrong(call, message):
@@ -342,7 +342,7 @@ def test_bad_input_raises_value_error_saying_what_is_wrong(call, message):
         lambda: metrics.summary(np.array([], dtype=int), np.empty((0, K))),
         lambda: metrics.roc_curves([], np.empty((0, K))),
         lambda: metrics.pr_curves([], np.empty((0, K))),
-        lambda: metrics.confusion([], []),
+        lambda: confusion.confusion([], []),
     ],
 )
 def test_empty_input_raises_value_error(call):
@@ -363,37 +363,37 @@ def test_most_confused_pairs_sorted_by_count_then_class():
             [0, 9, 0, 60],
         ]
     )
-    pairs = metrics.most_confused_pairs(cm, top=4)
+    pairs = confusion.most_confused_pairs(cm, top=4)
     assert pairs.to_dict("list") == {"true": [3, 0, 2, 1], "predicted": [1, 3, 0, 2], "count": [9, 7, 7, 3]}
-    assert len(metrics.most_confused_pairs(cm)) == 5
-    everything = metrics.most_confused_pairs(cm, top=100)
+    assert len(confusion.most_confused_pairs(cm)) == 5
+    everything = confusion.most_confused_pairs(cm, top=100)
     assert len(everything) == 6 and (everything["count"] > 0).all()
-    named = metrics.most_confused_pairs(cm, top=1, labels=["zero", "one", "two", "three"])
+    named = confusion.most_confused_pairs(cm, top=1, labels=["zero", "one", "two", "three"])
     assert named.iloc[0].to_dict() == {"true": "three", "predicted": "one", "count": 9}
 
 
 def test_most_confused_pairs_refuses_bad_matrix_or_top():
     with pytest.raises(MetricsInputError, match=r"square, got shape \(2, 3\)"):
-        metrics.most_confused_pairs(np.zeros((2, 3)))
+        confusion.most_confused_pairs(np.zeros((2, 3)))
     with pytest.raises(MetricsInputError, match="top must be at least 1"):
-        metrics.most_confused_pairs(np.eye(3), top=0)
+        confusion.most_confused_pairs(np.eye(3), top=0)
     with pytest.raises(MetricsInputError, match=r"labels has shape \(2,\) but the confusion matrix has shape \(3, 3\)"):
-        metrics.most_confused_pairs(np.eye(3), labels=[0, 1])
+        confusion.most_confused_pairs(np.eye(3), labels=[0, 1])
 
 
 def test_confusion_long_has_a_row_per_cell_with_row_shares():
     y, p = softmax_scores(0)
-    cm = metrics.confusion(y, p.argmax(axis=1), labels=range(K))
-    long = metrics.confusion_long(cm)
+    cm = confusion.confusion(y, p.argmax(axis=1), labels=range(K))
+    long = confusion.confusion_long(cm)
     assert list(long.columns) == ["true", "predicted", "count", "row_share"]
     assert len(long) == K * K
     np.testing.assert_array_equal(long.pivot(index="true", columns="predicted", values="count").to_numpy(), cm)
     shares = long.pivot(index="true", columns="predicted", values="row_share").to_numpy()
-    np.testing.assert_allclose(shares, metrics.confusion(y, p.argmax(axis=1), labels=range(K), normalize="true"))
+    np.testing.assert_allclose(shares, confusion.confusion(y, p.argmax(axis=1), labels=range(K), normalize="true"))
 
 
 def test_confusion_long_gives_zero_share_to_an_empty_row():
-    long = metrics.confusion_long(np.array([[3, 1], [0, 0]]), labels=["a", "b"])
+    long = confusion.confusion_long(np.array([[3, 1], [0, 0]]), labels=["a", "b"])
     assert long.to_dict("list") == {
         "true": ["a", "a", "b", "b"],
         "predicted": ["a", "b", "a", "b"],

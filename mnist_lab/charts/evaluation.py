@@ -43,7 +43,7 @@ _COMPARE_HEIGHT = 380
 def confusion_heatmap(
     frame: pd.DataFrame, *, normalized: bool = False, chosen: tuple[str, str] | None = None
 ) -> alt.LayerChart:
-    """Confusion matrix (``metrics.confusion_long`` frame) with a clickable cell and the chosen cell outlined.
+    """Confusion matrix (``evaluation.confusion.confusion_long`` frame) with a clickable cell and the chosen cell outlined.
 
     Right answers (the diagonal) are shaded blue relative to the largest of them, mistakes red relative to the
     largest mistake, so that a mistake of 40 images stands out next to a diagonal of 1,000; each cell shows its value.

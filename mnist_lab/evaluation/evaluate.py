@@ -19,6 +19,8 @@ import pandas as pd
 from mnist_lab.data import Dataset, dataset_for_run
 from mnist_lab.errors import DatasetError
 from mnist_lab.evaluation import metrics
+from mnist_lab.evaluation.confusion import confusion as confusion_counts
+from mnist_lab.evaluation.confusion import confusion_long, most_confused_pairs
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
@@ -91,7 +93,7 @@ class Evaluation:
         :func:`mnist_lab.evaluation.metrics.per_class_report` with the class name as a column ``class``, plus
         ``ranking_errors`` (:func:`ranking_errors` of ``roc_auc``).
     confusion : pandas.DataFrame
-        :func:`mnist_lab.evaluation.metrics.confusion_long` of the counts, classes as names.
+        :func:`mnist_lab.evaluation.confusion.confusion_long` of the counts, classes as names.
     roc, pr : pandas.DataFrame
         :func:`mnist_lab.evaluation.metrics.roc_curves` and :func:`mnist_lab.evaluation.metrics.pr_curves`, thinned to
         :data:`CURVE_POINTS` points per curve.
@@ -196,16 +198,16 @@ def evaluate_run(
     summary["accuracy_gap"] = None if train_accuracy is None else train_accuracy - summary["accuracy"]
     summary["ranking_errors_macro"] = ranking_errors(summary["roc_auc_macro"])
     predicted = np.argmax(scores, axis=1).astype(np.int8)
-    counts = metrics.confusion(dataset.y_test, predicted, labels=range(len(labels)))
+    counts = confusion_counts(dataset.y_test, predicted, labels=range(len(labels)))
     evaluation = Evaluation(
         run_id=run.id,
         epoch=run.saved_epochs,
         summary=summary,
         per_class=frames["per_class"].assign(ranking_errors=lambda frame: ranking_errors(frame["roc_auc"])),
-        confusion=metrics.confusion_long(counts, labels=labels),
+        confusion=confusion_long(counts, labels=labels),
         roc=frames["roc"],
         pr=frames["pr"],
-        confused_pairs=metrics.most_confused_pairs(counts, labels=labels),
+        confused_pairs=most_confused_pairs(counts, labels=labels),
         predicted=predicted,
         confidence=scores[np.arange(len(scores)), predicted],
     )
