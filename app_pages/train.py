@@ -19,9 +19,10 @@ from ui import report_links, resources, sidebar, sweep_form, train_form, vega
 OWNED = "training_run"  # run id of the training this session started (survives page switches)
 SWEEP = "training_sweep"  # tag of the sweep this session started
 BEFORE = "training_replaced_run"  # the active run before this session's last start: a cancel goes back to it
-POLL_SECONDS = 1.0
-#: The live charts are redrawn this often (the progress bar every POLL_SECONDS); one build serves every watcher.
-CHART_SECONDS = 2.0
+#: A running training's live view (Stop, progress bar, charts) and a sweep's table are redrawn this often.
+LIVE_SECONDS = 2.0
+#: A training waiting in the queue checks its place this often: a class waiting for one worker is many sessions.
+WAITING_SECONDS = 5.0
 SUMMARY_COLUMNS = {**architectures.SUMMARY_TITLES, "params": st.column_config.NumberColumn("parameters", format="localized")}
 
 st.title("Train a network")
@@ -126,17 +127,24 @@ def draw_epochs(run: run_store.Run, history: pd.DataFrame) -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def live_specs(run_id: str, frame: tuple[int, int], _progress: training.Progress) -> tuple[dict | None, list[dict]]:
-    """The live charts of one training in one ``frame`` (a time slot of CHART_SECONDS, epochs stored), as
-    Vega-Lite specs.
+def live_batch_spec(run_id: str, slot: int, _progress: training.Progress) -> dict | None:
+    """The batch-by-batch chart of one training in one time ``slot`` of LIVE_SECONDS, as a Vega-Lite spec.
 
-    Built once per frame for every session watching the training: building them took about 0.17 s of server CPU,
-    which ten watchers each paid every second.
+    Built once per slot for every session watching the training, from a spec built once per training with its data
+    replaced: Altair took about 0.1-0.2 s of server CPU for each new chart. The spec staying the same lets the
+    browsers update the chart's data instead of drawing it anew.
     """
-    batches = (vega.spec(charts.batch_curve(curves.batch_frame(_progress.batches, _progress.batches_per_epoch)))
-               if _progress.batches else None)
-    history = curves.history_frame(_progress.epoch_rows)
-    return batches, vega.specs(charts.metric_curve(history, metric) for metric in curves.METRICS) if len(history) else []
+    if not _progress.batches:
+        return None
+    frame = curves.batch_frame(_progress.batches, _progress.batches_per_epoch)
+    return vega.with_data(vega.cached(("live batches", run_id), lambda: charts.batch_curve(frame)), frame)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def live_epoch_specs(run_id: str, epochs: int, _rows: list[dict]) -> list[dict]:
+    """The per-epoch charts of one training after ``epochs`` epochs, built once per epoch for every watcher."""
+    history = curves.history_frame(_rows)
+    return vega.specs(charts.metric_curve(history, metric) for metric in curves.METRICS) if len(history) else []
 
 
 def draw_progress(progress: training.Progress) -> None:
@@ -148,18 +156,9 @@ def draw_progress(progress: training.Progress) -> None:
     )
 
 
-@st.fragment(run_every=CHART_SECONDS)
-def live_charts(run_id: str) -> None:
-    """The live charts, redrawn every CHART_SECONDS: each redraw sends every chart's data to every watching tab,
-    which then draws them again, so they tick slower than the progress bar."""
-    job = my_job(run_id)
-    if job is None:
-        return
-    progress = job.progress()
-    if progress.waiting or progress.done:
-        return
-    frame = (int(time.time() // CHART_SECONDS), len(progress.epoch_rows))
-    batches, epochs = live_specs(progress.run_id, frame, progress)
+def draw_live_charts(progress: training.Progress) -> None:
+    batches = live_batch_spec(progress.run_id, int(time.time() // LIVE_SECONDS), progress)
+    epochs = live_epoch_specs(progress.run_id, len(progress.epoch_rows), progress.epoch_rows)
     if batches is not None:
         vega.show(batches, width="stretch")
     if epochs:
@@ -169,28 +168,42 @@ def live_charts(run_id: str) -> None:
         st.caption("Per-epoch loss and accuracy (train and validation) appear here after the first epoch.")
 
 
-@st.fragment(run_every=POLL_SECONDS)
-def live_panel(run_id: str) -> None:
+@st.fragment(run_every=LIVE_SECONDS)
+def live_view(run_id: str) -> None:
+    """A running training: Stop, the progress bar and the live charts, redrawn together every LIVE_SECONDS.
+
+    One fragment run per tick for all of it: each run has a fixed cost in the server, paid by every watcher, and a
+    second fragment ticking every second for the progress bar tripled the runs (benchmarks/watchers.py).
+    """
     job = my_job(run_id)
     if job is None:  # ended and forgotten, or deleted by the teacher
         st.rerun(scope="app")
     progress = job.progress()
-    st.subheader(f"Training {markdown_text(progress.name)}")
-    if progress.waiting:
-        st.info(f"{markdown_text(progress.message)} It starts by itself when its turn comes: no need to click again. "
-                "Each student has one training at a time, and students take turns.", icon=":material/hourglass_top:")
-        st.button("Cancel", on_click=cancel, args=(job,), key="cancel_training",
-                  help="Takes it out of the queue: it never trains, and its run is removed.")
-    else:
-        st.caption(markdown_text(progress.message) + (f" On worker {progress.worker}." if progress.worker else ""))
-        st.button("Stop", type="primary", on_click=stop, args=([job],), disabled=job.stop_event.is_set(), key="stop_training",
-                  help="Stops after the batch in progress and keeps the model trained so far.")
-        draw_progress(progress)
-    if progress.done:
+    if progress.done or progress.waiting:  # the page shows the end, or the queue again
         st.rerun(scope="app")
+    st.subheader(f"Training {markdown_text(progress.name)}")
+    st.caption(markdown_text(progress.message) + (f" On worker {progress.worker}." if progress.worker else ""))
+    st.button("Stop", type="primary", on_click=stop, args=([job],), disabled=job.stop_event.is_set(), key="stop_training",
+              help="Stops after the batch in progress and keeps the model trained so far.")
+    draw_progress(progress)
+    draw_live_charts(progress)
 
 
-@st.fragment(run_every=POLL_SECONDS)
+@st.fragment(run_every=WAITING_SECONDS)
+def waiting_panel(run_id: str) -> None:
+    """A training waiting for its turn: its place in the queue and Cancel; the live view takes over once it starts."""
+    job = my_job(run_id)
+    if job is None or not job.waiting:  # cancelled elsewhere, or its turn came
+        st.rerun(scope="app")
+    progress = job.progress()
+    st.subheader(f"Training {markdown_text(progress.name)}")
+    st.info(f"{markdown_text(progress.message)} It starts by itself when its turn comes: no need to click again. "
+            "Each student has one training at a time, and students take turns.", icon=":material/hourglass_top:")
+    st.button("Cancel", on_click=cancel, args=(job,), key="cancel_training",
+              help="Takes it out of the queue: it never trains, and its run is removed.")
+
+
+@st.fragment(run_every=LIVE_SECONDS)
 def sweep_panel(jobs: list[training.TrainingJob], running: bool) -> None:
     rows = []
     for progress in (job.progress() for job in jobs):
@@ -280,8 +293,7 @@ if (axes := sweep_form.render(model_config, train_config, busy=busy)) is not Non
     start_sweep(axes, model_config, train_config, f"sweep {name or suggested}", dataset)
 
 if mine is not None:
-    live_panel(mine.run_id)
-    live_charts(mine.run_id)
+    (waiting_panel if mine.waiting else live_view)(mine.run_id)
 elif my_sweep:
     sweep_panel(my_sweep, busy)
 elif owned_run_id():

@@ -4,6 +4,9 @@
 was most of the server's CPU on the Data, Evaluate and Report pages (about 0.3-0.6 s of each view). Here charts
 become specs without validation (the AppTest page tests validate every spec a page draws, tests/apptest_helpers.py),
 and the pages cache those specs per dataset or run, so that a class opening the same page pays for its charts once.
+
+A spec's data is stored in it as the Arrow bytes ``st.vega_lite_chart`` sends: left as rows, each drawing turned
+them into a table and then into Arrow again, for every session and every tick of a live chart.
 """
 
 from __future__ import annotations
@@ -12,11 +15,31 @@ from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
+from streamlit import dataframe_util
 
 
 def spec(chart: Any) -> dict:
-    """The Vega-Lite spec of an Altair ``chart`` (a dict passes through), without schema validation."""
-    return chart if isinstance(chart, dict) else chart.to_dict(validate=False)
+    """The Vega-Lite spec of an Altair ``chart`` (a dict passes through), without schema validation, its named
+    datasets as Arrow bytes."""
+    built = dict(chart) if isinstance(chart, dict) else chart.to_dict(validate=False)
+    if "datasets" in built:
+        built["datasets"] = {name: _arrow(rows) for name, rows in built["datasets"].items()}
+    return built
+
+
+def _arrow(rows: Any) -> bytes:
+    """Rows of a dataset as the Arrow bytes Streamlit sends for them."""
+    return rows if isinstance(rows, bytes) else dataframe_util.convert_anything_to_arrow_bytes(rows)
+
+
+def with_data(template: dict, frame: Any) -> dict:
+    """The spec ``template`` (a chart of one named dataset) drawing the rows of ``frame`` instead of its own.
+
+    For charts redrawn with new data, such as a training's live curves: Altair builds the spec once, and the name of
+    its dataset stays the same, so the browser updates the chart's data instead of drawing the chart anew.
+    """
+    (name,) = template["datasets"]
+    return {**template, "datasets": {name: _arrow(frame)}}
 
 
 def specs(charts: Any) -> list[dict]:
