@@ -120,9 +120,10 @@ def draw_batches(run: run_store.Run, progress: training.Progress) -> None:
             curves.batch_frame(progress.batches, progress.batches_per_epoch))), width="stretch")
 
 
-def draw_epochs(run: run_store.Run, history: pd.DataFrame) -> None:
-    specs = vega.cached(("epochs", run.version), lambda: [charts.metric_curve(history, metric) for metric in curves.METRICS])
-    for column, spec in zip(st.columns(len(specs)), specs):  # stacked on a phone
+def draw_epochs(key: tuple, history: pd.DataFrame) -> None:
+    """Loss and accuracy per epoch side by side (stacked on a phone), built once per ``key`` for every session."""
+    specs = vega.cached(("epochs", *key), lambda: [charts.metric_curve(history, metric) for metric in curves.METRICS])
+    for column, spec in zip(st.columns(len(specs)), specs):
         vega.show(spec, column, width="stretch")
 
 
@@ -140,13 +141,6 @@ def live_batch_spec(run_id: str, slot: int, _progress: training.Progress) -> dic
     return vega.with_data(vega.cached(("live batches", run_id), lambda: charts.batch_curve(frame)), frame)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def live_epoch_specs(run_id: str, epochs: int, _rows: list[dict]) -> list[dict]:
-    """The per-epoch charts of one training after ``epochs`` epochs, built once per epoch for every watcher."""
-    history = curves.history_frame(_rows)
-    return vega.specs(charts.metric_curve(history, metric) for metric in curves.METRICS) if len(history) else []
-
-
 def draw_progress(progress: training.Progress) -> None:
     left = "" if math.isnan(progress.seconds_left) else f", about {progress.seconds_left:.0f} s left"
     st.progress(
@@ -158,12 +152,11 @@ def draw_progress(progress: training.Progress) -> None:
 
 def draw_live_charts(progress: training.Progress) -> None:
     batches = live_batch_spec(progress.run_id, int(time.time() // LIVE_SECONDS), progress)
-    epochs = live_epoch_specs(progress.run_id, len(progress.epoch_rows), progress.epoch_rows)
     if batches is not None:
         vega.show(batches, width="stretch")
-    if epochs:
-        for column, spec in zip(st.columns(len(epochs)), epochs):  # stacked on a phone
-            vega.show(spec, column, width="stretch")
+    history = curves.history_frame(progress.epoch_rows)
+    if len(history):  # built once per epoch for every watcher
+        draw_epochs(("live", progress.run_id, len(progress.epoch_rows)), history)
     else:
         st.caption("Per-epoch loss and accuracy (train and validation) appear here after the first epoch.")
 
@@ -256,7 +249,7 @@ def finished_panel(run: run_store.Run) -> None:
         draw_batches(run, job.progress())
     history = curves.history_frame(run.history)
     if len(history):
-        draw_epochs(run, history)
+        draw_epochs(run.version, history)
 
 
 try:
