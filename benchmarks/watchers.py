@@ -38,6 +38,7 @@ from pathlib import Path
 
 import psutil
 from playwright.sync_api import sync_playwright
+from server_cost import cpu_seconds
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import connect
@@ -69,29 +70,15 @@ def epoch_seconds(store: run_store.RunStore, run_id: str, first: int, last: int)
     return [later - earlier for earlier, later in zip(seconds[first - 1 : last - 1], seconds[first:last])]
 
 
-class ServerCpu:
-    """CPU seconds per second of the server process over a stretch of time."""
-
-    def __init__(self, pid: int) -> None:
-        self._process = psutil.Process(pid)
-        self._cpu, self._started = self._used(), time.monotonic()
-
-    def _used(self) -> float:
-        times = self._process.cpu_times()
-        return times.user + times.system
-
-    def per_second(self) -> float:
-        return (self._used() - self._cpu) / (time.monotonic() - self._started)
-
-
 def timed_window(store, run_id: str, window: float, server_pid: int) -> tuple[list[float], float]:
     """Epoch seconds of the epochs that end within the next ``window`` seconds (at least two), and the server's CPU
     seconds per second meanwhile."""
-    first, cpu = epochs_done(store, run_id), ServerCpu(server_pid)
-    started = time.monotonic()
+    server = psutil.Process(server_pid)
+    first, cpu, started = epochs_done(store, run_id), cpu_seconds(server), time.monotonic()
     while time.monotonic() - started < window or epochs_done(store, run_id) < first + 2:
         time.sleep(0.5)
-    return epoch_seconds(store, run_id, first, epochs_done(store, run_id)), cpu.per_second()
+    per_second = (cpu_seconds(server) - cpu) / (time.monotonic() - started)
+    return epoch_seconds(store, run_id, first, epochs_done(store, run_id)), per_second
 
 
 def rerun_request(page_hash: str = "", fragment_id: str = "") -> bytes:
