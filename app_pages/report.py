@@ -1,8 +1,11 @@
-"""Report page: every question of the assignment, numbered and answered with evidence from the active run."""
+"""Report page: the student's workbook. Each question with the run's evidence, the student's own answer, what a good
+answer covers and, as the teacher allows, MNIST Lab's explanation; the hand-in downloads."""
+
+from typing import NamedTuple
 
 import streamlit as st
 
-from mnist_lab import access, report
+from mnist_lab import access, report, workbook
 from mnist_lab.data import Dataset
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import config
@@ -10,12 +13,28 @@ from mnist_lab.runs import choice
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import experiments
-from ui import report_links, resources, sidebar, vega
+from ui import identity, report_links, resources, sidebar, vega
+from ui import workbook as workbook_ui
 
 STARTED_EXPERIMENT = "report_experiment"  # the secret of the comparison this session started: it may stop it
-TAB, WHOLE_REPORT = "report_tab", "Whole report"  # one tab per answer, and one with them all
+TAB, ALL_QUESTIONS = "report_tab", "All questions"  # one tab per question, and one with them all
 store = resources.store_or_stop()
 home = str(store.home)
+
+
+class Workbench(NamedTuple):
+    """What every question of the page draws from: the run, its workbook, the teacher's setting, the data."""
+
+    book: workbook.Workbook | None
+    saved: dict[str, workbook.SavedAnswer]
+    reveals: dict[str, workbook.Reveal]
+    policy: str
+    read_only: bool
+    figures: tuple[workbook.Figure, ...]
+    evidence: report.RunEvidence | None
+    base: config.ModelConfig | None
+    data: Dataset
+    version: tuple
 
 
 @st.cache_data(show_spinner=False)
@@ -103,14 +122,14 @@ def show_evidence(item: report.Evidence, key: tuple) -> None:
         st.code(item.code, language="python", wrap_lines=True)
 
 
-def show_answers(answers: list[report.Answer], base: config.ModelConfig | None, data: Dataset, version: tuple) -> None:
-    """Each answer under the heading of its part of the assignment."""
+def show_questions(answers: list[report.Answer], context: Workbench) -> None:
+    """Each question under the heading of its part of the assignment."""
     part = ""
     for answer in answers:
         if answer.question.id[0] != part:
             part = answer.question.id[0]
             st.header(report.PARTS[part])
-        show_answer(answer, base, data, version)
+        show_question(answer, context)
 
 
 @st.fragment(run_every=2)
@@ -150,24 +169,55 @@ def experiment_panel(key: str, base: config.ModelConfig | None, data: Dataset) -
             st.rerun()
 
 
-def show_answer(answer: report.Answer, base: config.ModelConfig | None, data: Dataset, version: tuple) -> None:
+def show_question(answer: report.Answer, context: Workbench) -> None:
+    """The question, the run's evidence, the student's answer, the checklist, then MNIST Lab's explanation."""
     q = answer.question
     with st.container(border=True):
         st.subheader(f"{q.number}. {q.title}", anchor=q.id)
         st.markdown(f"*Question:* {q.text}")
-        st.markdown(answer.text)
+        st.markdown("**Evidence from your run**" if context.evidence else "**Evidence from the data**")
         for number, item in enumerate(answer.evidence):
-            show_evidence(item, (*version, q.id, number))
+            show_evidence(item, (*context.version, q.id, number))
         if answer.todo:
             st.info(answer.todo)
         if answer.experiment:
-            experiment_panel(answer.experiment, base, data)
+            experiment_panel(answer.experiment, context.base, context.data)
+        saved = context.saved.get(q.id)
+        workbook_ui.answer_editor(context.book, q, saved, read_only=context.read_only, figures=context.figures)
+        if context.book is not None:
+            workbook_ui.save_error(context.book.run_id, q.id)
+        workbook_ui.checklist_panel(checklist_of(q.id, context.version, context.evidence, context.data))
+        workbook_ui.explanation_panel(context.book, answer, policy=context.policy, answered=saved is not None,
+                                      revealed=context.reveals.get(q.id), read_only=context.read_only)
 
 
-st.title("Report: the assignment, answered")
-st.markdown("Every question of the assignment, numbered, with a short answer and the evidence from the active run "
-            "and the data: train another model and the figures follow it. Each answer has its tab, and the last tab "
-            "holds the whole report; download it below, as HTML with its pictures or as Markdown.")
+@st.cache_resource(max_entries=64, show_spinner=False)
+def checklist_of(question_id: str, version: tuple, _evidence: report.RunEvidence | None, _data: Dataset) -> list[str]:
+    """The question's checklist for one version of the run, built once for every session."""
+    return workbook.checklist(question_id, _evidence, _data)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def figures_of(version: tuple, _evidence: report.RunEvidence, _data: Dataset) -> tuple[workbook.Figure, ...]:
+    """The run's figures the answers are checked against, gathered once per run version."""
+    return workbook.run_figures(_evidence, _data)
+
+
+def workbook_of(run: run_store.Run | None) -> workbook.Workbook | None:
+    """The workbook of the chosen run; None without a run or when the run is gone."""
+    if run is None:
+        return None
+    try:
+        return workbook.Workbook(store, run.id)
+    except MnistLabError as error:
+        st.error(markdown_text(str(error)))
+        return None
+
+
+st.title("Report: your workbook")
+st.markdown("Answer every question of the assignment in your own words, beside the evidence from your run: its "
+            "figures, tables and charts. Your answers are saved with the run, and your hand-in (HTML, PDF, Markdown "
+            "or a notebook) puts them first, under your name, with a receipt your teacher can check.")
 sidebar.run_choice("Run this report describes", key="report_run_picker")
 run = sidebar.active_run()
 if run is not None and choice.is_comparison(run):
@@ -183,44 +233,35 @@ if run is not None:
         st.markdown(report.card_markdown(report.reproducibility_card(run)))
 evidence, problem = run_evidence(run)
 outcomes = {key: experiments.outcome(store, chosen, data.name) for key, chosen in experiments.EXPERIMENTS.items()}
-with st.spinner("Writing the answers: gathering each question's figures, tables and charts from the run and the "
-                "data...", show_time=True):
+with st.spinner("Gathering each question's figures, tables and charts from the run and the data...", show_time=True):
     version = report_version(run, evidence, data, outcomes)
     built = built_report(version, problem, data, evidence, outcomes)
 (st.markdown if evidence else st.info)(built.intro)
-stem = f"mnist-lab-report-{run.id if evidence else 'data'}"
-card = report.card_markdown(report.reproducibility_card(run)) if evidence else ""
-html_col, markdown_col, notebook_col, outputs_col = st.columns(4)
-html_col.download_button("Download the report (HTML)", data=lambda: report.to_html(built, card=card),
-                         file_name=f"{stem}.html", mime="text/html", on_click="ignore", icon=":material/download:",
-                         key="report_html", help="One self-contained file, ready to print: charts and digits are "
-                                                 "embedded as images, the reproducibility card on the first page.")
-markdown_col.download_button("Download the report (Markdown, .zip)",
-                             data=lambda: report.to_markdown_zip(built, card=card, name=stem), file_name=f"{stem}.zip",
-                             mime="application/zip", on_click="ignore", icon=":material/download:",
-                             key="report_markdown", help="The Markdown file with its charts and digits as PNG images "
-                                                         "next to it.")
-if evidence:
-    notebook_col.download_button(
-        "Notebook (.ipynb)", data=lambda: report.to_ipynb(report.build_notebook(evidence, data, built)),
-        file_name=f"{stem}.ipynb", mime="application/x-ipynb+json", on_click="ignore",
-        icon=":material/code:", key="report_notebook",
-        help="Trains this run again in plain Keras (no MNIST Lab needed, runs in Colab), with the answers as text "
-             "next to the code of their evidence.")
-    outputs_col.download_button(
-        "Notebook with the app's outputs",
-        data=lambda: report.to_ipynb(report.build_notebook(evidence, data, built, with_outputs=True)),
-        file_name=f"{stem}-with-outputs.ipynb", mime="application/x-ipynb+json",
-        on_click="ignore", icon=":material/code:", key="report_notebook_outputs",
-        help="The same notebook with this report's figures and tables already in it, ready to hand in as it is.")
-base = base_network(run)
+book = workbook_of(run)
+read_only = run is not None and run.owner != resources.user().id
+saved = book.answers() if book is not None else {}
+if book is not None and not read_only:
+    workbook_ui.progress_line(saved)
+    name = workbook_ui.name_panel(store)
+    if evidence and name:
+        workbook_ui.downloads(
+            f"mnist-lab-handin-{run.id}",
+            lambda kind: workbook.build_handin(store, evidence, built, kind=kind),
+            lambda handin, outputs: report.to_ipynb(report.build_notebook(evidence, data, handin)))
+    elif evidence:
+        st.caption("Give your name above to download your hand-in.")
+elif book is not None:
+    st.info(f"You are reading **{markdown_text(run.owner_name)}**'s workbook: their answers, read-only.")
 focus = st.query_params.get(report_links.FOCUS, "").lower()
 numbers = {q.id: q.number for q in report.QUESTIONS}
 if focus in numbers:
     st.caption(f"Opened at the answer to {numbers[focus]}: every other answer has its tab.")
+context = Workbench(book, saved, book.reveals() if book is not None else {},
+                   workbook.class_policy(store, identity.settings()), read_only,
+                   figures_of(version, evidence, data) if evidence else (), evidence, base_network(run), data, version)
 # Only the open tab is drawn (on_change="rerun"): the whole report at once took the browser about 1.5 s to draw.
-tabs = st.tabs([*numbers.values(), WHOLE_REPORT], key=TAB, on_change="rerun", default=numbers.get(focus))
-for tab, shown in zip(tabs, [*numbers, WHOLE_REPORT]):
+tabs = st.tabs([*numbers.values(), ALL_QUESTIONS], key=TAB, on_change="rerun", default=numbers.get(focus))
+for tab, shown in zip(tabs, [*numbers, ALL_QUESTIONS]):
     if tab.open:
         with tab:
-            show_answers(built.answers if shown == WHOLE_REPORT else [built.answer(shown)], base, data, version)
+            show_questions(built.answers if shown == ALL_QUESTIONS else [built.answer(shown)], context)

@@ -76,3 +76,7 @@ class AccessError(MnistLabError, PermissionError):
 
 class LimitExceededError(MnistLabError, ValueError):
     """A training would break a limit the teacher set for the class."""
+
+
+class WorkbookError(MnistLabError, ValueError):
+    """A student's answer, name or hand-in cannot be used: too long, an unknown question, an unreadable file."""

@@ -2,7 +2,7 @@
 
 from mnist_lab.access.limits import LIMIT_FIELDS, ClassLimits, check_training
 from mnist_lab.access.settings import LOGIN, MODE_ENV, MODES, PERSONAL_MODE, SHARED, AccessSettings
-from mnist_lab.access.users import PERSONAL, SERVER, User, browser_user, login_user
+from mnist_lab.access.users import PERSONAL, SERVER, User, browser_user, is_login, login_user
 
 __all__ = [
     "LIMIT_FIELDS",
@@ -18,5 +18,6 @@ __all__ = [
     "User",
     "browser_user",
     "check_training",
+    "is_login",
     "login_user",
 ]

@@ -18,6 +18,8 @@ from mnist_lab.errors import AccessError
 PERSONAL_MODE, SHARED, LOGIN = "personal", "shared", "login"
 MODES = (PERSONAL_MODE, SHARED, LOGIN)
 MODE_ENV = "MNIST_LAB_MODE"
+#: How MNIST Lab's own explanations of the questions are offered (see :mod:`mnist_lab.workbook.explanations`).
+EXPLANATION_POLICIES = ("shown", "after_answer", "hidden")
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,20 @@ class AccessSettings:
         One of :data:`MODES`.
     teachers : tuple of str
         E-mail addresses or login subjects of the teachers (login mode only).
+    explanations : str
+        ``[mnist_lab] explanations`` of the secrets, one of :data:`EXPLANATION_POLICIES`; "" when not set.
     """
 
     mode: str = PERSONAL_MODE
     teachers: tuple[str, ...] = ()
+    explanations: str = ""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise AccessError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.explanations and self.explanations not in EXPLANATION_POLICIES:
+            raise AccessError(f'explanations in [mnist_lab] must be one of {", ".join(map(repr, EXPLANATION_POLICIES))}'
+                              f', got {self.explanations!r}')
 
     @classmethod
     def read(cls, secrets: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> AccessSettings:
@@ -56,9 +64,10 @@ class AccessSettings:
         teachers = section.get("teachers", ())
         if isinstance(teachers, str) or not all(isinstance(entry, str) for entry in teachers):
             raise AccessError('teachers in [mnist_lab] must be a list of e-mail addresses: teachers = ["a@b.org"]')
+        explanations = str(section.get("explanations") or "").strip().lower()
         if secrets.get("auth"):
-            return cls(LOGIN, tuple(teachers))
+            return cls(LOGIN, tuple(teachers), explanations)
         mode = str(environ.get(MODE_ENV) or section.get("mode") or PERSONAL_MODE).strip().lower()
         if mode == LOGIN:
             raise AccessError("login mode needs an [auth] section in .streamlit/secrets.toml (see the README)")
-        return cls(mode, tuple(teachers))
+        return cls(mode, tuple(teachers), explanations)

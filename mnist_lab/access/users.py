@@ -70,6 +70,11 @@ def login_user(claims: Mapping[str, Any], teachers: Iterable[str] = ()) -> User:
     return User(key, str(claims.get("name") or email or subject), teacher=teacher)
 
 
+def is_login(user: User) -> bool:
+    """Whether ``user`` is a login (their name is the one their identity provider gave)."""
+    return user.id.startswith("login:")
+
+
 def browser_user(secret: str) -> User:
     """The user of one browser in a shared lab without login, from the secret its cookie holds."""
     if not isinstance(secret, str) or len(secret) < 16:

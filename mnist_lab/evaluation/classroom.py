@@ -7,14 +7,17 @@ Test figures come from each run's stored evaluation (``Run.metrics["test"]``, wr
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
 from mnist_lab.errors import MnistLabError
-from mnist_lab.runs.store import RUNNING, Run
+from mnist_lab.runs.store import FINISHED, RUNNING, Run
 
-RUN_COLUMNS = ("student", "run", "architecture", "dataset", "test accuracy", "status", "epochs", "created")
+RUN_COLUMNS = ("student", "run", "architecture", "dataset", "training images", "epochs", "test accuracy", "status",
+               "created")
+#: The columns of the class's CSV export, as the Class page downloads it.
+CSV_COLUMNS = ("student", "run", "dataset", "training images", "epochs", "test accuracy", "status")
 
 
 def test_figures(run: Run) -> dict | None:
@@ -23,34 +26,59 @@ def test_figures(run: Run) -> dict | None:
     return figures if isinstance(figures, dict) and figures.get("epoch") == run.saved_epochs else None
 
 
-def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
+def training_images(run: Run) -> str:
+    """How many training images the run used: ``"all"`` (the whole training split) or the subset's size."""
+    limit = run.train_config.get("train_limit") or 0
+    return f"{limit:,}" if limit else "all"
+
+
+def complete(run: Run) -> bool:
+    """Whether the run finished on the whole training split, so that it speaks for the task, not for a trial."""
+    return run.status == FINISHED and not run.train_config.get("train_limit")
+
+
+def runs_frame(runs: Sequence[Run], names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per run: whose it is, its network, data, test accuracy (None until evaluated), status and times.
 
     Parameters
     ----------
     runs : sequence of Run
         The class's runs (``RunStore.list_runs(everyone=True)``).
+    names : mapping, optional
+        Student id to the name they hand in under; a student without one shows the store's label of them.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`RUN_COLUMNS` plus ``id``, newest first.
+        Columns :data:`RUN_COLUMNS` plus ``id``, newest first; ``training images`` is ``"all"`` or the subset's
+        size, ``epochs`` the epochs whose model was saved.
     """
+    names = names or {}
     rows = [
         {
             "id": run.id,
-            "student": run.owner_name,
+            "student": names.get(run.owner, run.owner_name),
             "run": run.name,
             "architecture": run.model_config.get("architecture", "?"),
             "dataset": run.dataset,
+            "training images": training_images(run),
+            "epochs": run.saved_epochs,
             "test accuracy": (test_figures(run) or {}).get("accuracy"),
             "status": run.status,
-            "epochs": run.saved_epochs,
             "created": datetime.datetime.fromtimestamp(run.created, datetime.timezone.utc),
         }
         for run in sorted(runs, key=lambda run: (run.created, run.id), reverse=True)
     ]
     return pd.DataFrame(rows, columns=["id", *RUN_COLUMNS])
+
+
+def class_csv(runs: Sequence[Run], names: Mapping[str, str] | None = None) -> str:
+    """The class as CSV: one line per run with :data:`CSV_COLUMNS` and the run's id, newest first.
+
+    Test accuracy is a fraction with six decimals, empty until the run is evaluated.
+    """
+    frame = runs_frame(runs, names)[[*CSV_COLUMNS, "id"]].rename(columns={"id": "run id"})
+    return frame.to_csv(index=False, float_format="%.6f", lineterminator="\n")
 
 
 def leaderboard(runs: Sequence[Run]) -> pd.DataFrame:
@@ -59,11 +87,13 @@ def leaderboard(runs: Sequence[Run]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``dataset``, ``architecture``, ``best test accuracy``, ``student``, ``run``, ``evaluated runs``;
+        Columns ``dataset``, ``architecture``, ``best test accuracy``, the ``training images`` and ``epochs`` of
+        that run (a subset or a short training explains a figure), ``student``, ``run``, ``evaluated runs``;
         empty when no run has been evaluated.
     """
     frame = runs_frame(runs).dropna(subset=["test accuracy"])
-    columns = ["dataset", "architecture", "best test accuracy", "student", "run", "evaluated runs"]
+    columns = ["dataset", "architecture", "best test accuracy", "training images", "epochs", "student", "run",
+               "evaluated runs"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     counts = frame.groupby(["dataset", "architecture"]).size().rename("evaluated runs")
@@ -73,31 +103,51 @@ def leaderboard(runs: Sequence[Run]) -> pd.DataFrame:
 
 
 def recall_frame(runs: Sequence[Run]) -> pd.DataFrame:
-    """Per-class test recall of every evaluated run: columns ``dataset``, ``class``, ``recall``, ``student``, ``run``."""
+    """Per-class test recall of every evaluated run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``dataset``, ``class``, ``recall``, ``student``, ``run`` and ``complete`` (:func:`complete`: the run
+        finished on the whole training split).
+    """
     rows = [
-        {"dataset": run.dataset, "class": str(name), "recall": value, "student": run.owner_name, "run": run.name}
+        {"dataset": run.dataset, "class": str(name), "recall": value, "student": run.owner_name, "run": run.name,
+         "complete": complete(run)}
         for run in runs
         if (figures := test_figures(run)) is not None
         for name, value in (figures.get("per_class") or {}).get("recall", {}).items()
         if value is not None
     ]
-    return pd.DataFrame(rows, columns=["dataset", "class", "recall", "student", "run"])
+    return pd.DataFrame(rows, columns=["dataset", "class", "recall", "student", "run", "complete"])
 
 
 def hardest_classes(recalls: pd.DataFrame, dataset: str, *, count: int = 3) -> str:
     """A sentence naming the classes of ``dataset`` with the lowest median recall across the class's runs.
 
-    Built from the figures: it quotes each class's median recall and the number of runs it is the median of.
+    Built from the figures: it quotes each class's median recall and the number of runs it is the median of. Only
+    runs that finished on the whole training split count when there are any; the sentence says which runs it
+    includes and how many it leaves out.
     """
     chosen = recalls[recalls["dataset"] == dataset]
     if chosen.empty:
         return f"No evaluated run on {dataset} yet."
-    medians = chosen.groupby("class")["recall"].median().sort_values(kind="stable")
-    runs = chosen.groupby("class").size()
+    full = chosen[chosen["complete"]]
+    left_out = chosen[~chosen["complete"]].groupby(["student", "run"]).ngroups
+    used = full if not full.empty else chosen
+    medians = used.groupby("class")["recall"].median().sort_values(kind="stable")
+    many = used.groupby(["student", "run"]).ngroups
     named = ", ".join(f"{name} ({medians[name]:.1%})" for name in medians.index[:count])
-    many = int(runs.max())
-    return (f"Hardest for the class on {dataset}, by median test recall over {many} evaluated "
-            f"run{'s' * (many != 1)}: {named}. Easiest: {medians.index[-1]} ({medians.iloc[-1]:.1%}).")
+    runs = f"{many} evaluated run{'s' * (many != 1)}"
+    if full.empty:
+        which = (f"{runs}, all of them trained on a subset of the training images or not finished: a full training "
+                 "may rank the classes differently")
+    else:
+        which = f"{runs} that finished on the whole training split"
+        if left_out:
+            which += f" ({left_out} run{'s' * (left_out != 1)} on a subset or not finished left out)"
+    return (f"Hardest for the class on {dataset}, by median test recall over {which}: {named}. "
+            f"Easiest: {medians.index[-1]} ({medians.iloc[-1]:.1%}).")
 
 
 def evaluate_missing(

@@ -2,8 +2,9 @@
 
 :func:`build_report` gathers, for each numbered question (:data:`QUESTIONS`), a short answer in the
 app's words and the evidence behind it (figures, tables, images, charts, code) from the data, the run,
-its stored evaluation and the one-click comparison runs; :func:`to_markdown` and :func:`to_html` turn
-the result into downloadable documents. :func:`reproducibility_card` and :func:`card_markdown` describe what a
+its stored evaluation and the one-click comparison runs. A student's :class:`HandIn` puts their own answers
+first and MNIST Lab's explanations only where they revealed them; :func:`to_markdown`, :func:`to_html`,
+:func:`mnist_lab.report.pdf.to_pdf` and :func:`build_notebook` write it as downloadable documents. :func:`reproducibility_card` and :func:`card_markdown` describe what a
 run needs to be reproduced; :func:`build_notebook` writes the run as a Jupyter notebook in plain Keras.
 """
 
@@ -25,12 +26,14 @@ from mnist_lab.report.evidence import (
     Table,
     data_facts,
 )
-from mnist_lab.report.exporters import png_file, to_html, to_markdown, to_markdown_zip
+from mnist_lab.report.exporters import png_file, student_markdown, to_html, to_markdown, to_markdown_zip
+from mnist_lab.report.handin import APP_HEADING, Explanation, HandIn, Receipt, reading_copy
 from mnist_lab.report.notebook import build_notebook, report_of_run, set_parameters, to_ipynb
 from mnist_lab.report.questions import PARTS, QUESTIONS, Question, question
 from mnist_lab.text import markdown_text
 
 __all__ = [
+    "APP_HEADING",
     "NO_RUN",
     "PARTS",
     "QUESTIONS",
@@ -41,9 +44,12 @@ __all__ = [
     "Code",
     "DataFacts",
     "Evidence",
+    "Explanation",
     "Figures",
+    "HandIn",
     "Images",
     "Question",
+    "Receipt",
     "Report",
     "ReproducibilityCard",
     "RunEvidence",
@@ -55,9 +61,11 @@ __all__ = [
     "markdown_text",
     "png_file",
     "question",
+    "reading_copy",
     "report_of_run",
     "reproducibility_card",
     "set_parameters",
+    "student_markdown",
     "to_html",
     "to_ipynb",
     "to_markdown",

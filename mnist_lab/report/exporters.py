@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import io
 import itertools
+import re
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +27,8 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from PIL import Image
 
-from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Report, Table
+from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Table
+from mnist_lab.report.handin import APP_HEADING, HandIn
 from mnist_lab.report.questions import PARTS
 from mnist_lab.text import markdown_text
 
@@ -34,6 +37,13 @@ from mnist_lab.text import markdown_text
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
 _TEMPLATE = "report.html.j2"
 _KINDS = {"figures": Figures, "table": Table, "images": Images, "chart": Chart, "code": Code}
+#: The HTML comment around a student's answer in the HTML and Markdown hand-ins (``<!-- mnist-lab-answer:a1 -->``),
+#: and the one that carries the Markdown hand-in's receipt: a check reads them back.
+ANSWER_MARKER, RECEIPT_MARKER = "mnist-lab-answer", "mnist-lab-receipt"
+#: What the opening marker of a question the student left empty adds (``<!-- mnist-lab-answer:b2 empty -->``).
+EMPTY = "empty"
+_TAG = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"\w+")
 #: Folder of the pictures inside the zip of :func:`to_markdown_zip`, next to the Markdown file.
 IMAGE_FOLDER = "images"
 #: Pixels per chart pixel in the Markdown's chart PNGs: sharp on high-density screens and in print.
@@ -43,33 +53,30 @@ CHART_PNG_SCALE = 2
 ImageLink = Callable[[bytes, str], str]
 
 
-def to_markdown(report: Report, *, card: str = "") -> str:
-    """The report as one Markdown text: question numbers as headings, pictures and charts inline.
+def to_markdown(handin: HandIn) -> str:
+    """The hand-in as one Markdown text: question numbers as headings, pictures and charts inline.
 
     Parameters
     ----------
-    report : Report
-    card : str
-        The run's reproducibility card in Markdown, put right under the title; none when empty.
+    handin : HandIn
+        The student's hand-in (or a :func:`mnist_lab.report.handin.reading_copy`).
 
     Returns
     -------
     str
         CommonMark with pipe tables; pictures and charts are PNG data URIs, so the text is complete on its
         own where data URIs are shown (VS Code, Jupyter, most editors; not GitHub: use
-        :func:`to_markdown_zip` there).
+        :func:`to_markdown_zip` there). The receipt, when there is one, is an HTML comment at the end.
     """
-    return _markdown(report, card, lambda png, stem: _data_uri(png, "image/png"))
+    return _markdown(handin, lambda png, stem: _data_uri(png, "image/png"))
 
 
-def to_markdown_zip(report: Report, *, card: str = "", name: str = "report") -> bytes:
-    """The report as a zip of ``name/name.md`` and its pictures and charts as PNG files in ``name/images/``.
+def to_markdown_zip(handin: HandIn, *, name: str = "report") -> bytes:
+    """The hand-in as a zip of ``name/name.md`` and its pictures and charts as PNG files in ``name/images/``.
 
     Parameters
     ----------
-    report : Report
-    card : str
-        The run's reproducibility card in Markdown, put right under the title; none when empty.
+    handin : HandIn
     name : str
         The folder and file name inside the zip (a safe file name, such as the download's stem).
 
@@ -86,7 +93,7 @@ def to_markdown_zip(report: Report, *, card: str = "", name: str = "report") -> 
         pictures[path] = png
         return path
 
-    text = _markdown(report, card, link)
+    text = _markdown(handin, link)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(f"{name}/{name}.md", text, compress_type=zipfile.ZIP_DEFLATED)
@@ -95,24 +102,40 @@ def to_markdown_zip(report: Report, *, card: str = "", name: str = "report") -> 
     return buffer.getvalue()
 
 
-def to_html(report: Report, *, card: str = "") -> str:
-    """The report as one self-contained HTML document: no script, no external file, pictures and charts inline.
+def to_html(handin: HandIn) -> str:
+    """The hand-in as one self-contained HTML document: no script, no external file, pictures and charts inline.
 
     Parameters
     ----------
-    report : Report
-    card : str
-        The run's reproducibility card in Markdown, shown right under the title (on the first printed
-        page); none when empty.
+    handin : HandIn
 
     Returns
     -------
     str
-        The document rendered from ``templates/report.html.j2``, every text escaped; charts are
-        rendered to SVG with vl-convert (offline) and embedded as ``<img>`` data URIs. Its print style
-        sheet lays it out on A4: no chart cut by a page break or wider than the page, part B on a new page.
+        The document rendered from ``templates/report.html.j2``, every text escaped: a title page (student,
+        date, run, headline figures, receipt code, reproducibility card), then under each question the student's
+        answer, the evidence and MNIST Lab's explanation where the student revealed it. Charts are rendered to
+        SVG with vl-convert (offline) and embedded as ``<img>`` data URIs; the receipt rides in a ``<meta>``
+        element. Its print style sheet lays it out on A4: no chart cut by a page break or wider than the page,
+        part B on a new page.
     """
-    return _environment().get_template(_TEMPLATE).render(report=report, parts=PARTS, card=card)
+    return _environment().get_template(_TEMPLATE).render(handin=handin, report=handin.report, parts=PARTS,
+                                                         answer_marker=ANSWER_MARKER, app_heading=APP_HEADING)
+
+
+def student_markdown(text: str) -> str:
+    """A student's Markdown made safe to show anywhere: raw HTML becomes text and pictures become links.
+
+    Every export and the pages show a student's answer through this, so a reader never fetches a picture from
+    another host, and the words of the answer are the same in every format.
+    """
+    return text.replace("<", "&lt;").replace("![", "[")
+
+
+def markdown_words(text: str) -> list[str]:
+    """The words a reader sees in Markdown ``text`` once rendered (a student's answer as any export shows it)."""
+    rendered = _MARKDOWN.render(student_markdown(text))
+    return _WORD.findall(html.unescape(_TAG.sub(" ", rendered)))
 
 
 @functools.cache
@@ -126,8 +149,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(markdown=_markdown_html, png_data_uri=_png_data_uri, chart_image=_chart_image,
-                               cell=_cell, kind=_kind)
+    environment.filters.update(markdown=_markdown_html, student=_student_html, png_data_uri=_png_data_uri,
+                               chart_image=_chart_image, cell=_cell, kind=_kind)
     environment.globals["zip"] = zip
     return environment
 
@@ -140,6 +163,11 @@ def _kind(item: Evidence) -> str:
 def _markdown_html(text: str) -> Markup:
     """CommonMark as HTML, safe to insert: raw HTML in ``text`` comes out escaped."""
     return Markup(_MARKDOWN.render(text).rstrip("\n"))
+
+
+def _student_html(text: str) -> Markup:
+    """A student's Markdown as HTML (:func:`student_markdown`): no raw HTML, no picture from elsewhere."""
+    return _markdown_html(student_markdown(text))
 
 
 def png_file(image: np.ndarray) -> bytes:
@@ -195,34 +223,60 @@ def _render(item: Chart, convert: Callable[[str], Any]) -> tuple[Any, str]:
         return None, str(error)
 
 
-def _markdown(report: Report, card: str, link: ImageLink) -> str:
-    """The report in Markdown, each picture written where ``link`` says."""
-    lines = [f"# {markdown_text(report.title)}", ""]
-    if card:
-        lines += [card, ""]
+def _markdown(handin: HandIn, link: ImageLink) -> str:
+    """The hand-in in Markdown, each picture written where ``link`` says."""
+    report = handin.report
+    lines = [f"# {markdown_text(handin.title)}", ""]
+    if not handin.is_reading_copy:
+        lines += [_title_page_markdown(handin), ""]
+    if handin.card:
+        lines += [handin.card, ""]
     lines += [report.intro, ""]
     part = ""
     for answer in report.answers:
         if answer.question.id[0] != part:
             part = answer.question.id[0]
             lines += [f"## {PARTS[part]}", ""]
-        lines += _answer_markdown(answer, link)
+        lines += _answer_markdown(handin, answer, link)
+    if handin.receipt is not None:
+        encoded = base64.b64encode(handin.receipt.document.encode("utf-8")).decode("ascii")
+        lines += [f"<!-- {RECEIPT_MARKER} {encoded} -->", ""]
     return "\n".join(lines)
 
 
-def _answer_markdown(answer: Answer, link: ImageLink) -> list[str]:
-    """The lines of one answer; its pictures are named after the question (``a3-1``, ``a3-2`` ...)."""
+def _title_page_markdown(handin: HandIn) -> str:
+    """The facts of the title page as a list: student, date, run, headline figures, receipt."""
+    receipt = (f"**{handin.receipt.code}** (a teacher checks it with `mnist-lab verify FILE` or the Class page)"
+               if handin.receipt else "none: a preview, not a hand-in")
+    facts = {"Student": markdown_text(handin.student), "Date": handin.date, "Run": markdown_text(handin.run_label),
+             **{label: markdown_text(value) for label, value in handin.figures.items()}, "Receipt": receipt}
+    return "\n".join(f"- **{label}:** {value}" for label, value in facts.items())
+
+
+def _answer_markdown(handin: HandIn, answer: Answer, link: ImageLink) -> list[str]:
+    """The lines of one question; its pictures are named after the question (``a3-1``, ``a3-2`` ...)."""
     q = answer.question
     stems = (f"{q.id}-{number}" for number in itertools.count(1))
 
     def embed(png: bytes) -> str:
         return link(png, next(stems))
 
-    lines = [f"### {q.number}. {q.title}", "", f"> {q.text}", "", answer.text, ""]
+    lines = [f"### {q.number}. {q.title}", "", f"> {q.text}", ""]
+    if not handin.is_reading_copy:
+        own = handin.answer_of(answer)
+        state = "" if own else f" {EMPTY}"
+        lines += [f"#### {markdown_text(handin.student_heading())}", "", f"<!-- {ANSWER_MARKER}:{q.id}{state} -->",
+                  student_markdown(own) if own else f"*{markdown_text(handin.no_answer())}*",
+                  f"<!-- /{ANSWER_MARKER}:{q.id} -->", "", "#### Evidence from the run", ""]
     for item in answer.evidence:
         lines += [_evidence_markdown(item, embed), ""]
     if answer.todo:
         lines += [f"*{answer.todo}*", ""]
+    explanation = handin.explanation_of(answer)
+    if explanation is not None and not handin.is_reading_copy:
+        lines += [f"#### {APP_HEADING}", "", f"*{explanation.note}*", ""]
+    if explanation is not None:
+        lines += [answer.text, ""]
     return lines
 
 

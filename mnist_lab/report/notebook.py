@@ -25,12 +25,15 @@ from mnist_lab.report import card as card_module
 from mnist_lab.report import notebook_code as code
 from mnist_lab.report.answers import build_report
 from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Report, RunEvidence, Table
-from mnist_lab.report.exporters import png_file
+from mnist_lab.report.exporters import EMPTY, png_file, student_markdown
+from mnist_lab.report.handin import APP_HEADING, HandIn
 from mnist_lab.report.questions import PARTS
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import experiments
 
+#: The key of MNIST Lab's entries in the notebook's metadata (the receipt) and in an answer cell's (its question).
+METADATA_KEY = "mnist_lab"
 #: How far the notebook's test accuracy may be from the run's, with the same settings, seed and Keras version.
 TOLERANCE_POINTS = 0.3
 #: The widest picture of the app's evidence put in the notebook, in pixels (wider ones wrap into rows).
@@ -39,9 +42,9 @@ _GAP = 8
 _KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
-def build_notebook(evidence: RunEvidence, dataset: Dataset, report: Report, *,
+def build_notebook(evidence: RunEvidence, dataset: Dataset, handin: HandIn, *,
                    with_outputs: bool = False) -> nbformat.NotebookNode:
-    """Write the notebook that trains ``evidence.run`` again and answers every question.
+    """Write the notebook that trains ``evidence.run`` again, with the student's answers next to the code.
 
     Parameters
     ----------
@@ -49,8 +52,9 @@ def build_notebook(evidence: RunEvidence, dataset: Dataset, report: Report, *,
         The run, with its evaluation on the test set (the accuracy the notebook should reach).
     dataset : Dataset
         The run's dataset (its class names).
-    report : Report
-        The run's report (:func:`mnist_lab.report.build_report`): its answers become the Markdown cells.
+    handin : HandIn
+        The student's hand-in of the run: their answers become the Markdown cells under each question, followed by
+        MNIST Lab's explanation only where they revealed it; its receipt goes into the notebook's metadata.
     with_outputs : bool
         Put the app's evidence under each question's last code cell, and say so in the first cell.
 
@@ -63,8 +67,9 @@ def build_notebook(evidence: RunEvidence, dataset: Dataset, report: Report, *,
     model_config = config.from_dict(config.ModelConfig, run.model_config)
     train_config = config.from_dict(config.TrainConfig, run.train_config)
     made = card_module.reproducibility_card(run)
+    report = handin.report
     cells = [
-        v4.new_markdown_cell(_intro(evidence, made, with_outputs)),
+        v4.new_markdown_cell(_intro(evidence, made, handin, with_outputs)),
         v4.new_markdown_cell(card_module.to_markdown(made)),
         _code_cell(code.parameters(train_config), code.PARAMETERS),
         _code_cell(code.IMPORTS),
@@ -77,8 +82,10 @@ def build_notebook(evidence: RunEvidence, dataset: Dataset, report: Report, *,
         if answer.question.id[0] != part:
             part = answer.question.id[0]
             cells.append(v4.new_markdown_cell(f"## {PARTS[part]}"))
-        cells += _question(answer, run.name, cells_of[answer.question.id], with_outputs)
+        cells += _question(handin, answer, cells_of[answer.question.id], with_outputs)
     metadata = {"kernelspec": dict(_KERNELSPEC), "language_info": {"name": "python"}}
+    if handin.receipt is not None:
+        metadata[METADATA_KEY] = {"receipt": handin.receipt.document}
     return v4.new_notebook(cells=cells, metadata=metadata)
 
 
@@ -140,17 +147,22 @@ def _code_cell(source: str, tag: str = "") -> nbformat.NotebookNode:
     return cell
 
 
-def _intro(evidence: RunEvidence, made: card_module.ReproducibilityCard, with_outputs: bool) -> str:
-    """The first cell: what the notebook is, how to run it, what it reproduces and what may differ."""
+def _intro(evidence: RunEvidence, made: card_module.ReproducibilityCard, handin: HandIn, with_outputs: bool) -> str:
+    """The first cell: whose hand-in it is, how to run it, what it reproduces and what may differ."""
     run, accuracy = evidence.run, evidence.evaluation.summary["accuracy"]
     versions = made.versions
+    receipt = (f"receipt **{handin.receipt.code}** (a teacher checks it with `mnist-lab verify FILE` or the Class "
+               "page)" if handin.receipt else "no receipt: a preview, not a hand-in")
+    whose = ([f"**Student:** {markdown_text(handin.student)} · **Date:** {handin.date} · {receipt}", ""]
+             if not handin.is_reading_copy else [])
     lines = [
-        f"# {markdown_text(run.name)}: the MNIST assignment, trained again in plain Keras",
+        f"# {markdown_text(handin.title)}: run {markdown_text(run.name)}, trained again in plain Keras",
         "",
+        *whose,
         f"MNIST Lab exported run **{markdown_text(run.name)}** (`{run.id}`) as this notebook. It builds the same "
         "network layer by layer, trains it with the same loss, optimizer, learning-rate schedule, batch size, "
-        "epochs, data split and seed, and answers the assignment's questions A1-A4 and B1-B9 next to the code that "
-        "produces their evidence. The answers are MNIST Lab's, written for the run's own model. The notebook "
+        "epochs, data split and seed, and puts each of the assignment's questions A1-A4 and B1-B9 next to the code "
+        "that produces its evidence. " + _whose_answers(handin) + " The notebook "
         "needs Keras 3 with TensorFlow, NumPy, scikit-learn and Matplotlib (all in Colab), not MNIST Lab.",
         "",
         "**How to run it.** In Colab or Jupyter choose *Run all*. The first code cell (tagged `parameters`, "
@@ -190,14 +202,28 @@ def _data_text(run: run_store.Run) -> str:
             f"SHA-256 of MNIST's files (of their uncompressed content):\n\n{listing}")
 
 
-def _question(answer: Answer, run_name: str, cells: list[code.CodeCell], with_outputs: bool) -> list:
-    """The heading, the app's answer and the code cells of one question."""
+def _whose_answers(handin: HandIn) -> str:
+    """Who wrote the answers in the notebook."""
+    if handin.is_reading_copy:
+        return "The text under each question is MNIST Lab's explanation, written for the run's own model."
+    return (f"The answer under each question is {markdown_text(handin.student)}'s own; MNIST Lab's explanation "
+            "follows only where they opened it in the app, headed as MNIST Lab's.")
+
+
+def _question(handin: HandIn, answer: Answer, cells: list[code.CodeCell], with_outputs: bool) -> list:
+    """The heading, the student's answer, MNIST Lab's explanation where revealed, and the code cells of a question."""
     q = answer.question
-    text = (f"### {q.number}. {q.title}\n\n> {q.text}\n\n**MNIST Lab's answer** for run "
-            f"**{markdown_text(run_name)}**:\n\n{answer.text}")
-    if answer.todo:
-        text += f"\n\n*{answer.todo}*"
-    result = [v4.new_markdown_cell(text)]
+    result = [v4.new_markdown_cell(f"### {q.number}. {q.title}\n\n> {q.text}")]
+    if not handin.is_reading_copy:
+        own = handin.answer_of(answer)
+        cell = v4.new_markdown_cell(f"#### {markdown_text(handin.student_heading())}\n\n"
+                                    + (student_markdown(own) if own else f"*{markdown_text(handin.no_answer())}*"))
+        cell.metadata[METADATA_KEY] = {"answer": q.id} if own else {"answer": q.id, EMPTY: True}
+        result.append(cell)
+    explanation = handin.explanation_of(answer)
+    if explanation is not None:
+        heading = "" if handin.is_reading_copy else f"#### {APP_HEADING}\n\n*{explanation.note}*\n\n"
+        result.append(v4.new_markdown_cell(heading + answer.text + (f"\n\n*{answer.todo}*" if answer.todo else "")))
     for cell in cells:
         if cell.note:
             result.append(v4.new_markdown_cell(cell.note))
@@ -290,4 +316,4 @@ def _png(image: np.ndarray) -> str:
     return base64.b64encode(png_file(image)).decode("ascii")
 
 
-__all__ = ["TOLERANCE_POINTS", "build_notebook", "report_of_run", "set_parameters", "to_ipynb"]
+__all__ = ["METADATA_KEY", "TOLERANCE_POINTS", "build_notebook", "report_of_run", "set_parameters", "to_ipynb"]

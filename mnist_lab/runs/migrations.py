@@ -83,9 +83,55 @@ def _v4_students(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE class_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _v5_workbook(db: sqlite3.Connection) -> None:
+    """Version 5: the students' own answers, the explanations they revealed, their names, and hand-in receipts.
+
+    ``receipts`` keeps every receipt the server signed, so that a hand-in can be checked against what was issued
+    even after the run changed or was deleted; ``server_keys`` holds the key that signs them, which never leaves
+    the store.
+    """
+    db.execute(
+        """
+        CREATE TABLE answers (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            question TEXT NOT NULL,
+            text TEXT NOT NULL,
+            first_saved REAL NOT NULL,
+            saved REAL NOT NULL,
+            PRIMARY KEY (run_id, question)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE reveals (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            question TEXT NOT NULL,
+            revealed REAL NOT NULL,
+            after_answer INTEGER NOT NULL,
+            PRIMARY KEY (run_id, question)
+        )
+        """
+    )
+    db.execute("CREATE TABLE student_names (student TEXT PRIMARY KEY, name TEXT NOT NULL)")
+    db.execute(
+        """
+        CREATE TABLE receipts (
+            code TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            student TEXT NOT NULL,
+            issued REAL NOT NULL,
+            payload TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX receipts_by_run ON receipts (run_id, issued)")
+    db.execute("CREATE TABLE server_keys (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+
+
 #: The function of version ``n`` is ``MIGRATIONS[n - 1]``.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _v1_runs_and_epochs, _v2_dataset, _v3_environment, _v4_students,
+    _v1_runs_and_epochs, _v2_dataset, _v3_environment, _v4_students, _v5_workbook,
 )
 #: The schema version this code writes.
 LATEST_VERSION = len(MIGRATIONS)

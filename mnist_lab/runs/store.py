@@ -190,6 +190,28 @@ class RunStore:
         finally:
             db.close()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on the store's database, for the store's companions (:mod:`mnist_lab.workbook`).
+
+        Rows come as :class:`sqlite3.Row`; database errors become :class:`StoreError`.
+        """
+        with self._connect() as db:
+            yield db
+
+    def check_access(self, db: sqlite3.Connection, run_id: str, *, change: bool = False) -> None:
+        """Raise :class:`RunNotFoundError` unless the user may read the run (``change``: may change it).
+
+        Parameters
+        ----------
+        db : sqlite3.Connection
+            A connection from :meth:`transaction`.
+        run_id : str
+        change : bool
+            Only the run's owner may change it; a teacher may read everyone's.
+        """
+        self._row(db, run_id, change=change)
+
     def as_user(self, user: User) -> RunStore:
         """The same store acting for ``user``."""
         view = copy.copy(self)

@@ -1,0 +1,228 @@
+"""A student's workbook for one run: their own answers, the explanations they revealed, and the name they hand in.
+
+Only the run's owner writes in its workbook; a teacher reads every workbook (``RunStore`` decides, as for runs).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from mnist_lab.access.users import is_login
+from mnist_lab.errors import AccessError, WorkbookError
+from mnist_lab.report.questions import QUESTIONS, question
+from mnist_lab.runs.store import RunStore
+
+logger = logging.getLogger(__name__)
+
+#: The longest answer kept, in characters: about ten printed pages, far more than any question needs.
+ANSWER_MAX = 20_000
+#: The longest name a student gives their hand-ins.
+NAME_MAX = 80
+
+
+@dataclass(frozen=True)
+class SavedAnswer:
+    """A student's answer to one question, as stored.
+
+    Attributes
+    ----------
+    question : str
+        The question's id (``"b6"``).
+    text : str
+        The answer in Markdown, as the student wrote it.
+    first_saved, saved : float
+        When it was first saved and last changed (seconds since the epoch).
+    """
+
+    question: str
+    text: str
+    first_saved: float
+    saved: float
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """The first time a student opened MNIST Lab's explanation of a question.
+
+    Attributes
+    ----------
+    question : str
+    revealed : float
+        When (seconds since the epoch).
+    after_answer : bool
+        Whether the student had saved an answer to the question by then.
+    """
+
+    question: str
+    revealed: float
+    after_answer: bool
+
+
+class Workbook:
+    """The answers and revealed explanations of one run, as the store's user may see and change them.
+
+    Parameters
+    ----------
+    store : RunStore
+        Acting for the user; only the run's owner may write, a teacher may read.
+    run_id : str
+
+    Raises
+    ------
+    RunNotFoundError
+        The user may not read the run, or it does not exist.
+    """
+
+    def __init__(self, store: RunStore, run_id: str):
+        self.store, self.run_id = store, run_id
+        with store.transaction() as db:
+            store.check_access(db, run_id)
+
+    def __repr__(self) -> str:
+        return f"<Workbook of run {self.run_id} for {self.store.user.id}>"
+
+    def answers(self) -> dict[str, SavedAnswer]:
+        """The saved answers, question id to answer, in the assignment's order."""
+        with self.store.transaction() as db:
+            self.store.check_access(db, self.run_id)
+            rows = db.execute("SELECT * FROM answers WHERE run_id = ?", (self.run_id,)).fetchall()
+        found = {row["question"]: SavedAnswer(row["question"], row["text"], row["first_saved"], row["saved"])
+                 for row in rows}
+        return {q.id: found[q.id] for q in QUESTIONS if q.id in found}
+
+    def save(self, question_id: str, text: str) -> SavedAnswer | None:
+        """Save the student's answer to a question; an empty answer removes the saved one.
+
+        Parameters
+        ----------
+        question_id : str
+            ``"a1"`` ... ``"b9"``.
+        text : str
+            Markdown, at most :data:`ANSWER_MAX` characters; control characters other than line breaks and tabs
+            are dropped.
+
+        Returns
+        -------
+        SavedAnswer or None
+            None when the answer was empty.
+
+        Raises
+        ------
+        WorkbookError
+            An unknown question, or an answer that is too long.
+        RunNotFoundError
+            The run is not the user's own (a teacher reads answers but never writes them).
+        """
+        qid = _question_id(question_id)
+        cleaned = clean_answer(text)
+        now = time.time()
+        with self.store.transaction() as db:
+            self.store.check_access(db, self.run_id, change=True)
+            if not cleaned:
+                db.execute("DELETE FROM answers WHERE run_id = ? AND question = ?", (self.run_id, qid))
+                return None
+            db.execute(
+                "INSERT INTO answers (run_id, question, text, first_saved, saved) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (run_id, question) DO UPDATE SET text = excluded.text, saved = excluded.saved",
+                (self.run_id, qid, cleaned, now, now),
+            )
+            row = db.execute("SELECT * FROM answers WHERE run_id = ? AND question = ?", (self.run_id, qid)).fetchone()
+        return SavedAnswer(qid, row["text"], row["first_saved"], row["saved"])
+
+    def reveals(self) -> dict[str, Reveal]:
+        """The explanations revealed so far, question id to its first reveal."""
+        with self.store.transaction() as db:
+            self.store.check_access(db, self.run_id)
+            rows = db.execute("SELECT * FROM reveals WHERE run_id = ?", (self.run_id,)).fetchall()
+        return {row["question"]: Reveal(row["question"], row["revealed"], bool(row["after_answer"])) for row in rows}
+
+    def reveal(self, question_id: str) -> Reveal:
+        """Record that the student opened MNIST Lab's explanation of a question (its first opening counts).
+
+        Whether the explanation may be shown at all is the caller's decision (:func:`mnist_lab.workbook.may_reveal`).
+
+        Returns
+        -------
+        Reveal
+            The first reveal of the question, this one or an earlier one.
+
+        Raises
+        ------
+        RunNotFoundError
+            The run is not the user's own.
+        """
+        qid = _question_id(question_id)
+        with self.store.transaction() as db:
+            self.store.check_access(db, self.run_id, change=True)
+            answered = db.execute("SELECT 1 FROM answers WHERE run_id = ? AND question = ?",
+                                  (self.run_id, qid)).fetchone() is not None
+            db.execute("INSERT OR IGNORE INTO reveals (run_id, question, revealed, after_answer) VALUES (?, ?, ?, ?)",
+                       (self.run_id, qid, time.time(), int(answered)))
+            row = db.execute("SELECT * FROM reveals WHERE run_id = ? AND question = ?", (self.run_id, qid)).fetchone()
+        logger.debug("run %s: explanation of %s revealed", self.run_id, qid)
+        return Reveal(qid, row["revealed"], bool(row["after_answer"]))
+
+
+def clean_answer(text: str) -> str:
+    """``text`` without control characters (line breaks and tabs kept) and outer blank space.
+
+    Raises
+    ------
+    WorkbookError
+        ``text`` is not a string, or is longer than :data:`ANSWER_MAX` characters.
+    """
+    if not isinstance(text, str):
+        raise WorkbookError(f"an answer must be text, got {type(text).__name__}")
+    cleaned = "".join(ch for ch in text.replace("\r\n", "\n") if ch.isprintable() or ch in "\n\t").strip()
+    if len(cleaned) > ANSWER_MAX:
+        raise WorkbookError(f"an answer can be at most {ANSWER_MAX:,} characters; this one has {len(cleaned):,}: "
+                            "shorten it and save again")
+    return cleaned
+
+
+def student_name(store: RunStore) -> str:
+    """The name the store's user hands in under: the one they typed, else their login name, else ""."""
+    with store.transaction() as db:
+        row = db.execute("SELECT name FROM student_names WHERE student = ?", (store.user.id,)).fetchone()
+    if row is not None:
+        return row["name"]
+    return store.user.name if is_login(store.user) else ""
+
+
+def set_student_name(store: RunStore, name: str) -> str:
+    """Keep the name the store's user hands in under; return it as stored.
+
+    Raises
+    ------
+    WorkbookError
+        The name is empty once control characters and outer spaces are removed.
+    """
+    cleaned = "".join(ch for ch in str(name) if ch.isprintable()).strip()[:NAME_MAX]
+    if not cleaned:
+        raise WorkbookError("type the name your teacher knows you by: it heads every hand-in")
+    with store.transaction() as db:
+        db.execute("INSERT OR REPLACE INTO student_names (student, name) VALUES (?, ?)", (store.user.id, cleaned))
+    return cleaned
+
+
+def names_of_students(store: RunStore) -> dict[str, str]:
+    """Every student's typed name, student id to name (teachers only).
+
+    Raises
+    ------
+    AccessError
+        The store's user is not a teacher.
+    """
+    if not store.user.teacher:
+        raise AccessError("only a teacher sees the names of the whole class")
+    with store.transaction() as db:
+        return {row["student"]: row["name"] for row in db.execute("SELECT * FROM student_names")}
+
+
+def _question_id(question_id: str) -> str:
+    try:
+        return question(question_id).id
+    except ValueError as error:
+        raise WorkbookError(str(error)) from error
