@@ -1,12 +1,13 @@
-"""Class page (teachers only): every student's runs, a leaderboard, the digits the class finds hardest, the limits."""
+"""Class page (teachers only): every student's runs and hand-ins, checking a hand-in, the explanations setting, a
+leaderboard, the digits the class finds hardest, the limits."""
 
 import streamlit as st
 
-from mnist_lab import access, charts
+from mnist_lab import access, charts, workbook
 from mnist_lab.errors import MnistLabError
 from mnist_lab.evaluation import classroom
 from mnist_lab.text import markdown_text
-from ui import resources, sidebar, vega
+from ui import class_handins, identity, resources, sidebar, vega
 
 RUN_COLUMNS = {
     "test accuracy": st.column_config.NumberColumn(format="percent", help="Empty until the run is evaluated"),
@@ -48,14 +49,21 @@ def open_run(run_id: str) -> None:
     sidebar.set_active_run(run_id)
 
 
+class_handins.explanations_setting(store, identity.settings())
+class_handins.check_panel(store)
+
 st.header("Runs")
 if not runs:
     st.info("No student has trained a run yet.")
     st.stop()
 students = len({run.owner for run in runs})
-frame = classroom.runs_frame(runs)
+names = workbook.names_of_students(store)
+frame = classroom.runs_frame(runs, names)
 st.markdown(f"{len(runs)} run{'s' * (len(runs) != 1)} of {students} student{'s' * (students != 1)}, newest first.")
 st.dataframe(frame.drop(columns="id"), hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+st.download_button("Download the class (CSV)", data=classroom.class_csv(runs, names), file_name="mnist-lab-class.csv",
+                   mime="text/csv", icon=":material/table:", on_click="ignore", key="class_csv",
+                   help="One line per run: student, run, dataset, training images, epochs, test accuracy, status.")
 missing = classroom.unevaluated(runs)
 if missing and st.button(f"Evaluate the {missing} run{'s' * (missing != 1)} not evaluated yet", icon=":material/analytics:",
                          help="Each run's model reads its 10,000 test images once; the results are kept with the run."):
@@ -78,12 +86,16 @@ with deleted.popover("Delete it", icon=":material/delete:", width="stretch"):
         else:
             st.rerun()
 
+class_handins.handins_panel(store, runs)
+class_handins.recheck_panel(store, runs, names)
+
 st.header("Leaderboard")
-board = classroom.leaderboard(runs)
+board = classroom.leaderboard(runs, names)
 if board.empty:
     st.info("No run has been evaluated yet: the leaderboard ranks test accuracy, which evaluation measures.")
 else:
-    st.caption("The best evaluated run of each architecture on each dataset, by test accuracy.")
+    st.caption("The best evaluated run of each architecture on each dataset, by test accuracy, with the training "
+               "images and epochs it had: a run on a subset or for one epoch is not comparable with a full one.")
     st.dataframe(board, hide_index=True, width="stretch",
                  column_config={"best test accuracy": st.column_config.NumberColumn(format="percent")})
 

@@ -1,6 +1,6 @@
 """Command line: ``mnist-lab train --preset NAME ...`` runs the app's engine headless; ``mnist-lab datasets`` and
 ``mnist-lab import-dataset`` list and add datasets; ``mnist-lab notebook RUN_ID -o FILE`` exports a run as a Jupyter
-notebook; ``mnist-lab sweep --preset NAME --vary SETTING=VALUES`` queues a sweep on the Dask engine.
+notebook; ``mnist-lab verify FILE`` checks a student's hand-in against the receipts this server issued; ``mnist-lab sweep --preset NAME --vary SETTING=VALUES`` queues a sweep on the Dask engine.
 ``python -m mnist_lab`` is the same command.
 
 ``train`` trains in this process unless a Dask scheduler is given (``--scheduler`` or ``MNIST_LAB_SCHEDULER``): one
@@ -16,9 +16,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnist_lab import __version__, data, report, training
+from mnist_lab import __version__, access, data, report, training, workbook
 from mnist_lab.data import limits
-from mnist_lab.errors import DatasetError, MnistLabError
+from mnist_lab.errors import DatasetError, MnistLabError, WorkbookError
 from mnist_lab.models import config, presets
 from mnist_lab.paths import HOME_ENV, default_home
 from mnist_lab.runs import store as run_store
@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="put the app's figures and tables in the notebook as cell outputs")
     notebook.add_argument("--home", help=HOME_HELP)
     notebook.set_defaults(handler=run_notebook)
+    verify = commands.add_parser(
+        "verify", help="check a student's hand-in (HTML, PDF, Markdown .zip or notebook) against the receipts this "
+                       "server issued: genuine, altered (naming each field that differs) or made by another server")
+    verify.add_argument("file", help="the hand-in file")
+    verify.add_argument("--home", help=HOME_HELP)
+    verify.set_defaults(handler=run_verify)
     return parser
 
 
@@ -222,13 +228,26 @@ def run_notebook(args: argparse.Namespace) -> int:
     run = store.get(args.run_id)
     dataset = data.dataset_for_run(run.dataset, run.dataset_sha256, _home(args))
     evidence, built = report.report_of_run(store, run, dataset)
-    text = report.to_ipynb(report.build_notebook(evidence, dataset, built, with_outputs=args.with_outputs))
+    handin = workbook.build_handin(store, evidence, built, kind="notebook")
+    text = report.to_ipynb(report.build_notebook(evidence, dataset, handin, with_outputs=args.with_outputs))
     try:
         Path(args.output).write_text(text, encoding="utf-8")
     except OSError as error:
         raise run_store.StoreError(f"cannot write {args.output}: {error.strerror or error}") from error
     print(f"wrote {args.output}: run {run.name!r}, test accuracy {evidence.evaluation.summary['accuracy']:.2%}")
     return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Check the hand-in ``args.file``; exit status 0 when genuine, 1 when altered, foreign or unsigned."""
+    try:
+        content = Path(args.file).read_bytes()
+    except OSError as error:
+        raise WorkbookError(f"cannot read {args.file}: {error.strerror or error}") from error
+    store = run_store.RunStore(args.home, user=access.SERVER)
+    verdict = workbook.verify_handin(store, content, Path(args.file).name)
+    print(f"{verdict.status}: {verdict.message}")
+    return 0 if verdict.status == workbook.GENUINE else 1
 
 
 def _home(args: argparse.Namespace) -> Path:

@@ -81,8 +81,14 @@ def class_csv(runs: Sequence[Run], names: Mapping[str, str] | None = None) -> st
     return frame.to_csv(index=False, float_format="%.6f", lineterminator="\n")
 
 
-def leaderboard(runs: Sequence[Run]) -> pd.DataFrame:
+def leaderboard(runs: Sequence[Run], names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The best evaluated run of each architecture on each dataset, best first.
+
+    Parameters
+    ----------
+    runs : sequence of Run
+    names : mapping, optional
+        Student id to the name they hand in under (:func:`runs_frame`).
 
     Returns
     -------
@@ -91,7 +97,7 @@ def leaderboard(runs: Sequence[Run]) -> pd.DataFrame:
         that run (a subset or a short training explains a figure), ``student``, ``run``, ``evaluated runs``;
         empty when no run has been evaluated.
     """
-    frame = runs_frame(runs).dropna(subset=["test accuracy"])
+    frame = runs_frame(runs, names).dropna(subset=["test accuracy"])
     columns = ["dataset", "architecture", "best test accuracy", "training images", "epochs", "student", "run",
                "evaluated runs"]
     if frame.empty:
@@ -140,8 +146,8 @@ def hardest_classes(recalls: pd.DataFrame, dataset: str, *, count: int = 3) -> s
     named = ", ".join(f"{name} ({medians[name]:.1%})" for name in medians.index[:count])
     runs = f"{many} evaluated run{'s' * (many != 1)}"
     if full.empty:
-        which = (f"{runs}, all of them trained on a subset of the training images or not finished: a full training "
-                 "may rank the classes differently")
+        which = (f"{runs} on a subset of the training images or not finished (no run finished on the whole "
+                 "training split yet): a full training may rank the classes differently")
     else:
         which = f"{runs} that finished on the whole training split"
         if left_out:

@@ -1,22 +1,19 @@
 """A student's hand-in as an A4 PDF, written with fpdf2 (pure Python: no browser on the server).
 
-The title page names the student, the date and the run, lists the headline figures and the receipt, then the
-run's reproducibility card. Each question follows with the student's own answer, the run's evidence and, only
-where the student revealed it, MNIST Lab's explanation. Every question is an entry of the PDF's outline.
-
-Text is set in the DejaVu fonts shipped in ``fonts/`` (any Latin, Greek or Cyrillic letter, arrows, maths signs);
-a character none of them has (CJK) is drawn as DejaVu's empty box and logged by fpdf2, never an error. Markdown is
-rendered by markdown-it-py with raw HTML and images off, so a student's ``<script>`` or picture address stays
-text, and links print as their text. Nothing runs between pages (no running header or footer) and nothing is
-hyphenated, so pypdf reads each answer's words back in order: a teacher's check compares them with the answer.
-The signed receipt travels in the document information under :data:`RECEIPT_KEY`, added with pypdf.
+Text is set in the DejaVu fonts of ``fonts/``; a character none of them has (CJK) prints as DejaVu's empty box,
+logged by fpdf2, never an error. Markdown goes through markdown-it-py with raw HTML and images off, so a student's
+``<script>`` or picture address stays text; links print as their text. Nothing runs between pages and nothing is
+hyphenated, so pypdf reads each answer's words back in order, as a teacher's check compares them. The signed
+receipt travels in the document information (:data:`RECEIPT_KEY`), added with pypdf.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pypdf
@@ -42,6 +39,7 @@ FONT_FOLDER = Path(__file__).with_name("fonts")
 CHECK_SENTENCE = "A teacher checks it with `mnist-lab verify FILE` or the Class page's *Check a hand-in*."
 #: What the title page says in place of a receipt.
 PREVIEW_SENTENCE = "Preview: not signed, not a hand-in."
+#: The heading above each question's evidence.
 EVIDENCE_HEADING = "Evidence from the run"
 
 _SANS, _MONO = "dejavusans", "dejavumono"
@@ -51,47 +49,22 @@ _FONT_FILES = {
     (_SANS, "BI"): "DejaVuSans-Bold.ttf",
     **{(_MONO, style): "DejaVuSansMono.ttf" for style in ("", "B", "I", "BI")},
 }
-_MARGIN = 15.0
-_BODY_PT, _SMALL_PT, _CODE_PT = 10.0, 8.5, 8.0
-_LINE = 5.0
-# Pictures: millimetres per pixel of a tiled MNIST picture (28 px = 5.6 mm), and the widest tiled row in pixels.
-_PICTURE_MM = 0.2
-_TILE_GAP = 8
-# Charts are rendered at 2 pixels per CSS pixel of 1/96 inch.
-_CHART_MM = 25.4 / 96 / 2
-_CHART_MAX_MM = 110.0
-_MIN_TABLE_PT = 4.5
-_TAG_STYLES = {
-    "code": FontFace(family=_MONO),
-    "pre": TextStyle(font_family=_MONO, font_size_pt=_CODE_PT, t_margin=2, b_margin=2),
-    "li": TextStyle(l_margin=5, t_margin=1),
-    "ul": TextStyle(t_margin=1), "ol": TextStyle(t_margin=1),
-}
-
-
-def _nothing(self, tokens, idx, options, env) -> str:
-    """A link prints as its text: its address is neither shown nor made clickable."""
-    return ""
-
-
-def _heading(self, tokens, idx, options, env) -> str:
-    """A heading of the Markdown prints as a bold line (fpdf2 would make every <h1> an outline entry)."""
-    return "<p><b>" if tokens[idx].nesting == 1 else "</b></p>\n"
-
-
-def _cell_open(self, tokens, idx, options, env) -> str:
-    """A table cell, left-aligned unless the Markdown asks otherwise (fpdf2 justifies by default)."""
-    token = tokens[idx]
-    style = str(token.attrGet("style") or "")
-    align = style.removeprefix("text-align:") if style.startswith("text-align:") else "left"
-    return f'<{token.tag} align="{align}">'
-
-
-# Raw HTML and images stay off, as in the HTML export: the student's text is untrusted.
+_MARGIN, _LINE = 15.0, 5.0
+_BODY_PT, _SMALL_PT, _CODE_PT, _MIN_TABLE_PT = 10.0, 8.5, 8.0, 4.5
+# Pictures: millimetres per pixel (an evidence picture of 56 px is 11 mm) and pixels between tiles.
+_PICTURE_MM, _TILE_GAP = 0.2, 8
+# Charts are rendered at 2 pixels per CSS pixel of 1/96 inch; no chart is taller than 110 mm.
+_CHART_MM, _CHART_MAX_MM = 25.4 / 96 / 2, 110.0
+# What pypdf raises on a file that is not a PDF or is damaged (beyond its own errors, those of a broken structure).
+_DAMAGED = (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
+_TAG_STYLES = {"code": FontFace(family=_MONO), "li": TextStyle(l_margin=5, t_margin=1), "ul": TextStyle(t_margin=1),
+               "pre": TextStyle(font_family=_MONO, font_size_pt=_CODE_PT, t_margin=2, b_margin=2),
+               "ol": TextStyle(t_margin=1)}
+# Raw HTML and images stay off, as in the HTML export: the student's text is untrusted. A link prints as its text
+# (no address, nothing to click); a heading as a bold line (fpdf2 would make each <h1> an outline entry).
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
-for _rule, _render in (("link_open", _nothing), ("link_close", _nothing), ("heading_open", _heading),
-                       ("heading_close", _heading), ("th_open", _cell_open), ("td_open", _cell_open)):
-    _MARKDOWN.add_render_rule(_rule, _render)
+for _rule, _html in {"link_open": "", "link_close": "", "heading_open": "<p><b>", "heading_close": "</b></p>\n"}.items():
+    _MARKDOWN.add_render_rule(_rule, lambda self, tokens, idx, options, env, html=_html: html)
 
 
 def to_pdf(handin: HandIn) -> bytes:
@@ -118,8 +91,10 @@ def to_pdf(handin: HandIn) -> bytes:
     part = ""
     for answer in handin.report.answers:
         if answer.question.id[0] != part:
-            _part_heading(pdf, answer.question.id[0], new_page=bool(part))
+            if part:
+                pdf.add_page()
             part = answer.question.id[0]
+            _heading(pdf, PARTS[part], size=15, room=40, outline=0)
         _answer(pdf, handin, answer)
     data = bytes(pdf.output())
     return _with_receipt(data, handin.receipt.document) if handin.receipt else data
@@ -143,11 +118,7 @@ def pdf_receipt(data: bytes) -> str | None:
     WorkbookError
         ``data`` is not a readable PDF.
     """
-    reader = _reader(data)
-    try:
-        value = (reader.metadata or {}).get(RECEIPT_KEY)
-    except (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError) as error:
-        raise _unreadable(error) from error
+    value = _read(data, lambda reader: (reader.metadata or {}).get(RECEIPT_KEY))
     return None if value is None else str(value)
 
 
@@ -168,26 +139,18 @@ def pdf_text(data: bytes) -> str:
     WorkbookError
         ``data`` is not a readable PDF.
     """
-    reader = _reader(data)
-    try:
-        return "\n".join(page.extract_text() for page in reader.pages)
-    except (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
-        raise _unreadable(error) from error
+    return _read(data, lambda reader: "\n".join(page.extract_text() for page in reader.pages))
 
 
-def _reader(data: bytes) -> pypdf.PdfReader:
-    """``data`` opened by pypdf; WorkbookError when it is not a PDF or too damaged to open."""
+def _read(data: bytes, read: Callable[[pypdf.PdfReader], Any]) -> Any:
+    """``read`` applied to ``data`` opened by pypdf; WorkbookError when it is not a PDF or too damaged."""
     if not isinstance(data, (bytes, bytearray)):
         raise WorkbookError(f"this file is not a readable PDF: expected bytes, got {type(data).__name__}")
     try:
-        return pypdf.PdfReader(io.BytesIO(data))
-    except (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, IndexError) as error:
-        raise _unreadable(error) from error
-
-
-def _unreadable(error: Exception) -> WorkbookError:
-    logger.info("a file that should be a PDF could not be read: %s", error)
-    return WorkbookError(f"this file is not a readable PDF: {error}")
+        return read(pypdf.PdfReader(io.BytesIO(data)))
+    except _DAMAGED as error:
+        logger.info("a file that should be a PDF could not be read: %s", error)
+        raise WorkbookError(f"this file is not a readable PDF: {error}") from error
 
 
 def _with_receipt(data: bytes, document: str) -> bytes:
@@ -222,8 +185,7 @@ def _title_page(pdf: FPDF, handin: HandIn) -> None:
     """The title, who and what, the headline figures, the receipt, then the reproducibility card."""
     _text(pdf, handin.title, style="B", size=18, height=9)
     pdf.ln(2)
-    facts = {"Student": handin.student, "Date": handin.date, "Run": handin.run_label}
-    _two_columns(pdf, facts, bold_labels=True)
+    _two_columns(pdf, {"Student": handin.student, "Date": handin.date, "Run": handin.run_label}, bold_labels=True)
     if handin.figures:
         pdf.ln(2)
         _two_columns(pdf, handin.figures)
@@ -241,7 +203,7 @@ def _title_page(pdf: FPDF, handin: HandIn) -> None:
 
 def _two_columns(pdf: FPDF, rows: dict[str, str], *, bold_labels: bool = False) -> None:
     """Label and value side by side, one pair a line; long values wrap in their column."""
-    label_width = min(60.0, max(_width(pdf, f"{label}:", "B" if bold_labels else "") for label in rows) + 4)
+    label_width = min(pdf.epw / 2, max(_width(pdf, f"{label}:", "B" if bold_labels else "") for label in rows) + 4)
     for label, value in rows.items():
         _font(pdf, style="B" if bold_labels else "")
         pdf.cell(label_width, _LINE, f"{label}:")
@@ -249,39 +211,25 @@ def _two_columns(pdf: FPDF, rows: dict[str, str], *, bold_labels: bool = False) 
         pdf.multi_cell(0, _LINE, str(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _part_heading(pdf: FPDF, part: str, *, new_page: bool) -> None:
-    if new_page:
-        pdf.add_page()
-    else:
-        _keep_room(pdf, 40)
-    pdf.ln(4)
-    pdf.start_section(PARTS[part], level=0)
-    _text(pdf, PARTS[part], style="B", size=15, height=8)
-
-
 def _answer(pdf: FPDF, handin: HandIn, answer: Answer) -> None:
     """One question: heading, question, the student's answer, the evidence, the revealed explanation."""
-    q = answer.question
-    _keep_room(pdf, 40)
-    pdf.ln(3)
-    pdf.start_section(f"{q.number}. {q.title}", level=1)
-    _text(pdf, f"{q.number}. {q.title}", style="B", size=12.5, height=7)
-    _question(pdf, q.text)
-    _subheading(pdf, handin.student_heading())
+    _heading(pdf, f"{answer.question.number}. {answer.question.title}", size=12.5, room=40, outline=1)
+    _question(pdf, answer.question.text)
+    _heading(pdf, handin.student_heading())
     written = handin.answer_of(answer)
     if written.strip():
         _markdown(pdf, written)
     else:
         _text(pdf, handin.no_answer(), style="I")
     if answer.evidence or answer.todo:
-        _subheading(pdf, EVIDENCE_HEADING)
+        _heading(pdf, EVIDENCE_HEADING)
     for item in answer.evidence:
         _evidence(pdf, item)
     if answer.todo:
         _markdown(pdf, answer.todo, size=_SMALL_PT)
     explanation = handin.explanation_of(answer)
     if explanation is not None:
-        _subheading(pdf, APP_HEADING)
+        _heading(pdf, APP_HEADING)
         _text(pdf, explanation.note, style="I", size=_SMALL_PT)
         _markdown(pdf, answer.text)
 
@@ -295,42 +243,33 @@ def _question(pdf: FPDF, text: str) -> None:
     pdf.set_left_margin(_MARGIN)
 
 
-def _subheading(pdf: FPDF, text: str) -> None:
-    _keep_room(pdf, 20)
-    pdf.ln(2)
-    _text(pdf, text, style="B", size=11, height=6)
+def _heading(pdf: FPDF, text: str, *, size: float = 11, room: float = 20, outline: int | None = None) -> None:
+    """A bold heading with ``room`` millimetres under it on its page, at level ``outline`` of the outline if given."""
+    if pdf.get_y() + room > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.ln(size / 4)
+    if outline is not None:
+        pdf.start_section(text, level=outline)
+    _text(pdf, text, style="B", size=size, height=size * 0.55)
 
 
 def _evidence(pdf: FPDF, item: Evidence) -> None:
     """One piece of evidence, its caption in italics above it."""
     pdf.ln(1.5)
     if item.caption:
-        _keep_room(pdf, 15)
         _text(pdf, item.caption, style="I", size=_SMALL_PT, height=4.5)
     if isinstance(item, Figures):
-        _figures(pdf, item)
+        _two_columns(pdf, item.values, bold_labels=True)
     elif isinstance(item, Table):
-        _table(pdf, item)
+        rows = [[_cell(value) for value in row] for row in item.frame.itertuples(index=False)]
+        _grid(pdf, [str(column) for column in item.frame.columns], rows)
     elif isinstance(item, Images):
         _images(pdf, item)
     elif isinstance(item, Chart):
         _chart(pdf, item)
     else:
-        _code(pdf, item.code)
-
-
-def _figures(pdf: FPDF, item: Figures) -> None:
-    for label, value in item.values.items():
-        _font(pdf, style="B")
-        pdf.write(_LINE, f"{label}: ")
-        _font(pdf)
-        pdf.write(_LINE, str(value))
-        pdf.ln(_LINE)
-
-
-def _table(pdf: FPDF, item: Table) -> None:
-    rows = [[_cell(value) for value in row] for row in item.frame.itertuples(index=False)]
-    _grid(pdf, [str(column) for column in item.frame.columns], rows)
+        pdf.set_fill_color(246, 246, 246)
+        _text(pdf, item.code, family=_MONO, size=_CODE_PT, height=3.8, fill=True)
 
 
 def _grid(pdf: FPDF, header: list[str], rows: list[list[str]], *, size: float = _SMALL_PT) -> None:
@@ -339,7 +278,8 @@ def _grid(pdf: FPDF, header: list[str], rows: list[list[str]], *, size: float = 
     The header (bold, repeated on each page) is left out when all its cells are empty.
     """
     header = header if any(text.strip() for text in header) else []
-    widths = [max(_width(pdf, text, "B", size) for text in column) + 3 for column in zip(*([header] if header else []), *rows)]
+    columns = zip(*([header] if header else []), *rows)
+    widths = [max(_width(pdf, text, "B", size) for text in column) + 3 for column in columns]
     if not widths:
         return
     fitted = max(_MIN_TABLE_PT, min(size, size * pdf.epw / sum(widths)))
@@ -365,23 +305,13 @@ def _images(pdf: FPDF, item: Images) -> None:
 
 
 def _tile(images: tuple[np.ndarray, ...], *, width: int) -> np.ndarray:
-    """Grey uint8 pictures side by side on white, in top-aligned rows no wider than ``width`` pixels."""
-    rows: list[list[np.ndarray]] = [[]]
-    for image in (np.asarray(image, dtype=np.uint8) for image in images):
-        used = sum(placed.shape[1] + _TILE_GAP for placed in rows[-1])
-        if rows[-1] and used + image.shape[1] > width:
-            rows.append([])
-        rows[-1].append(image)
-    height = sum(max(image.shape[0] for image in row) for row in rows) + _TILE_GAP * (len(rows) - 1)
-    canvas = np.full((height, max(sum(i.shape[1] for i in row) + _TILE_GAP * (len(row) - 1) for row in rows)),
-                     255, dtype=np.uint8)
-    top = 0
-    for row in rows:
-        left = 0
-        for image in row:
-            canvas[top:top + image.shape[0], left:left + image.shape[1]] = image
-            left += image.shape[1] + _TILE_GAP
-        top += max(image.shape[0] for image in row) + _TILE_GAP
+    """Grey uint8 pictures in a grid of equal cells on white, in rows no wider than ``width`` pixels."""
+    cell_h, cell_w = (max(image.shape[axis] for image in images) + _TILE_GAP for axis in (0, 1))
+    columns = max(1, min(len(images), (width + _TILE_GAP) // cell_w))
+    canvas = np.full((-(-len(images) // columns) * cell_h - _TILE_GAP, columns * cell_w - _TILE_GAP), 255, np.uint8)
+    for index, image in enumerate(images):
+        top, left = index // columns * cell_h, index % columns * cell_w
+        canvas[top:top + image.shape[0], left:left + image.shape[1]] = image
     return canvas
 
 
@@ -398,13 +328,6 @@ def _chart(pdf: FPDF, item: Chart) -> None:
     if height > _CHART_MAX_MM:
         width, height = width * _CHART_MAX_MM / height, _CHART_MAX_MM
     pdf.image(picture, w=width, h=height)
-
-
-def _code(pdf: FPDF, code: str) -> None:
-    _font(pdf, family=_MONO, size=_CODE_PT)
-    pdf.set_fill_color(246, 246, 246)
-    pdf.multi_cell(0, 3.8, code, align="L", fill=True, padding=1.5, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    _font(pdf)
 
 
 def _markdown(pdf: FPDF, text: str, *, size: float = _BODY_PT) -> None:
@@ -442,11 +365,12 @@ def _cells(tokens: list[Token]) -> tuple[list[str], list[list[str]]]:
 
 
 def _plain_cells(tokens: list[Token]) -> list[Token]:
-    """``tokens`` with the text of every table cell made plain: fpdf2 refuses tags inside a cell."""
+    """``tokens`` with every table cell (in a list or quote) left-aligned plain text: fpdf2 refuses tags in a cell."""
     in_cell = False
     for token in tokens:
         if token.type in ("th_open", "td_open", "th_close", "td_close"):
             in_cell = token.nesting == 1
+            token.attrs = {"align": "left"}
         elif in_cell and token.type == "inline":
             token.children = [Token("text", "", 0, content=_plain(token))]
     return tokens
@@ -458,10 +382,12 @@ def _plain(inline: Token) -> str:
                    if child.type in ("text", "code_inline", "softbreak", "hardbreak"))
 
 
-def _text(pdf: FPDF, text: str, *, style: str = "", size: float = _BODY_PT, height: float = _LINE) -> None:
+def _text(pdf: FPDF, text: str, *, style: str = "", size: float = _BODY_PT, height: float = _LINE,
+          family: str = _SANS, fill: bool = False) -> None:
     """Plain text (never read as markup) across the page, wrapped between words."""
-    _font(pdf, style=style, size=size)
-    pdf.multi_cell(0, height, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _font(pdf, family=family, style=style, size=size)
+    pdf.multi_cell(0, height, text, align="L", fill=fill, padding=1.5 if fill else 0, new_x=XPos.LMARGIN,
+                   new_y=YPos.NEXT)
     _font(pdf)
 
 
@@ -470,14 +396,6 @@ def _font(pdf: FPDF, *, family: str = _SANS, style: str = "", size: float = _BOD
 
 
 def _width(pdf: FPDF, text: str, style: str = "", size: float = _BODY_PT) -> float:
-    """The width of ``text`` in millimetres, in the sans font."""
+    """The width of ``text`` in millimetres, in the sans font (which stays set)."""
     _font(pdf, style=style, size=size)
-    width = pdf.get_string_width(text)
-    _font(pdf)
-    return width
-
-
-def _keep_room(pdf: FPDF, height: float) -> None:
-    """Start a new page unless ``height`` millimetres are left: a heading never ends a page."""
-    if pdf.get_y() + height > pdf.page_break_trigger:
-        pdf.add_page()
+    return pdf.get_string_width(text)

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+from mnist_lab.data import Dataset
 from mnist_lab.errors import AccessError, MnistLabError
+from mnist_lab.report.exporters import to_html
+from mnist_lab.report.notebook import report_of_run
 from mnist_lab.report.questions import QUESTIONS
-from mnist_lab.runs.store import Run, RunStore
+from mnist_lab.runs.store import FINISHED, Run, RunStore
 from mnist_lab.workbook.answers import names_of_students
+from mnist_lab.workbook.handin import build_handin
 
 HANDIN_COLUMNS = ("student", "run", "answered", "revealed before answering", "revealed after answering",
                   "last edit", "receipt")
@@ -102,6 +107,21 @@ def handins_zip(run_ids: Sequence[str], export: Callable[[str], tuple[str, bytes
     return buffer.getvalue(), failed
 
 
+def export_handin(store: RunStore, run_id: str, dataset_of: Callable[[Run], Dataset]) -> tuple[str, bytes]:
+    """One student's hand-in of a run as HTML, signed, for the teacher's zip: (file name, content).
+
+    Raises
+    ------
+    MnistLabError
+        The run cannot be read or has no usable model (``ModelUnavailableError``), or its dataset is gone.
+    """
+    run = store.get(run_id)
+    evidence, built = report_of_run(store, run, dataset_of(run))
+    handin = build_handin(store, evidence, built, kind="html")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", handin.student).strip("-.")[:40] or "student"
+    return f"{slug}-{run.id}.html", to_html(handin).encode("utf-8")
+
+
 @dataclass(frozen=True)
 class Recheck:
     """A hand-in's run against the teacher's re-training of it (same dataset, configuration and seed).
@@ -144,3 +164,18 @@ def rechecks_of(runs: Sequence[Run], run_id: str) -> list[Run]:
     """The teacher's re-trainings of ``run_id``, newest first."""
     return sorted((run for run in runs if run.experiment == recheck_tag(run_id)), key=lambda run: run.created,
                   reverse=True)
+
+
+def recheck(store: RunStore, original: Run, again: Run | None) -> Recheck:
+    """The test accuracies of a hand-in's run and of its latest re-training (``again``), as far as they exist.
+
+    The original's comes from its stored evaluation; the re-training's from the test pass of its last epoch (it
+    is queued with ``evaluate_test``), once it has finished.
+    """
+    figures = original.metrics.get("test")
+    first = figures.get("accuracy") if isinstance(figures, dict) and figures.get("epoch") == original.saved_epochs \
+        else None
+    if again is None or again.status != FINISHED:
+        return Recheck(first, None)
+    history = store.get(again.id).history
+    return Recheck(first, history[-1].get("test_accuracy") if history else None)
