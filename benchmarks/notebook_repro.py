@@ -47,7 +47,7 @@ def main() -> int:
     app_seconds = time.perf_counter() - start
     run = store.get(job.run_id)
     evidence, built = report.report_of_run(store, run, shared_mnist())
-    notebook = report.set_parameters(report.build_notebook(evidence, shared_mnist(), built),
+    notebook = report.set_parameters(report.build_notebook(evidence, shared_mnist(), report.reading_copy(built)),
                                      DATA_DIR=str(BUNDLED / MNIST.folder))
     start = time.perf_counter()
     manager = KernelManager(kernel_name=KERNEL, kernel_spec_manager=kernel_specs(work / "kernels"))

@@ -102,7 +102,7 @@ def test_the_report_describes_the_runs_dataset(shapes_env):
     ev = evaluation.evaluate_run(store, run, lambda: model, shapes)
     scores = model.predict_images(shapes.x_test)
     built = report.build_report(shapes, report.RunEvidence(run, model, ev, scores))
-    text = report.to_markdown(built)
+    text = report.to_markdown(report.reading_copy(built))
     assert "Shapes3" in text
     assert all(name in text for name in CLASSES)
 

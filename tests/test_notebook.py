@@ -47,7 +47,7 @@ def exported(trained_home, tmp_path_factory):
     run = store.get(next(run.id for run in store.list_runs() if run.name == "small fast"))
     evidence, built = report.report_of_run(store, run, shared_mnist())
     return SimpleNamespace(home=home, run=run, evidence=evidence, report=built,
-                           notebook=report.build_notebook(evidence, shared_mnist(), built))
+                           notebook=report.build_notebook(evidence, shared_mnist(), report.reading_copy(built)))
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_first_cell_tells_what_to_expect_and_the_card_follows(exported):
 
 
 def test_with_outputs_carries_the_apps_evidence_and_says_so(exported):
-    notebook = report.build_notebook(exported.evidence, shared_mnist(), exported.report, with_outputs=True)
+    notebook = report.build_notebook(exported.evidence, shared_mnist(), report.reading_copy(exported.report), with_outputs=True)
     nbformat.validate(notebook)
     assert "**The outputs in this notebook come from MNIST Lab, not from running it.**" in notebook.cells[0].source
     outputs = [cell.outputs for cell in notebook.cells if cell.cell_type == "code" and cell.outputs]

@@ -52,7 +52,7 @@ def card(fast_run):
 
 @pytest.fixture(scope="module")
 def document(built, card):
-    return report.to_html(built, card=card)
+    return report.to_html(report.reading_copy(built, card=card))
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +174,7 @@ def test_question_numbers_start_their_lines_part_b_a_page_and_the_card_is_on_pag
 
 
 def test_the_html_leaves_the_card_out_when_there_is_none(built, document, card):
-    assert '<section class="card"' not in report.to_html(built)
+    assert '<section class="card"' not in report.to_html(report.reading_copy(built))
     assert document.count('<section class="card" id="card">') == 1
     assert document.index("Reproducibility card") < document.index("Part A")
 
@@ -189,7 +189,7 @@ def png_links(text):
 
 
 def test_the_markdown_shows_every_chart_as_an_inline_png(built, card):
-    text = report.to_markdown(built, card=card)
+    text = report.to_markdown(report.reading_copy(built, card=card))
     assert "(in the HTML report)" not in text
     assert text.index("## Reproducibility card") < text.index("## Part A")
     captions = {report.markdown_text(chart.caption) for chart in charts_of(built)}
@@ -201,7 +201,7 @@ def test_the_markdown_shows_every_chart_as_an_inline_png(built, card):
 
 
 def test_the_markdown_zip_holds_the_text_and_every_picture_it_links(built, card):
-    archive = zipfile.ZipFile(io.BytesIO(exporters.to_markdown_zip(built, card=card, name="mnist-lab-report-x")))
+    archive = zipfile.ZipFile(io.BytesIO(exporters.to_markdown_zip(report.reading_copy(built, card=card), name="mnist-lab-report-x")))
     names = set(archive.namelist())
     text = archive.read("mnist-lab-report-x/mnist-lab-report-x.md").decode("utf-8")
     targets = [target for _, target in png_links(text)]
@@ -223,5 +223,5 @@ def test_a_chart_that_cannot_be_drawn_is_named_with_the_reason():
             return "{not a Vega-Lite spec"
 
     answer = report.Answer(report.question("b7"), "Text.", (report.Chart(Broken(), "The confusion"),))
-    text = report.to_markdown(report.Report("Hand made", "Intro.", (answer,)))
+    text = report.to_markdown(report.reading_copy(report.Report("Hand made", "Intro.", (answer,))))
     assert "*The confusion*\n\n*This chart could not be drawn: " in text

@@ -174,7 +174,7 @@ def test_html_export_is_a_valid_self_contained_document_with_every_question(mnis
     chosen = evidence["small fast"]
     hostile = dataclasses.replace(chosen, run=dataclasses.replace(chosen.run, name=HOSTILE))
     built = report.build_report(mnist, hostile, facts=facts)
-    document = report.to_html(built)
+    document = report.to_html(report.reading_copy(built))
     assert document.startswith("<!DOCTYPE html>")
     parser = parsed(document)
     assert parser.tags[:4] == ["html", "head", "meta", "meta"] and parser.tags.count("body") == 1
@@ -186,7 +186,7 @@ def test_html_export_is_a_valid_self_contained_document_with_every_question(mnis
     charts = sum(len(evidence_of(answer, report.Chart)) for answer in built.answers)
     assert sum(value.startswith("data:image/svg+xml") for value in sources) == charts == 7  # A4 x4, B4, B6, B7
     sections = [value for tag, name, value in parser.attributes if tag == "section" and name == "id"]
-    assert sections == [q.id for q in report.QUESTIONS]
+    assert sections == ["title-page", *(q.id for q in report.QUESTIONS)]
     text = "".join(parser.text)
     for q in report.QUESTIONS:
         assert f"{q.number}. {q.title}" in text
@@ -199,7 +199,7 @@ def test_a_run_name_with_markup_is_shown_literally_in_the_html(mnist, evidence, 
     name = "<script>alert(1)</script> **bold**"
     built = report.build_report(mnist, dataclasses.replace(chosen, run=dataclasses.replace(chosen.run, name=name)),
                                 facts=facts)
-    document = report.to_html(built)
+    document = report.to_html(report.reading_copy(built))
     assert "<script>" not in document and "<strong>bold</strong>" not in document
     assert "&lt;script&gt;alert(1)&lt;/script&gt; **bold**" in document
     text = "".join(parsed(document).text)
@@ -218,7 +218,7 @@ def test_answer_markdown_renders_as_html_and_raw_html_stays_text():
     text = ("Use `np.argmax(p) < 3` *here* and **there**.\n\n- one\n- two <b>raw</b>\n\n"
             "| digit | recall |\n|---|---|\n| 7 | 0.98 |")
     table = report.Table(pd.DataFrame({"class <i>": ["**7**"], "recall": [0.98761]}), "Per <digit>")
-    document = report.to_html(hand_made_report(text, table, report.Code("x = 1 < 2  # `not markdown`")))
+    document = report.to_html(report.reading_copy(hand_made_report(text, table, report.Code("x = 1 < 2  # `not markdown`"))))
     assert "<code>np.argmax(p) &lt; 3</code>" in document
     assert "<em>here</em>" in document and "<strong>there</strong>" in document
     assert "<ul>\n<li>one</li>\n<li>two &lt;b&gt;raw&lt;/b&gt;</li>\n</ul>" in document
@@ -234,7 +234,7 @@ def test_answer_markdown_renders_as_html_and_raw_html_stays_text():
 def test_html_is_one_self_contained_document_whose_only_external_links_are_citations():
     image = np.zeros((4, 4), dtype=np.uint8)
     text = "As [Rosenblatt](https://example.org/perceptron) showed. ![remote](https://example.org/x.png)"
-    document = report.to_html(hand_made_report(text, report.Images((image,), ("blank",))))
+    document = report.to_html(report.reading_copy(hand_made_report(text, report.Images((image,), ("blank",)))))
     parser = parsed(document)
     assert document.count("<!DOCTYPE html>") == 1 and parser.tags.count("html") == 1 and "style" in parser.tags
     assert not {"script", "link", "iframe", "object", "embed"} & set(parser.tags)
@@ -246,7 +246,7 @@ def test_html_is_one_self_contained_document_whose_only_external_links_are_citat
 
 
 def test_markdown_export_has_the_question_numbers_as_headings(mnist, fast_report):
-    document = report.to_markdown(fast_report)
+    document = report.to_markdown(report.reading_copy(fast_report))
     headings = re.findall(r"^### (\w\d)\. ", document, flags=re.MULTILINE)
     assert headings == [q.number for q in report.QUESTIONS]
     assert document.startswith("# MNIST Lab report: small fast")
@@ -298,13 +298,16 @@ def test_outcome_takes_the_latest_set_and_the_report_quotes_it(home, mnist, fact
     assert table["inputs"].tolist() == ["scaled 0-1", "raw 0-255"]
     assert table["validation accuracy"].tolist() == [0.842, 0.789]
     b1 = report.build_report(mnist, outcomes={"b1-scaling": done}, facts=facts).answer("b1")
-    assert "scaled inputs reached 84.2% validation accuracy, raw inputs 78.9%" in b1.text
-    assert "Scaling paid off: 5.3 percentage points" in b1.text
-    assert "loss was 27.1 times higher (43.400 against 1.600)" in b1.text
-    assert evidence_of(b1, report.Table)[-1].frame["validation accuracy"].tolist() == [0.842, 0.789]
+    result = evidence_of(b1, report.Table)[-1]  # the student's comparison is evidence, its result the caption
+    assert result.caption.startswith("Comparison (each trained on the same 4,000 training images (1,000 more for "
+                                     "validation) for 2 epochs)")
+    assert "scaled inputs reached 84.2% validation accuracy, raw inputs 78.9%" in result.caption
+    assert "Scaling paid off: 5.3 percentage points" in result.caption
+    assert "loss was 27.1 times higher (43.400 against 1.600)" in result.caption
+    assert result.frame["validation accuracy"].tolist() == [0.842, 0.789]
     waiting = report.build_report(mnist, outcomes={"b1-scaling": pending}, facts=facts).answer("b1")
-    assert "The comparison below trains both on the same 4,000 training images (1,000 more for validation) for 2 " \
-           "epochs" in waiting.text
+    assert "comparison" not in waiting.text.lower()  # nothing promises a comparison that did not run
+    assert "Comparison" not in " ".join(item.caption for item in waiting.evidence)
 
 
 def test_a_diverged_arm_is_reported_as_such(home, mnist, facts):
@@ -314,7 +317,7 @@ def test_a_diverged_arm_is_reported_as_such(home, mnist, facts):
     finished_run(store, scaled, val_accuracy=0.96, first_loss=0.4)
     finished_run(store, raw, val_accuracy=None, first_loss=80.0, status=DIVERGED)
     b1 = report.build_report(mnist, outcomes={"b1-scaling": experiments.outcome(store, chosen)}, facts=facts)
-    assert "with raw 0-255 inputs the training diverged" in b1.answer("b1").text
+    assert "with raw 0-255 inputs the training diverged" in evidence_of(b1.answer("b1"), report.Table)[-1].caption
 
 
 class FakeJob:

@@ -139,8 +139,8 @@ def quoted_truly(token: str, figures: list[float]) -> bool:
 @pytest.mark.parametrize("name", ["small fast", "small perceptron", "near chance"])
 def test_every_number_the_report_quotes_is_the_runs_own(name, evidence, mnist, facts):
     chosen = evidence[name]
-    document = prose(report.to_markdown(build(mnist, facts, chosen)))
-    general = set(tokens(prose(report.to_markdown(report.build_report(mnist, facts=facts))))) | registry_tokens()
+    document = prose(report.to_markdown(report.reading_copy(build(mnist, facts, chosen))))
+    general = set(tokens(prose(report.to_markdown(report.reading_copy(report.build_report(mnist, facts=facts)))))) | registry_tokens()
     general |= set(mnist.class_names)  # "an 8 read as 9": class names, not figures
     figures = run_figures(chosen, mnist)
     untraced = [token for token in tokens(document) if token not in general and not quoted_truly(token, figures)]

@@ -60,7 +60,7 @@ def answer_editor(book: workbook.Workbook | None, question: report.Question, sav
     """The student's own answer to ``question``: a Markdown text area saved as they leave it, and a Save button."""
     st.markdown(f"**Your answer to {question.number}** (Markdown: `**bold**`, `- lists`, `` `code` ``)")
     if book is None:
-        st.info("Pick or train a run first: your answers are kept with the run they describe.")
+        st.caption("Your answer goes here once you have a run: answers are kept with the run they describe.")
         return
     key = answer_key(book.run_id, question.id)
     text = st.text_area(f"Your answer to {question.number}", value=saved.text if saved else "", key=key,
@@ -127,7 +127,10 @@ def explanation_panel(book: workbook.Workbook | None, answer: report.Answer, *, 
         st.caption("Your teacher has hidden MNIST Lab's explanations: answer from the evidence above.")
     elif not workbook.may_reveal(policy, answered=answered):
         st.caption("MNIST Lab's explanation of this question opens once you have saved your own answer.")
-    elif book is not None:
+    elif book is None:  # no run, so no hand-in to record it in: the data-only explanation, as a reading aid
+        with st.expander("MNIST Lab's explanation, from the data alone"):
+            st.markdown(answer.text)
+    else:
         st.button("Show MNIST Lab's explanation", key=f"reveal_{book.run_id}_{answer.question.id}",
                   icon=":material/lightbulb:", on_click=book.reveal, args=(answer.question.id,),
                   help="Your hand-in records when you opened it, and whether that was before or after your answer.")

@@ -47,15 +47,17 @@ def _b1(sources: Sources, q: Question) -> Answer:
 def _with_outcome(
     sources: Sources, key: str, text: str, evidence: list[Evidence], describe: Callable[[experiments.Outcome], str]
 ) -> tuple[str, tuple[Evidence, ...]]:
-    """Add a comparison's result to an answer once it has finished, else say how to get it."""
+    """Add a comparison's result to the answer's evidence once it has finished (the page offers to run it).
+
+    The result is evidence the student made, so it is the caption of the comparison's table, shown with the
+    evidence; until a comparison has run, nothing promises one (an export has no button to run it).
+    """
     outcome = sources.outcomes.get(key)
     if outcome is None or not outcome.complete:
-        how = (f"\n\nThe comparison below trains both {_small_training(sources, experiments.SMALL_TRAIN)} and quotes "
-               "the result here.")
-        return text + how, tuple(evidence)
+        return text, tuple(evidence)
     train = config.from_dict(config.TrainConfig, outcome.runs[0].train_config)
-    result = f"\n\n**Comparison** (each trained {_small_training(sources, train)}): " + describe(outcome)
-    return text + result, (*evidence, Table(outcome.table(), "The comparison runs"))
+    result = f"Comparison (each trained {_small_training(sources, train)}): " + describe(outcome)
+    return text, (*evidence, Table(outcome.table(), result))
 
 
 def _small_training(sources: Sources, train: config.TrainConfig) -> str:

@@ -43,6 +43,7 @@ ANSWER_MARKER, RECEIPT_MARKER = "mnist-lab-answer", "mnist-lab-receipt"
 #: What the opening marker of a question the student left empty adds (``<!-- mnist-lab-answer:b2 empty -->``).
 EMPTY = "empty"
 _TAG = re.compile(r"<[^>]*>")
+_INLINE_TAG = re.compile(r"</?(?:strong|em|code|a)(?:\s[^>]*)?>")
 _WORD = re.compile(r"\w+")
 #: Folder of the pictures inside the zip of :func:`to_markdown_zip`, next to the Markdown file.
 IMAGE_FOLDER = "images"
@@ -134,7 +135,7 @@ def student_markdown(text: str) -> str:
 
 def markdown_words(text: str) -> list[str]:
     """The words a reader sees in Markdown ``text`` once rendered (a student's answer as any export shows it)."""
-    rendered = _MARKDOWN.render(student_markdown(text))
+    rendered = _INLINE_TAG.sub("", _MARKDOWN.render(student_markdown(text)))  # un**believ**able is one word
     return _WORD.findall(html.unescape(_TAG.sub(" ", rendered)))
 
 

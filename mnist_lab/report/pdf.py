@@ -1,10 +1,9 @@
 """A student's hand-in as an A4 PDF, written with fpdf2 (pure Python: no browser on the server).
 
-Text is set in the DejaVu fonts of ``fonts/``; a character none of them has (CJK) prints as DejaVu's empty box,
-logged by fpdf2, never an error. Markdown goes through markdown-it-py with raw HTML and images off, so a student's
-``<script>`` or picture address stays text; links print as their text. Nothing runs between pages and nothing is
-hyphenated, so pypdf reads each answer's words back in order, as a teacher's check compares them. The signed
-receipt travels in the document information (:data:`RECEIPT_KEY`), added with pypdf.
+Text is set in the DejaVu fonts of ``fonts/``; a character none has (CJK) prints as an empty box, never an error.
+Markdown goes through markdown-it-py with raw HTML and images off (a student's answer through ``student_markdown``,
+as in every export); links print as their text. Nothing runs between pages, nothing is hyphenated: pypdf reads each
+answer's words back in order, as a teacher's check compares them. The receipt is in the document information.
 """
 
 from __future__ import annotations
@@ -24,8 +23,8 @@ from markdown_it.token import Token
 from PIL import Image
 
 from mnist_lab.errors import WorkbookError
-from mnist_lab.report.evidence import Answer, Chart, Evidence, Figures, Images, Table
-from mnist_lab.report.exporters import _cell, _chart_png
+from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Table
+from mnist_lab.report.exporters import _cell, _chart_png, student_markdown
 from mnist_lab.report.handin import APP_HEADING, HandIn
 from mnist_lab.report.questions import PARTS
 
@@ -57,13 +56,13 @@ _PICTURE_MM, _TILE_GAP = 0.2, 8
 _CHART_MM, _CHART_MAX_MM = 25.4 / 96 / 2, 110.0
 # What pypdf raises on a file that is not a PDF or is damaged (beyond its own errors, those of a broken structure).
 _DAMAGED = (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
-_TAG_STYLES = {"code": FontFace(family=_MONO), "li": TextStyle(l_margin=5, t_margin=1), "ul": TextStyle(t_margin=1),
-               "pre": TextStyle(font_family=_MONO, font_size_pt=_CODE_PT, t_margin=2, b_margin=2),
-               "ol": TextStyle(t_margin=1)}
+_TAG_STYLES = {"code": FontFace(family=_MONO), "li": TextStyle(l_margin=5, t_margin=1), "ol": TextStyle(t_margin=1),
+               "ul": TextStyle(t_margin=1), "pre": TextStyle(font_family=_MONO, font_size_pt=_CODE_PT, t_margin=2),
+               "blockquote": TextStyle(color="#444444", t_margin=1, b_margin=1)}
 # Raw HTML and images stay off, as in the HTML export: the student's text is untrusted. A link prints as its text
 # (no address, nothing to click); a heading as a bold line (fpdf2 would make each <h1> an outline entry).
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
-for _rule, _html in {"link_open": "", "link_close": "", "heading_open": "<p><b>", "heading_close": "</b></p>\n"}.items():
+for _rule, _html in {"link_open": "", "link_close": "", "heading_open": "<p><b>", "heading_close": "</b></p>"}.items():
     _MARKDOWN.add_render_rule(_rule, lambda self, tokens, idx, options, env, html=_html: html)
 
 
@@ -77,10 +76,9 @@ def to_pdf(handin: HandIn) -> bytes:
     Returns
     -------
     bytes
-        The PDF: a title page (title, student, date, run, headline figures, receipt, reproducibility card), then
-        every question with the student's answer, the evidence and the revealed explanations. Its outline lists
-        the card, the parts and every question; its metadata gives the title, the student as author, the run as
-        subject, the language (en) and, for a hand-in, the receipt's document under :data:`RECEIPT_KEY`.
+        A title page (student, date, run, headline figures, receipt, reproducibility card), then every question
+        with the student's answer, the evidence and the revealed explanations; an outline of parts and questions;
+        metadata: title, the student as author, the run as subject, language en, the receipt (:data:`RECEIPT_KEY`).
 
     See Also
     --------
@@ -91,8 +89,7 @@ def to_pdf(handin: HandIn) -> bytes:
     part = ""
     for answer in handin.report.answers:
         if answer.question.id[0] != part:
-            if part:
-                pdf.add_page()
+            pdf.add_page()
             part = answer.question.id[0]
             _heading(pdf, PARTS[part], size=15, room=40, outline=0)
         _answer(pdf, handin, answer)
@@ -144,8 +141,6 @@ def pdf_text(data: bytes) -> str:
 
 def _read(data: bytes, read: Callable[[pypdf.PdfReader], Any]) -> Any:
     """``read`` applied to ``data`` opened by pypdf; WorkbookError when it is not a PDF or too damaged."""
-    if not isinstance(data, (bytes, bytearray)):
-        raise WorkbookError(f"this file is not a readable PDF: expected bytes, got {type(data).__name__}")
     try:
         return read(pypdf.PdfReader(io.BytesIO(data)))
     except _DAMAGED as error:
@@ -186,9 +181,8 @@ def _title_page(pdf: FPDF, handin: HandIn) -> None:
     _text(pdf, handin.title, style="B", size=18, height=9)
     pdf.ln(2)
     _two_columns(pdf, {"Student": handin.student, "Date": handin.date, "Run": handin.run_label}, bold_labels=True)
-    if handin.figures:
-        pdf.ln(2)
-        _two_columns(pdf, handin.figures)
+    pdf.ln(2)
+    _two_columns(pdf, handin.figures)
     pdf.ln(3)
     if handin.receipt:
         _text(pdf, f"Receipt {handin.receipt.code}", style="B", size=12, height=6)
@@ -203,7 +197,7 @@ def _title_page(pdf: FPDF, handin: HandIn) -> None:
 
 def _two_columns(pdf: FPDF, rows: dict[str, str], *, bold_labels: bool = False) -> None:
     """Label and value side by side, one pair a line; long values wrap in their column."""
-    label_width = min(pdf.epw / 2, max(_width(pdf, f"{label}:", "B" if bold_labels else "") for label in rows) + 4)
+    label_width = min(pdf.epw / 2, max((_width(pdf, f"{k}:", "B" * bold_labels) for k in rows), default=0) + 4)
     for label, value in rows.items():
         _font(pdf, style="B" if bold_labels else "")
         pdf.cell(label_width, _LINE, f"{label}:")
@@ -214,11 +208,11 @@ def _two_columns(pdf: FPDF, rows: dict[str, str], *, bold_labels: bool = False) 
 def _answer(pdf: FPDF, handin: HandIn, answer: Answer) -> None:
     """One question: heading, question, the student's answer, the evidence, the revealed explanation."""
     _heading(pdf, f"{answer.question.number}. {answer.question.title}", size=12.5, room=40, outline=1)
-    _question(pdf, answer.question.text)
+    _markdown(pdf, answer.question.text, indent=5, color=(43, 74, 122))
     _heading(pdf, handin.student_heading())
     written = handin.answer_of(answer)
     if written.strip():
-        _markdown(pdf, written)
+        _markdown(pdf, student_markdown(written))
     else:
         _text(pdf, handin.no_answer(), style="I")
     if answer.evidence or answer.todo:
@@ -234,40 +228,33 @@ def _answer(pdf: FPDF, handin: HandIn, answer: Answer) -> None:
         _markdown(pdf, answer.text)
 
 
-def _question(pdf: FPDF, text: str) -> None:
-    """The question's text, indented and in blue (fpdf2 loses a <blockquote>'s indent at its first paragraph)."""
-    pdf.set_left_margin(_MARGIN + 5)
-    pdf.set_text_color(43, 74, 122)
-    _markdown(pdf, text)
-    pdf.set_text_color(0)
-    pdf.set_left_margin(_MARGIN)
-
-
-def _heading(pdf: FPDF, text: str, *, size: float = 11, room: float = 20, outline: int | None = None) -> None:
-    """A bold heading with ``room`` millimetres under it on its page, at level ``outline`` of the outline if given."""
+def _heading(pdf: FPDF, text: str, *, style: str = "B", size: float = 11, room: float = 25,
+             outline: int | None = None) -> None:
+    """A heading (or caption) kept on one page with ``room`` mm of what follows; at level ``outline`` of the outline."""
     if pdf.get_y() + room > pdf.page_break_trigger:
         pdf.add_page()
-    pdf.ln(size / 4)
     if outline is not None:
         pdf.start_section(text, level=outline)
-    _text(pdf, text, style="B", size=size, height=size * 0.55)
+    if text:
+        pdf.ln(size / 4)
+        _text(pdf, text, style=style, size=size, height=size * 0.55)
 
 
 def _evidence(pdf: FPDF, item: Evidence) -> None:
     """One piece of evidence, its caption in italics above it."""
     pdf.ln(1.5)
-    if item.caption:
-        _text(pdf, item.caption, style="I", size=_SMALL_PT, height=4.5)
+    if isinstance(item, Images):
+        _images(pdf, item)
+    elif isinstance(item, Chart):
+        _chart(pdf, item)
+    else:
+        _heading(pdf, item.caption, style="I", size=_SMALL_PT, room=12)
     if isinstance(item, Figures):
         _two_columns(pdf, item.values, bold_labels=True)
     elif isinstance(item, Table):
         rows = [[_cell(value) for value in row] for row in item.frame.itertuples(index=False)]
         _grid(pdf, [str(column) for column in item.frame.columns], rows)
-    elif isinstance(item, Images):
-        _images(pdf, item)
-    elif isinstance(item, Chart):
-        _chart(pdf, item)
-    else:
+    elif isinstance(item, Code):
         pdf.set_fill_color(246, 246, 246)
         _text(pdf, item.code, family=_MONO, size=_CODE_PT, height=3.8, fill=True)
 
@@ -297,8 +284,7 @@ def _grid(pdf: FPDF, header: list[str], rows: list[list[str]], *, size: float = 
 
 def _images(pdf: FPDF, item: Images) -> None:
     """The pictures tiled into one PNG, then their captions in reading order."""
-    tiled = _tile(item.images, width=int(pdf.epw / _PICTURE_MM))
-    pdf.image(Image.fromarray(tiled), w=tiled.shape[1] * _PICTURE_MM, h=tiled.shape[0] * _PICTURE_MM)
+    _picture(pdf, Image.fromarray(_tile(item.images, width=int(pdf.epw / _PICTURE_MM))), _PICTURE_MM, item.caption)
     if item.captions:
         lead = "Left to right, top to bottom: " if len(item.captions) > 1 else ""
         _text(pdf, lead + "; ".join(item.captions), size=_SMALL_PT, height=4.5)
@@ -316,29 +302,40 @@ def _tile(images: tuple[np.ndarray, ...], *, width: int) -> np.ndarray:
 
 
 def _chart(pdf: FPDF, item: Chart) -> None:
-    """The chart as a PNG no wider than the page, or why it could not be drawn."""
+    """The chart as a PNG, or why it could not be drawn."""
     png, error = _chart_png(item)
     if png is None:
-        logger.warning("a chart of the hand-in could not be drawn: %s", error)
+        logger.warning("a chart of a hand-in could not be drawn: %s", error)
+        _heading(pdf, item.caption, style="I", size=_SMALL_PT)
         _text(pdf, f"This chart could not be drawn: {error}", style="I")
-        return
-    picture = Image.open(io.BytesIO(png))
-    width = min(pdf.epw, picture.width * _CHART_MM)
-    height = picture.height * width / picture.width
-    if height > _CHART_MAX_MM:
-        width, height = width * _CHART_MAX_MM / height, _CHART_MAX_MM
-    pdf.image(picture, w=width, h=height)
+    else:
+        _picture(pdf, Image.open(io.BytesIO(png)), _CHART_MM, item.caption)
 
 
-def _markdown(pdf: FPDF, text: str, *, size: float = _BODY_PT) -> None:
-    """CommonMark rendered into the page: raw HTML and pictures come out as text, links as their text."""
+def _picture(pdf: FPDF, picture: Image.Image, scale: float, caption: str) -> None:
+    """``picture`` at ``scale`` mm a pixel, shrunk to the page's width and 110 mm, under its caption on one page."""
+    width = min(pdf.epw, picture.width * scale)
+    height = min(_CHART_MAX_MM, picture.height * width / picture.width)
+    _heading(pdf, caption, style="I", size=_SMALL_PT, room=height + 6)
+    pdf.image(picture, w=picture.width * height / picture.height, h=height)
+
+
+def _markdown(pdf: FPDF, text: str, *, size: float = _BODY_PT, indent: float = 0, color: tuple = (0, 0, 0)) -> None:
+    """CommonMark rendered into the page, ``indent`` mm in: raw HTML and pictures come out as text, links as text.
+
+    The indent is the page's margin while it lasts: fpdf2 loses a <blockquote>'s indent at its first paragraph.
+    """
+    pdf.set_left_margin(_MARGIN + indent)
+    pdf.set_text_color(*color)
     for table, tokens in _blocks(_MARKDOWN.parse(text)):
         if table:
             _grid(pdf, *_cells(tokens), size=min(size, _SMALL_PT))
             continue
         _font(pdf, size=size)
-        html = _MARKDOWN.renderer.render(_plain_cells(tokens), _MARKDOWN.options, {})
+        html = _MARKDOWN.renderer.render(_tidy(tokens), _MARKDOWN.options, {})
         pdf.write_html(html, font_family=_SANS, tag_styles=_TAG_STYLES, li_prefix_color=(80, 80, 80))
+    pdf.set_text_color(0)
+    pdf.set_left_margin(_MARGIN)
     _font(pdf)
 
 
@@ -364,13 +361,16 @@ def _cells(tokens: list[Token]) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
-def _plain_cells(tokens: list[Token]) -> list[Token]:
-    """``tokens`` with every table cell (in a list or quote) left-aligned plain text: fpdf2 refuses tags in a cell."""
+def _tidy(tokens: list[Token]) -> list[Token]:
+    """``tokens`` with table cells (in a list or quote) as plain text, as fpdf2 requires, and numbered lists as
+    bulleted: their numbers would be words of the PDF's text that no other export has (HTML draws them with CSS)."""
     in_cell = False
     for token in tokens:
         if token.type in ("th_open", "td_open", "th_close", "td_close"):
             in_cell = token.nesting == 1
             token.attrs = {"align": "left"}
+        elif token.type in ("ordered_list_open", "ordered_list_close"):
+            token.tag, token.attrs = "ul", {}
         elif in_cell and token.type == "inline":
             token.children = [Token("text", "", 0, content=_plain(token))]
     return tokens
@@ -386,8 +386,7 @@ def _text(pdf: FPDF, text: str, *, style: str = "", size: float = _BODY_PT, heig
           family: str = _SANS, fill: bool = False) -> None:
     """Plain text (never read as markup) across the page, wrapped between words."""
     _font(pdf, family=family, style=style, size=size)
-    pdf.multi_cell(0, height, text, align="L", fill=fill, padding=1.5 if fill else 0, new_x=XPos.LMARGIN,
-                   new_y=YPos.NEXT)
+    pdf.multi_cell(0, height, text, align="L", fill=fill, padding=1.5 * fill, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _font(pdf)
 
 

@@ -229,15 +229,16 @@ def check_numbers(text: str, figures: tuple[Figure, ...]) -> list[FigureNote]:
 
 
 def _nearest(candidates: list[tuple[bool, float, Figure]], context: set[str]) -> Figure | None:
-    """The figure whose label shares most words with those just before the number ("test accuracy"), then the
-    closest."""
+    """The figure whose label shares most words with those just before the number ("test accuracy") and has
+    fewest others, then the closest."""
     if not candidates:
         return None
 
-    def named(candidate: tuple[bool, float, Figure]) -> int:
-        return len(context & (set(_WORDS.findall(candidate[2].label)) - _COMMON))
+    def fit(candidate: tuple[bool, float, Figure]) -> tuple[int, int, float]:
+        words = set(_WORDS.findall(candidate[2].label)) - _COMMON
+        return -len(context & words), len(words - context), candidate[1]
 
-    return min(candidates, key=lambda c: (-named(c), c[1]))[2]
+    return min(candidates, key=fit)[2]
 
 
 def _parse(token: str) -> float | None:
