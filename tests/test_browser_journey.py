@@ -62,9 +62,15 @@ def test_student_journey(chromium, trained_app_url, tmp_path):
         wait_idle(page)
         expect(page.get_by_role("heading", name="Settings that differ, and the results")).to_be_visible(timeout=90_000)
 
-        # Report: download the HTML
+        # Report: write one answer, give a name, download the hand-in as HTML
         open_page(page, "Report")
-        download_button = page.get_by_role("button", name="Download the report (HTML)")
+        page.get_by_role("textbox", name="Your answer to A1").fill("Ten digits, 0 to 9, in grey 28x28 pictures.")
+        page.get_by_role("button", name="Save answer").click()
+        wait_idle(page)
+        page.get_by_label("Your name, as your teacher knows you").fill("Jo Student")
+        page.get_by_role("button", name="Save my name").click()
+        wait_idle(page)
+        download_button = page.get_by_role("button", name="Hand-in (HTML, ready to print)")
         expect(download_button).to_be_visible(timeout=120_000)
         with page.expect_download() as download_info:
             download_button.click()
@@ -74,7 +80,8 @@ def test_student_journey(chromium, trained_app_url, tmp_path):
         assert text.lstrip().lower().startswith("<!doctype html")
         for number in ("A1", "A2", "A3", "A4", *(f"B{n}" for n in range(1, 10))):
             assert number in text
-        assert "journey run" in text
+        assert "journey run" in text and "MNIST assignment by Jo Student" in text
+        assert "Ten digits, 0 to 9, in grey 28x28 pictures." in text
     finally:
         page.screenshot(path=str(tmp_path / "journey-last.png"))
         context.close()

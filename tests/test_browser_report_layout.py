@@ -42,7 +42,7 @@ def test_the_reports_charts_fit_the_page(chromium, trained_app_url, tmp_path, wi
         first, last = report.QUESTIONS[0], report.QUESTIONS[-1]
         expect(page.get_by_role("heading", name=f"{first.number}. {first.title}")).to_be_visible(timeout=180_000)
         wait_idle(page, 180_000)
-        open_tab(page, "Whole report", timeout=180_000)
+        open_tab(page, "All questions", timeout=180_000)
         expect(page.get_by_role("heading", name=f"{last.number}. {last.title}")).to_be_visible(timeout=180_000)
         wait_idle(page, 180_000)
         expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=60_000)

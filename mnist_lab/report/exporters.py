@@ -268,7 +268,8 @@ def _answer_markdown(handin: HandIn, answer: Answer, link: ImageLink) -> list[st
         state = "" if own else f" {EMPTY}"
         lines += [f"#### {markdown_text(handin.student_heading())}", "", f"<!-- {ANSWER_MARKER}:{q.id}{state} -->",
                   student_markdown(own) if own else f"*{markdown_text(handin.no_answer())}*",
-                  f"<!-- /{ANSWER_MARKER}:{q.id} -->", "", "#### Evidence from the run", ""]
+                  f"<!-- /{ANSWER_MARKER}:{q.id} -->", ""]
+        lines += ["#### Evidence from the run", ""] if answer.evidence else []
     for item in answer.evidence:
         lines += [_evidence_markdown(item, embed), ""]
     if answer.todo:
