@@ -351,3 +351,32 @@ def test_a_deleted_run_takes_its_answers_but_keeps_its_receipts(exported, tmp_pa
     with copy.transaction() as db:
         assert db.execute("SELECT COUNT(*) FROM answers WHERE run_id = ?", (run_id,)).fetchone()[0] == 0
     assert workbook.verify_handin(copy.as_user(TEACHER), content, "h.html").status == workbook.GENUINE
+
+
+def test_a_hand_in_whose_printed_name_was_changed_is_altered(exported):
+    store, evidence, built = exported
+    name, content = export(store, evidence, built, "html")
+    renamed = content.replace('<dd data-field="student">Zoë Ångström</dd>'.encode(),
+                              '<dd data-field="student">Bob Copier</dd>'.encode())
+    verdict = workbook.verify_handin(store.as_user(TEACHER), renamed, name)
+    assert verdict.status == workbook.ALTERED and verdict.differences == ("the printed student name",)
+    text = report.to_markdown(workbook.build_handin(store, evidence, built, kind="markdown"))
+    verdict = workbook.verify_handin(store.as_user(TEACHER), text.replace("Student:** Zoë", "Student:** Bob").encode(),
+                                     "h.md")
+    assert verdict.differences == ("the printed student name",)
+
+
+def test_the_teacher_downloads_every_hand_in_as_one_zip(exported):
+    store, evidence, built = exported
+    teacher = store.as_user(TEACHER)
+    runs = teacher.list_runs(everyone=True)
+    ids = [run.id for run in runs] + ["20250101-000000-abcdef"]
+    seen = []
+    content, failed = classbook.handins_zip(ids, lambda run_id: classbook.export_handin(
+        teacher, run_id, lambda run: shared_mnist()), lambda done, total: seen.append((done, total)))
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    assert sorted(archive.namelist()) == sorted(f"Zoe-Angstrom-{run.id}.html" for run in runs)
+    assert failed == [("20250101-000000-abcdef", str(RunNotFoundError("20250101-000000-abcdef")))]
+    assert seen == [(0, 3), (1, 3), (2, 3)]
+    for member in archive.namelist():
+        assert workbook.verify_handin(teacher, archive.read(member), member).status == workbook.GENUINE

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -118,7 +119,8 @@ def export_handin(store: RunStore, run_id: str, dataset_of: Callable[[Run], Data
     run = store.get(run_id)
     evidence, built = report_of_run(store, run, dataset_of(run))
     handin = build_handin(store, evidence, built, kind="html")
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", handin.student).strip("-.")[:40] or "student"
+    ascii_name = unicodedata.normalize("NFKD", handin.student).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-.")[:40] or "student"
     return f"{slug}-{run.id}.html", to_html(handin).encode("utf-8")
 
 

@@ -147,12 +147,15 @@ class Shown:
         Every word of the file's text (for formats read as text only, such as PDF).
     figures : dict
         Headline figure label to its text as the file shows it.
+    student : str or None
+        The student's name as the title page shows it; None when the format gives no such field (PDF, notebook).
     """
 
     document: str | None
     answers: dict[str, list[str]] | None = None
     words: list[str] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
+    student: str | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,8 @@ def _shown_differences(shown: Shown, issued: dict) -> list[str]:
         text = " ".join(shown.words)
         changed = [key for key, words in sorted(answers.items()) if f" {' '.join(words)} " not in f" {text} "]
     found = [f"the answer to {key.upper()}" for key in changed]
+    if shown.student is not None and shown.student != issued["fields"].get("student name"):
+        found.append("the printed student name")
     printed = issued["fields"].get("figures", {})
     found += [f"the printed {label}" for label, text in shown.figures.items()
               if label in printed and text != format_figure(label, printed[label])]

@@ -29,10 +29,12 @@ MARKDOWN_MAX = 20 * 2**20
 _HTML_RECEIPT = re.compile(r'<meta name="mnist-lab-receipt" content="([^"]*)">')
 _HTML_ANSWER = re.compile(rf"<!-- {ANSWER_MARKER}:(\w+)( {EMPTY})? -->(.*?)<!-- /{ANSWER_MARKER}:\1 -->", re.DOTALL)
 _HTML_FIGURE = re.compile(r'<dd data-figure="([^"]*)">([^<]*)</dd>')
+_HTML_STUDENT = re.compile(r'<dd data-field="student">([^<]*)</dd>')
 _MD_RECEIPT = re.compile(rf"<!-- {RECEIPT_MARKER} ([A-Za-z0-9+/=]+) -->")
 _MD_ANSWER = re.compile(rf"<!-- {ANSWER_MARKER}:(\w+)( {EMPTY})? -->\n(.*?)\n<!-- /{ANSWER_MARKER}:\1 -->", re.DOTALL)
 _MD_FIGURE = re.compile(r"^- \*\*(.+?):\*\* (.+)$", re.MULTILINE)
 _TAG = re.compile(r"<[^>]*>")
+_MD_ESCAPE = re.compile(r"\\(.)")  # mnist_lab.text.markdown_text's escapes, undone
 
 
 def verify_handin(store: RunStore, data: bytes, filename: str = "") -> Verdict:
@@ -100,7 +102,9 @@ def _html(text: str) -> Shown:
     answers = {match.group(1): [] if match.group(2) else words_of(html.unescape(_TAG.sub(" ", match.group(3))))
                for match in _HTML_ANSWER.finditer(text)}
     figures = {html.unescape(label): html.unescape(value) for label, value in _HTML_FIGURE.findall(text)}
-    return Shown(html.unescape(found.group(1)) if found else None, answers, figures=figures)
+    student = _HTML_STUDENT.search(text)
+    return Shown(html.unescape(found.group(1)) if found else None, answers, figures=figures,
+                 student=html.unescape(student.group(1)) if student else None)
 
 
 def _markdown(text: str) -> Shown:
@@ -113,8 +117,8 @@ def _markdown(text: str) -> Shown:
             document = None
     answers = {match.group(1): [] if match.group(2) else answer_words(match.group(3))
                for match in _MD_ANSWER.finditer(text)}
-    figures = {label: value.strip() for label, value in _MD_FIGURE.findall(text)}
-    return Shown(document, answers, figures=figures)
+    figures = {label: _MD_ESCAPE.sub(r"\1", value.strip()) for label, value in _MD_FIGURE.findall(text)}
+    return Shown(document, answers, figures=figures, student=figures.pop("Student", None))
 
 
 def _markdown_in_zip(data: bytes) -> str:
