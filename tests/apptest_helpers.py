@@ -6,8 +6,18 @@ import json
 import jsonschema
 from streamlit.testing.v1 import AppTest
 
+from mnist_lab import access
 from tests.server import ROOT
 from ui import identity
+
+#: The class of the AppTest tests: two students and a teacher, logged in.
+TEACHER = access.User("login:teach", "Ms Teach", teacher=True)
+ALICE, BOB = access.User("login:alice", "Alice"), access.User("login:bob", "Bob")
+
+
+def as_user(monkeypatch, user):
+    """Make every session of the test act for ``user``, as a login would."""
+    monkeypatch.setattr(identity, "current_user", lambda: user)
 
 
 def open_app_page(page: str, *, active_run: str | None = None, browser: str | None = None) -> AppTest:

@@ -127,3 +127,17 @@ def trained_store(trained_home, monkeypatch):
 
     monkeypatch.setenv(HOME_ENV, str(trained_home))
     return RunStore(trained_home)
+
+
+@pytest.fixture
+def class_store(trained_copy):
+    """The two trained runs, "small perceptron" Alice's and "small fast" Bob's; the store acts for the teacher."""
+    import sqlite3
+
+    from tests.apptest_helpers import ALICE, BOB, TEACHER
+
+    with sqlite3.connect(trained_copy.database) as db:
+        for user, name in ((ALICE, "small perceptron"), (BOB, "small fast")):
+            db.execute("UPDATE runs SET student = ?, student_name = ? WHERE name = ?", (user.id, user.name, name))
+    db.close()
+    return trained_copy.as_user(TEACHER)

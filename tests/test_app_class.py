@@ -1,33 +1,13 @@
 """AppTest: the teacher's Class page on real trained runs of two students."""
 
-import sqlite3
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab import access
 from mnist_lab.evaluation import classroom
 from mnist_lab.runs import store as run_store
-from tests.apptest_helpers import open_app_page
+from tests.apptest_helpers import ALICE, TEACHER, as_user, open_app_page
 from tests.server import ROOT
-from ui import identity
-
-TEACHER = access.User("login:teach", "Ms Teach", teacher=True)
-ALICE, BOB = access.User("login:alice", "Alice"), access.User("login:bob", "Bob")
-
-
-@pytest.fixture
-def class_store(trained_copy):
-    """The two trained runs, "small perceptron" Alice's and "small fast" Bob's."""
-    with sqlite3.connect(trained_copy.database) as db:
-        for user, name in ((ALICE, "small perceptron"), (BOB, "small fast")):
-            db.execute("UPDATE runs SET student = ?, student_name = ? WHERE name = ?", (user.id, user.name, name))
-    db.close()
-    return trained_copy.as_user(TEACHER)
-
-
-def as_user(monkeypatch, user):
-    monkeypatch.setattr(identity, "current_user", lambda: user)
 
 
 def test_the_teacher_sees_every_students_runs_evaluates_them_and_ranks_them(class_store, monkeypatch):

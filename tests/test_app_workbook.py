@@ -8,8 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_lab import access, workbook
 from mnist_lab.runs.store import RunStore
+from tests.apptest_helpers import ALICE, TEACHER, as_user
 from tests.server import ROOT
-from tests.test_app_class import ALICE, TEACHER, as_user, class_store  # noqa: F401 (a fixture)
 
 
 def open_question(question, *, active_run, secrets=None):

@@ -26,6 +26,8 @@ USERS = [
     {"sub": "alice", "email": "alice@school.org", "name": "Alice", "email_verified": True},
     {"sub": "teach", "email": "teacher@school.org", "name": "Ms Teach", "email_verified": True},
 ]
+# No animation running (the sidebar's folding is one), so that a screenshot shows the page as it rests.
+SETTLED = "() => document.getAnimations().every(animation => animation.playState !== 'running')"
 WRONG = "My test accuracy was 12.34%, so the model is still weak."
 
 
@@ -68,10 +70,11 @@ def shots(tmp_path: Path) -> Path:
 
 
 def screenshot(page, folder: Path, name: str) -> None:
-    """The page at 1,400 and at 390 px wide, whole."""
+    """The page at 1,400 and at 390 px wide, once the layout has settled (the sidebar folds away on a phone)."""
     for width in (1400, 390):
         page.set_viewport_size({"width": width, "height": 1100})
         wait_idle(page, timeout=WAIT)
+        page.wait_for_function(SETTLED)
         page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 1100})
 
