@@ -247,7 +247,7 @@ if book is not None and not read_only:
         workbook_ui.downloads(
             f"mnist-lab-handin-{run.id}",
             lambda kind: workbook.build_handin(store, evidence, built, kind=kind),
-            lambda handin, outputs: report.to_ipynb(report.build_notebook(evidence, data, handin)))
+            lambda handin: report.to_ipynb(report.build_notebook(evidence, data, handin)))
     elif evidence:
         st.caption("Give your name above to download your hand-in.")
 elif book is not None:

@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "assignment next to its code")
     notebook.add_argument("run_id", help="the run's id (printed by train --jsonl, shown in the app's run details)")
     notebook.add_argument("-o", "--output", required=True, help="the .ipynb file to write")
+    notebook.add_argument("--student", help="the name to hand in under (kept for your next hand-ins); your login's or "
+                                            "the one you gave before when absent")
     notebook.add_argument("--with-outputs", action="store_true",
                           help="put the app's figures and tables in the notebook as cell outputs")
     notebook.add_argument("--home", help=HOME_HELP)
@@ -227,6 +229,8 @@ def run_notebook(args: argparse.Namespace) -> int:
     store = run_store.RunStore(args.home)
     run = store.get(args.run_id)
     dataset = data.dataset_for_run(run.dataset, run.dataset_sha256, _home(args))
+    if args.student:
+        workbook.set_student_name(store, args.student)
     evidence, built = report.report_of_run(store, run, dataset)
     handin = workbook.build_handin(store, evidence, built, kind="notebook")
     text = report.to_ipynb(report.build_notebook(evidence, dataset, handin, with_outputs=args.with_outputs))

@@ -67,7 +67,7 @@ def test_student_journey(chromium, trained_app_url, tmp_path):
         page.get_by_role("textbox", name="Your answer to A1").fill("Ten digits, 0 to 9, in grey 28x28 pictures.")
         page.get_by_role("button", name="Save answer").click()
         wait_idle(page)
-        page.get_by_label("Your name, as your teacher knows you").fill("Jo Student")
+        page.get_by_role("textbox", name="Your name, as your teacher knows you").fill("Jo Student")
         page.get_by_role("button", name="Save my name").click()
         wait_idle(page)
         download_button = page.get_by_role("button", name="Hand-in (HTML, ready to print)")

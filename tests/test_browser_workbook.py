@@ -9,6 +9,7 @@ Screenshots of the workbook and the hand-in at 1,400 and 390 px go to ``$MNIST_L
 import contextlib
 import os
 import re
+import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -69,14 +70,22 @@ def shots(tmp_path: Path) -> Path:
     return folder
 
 
-def screenshot(page, folder: Path, name: str) -> None:
-    """The page at 1,400 and at 390 px wide, once the layout has settled (the sidebar folds away on a phone)."""
-    for width in (1400, 390):
-        page.set_viewport_size({"width": width, "height": 1100})
-        wait_idle(page, timeout=WAIT)
-        page.wait_for_function(SETTLED)
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1400, "height": 1100})
+def screenshot(page, folder: Path, name: str, **query: str) -> None:
+    """The page at 1,400 px, and as a phone of 390 px opens it (a new tab, its sidebar folded), with ``query``
+    added to its address (``q="b6"`` opens the Report page at B6)."""
+    wait_idle(page, timeout=WAIT)
+    page.screenshot(path=str(folder / f"{name}-1400.png"), full_page=True)
+    phone = page.context.new_page()
+    try:
+        phone.set_viewport_size({"width": 390, "height": 1100})
+        url = urllib.parse.urlsplit(page.url)
+        params = urllib.parse.urlencode({**dict(urllib.parse.parse_qsl(url.query)), **query})
+        phone.goto(urllib.parse.urlunsplit(url._replace(query=params)))
+        wait_idle(phone, timeout=WAIT)
+        phone.wait_for_function(SETTLED)
+        phone.screenshot(path=str(folder / f"{name}-390.png"), full_page=True)
+    finally:
+        phone.close()
 
 
 def answer_box(page, number):
@@ -123,7 +132,7 @@ def test_a_student_answers_hands_in_and_the_teacher_checks(chromium, app, tmp_pa
         alice.get_by_role("button", name="Show MNIST Lab's explanation").click()
         wait_idle(alice, timeout=WAIT)
         expect(alice.get_by_text("Opened after you saved your answer")).to_be_visible(timeout=WAIT)
-        screenshot(alice, folder, "workbook")
+        screenshot(alice, folder, "workbook", q="b6")
 
         kinds = {label: download(alice, label, tmp_path) for label in (
             "Hand-in (HTML, ready to print)", "Hand-in (PDF)", "Hand-in (Markdown, .zip)", "Hand-in (notebook)")}

@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 from streamlit.testing.v1 import AppTest
 
 import mnist_lab
-from mnist_lab import cli, report
+from mnist_lab import access, cli, report, workbook
 from mnist_lab.data import MNIST, MNIST_SHA256, read_idx_folder, shared_mnist, write_idx
 from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.data.datasets import BUNDLED
@@ -93,8 +93,8 @@ def test_notebook_is_valid_and_answers_every_question_in_order(exported):
     markdown = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
     headings = [next(text for text in markdown if text.startswith(f"### {q.number}. ")) for q in report.QUESTIONS]
     assert [markdown.index(text) for text in headings] == sorted(markdown.index(text) for text in headings)
-    for q, text in zip(report.QUESTIONS, headings):
-        assert exported.report.answer(q.id).text in text
+    for q, text in zip(report.QUESTIONS, headings):  # a reading copy: MNIST Lab's explanation under each heading
+        assert exported.report.answer(q.id).text in markdown[markdown.index(text) + 1]
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     assert "mnist_lab" not in code
     assert all(not cell.outputs and cell.execution_count is None for cell in notebook.cells if cell.cell_type == "code")
@@ -284,8 +284,14 @@ def test_executed_notebook_reaches_the_runs_test_accuracy(exported, kernel_specs
 def test_command_line_writes_the_notebook(exported, tmp_path, capsys):
     target = tmp_path / "run.ipynb"
     home = str(exported.home)
-    assert cli.main(["notebook", exported.run.id, "-o", str(target), "--home", home]) == 0
-    assert sources(nbformat.reads(target.read_text(), as_version=4)) == sources(exported.notebook)
+    assert cli.main(["notebook", exported.run.id, "-o", str(target), "--student", "Jo Student", "--home", home]) == 0
+    written = nbformat.reads(target.read_text(), as_version=4)
+    code = [cell.source for cell in written.cells if cell.cell_type == "code"]
+    assert code == [cell.source for cell in exported.notebook.cells if cell.cell_type == "code"]
+    assert written.cells[0].source.startswith("# MNIST assignment by Jo Student: run small fast")
+    assert workbook.student_name(RunStore(exported.home)) == "Jo Student"  # kept for the next hand-in
+    verdict = workbook.verify_handin(RunStore(exported.home, user=access.SERVER), target.read_bytes(), "run.ipynb")
+    assert verdict.status == workbook.GENUINE and verdict.fields["kind"] == "notebook"
     assert f"test accuracy {exported.evidence.evaluation.summary['accuracy']:.2%}" in capsys.readouterr().out
     assert cli.main(["notebook", exported.run.id, "-o", str(target), "--with-outputs", "--home", home]) == 0
     assert any(cell.get("outputs") for cell in nbformat.reads(target.read_text(), as_version=4).cells)
@@ -294,15 +300,18 @@ def test_command_line_writes_the_notebook(exported, tmp_path, capsys):
     assert stopped.value.code == 2
 
 
-def test_report_page_offers_both_notebooks_and_shows_the_card(exported, monkeypatch):
+def test_report_page_offers_the_notebook_and_shows_the_card(exported, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_HOME", str(exported.home))
+    workbook.set_student_name(RunStore(exported.home), "Jo Student")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["active_run"] = exported.run.id
     at.run()
     at.switch_page("app_pages/report.py").run()
     assert not at.exception, at.exception
     labels = [button.proto.label for button in at.get("download_button")]
-    assert labels[2:4] == ["Notebook (.ipynb)", "Notebook with the app's outputs"]
+    assert "Hand-in (notebook)" in labels
+    # The app does not ship a notebook with outputs that running it did not make (the command line still can).
+    assert not [label for label in labels if "outputs" in label]
     shown = next(e for e in at.expander if e.label.startswith("Reproducibility card")).markdown[0].value
     assert f"| Dataset SHA-256 | `{MNIST_SHA256}` |" in shown and f"`{exported.run.id}`" in shown
 

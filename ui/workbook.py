@@ -136,8 +136,11 @@ def explanation_panel(book: workbook.Workbook | None, answer: report.Answer, *, 
                   help="Your hand-in records when you opened it, and whether that was before or after your answer.")
 
 
-def downloads(stem: str, make: Callable[[str], report.HandIn], notebook: Callable[[report.HandIn, bool], str]) -> None:
-    """The hand-in's downloads; each one, when clicked, is signed with a new receipt the server keeps."""
+def downloads(stem: str, make: Callable[[str], report.HandIn], notebook: Callable[[report.HandIn], str]) -> None:
+    """The hand-in's downloads; each one, when clicked, is signed with a new receipt the server keeps.
+
+    ``make`` builds the signed hand-in of an export kind (``workbook.KINDS``); ``notebook`` writes one as ``.ipynb``.
+    """
     html, pdf, markdown, ipynb = st.columns(4)
     html.download_button("Hand-in (HTML, ready to print)", data=lambda: report.to_html(make("html")),
                          file_name=f"{stem}.html", mime="text/html", on_click="ignore", icon=":material/download:",
@@ -148,7 +151,7 @@ def downloads(stem: str, make: Callable[[str], report.HandIn], notebook: Callabl
                              file_name=f"{stem}.zip", mime="application/zip", on_click="ignore",
                              icon=":material/download:", key="report_markdown",
                              help="The Markdown file with its charts and digits as PNG images next to it.")
-    ipynb.download_button("Hand-in (notebook)", data=lambda: notebook(make("notebook"), False),
+    ipynb.download_button("Hand-in (notebook)", data=lambda: notebook(make("notebook")),
                           file_name=f"{stem}.ipynb", mime="application/x-ipynb+json", on_click="ignore",
                           icon=":material/code:", key="report_notebook",
                           help="Trains this run again in plain Keras (runs in Colab), your answers next to the code.")

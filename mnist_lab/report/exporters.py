@@ -151,7 +151,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(markdown=_markdown_html, student=_student_html, png_data_uri=_png_data_uri,
-                               chart_image=_chart_image, cell=_cell, kind=_kind)
+                               chart_image=_chart_image, cell=cell_text, kind=_kind)
     environment.globals["zip"] = zip
     return environment
 
@@ -208,7 +208,7 @@ def _chart_image(item: Chart) -> tuple[str, str]:
     return (_data_uri(svg.encode("utf-8"), "image/svg+xml") if svg else ""), error
 
 
-def _chart_png(item: Chart) -> tuple[bytes | None, str]:
+def chart_png(item: Chart) -> tuple[bytes | None, str]:
     """The chart as PNG bytes and "", or None and why it cannot be rendered."""
     import vl_convert
 
@@ -293,7 +293,7 @@ def _evidence_markdown(item: Evidence, embed: Callable[[bytes], str]) -> str:
         return caption + " ".join(f"![{markdown_text(text)}]({embed(png_file(image))})"
                                   for image, text in zip(item.images, item.captions))
     if isinstance(item, Chart):
-        png, error = _chart_png(item)
+        png, error = chart_png(item)
         if not png:
             return f"{caption}*This chart could not be drawn: {markdown_text(error)}*"
         return f"{caption}![{markdown_text(item.caption)}]({embed(png)})"
@@ -301,7 +301,7 @@ def _evidence_markdown(item: Evidence, embed: Callable[[bytes], str]) -> str:
     return f"{caption}{fence}\n{item.code}\n{fence}"
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A table cell as text: floats to 4 decimals, missing values empty."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
@@ -313,7 +313,7 @@ def _cell(value: Any) -> str:
 def _markdown_table(frame: pd.DataFrame) -> str:
     """A pipe table; cells are escaped so that they cannot break the table or format text."""
     header = [markdown_text(column) for column in frame.columns]
-    rows = [[markdown_text(_cell(value)) for value in row] for row in frame.itertuples(index=False)]
+    rows = [[markdown_text(cell_text(value)) for value in row] for row in frame.itertuples(index=False)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 

@@ -24,7 +24,7 @@ from PIL import Image
 
 from mnist_lab.errors import WorkbookError
 from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Table
-from mnist_lab.report.exporters import _cell, _chart_png, student_markdown
+from mnist_lab.report.exporters import cell_text, chart_png, student_markdown
 from mnist_lab.report.handin import APP_HEADING, HandIn
 from mnist_lab.report.questions import PARTS
 
@@ -252,7 +252,7 @@ def _evidence(pdf: FPDF, item: Evidence) -> None:
     if isinstance(item, Figures):
         _two_columns(pdf, item.values, bold_labels=True)
     elif isinstance(item, Table):
-        rows = [[_cell(value) for value in row] for row in item.frame.itertuples(index=False)]
+        rows = [[cell_text(value) for value in row] for row in item.frame.itertuples(index=False)]
         _grid(pdf, [str(column) for column in item.frame.columns], rows)
     elif isinstance(item, Code):
         pdf.set_fill_color(246, 246, 246)
@@ -303,7 +303,7 @@ def _tile(images: tuple[np.ndarray, ...], *, width: int) -> np.ndarray:
 
 def _chart(pdf: FPDF, item: Chart) -> None:
     """The chart as a PNG, or why it could not be drawn."""
-    png, error = _chart_png(item)
+    png, error = chart_png(item)
     if png is None:
         logger.warning("a chart of a hand-in could not be drawn: %s", error)
         _heading(pdf, item.caption, style="I", size=_SMALL_PT)
