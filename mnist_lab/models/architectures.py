@@ -227,6 +227,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             f"{_ACCURACY['keras-classic']}."
         ),
         build=_build_mlp,
+        settings=("hidden_layers", "activation", "dropout"),
     ),
     Choice(
         key="keras-classic",
@@ -320,8 +321,29 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "Many blocks without pooling, or many filters, make the model slow and large on a CPU."
         ),
         build=_build_custom,
+        settings=("conv_blocks", "filters", "kernel_size", "batch_norm", "activation", "pooling", "dropout",
+                  "dense_units"),
     ),
 )
+#: The fields of ModelConfig that every architecture reads (the input's scaling and augmentation, the output's width).
+COMMON_SETTINGS = ("architecture", "scale_inputs", "augment", "num_classes")
+
+
+def network_settings(model_config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a stored model config that its architecture really uses, in the config's order.
+
+    A preset's fixed network (such as 'fast', with its own Dense 256 and 5x5 first convolution) ignores the
+    custom network's fields (dropout, dense units, kernel size); a card or a comparison that listed them would
+    describe a network that was never built.
+
+    Examples
+    --------
+    >>> network_settings({"architecture": "fast", "dropout": 0.25, "dense_units": 128, "scale_inputs": True})
+    {'architecture': 'fast', 'scale_inputs': True}
+    """
+    chosen = ARCHITECTURES.get(model_config.get("architecture"))
+    used = set(COMMON_SETTINGS) | set(chosen.settings if chosen else model_config)
+    return {key: value for key, value in model_config.items() if key in used}
 
 
 def build_model(model_config: ModelConfig) -> keras.Model:
