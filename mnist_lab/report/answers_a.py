@@ -96,11 +96,6 @@ def _timing(run: run_store.Run) -> str:
             f"({seconds / epochs:.1f} s per epoch) on the machine that trained it.")
 
 
-#: The model settings that shape each architecture beyond inputs and augmentation.
-_MODEL_SETTINGS = {
-    "mlp": ("hidden_layers", "activation", "dropout"),
-    "custom": ("conv_blocks", "filters", "kernel_size", "pooling", "batch_norm", "dropout", "dense_units", "activation"),
-}
 _SETTING_NAMES = {"scale_inputs": "input scaling", "train_limit": "images (training and validation)",
                   "validation_fraction": "validation share"}
 _TRAIN_SETTINGS = ("loss", "optimizer", "learning_rate", "schedule", "batch_size", "epochs", "train_limit",
@@ -114,7 +109,7 @@ def _against_preset(run: run_store.Run) -> str:
         return ""
     chosen = presets.PRESETS[name]
     pairs = [(key, run.model_config.get(key), value) for key, value in config.to_dict(chosen.model).items()
-             if key in ("scale_inputs", "augment", *_MODEL_SETTINGS.get(name, ()))]
+             if key in ("scale_inputs", "augment", *architectures.ARCHITECTURES[name].settings)]
     pairs += [(key, run.train_config.get(key), value) for key, value in config.to_dict(chosen.train).items()
               if key in _TRAIN_SETTINGS]
     differing = [f"{_SETTING_NAMES.get(key, key.replace('_', ' '))} {_value(key, own)} instead of {_value(key, preset)}"
