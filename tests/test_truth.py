@@ -340,3 +340,16 @@ def test_a_comparison_lists_only_settings_the_networks_have(home):
     differing = set(evaluation.hyperparameter_diff(runs).columns)
     assert "architecture" in differing
     assert not differing & {"dropout", "batch_norm", "dense_units", "kernel_size", "filters", "conv_blocks"}
+
+
+def test_a_stopped_runs_time_is_not_called_a_time_per_epoch():
+    from mnist_lab.report.answers_a import _timing
+
+    history = [{"epoch": 1, "train_seconds": 4.4, "partial": False}, {"epoch": 2, "train_seconds": 8.7, "partial": True}]
+    from mnist_lab.runs.store import STOPPED, Run
+
+    run = Run("20260101-120000-abcdef", "r", 0.0, STOPPED, "", {}, {}, {}, {}, 2, history=history)
+    assert _timing(run) == (" Its training took 8.7 s on the machine that trained it: 1 full epoch (4.4 s per full "
+                            "epoch) and part of epoch 2, which ended early (stopped).")
+    finished = Run("20260101-120000-abcdef", "r", 0.0, "finished", "", {}, {}, {}, {}, 1, history=history[:1])
+    assert _timing(finished) == " Its training took 4.4 s for 1 epoch (4.4 s per epoch) on the machine that trained it."

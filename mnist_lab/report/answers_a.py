@@ -12,7 +12,7 @@ from mnist_lab.report.evidence import GALLERY_PER_CLASS, Answer, Chart, Code, Fi
 from mnist_lab.report.questions import Question
 from mnist_lab.report.sources import Sources, label, layer_table
 from mnist_lab.runs import store as run_store
-from mnist_lab.text import markdown_text
+from mnist_lab.text import markdown_text, plural
 
 #: Test images shown with their predictions in A3.
 SHOWN_PREDICTIONS = 20
@@ -91,9 +91,15 @@ def _timing(run: run_store.Run) -> str:
     timed = [row for row in run.history if row.get("train_seconds") is not None]
     if not timed:
         return ""
-    seconds, epochs = timed[-1]["train_seconds"], len(timed)
-    return (f" Its training took {seconds:.1f} s for {epochs} epoch{'s' if epochs != 1 else ''} "
-            f"({seconds / epochs:.1f} s per epoch) on the machine that trained it.")
+    seconds = timed[-1]["train_seconds"]
+    full = [row for row in timed if not row.get("partial")]
+    if not timed[-1].get("partial"):
+        return (f" Its training took {seconds:.1f} s for {plural(len(full), 'epoch')} "
+                f"({seconds / len(full):.1f} s per epoch) on the machine that trained it.")
+    # A stopped epoch ran only some of its batches: it is not an epoch's worth of time.
+    per_epoch = f" ({full[-1]['train_seconds'] / len(full):.1f} s per full epoch)" if full else ""
+    return (f" Its training took {seconds:.1f} s on the machine that trained it: {plural(len(full), 'full epoch')}"
+            f"{per_epoch} and part of epoch {timed[-1]['epoch']}, which ended early ({run.status}).")
 
 
 _SETTING_NAMES = {"scale_inputs": "input scaling", "train_limit": "images (training and validation)",
