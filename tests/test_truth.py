@@ -172,6 +172,11 @@ def test_b6_compares_the_logs_accuracies_in_the_direction_they_differ(evidence, 
     assert "validation images measure accuracy to about" in above  # the noise of a small validation set
     below = build(mnist, facts, with_history(chosen, accuracy=0.9950, val_accuracy=0.9900)).answer("b6").text
     assert "training ahead by 0.50 points, as usual" in below
+    wider = build(mnist, facts, with_history(chosen, accuracy=0.9950, val_accuracy=0.9400)).answer("b6").text
+    assert "training ahead by 5.50 points, more than the usual gap" in wider and "as usual" not in wider
+    collapsed = build(mnist, facts, with_history(chosen, accuracy=0.8004, val_accuracy=0.3100)).answer("b6").text
+    assert "training ahead by 49.04 points, far beyond the usual small gap" in collapsed
+    assert "as usual" not in collapsed
 
 
 def test_b6_names_dropout_and_augmentation_only_where_the_network_has_them(evidence, mnist, facts):
