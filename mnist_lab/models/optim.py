@@ -263,8 +263,8 @@ OPTIMIZERS: dict[str, Choice] = registry(
             "app's measurements."
         ),
         poor_when=(
-            "You want good results quickly or do not want to tune the learning rate: at the app's default 0.001 it "
-            "learns slowly, too large a rate diverges, and without momentum it needs more epochs than the others."
+            "You want good results quickly or do not want to tune the learning rate: at 0.001, Adam's usual rate, "
+            "it learns slowly, too large a rate diverges, and without momentum it needs more epochs than the others."
         ),
         build=_sgd,
     ),
@@ -280,7 +280,7 @@ OPTIMIZERS: dict[str, Choice] = registry(
         ),
         poor_when=(
             "The learning rate is not tuned or no schedule is used: it is more sensitive to the rate than Adam, and "
-            "the app's default 0.001 is too small for it."
+            "0.001, Adam's usual rate, is too small for it."
         ),
         build=_sgd_momentum,
     ),
