@@ -1,4 +1,4 @@
-"""Evaluate page: test-set performance class by class, and runs side by side (assignment question 4, concept B7)."""
+"""Evaluate page: test-set performance class by class, and runs side by side (assignment questions A4 and B7)."""
 
 import streamlit as st
 
@@ -196,7 +196,8 @@ def compare_runs() -> None:
 
 st.title("Evaluate: how good is the model?")
 st.markdown("Accuracy is one number; this page takes it apart on the test images the model never trained on: per "
-            "class, per kind of mistake, and against other runs (assignment question 4). Results are stored with the run.")
+            "class, per kind of mistake, and against other runs (assignment questions A4 and B7). Results are stored "
+            "with the run.")
 store = resources.store_or_stop()
 view = st.segmented_control("View", ["One run", "Compare runs", "Sweep"], default="One run", key="evaluate_view") or "One run"
 if view == "Compare runs":

@@ -189,7 +189,7 @@ def own_digit_tab(model: inference.RunModel, data: Dataset, scores, version: tup
 
 
 st.title("Predictions: what the model says")
-st.markdown("Assignment question 3: print some outputs to check that the model is right, on test digits and your own.")
+st.markdown("Assignment question A3: print some outputs to check that the model is right, on test digits and your own.")
 report_links.link_to_answer("a3")
 resources.store_or_stop()
 run = sidebar.active_run()

@@ -11,7 +11,7 @@ from mnist_lab.errors import MnistLabError
 from mnist_lab.models import config
 from mnist_lab.runs import choice
 from mnist_lab.runs import store as run_store
-from mnist_lab.text import markdown_text
+from mnist_lab.text import markdown_text, plural
 from mnist_lab.training import experiments
 from ui import identity, report_links, resources, sidebar, vega
 from ui import workbook as workbook_ui
@@ -159,7 +159,7 @@ def experiment_panel(key: str, base: config.ModelConfig | None, data: Dataset) -
     label = "Run the comparison again" if outcome is not None else "Run the comparison"
     if st.button(f"{label}: {experiments.describe(arms)}", key=f"report_{key}", icon=":material/science:",
                  help=f"Trains {len(arms)} small runs one after the other: {train.train_limit:,} images "
-                      f"({train.validation_fraction:.0%} held out for validation), {train.epochs} epochs each."):
+                      f"({train.validation_fraction:.0%} held out for validation), {plural(train.epochs, 'epoch')} each."):
         try:
             token = runner.start(key, base, data)
         except MnistLabError as error:

@@ -237,12 +237,15 @@ def diagnosis_text(found: diagnosis.Diagnosis) -> str:
 
 def finished_panel(run: run_store.Run) -> None:
     found = diagnosis.diagnose(run)
+    overfit = diagnosis.generalisation(run) if found is None else None
     notice = {run_store.FINISHED: st.success, run_store.STOPPED: st.warning}.get(run.status, st.error)
     text = f"**{markdown_text(run.name)}**: {run.status}. {markdown_text(run.message)}"
-    if found is None:
-        notice(text)
-    else:
+    if found is not None:
         st.error(text + diagnosis_text(found), icon=":material/report:")
+    elif overfit is not None:
+        st.warning(text + diagnosis_text(overfit), icon=":material/report:")
+    else:
+        notice(text)
     st.caption(curves.final_figures(run.metrics))
     job = my_job(run.id)
     if job is not None:

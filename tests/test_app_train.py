@@ -4,6 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.errors import RunNotFoundError
+from mnist_lab.runs.store import RunStore
 from tests.apptest_helpers import open_app_page
 from tests.server import ROOT
 
@@ -203,6 +204,22 @@ def test_a_training_that_ends_near_chance_is_told_what_went_wrong_and_keeps_its_
     assert "- Learning rate: 0.001 is too small for SGD" in box and "- Loss: Cross-entropy" in box
     specs = [chart.proto.spec for chart in at.get("vega_lite_chart")]
     assert any("batch by batch" in spec for spec in specs) and any("accuracy per epoch" in spec for spec in specs)
+
+
+def test_the_default_preset_collapsing_on_a_subset_is_named_with_its_cause(home):
+    from mnist_lab.models import config, presets
+    from ui import resources
+
+    chosen = presets.preset("fast")
+    job = resources.trainer().start("subset", chosen.model, config.replace(chosen.train, train_limit=3000))
+    assert job.join(timeout=300)
+    first = RunStore().get(job.run_id).history[0]
+    assert first["accuracy"] - first["val_accuracy"] >= 0.2  # the collapse this warning is about
+    at = open_train_page()
+    box = at.warning[0].value
+    assert box.startswith("**subset**: finished.") and "It learned its training images but not new ones: " in box
+    assert f"{first['accuracy']:.1%} training against {first['val_accuracy']:.1%} validation accuracy" in box
+    assert "Likely cause: batch normalisation" in box and "With 22 steps an epoch" in box
 
 
 def test_every_reason_is_shown_once(home):

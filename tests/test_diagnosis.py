@@ -64,3 +64,41 @@ def test_chance_follows_the_number_of_classes_and_training_accuracy_stands_in_fo
 ])
 def test_uniform_loss_is_the_loss_of_equal_probabilities(loss, expected):
     assert diagnosis.uniform_loss(loss, 10) == pytest.approx(expected)
+
+
+def _run_with(history, *, architecture="fast", status=FINISHED, **train):
+    return Run("20260101-120000-abcdef", "r", 0.0, status, "", {"architecture": architecture},
+                         {"batch_size": 128, "validation_fraction": 0.1, **train}, {}, {}, len(history),
+                         history=history)
+
+
+def test_a_collapse_on_new_images_is_named_with_its_likely_cause():
+    run = _run_with([{"epoch": 1, "accuracy": 0.8012, "val_accuracy": 0.3123, "loss": 0.9, "val_loss": 2.5}],
+                    train_limit=3000)
+    found = diagnosis.generalisation(run)
+    assert found.summary == ("It learned its training images but not new ones: 80.1% training against 31.2% "
+                             "validation accuracy in the first epoch.")
+    assert "batch normalisation" in found.findings[0] and "With 22 steps an epoch" in found.findings[0]
+    assert found.tries[0].startswith("Training images: more (this run had 22 steps an epoch)")
+    plain = diagnosis.generalisation(_run_with(run.history, architecture="keras-classic", train_limit=3000))
+    assert "batch normalisation" not in " ".join(plain.findings)
+
+
+def test_overfitting_names_the_epoch_of_the_lowest_validation_loss():
+    history = [{"epoch": e, "accuracy": a, "val_accuracy": v, "loss": 0.1, "val_loss": vl}
+               for e, a, v, vl in ((1, 0.95, 0.94, 0.20), (2, 0.98, 0.945, 0.18), (3, 0.995, 0.94, 0.22),
+                                   (4, 0.9989, 0.94, 0.26))]
+    found = diagnosis.generalisation(_run_with(history, architecture="mlp"))
+    assert found.summary == ("Overfitting: the validation loss was lowest after epoch 2 (0.1800) and rose to 0.2600 "
+                             "by epoch 4, while training accuracy reached 99.89% against 94.00% on the validation "
+                             "images.")
+    assert found.tries[0] == "Epochs: 2, where the validation loss was lowest."
+
+
+def test_a_run_that_generalises_gets_no_warning():
+    history = [{"epoch": e, "accuracy": a, "val_accuracy": v, "loss": 0.1, "val_loss": vl}
+               for e, a, v, vl in ((1, 0.95, 0.96, 0.15), (2, 0.98, 0.975, 0.10), (3, 0.985, 0.98, 0.09))]
+    assert diagnosis.generalisation(_run_with(history)) is None
+    rising_but_behind = [dict(row, val_accuracy=row["accuracy"] + 0.01) for row in history[:2]] + [
+        {"epoch": 3, "accuracy": 0.985, "val_accuracy": 0.99, "loss": 0.1, "val_loss": 0.2}]
+    assert diagnosis.generalisation(_run_with(rising_but_behind)) is None  # validation ahead: not overfitting

@@ -100,3 +100,21 @@ def test_the_pixel_sentence_quotes_the_histogram_of_the_images(mnist):
     faint = histogram.assign(share=[1.0 if i == 3 else 0.0 for i in range(len(histogram))])
     start, end = faint.loc[3, "start"], faint.loc[3, "end"]
     assert f"the tallest bar is at {start:.0f}-{end - 1:.0f}." in explore.pixel_sentence(faint, facts, 200)
+
+
+def test_the_pixel_histogram_draws_bars_as_tall_as_their_shares(mnist):
+    import re
+
+    import vl_convert
+
+    from mnist_lab.charts.data import pixel_histogram
+
+    histogram = explore.pixel_histogram(mnist)
+    raw = histogram[histogram["scale"] == "raw 0-255"]
+    svg = vl_convert.vegalite_to_svg(pixel_histogram(histogram, "raw 0-255").properties(width=500).to_json())
+    heights = [float(height) for height in re.findall(r'aria-roledescription="bar" d="M[\d.]+,[\d.]+h[\d.]+v([\d.]+)', svg)]
+    assert len(heights) == len(raw)
+    # Each bar rises from 0 to its share: heights in proportion to the shares, the tallest the last ("the tallest
+    # bar is the last bar", as the page says), about 200 px high.
+    assert np.allclose(np.array(heights) / max(heights), raw["share"] / raw["share"].max(), atol=0.01)
+    assert heights.index(max(heights)) == len(heights) - 1 and max(heights) > 150

@@ -7,12 +7,13 @@ number its prose quotes is traced back to the run store; then one test per false
 import dataclasses
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mnist_lab import evaluation, report
+from mnist_lab import evaluation, report, training
 from mnist_lab.models import architectures, config, measured, optim, presets
 from mnist_lab.predictions import inference
 from mnist_lab.runs.store import RunStore
@@ -171,6 +172,11 @@ def test_b6_compares_the_logs_accuracies_in_the_direction_they_differ(evidence, 
     assert "validation images measure accuracy to about" in above  # the noise of a small validation set
     below = build(mnist, facts, with_history(chosen, accuracy=0.9950, val_accuracy=0.9900)).answer("b6").text
     assert "training ahead by 0.50 points, as usual" in below
+    wider = build(mnist, facts, with_history(chosen, accuracy=0.9950, val_accuracy=0.9400)).answer("b6").text
+    assert "training ahead by 5.50 points, more than the usual gap" in wider and "as usual" not in wider
+    collapsed = build(mnist, facts, with_history(chosen, accuracy=0.8004, val_accuracy=0.3100)).answer("b6").text
+    assert "training ahead by 49.04 points, far beyond the usual small gap" in collapsed
+    assert "as usual" not in collapsed
 
 
 def test_b6_names_dropout_and_augmentation_only_where_the_network_has_them(evidence, mnist, facts):
@@ -284,3 +290,71 @@ def test_parameter_counts_in_the_catalogue_are_those_of_the_networks(name, param
 def test_b5_texts_of_the_catalogue_describe_the_perceptron_as_softmax_regression():
     perceptron = architectures.ARCHITECTURES["perceptron"].reason
     assert "softmax regression" in perceptron and "gradient descent" in perceptron and "step function" in perceptron
+
+
+def test_pages_number_the_questions_as_the_assignment_does():
+    root = Path(__file__).resolve().parent.parent
+    for path in [*root.glob("app_pages/*.py"), *root.glob("ui/*.py"), *root.glob("mnist_lab/**/*.py")]:
+        found = re.findall(r"[Qq]uestions? \d", path.read_text(encoding="utf-8"))
+        assert not found, f"{path.name}: {found} (name them A1-A4 and B1-B9)"
+
+
+def test_a_one_epoch_run_says_epoch_in_the_singular(home):
+    store = RunStore(home)
+    job = training.new_job(store, "one", config.ModelConfig(architecture="perceptron"),
+                           config.TrainConfig(epochs=1, train_limit=200, batch_size=50))
+    job.run()
+    assert store.get(job.run_id).message == "Finished 1 epoch."
+
+
+def _structure(model_config):
+    """The built network's layers and their settings, without the names Keras numbers."""
+    import keras
+
+    def unnamed(value):
+        if isinstance(value, dict):
+            return {key: unnamed(item) for key, item in value.items() if key != "name"}
+        if isinstance(value, list):
+            return [unnamed(item) for item in value]
+        return value
+
+    keras.backend.clear_session()
+    model = architectures.build_model(model_config)
+    return [(type(layer).__name__, unnamed(layer.get_config())) for layer in model.layers]
+
+
+CHANGED = {"conv_blocks": 3, "filters": 16, "kernel_size": 5, "pooling": "avg", "batch_norm": False, "dropout": 0.4,
+           "dense_units": 64, "activation": "tanh", "hidden_layers": (64, 32)}
+
+
+@pytest.mark.parametrize("name", list(presets.PRESETS))
+def test_the_card_lists_exactly_the_settings_the_built_network_uses(name):
+    chosen = presets.preset(name).model
+    listed = architectures.network_settings(config.to_dict(chosen))
+    base = _structure(chosen)
+    for field, value in CHANGED.items():
+        changed = _structure(config.replace(chosen, **{field: value})) != base
+        assert changed == (field in listed), f"{name}: {field} {'changes' if changed else 'does not change'} the network"
+
+
+def test_a_comparison_lists_only_settings_the_networks_have(home):
+    fast, classic = presets.preset("fast"), presets.preset("keras-classic")
+    runs = [RunStore(home).get(RunStore(home).create_run(name, config.to_dict(chosen.model),
+                                                          config.to_dict(chosen.train), {}))
+            for name, chosen in (("fast", fast), ("classic", classic))]
+    differing = set(evaluation.hyperparameter_diff(runs).columns)
+    assert "architecture" in differing
+    assert not differing & {"dropout", "batch_norm", "dense_units", "kernel_size", "filters", "conv_blocks"}
+
+
+def test_a_stopped_runs_time_is_not_called_a_time_per_epoch():
+    from mnist_lab.report.answers_a import _timing
+
+    history = [{"epoch": 1, "train_seconds": 4.4, "partial": False}, {"epoch": 2, "train_seconds": 8.7, "partial": True}]
+    from mnist_lab.runs.store import STOPPED, Run
+
+    run = Run("20260101-120000-abcdef", "r", 0.0, STOPPED, "", {}, {}, {}, {}, 2, history=history)
+    assert _timing(run) == (" Its training took 8.7 s on the machine that trained it: 1 full epoch (4.4 s per full "
+                            "epoch) and part of epoch 2, which ended early (stopped).")
+    finished = Run("20260101-120000-abcdef", "r", 0.0, "finished", "", {}, {}, {}, {}, 1, history=history[:1])
+    assert _timing(finished) == " Its training took 4.4 s for 1 epoch (4.4 s per epoch) on the machine that trained it."

@@ -6,6 +6,7 @@ import streamlit as st
 
 from mnist_lab import data
 from mnist_lab.errors import MnistLabError
+from mnist_lab.predictions.inference import portable_model_file
 from mnist_lab.runs import choice
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
@@ -228,12 +229,14 @@ def _run_actions(run: run_store.Run, *, rename: bool = True) -> None:
     if run.has_model:
         st.download_button(
             "Download model (.keras)",
-            data=lambda: store.model_path(run.id).read_bytes(),
+            data=lambda: portable_model_file(store, run),
             file_name=run_store.download_filename(run),
             mime="application/octet-stream",
             width="stretch",
             on_click="ignore",
             key=f"download_{run.id}",
+            help="The network and its weights, loadable with keras.saving.load_model in any Keras 3 (not compiled: "
+                 "compile it with a loss and an optimizer to train it further).",
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from mnist_lab.access.users import User
 from mnist_lab.errors import LimitExceededError
 from mnist_lab.models import config
+from mnist_lab.text import plural
 
 
 def _limit(label: str, high: int) -> Any:
@@ -84,7 +85,8 @@ def check_training(
     for epochs, parameters in trainings:
         if limits.max_epochs is not None and epochs > limits.max_epochs:
             raise LimitExceededError(
-                f"Your teacher allows at most {limits.max_epochs} epochs per training; this one asks for {epochs}. "
+                f"Your teacher allows at most {plural(limits.max_epochs, 'epoch')} per training; this one asks for "
+                f"{epochs}. "
                 "Lower the number of epochs."
             )
         if limits.max_parameters is not None and parameters > limits.max_parameters:

@@ -37,6 +37,8 @@ def pixel_histogram(hist: pd.DataFrame, scale: str) -> alt.Chart:
             x2="end:Q",
             y=alt.Y("share:Q", title="share of ink pixels", axis=alt.Axis(format="%"),
                     scale=alt.Scale(domain=[0, float(hist["share"].max())])),
+            # With x and x2 a bar spans its bin across and would be a flat dash up and down: y2 gives it its floor.
+            y2=alt.datum(0),
             tooltip=[alt.Tooltip("start:Q", format=".3~f"), alt.Tooltip("end:Q", format=".3~f"),
                      alt.Tooltip("share:Q", format=".2%")],
         )

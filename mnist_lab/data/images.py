@@ -29,6 +29,7 @@ from mnist_lab.data.idx import write_idx
 from mnist_lab.data.imports import check_new_name, store
 from mnist_lab.data.validate import IMAGE_SIDE, assemble, check_class_name, content_sha256
 from mnist_lab.errors import DatasetError, ImageInputError
+from mnist_lab.text import plural
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 SPLITS = ("train", "test")
@@ -67,7 +68,7 @@ def _listing(source: Path) -> tuple[tuple[str, ...], list[list[tuple[Path, int]]
     classes = tuple(sorted(train))
     if len(classes) < 2:
         raise DatasetError(
-            f"{source / 'train'}: {len(classes)} class folder(s) ({', '.join(classes) or 'none'}); "
+            f"{source / 'train'}: {plural(len(classes), 'class folder')} ({', '.join(classes) or 'none'}); "
             "a classifier needs at least 2 classes"
         )
     if len(classes) > limits.MAX_CLASSES:

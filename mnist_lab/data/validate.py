@@ -23,6 +23,7 @@ from mnist_lab.data import limits
 from mnist_lab.data.datasets import Dataset, is_drawable
 from mnist_lab.data.idx import IDX_DTYPES, read_idx
 from mnist_lab.errors import DatasetError, IdxFormatError
+from mnist_lab.text import plural
 
 IMAGE_SIDE = 28
 UNKNOWN_LICENCE = "Not recorded by MNIST Lab: see the terms of the dataset's authors"
@@ -240,7 +241,7 @@ def assemble(
     """
     x_train, y_train, x_test, y_test = arrays
     if class_names is not None and len(class_names) < 2:
-        raise DatasetError(f"{classes_source}: names {len(class_names)} class(es); a classifier needs at least 2")
+        raise DatasetError(f"{classes_source}: names {plural(len(class_names), 'class', 'classes')}; a classifier needs at least 2")
     if class_names is not None:
         n_classes, reason = len(class_names), f"{classes_source} names {len(class_names)} classes"
     else:

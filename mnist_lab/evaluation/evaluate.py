@@ -22,6 +22,8 @@ from mnist_lab.evaluation import metrics
 from mnist_lab.evaluation.confusion import confusion as confusion_counts
 from mnist_lab.evaluation.confusion import confusion_long, most_confused_pairs
 from mnist_lab.models import config
+from mnist_lab.models.architectures import network_settings
+from mnist_lab.models.optim import training_settings
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
 from mnist_lab.training import curves
@@ -455,10 +457,12 @@ def hyperparameter_diff(runs: Sequence[run_store.Run]) -> pd.DataFrame:
 
 
 def _flat_settings(run: run_store.Run) -> dict[str, Any]:
-    """Model and training settings of a run in one dict, lists as text."""
-    shared = set(run.model_config) & set(run.train_config)
+    """The settings a run's network and training really use, in one dict, lists as text (a setting its
+    architecture ignores is left out, so a comparison never credits a network with a layer it lacks)."""
+    model, train = network_settings(run.model_config), training_settings(run.train_config)
+    shared = set(model) & set(train)
     flat = {}
-    for section, values in (("model", run.model_config), ("train", run.train_config)):
+    for section, values in (("model", model), ("train", train)):
         for key, value in values.items():
             name = f"{section}.{key}" if key in shared else key
             flat[name] = ", ".join(map(str, value)) if isinstance(value, list) else value

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from mnist_lab.errors import ConfigError
 from mnist_lab.models import keras_session, measured
 from mnist_lab.models.registry import Choice, registry
+from mnist_lab.text import plural
 
 if TYPE_CHECKING:
     import keras
@@ -226,6 +227,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             f"{_ACCURACY['keras-classic']}."
         ),
         build=_build_mlp,
+        settings=("hidden_layers", "activation", "dropout"),
     ),
     Choice(
         key="keras-classic",
@@ -234,7 +236,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "Exactly the Keras 'Simple MNIST convnet' example: 32 and then 64 filters of 3x3, each followed by "
             "2x2 max pooling, then dropout 0.5 and the 10-way softmax, 34,826 parameters. Convolutions slide the "
             "same small filter over the whole image, so a stroke detector learned in one place works everywhere. "
-            f"Trained with its preset (Adam, batch size 128, {measured.epochs('keras-classic')} epochs) it "
+            f"Trained with its preset (Adam, batch size 128, {plural(measured.epochs('keras-classic'), 'epoch')}) it "
             f"{_reaches('keras-classic', 0.99)} and ended at {_ACCURACY['keras-classic']} test accuracy in the "
             "app's measurements. It is the reference the other choices are compared with."
         ),
@@ -254,7 +256,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "The first convolution pads the 28x28 image the way the original used 32x32 input. It shows that the "
             "ideas of modern convnets (local filters, weight sharing, pooling) were already there long before "
             "GPUs: the paper reported 99.05% on MNIST; this Keras version reached "
-            f"{_ACCURACY['lenet5']} with its preset ({measured.epochs('lenet5')} epochs) in the app's measurements."
+            f"{_ACCURACY['lenet5']} with its preset ({plural(measured.epochs('lenet5'), 'epoch')}) in the app's measurements."
         ),
         poor_when=(
             "You want the best modern result: tanh saturates and trains more slowly than ReLU, and there is no "
@@ -295,12 +297,12 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "trained with augmentation (the preset switches it on: random shifts of up to 10%, rotations of up "
             "to about 11 degrees and 10% zoom), so it learns from slightly different digits every epoch and "
             f"overfits less. With its preset it reached {_ACCURACY['deep']} test accuracy after "
-            f"{measured.epochs('deep')} epochs in the app's measurements."
+            f"{plural(measured.epochs('deep'), 'epoch')} in the app's measurements."
         ),
         poor_when=(
             "Time or CPU is short: its first convolutions work on the full 28x28 image, where 'fast' starts with a "
             "stride of 2 and pools early, so each of its epochs costs far more, and its preset runs "
-            f"{measured.epochs('deep')} epochs."
+            f"{plural(measured.epochs('deep'), 'epoch')}."
         ),
         build=_build_deep,
     ),
@@ -319,8 +321,29 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "Many blocks without pooling, or many filters, make the model slow and large on a CPU."
         ),
         build=_build_custom,
+        settings=("conv_blocks", "filters", "kernel_size", "batch_norm", "activation", "pooling", "dropout",
+                  "dense_units"),
     ),
 )
+#: The fields of ModelConfig that every architecture reads (the input's scaling and augmentation, the output's width).
+COMMON_SETTINGS = ("architecture", "scale_inputs", "augment", "num_classes")
+
+
+def network_settings(model_config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a stored model config that its architecture really uses, in the config's order.
+
+    A preset's fixed network (such as 'fast', with its own Dense 256 and 5x5 first convolution) ignores the
+    custom network's fields (dropout, dense units, kernel size); a card or a comparison that listed them would
+    describe a network that was never built.
+
+    Examples
+    --------
+    >>> network_settings({"architecture": "fast", "dropout": 0.25, "dense_units": 128, "scale_inputs": True})
+    {'architecture': 'fast', 'scale_inputs': True}
+    """
+    chosen = ARCHITECTURES.get(model_config.get("architecture"))
+    used = set(COMMON_SETTINGS) | set(chosen.settings if chosen else model_config)
+    return {key: value for key, value in model_config.items() if key in used}
 
 
 def build_model(model_config: ModelConfig) -> keras.Model:

@@ -162,6 +162,7 @@ LOSSES: dict[str, Choice] = registry(
             "values never reach 0, so they cannot be compared with plain cross-entropy's."
         ),
         build=_label_smoothing_crossentropy,
+        settings=("label_smoothing",),
     ),
     Choice(
         key="mse",
@@ -262,8 +263,8 @@ OPTIMIZERS: dict[str, Choice] = registry(
             "app's measurements."
         ),
         poor_when=(
-            "You want good results quickly or do not want to tune the learning rate: at the app's default 0.001 it "
-            "learns slowly, too large a rate diverges, and without momentum it needs more epochs than the others."
+            "You want good results quickly or do not want to tune the learning rate: at 0.001, Adam's usual rate, "
+            "it learns slowly, too large a rate diverges, and without momentum it needs more epochs than the others."
         ),
         build=_sgd,
     ),
@@ -279,7 +280,7 @@ OPTIMIZERS: dict[str, Choice] = registry(
         ),
         poor_when=(
             "The learning rate is not tuned or no schedule is used: it is more sensitive to the rate than Adam, and "
-            "the app's default 0.001 is too small for it."
+            "0.001, Adam's usual rate, is too small for it."
         ),
         build=_sgd_momentum,
     ),
@@ -491,3 +492,19 @@ def compile_model(model: keras.Model, train_config: TrainConfig, steps_per_epoch
 
 
 __all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "compile_model", "make_loss", "make_optimizer"]
+
+
+def training_settings(train_config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a stored training config that its training really uses (label smoothing only with the loss
+    that smooths), in the config's order.
+
+    Examples
+    --------
+    >>> training_settings({"loss": "sparse_categorical_crossentropy", "label_smoothing": 0.1, "epochs": 2})
+    {'loss': 'sparse_categorical_crossentropy', 'epochs': 2}
+    """
+    registries = ((LOSSES, "loss"), (OPTIMIZERS, "optimizer"), (SCHEDULES, "schedule"))
+    optional = {field for choices, _ in registries for choice in choices.values() for field in choice.settings}
+    chosen = [choices.get(train_config.get(key)) for choices, key in registries]
+    used = {field for choice in chosen if choice is not None for field in choice.settings}
+    return {key: value for key, value in train_config.items() if key not in optional or key in used}

@@ -23,6 +23,9 @@ class Choice:
         When it is a poor choice.
     build : callable
         Factory; imports TensorFlow lazily so that reading the registry stays cheap.
+    settings : tuple of str
+        The fields of the config that this choice reads beyond its own key (a custom network's filters, the
+        label-smoothing loss's smoothing); the others do not change what it builds.
     """
 
     key: str
@@ -30,6 +33,7 @@ class Choice:
     reason: str
     poor_when: str
     build: Callable[..., Any]
+    settings: tuple[str, ...] = ()
 
 
 def registry(*choices: Choice) -> dict[str, Choice]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -115,6 +116,27 @@ def load_model_file(path: Path, label: str):
             return keras.saving.load_model(path, compile=False, safe_mode=True)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
         raise ModelUnavailableError(f"the model file of run {label!r} is damaged and cannot be loaded ({error})") from error
+
+
+def portable_model_file(store: run_store.RunStore, run: run_store.Run) -> bytes:
+    """The run's model as a ``.keras`` file that plain Keras loads: the network and its weights, not compiled.
+
+    The stored file also records the training's loss and learning-rate schedule, some of them MNIST Lab's own
+    classes, which ``keras.saving.load_model`` cannot rebuild without MNIST Lab. A student's download holds what
+    predicts; to train it further they compile it with the loss and optimizer of their choice.
+
+    Raises
+    ------
+    ModelUnavailableError
+        The run has no usable model file.
+    """
+    require_saved_model(run)
+    model = load_model_file(store.model_path(run.id), run.name)
+    with tempfile.TemporaryDirectory(prefix="mnist-lab-download-") as folder:
+        path = Path(folder) / "model.keras"
+        with keras_session.building():
+            model.save(path)
+        return path.read_bytes()
 
 
 def test_scores(store: run_store.RunStore, run: run_store.Run, model: RunModel, images: np.ndarray) -> np.ndarray:

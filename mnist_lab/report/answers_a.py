@@ -12,7 +12,7 @@ from mnist_lab.report.evidence import GALLERY_PER_CLASS, Answer, Chart, Code, Fi
 from mnist_lab.report.questions import Question
 from mnist_lab.report.sources import Sources, label, layer_table
 from mnist_lab.runs import store as run_store
-from mnist_lab.text import markdown_text
+from mnist_lab.text import markdown_text, plural
 
 #: Test images shown with their predictions in A3.
 SHOWN_PREDICTIONS = 20
@@ -91,16 +91,17 @@ def _timing(run: run_store.Run) -> str:
     timed = [row for row in run.history if row.get("train_seconds") is not None]
     if not timed:
         return ""
-    seconds, epochs = timed[-1]["train_seconds"], len(timed)
-    return (f" Its training took {seconds:.1f} s for {epochs} epoch{'s' if epochs != 1 else ''} "
-            f"({seconds / epochs:.1f} s per epoch) on the machine that trained it.")
+    seconds = timed[-1]["train_seconds"]
+    full = [row for row in timed if not row.get("partial")]
+    if not timed[-1].get("partial"):
+        return (f" Its training took {seconds:.1f} s for {plural(len(full), 'epoch')} "
+                f"({seconds / len(full):.1f} s per epoch) on the machine that trained it.")
+    # A stopped epoch ran only some of its batches: it is not an epoch's worth of time.
+    per_epoch = f" ({full[-1]['train_seconds'] / len(full):.1f} s per full epoch)" if full else ""
+    return (f" Its training took {seconds:.1f} s on the machine that trained it: {plural(len(full), 'full epoch')}"
+            f"{per_epoch} and part of epoch {timed[-1]['epoch']}, which ended early ({run.status}).")
 
 
-#: The model settings that shape each architecture beyond inputs and augmentation.
-_MODEL_SETTINGS = {
-    "mlp": ("hidden_layers", "activation", "dropout"),
-    "custom": ("conv_blocks", "filters", "kernel_size", "pooling", "batch_norm", "dropout", "dense_units", "activation"),
-}
 _SETTING_NAMES = {"scale_inputs": "input scaling", "train_limit": "images (training and validation)",
                   "validation_fraction": "validation share"}
 _TRAIN_SETTINGS = ("loss", "optimizer", "learning_rate", "schedule", "batch_size", "epochs", "train_limit",
@@ -114,7 +115,7 @@ def _against_preset(run: run_store.Run) -> str:
         return ""
     chosen = presets.PRESETS[name]
     pairs = [(key, run.model_config.get(key), value) for key, value in config.to_dict(chosen.model).items()
-             if key in ("scale_inputs", "augment", *_MODEL_SETTINGS.get(name, ()))]
+             if key in ("scale_inputs", "augment", *architectures.ARCHITECTURES[name].settings)]
     pairs += [(key, run.train_config.get(key), value) for key, value in config.to_dict(chosen.train).items()
               if key in _TRAIN_SETTINGS]
     differing = [f"{_SETTING_NAMES.get(key, key.replace('_', ' '))} {_value(key, own)} instead of {_value(key, preset)}"

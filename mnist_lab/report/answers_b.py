@@ -17,8 +17,10 @@ from mnist_lab.report.questions import Question
 from mnist_lab.report.sources import Sources, label, layer_table
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from mnist_lab.training import curves, experiments
+from mnist_lab.training import curves, diagnosis, experiments
 
+#: A training accuracy up to this many points above validation is the usual gap.
+USUAL_GAP_POINTS = 2
 #: The test image whose outputs illustrate B4 and B8 (the first one: the same for every run).
 SAMPLE_INDEX = 0
 
@@ -249,6 +251,11 @@ def _log_comparison(sources: Sources, row: dict[str, Any]) -> str:
     opening = f"The training log of epoch {row['epoch']} (the model described here) shows {figures}"
     if abs(points) < 0.005:
         return f"{opening}: the same."
+    if points >= diagnosis.COLLAPSE_GAP * 100:
+        return (f"{opening}: training ahead by {points:.2f} points, far beyond the usual small gap. The network does "
+                "much worse on images it did not train on: the Train page says why, and what to try.")
+    if points > USUAL_GAP_POINTS:
+        return f"{opening}: training ahead by {points:.2f} points, more than the usual gap of a point or two."
     if points > 0:
         return f"{opening}: training ahead by {points:.2f} points, as usual."
     _, validation = sources.split_sizes()

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnist_lab.environment import describe
+from mnist_lab.models.architectures import network_settings
+from mnist_lab.models.optim import training_settings
 from mnist_lab.runs.store import Run
 from mnist_lab.text import markdown_text
 
@@ -36,7 +38,9 @@ class ReproducibilityCard:
         Time spent in training batches, without evaluation and saving; None before the first epoch.
     seed : int or None
     model_config, train_config : dict
-        The full configs stored with the run.
+        The settings the built network and its training use (:func:`mnist_lab.models.architectures.network_settings`,
+        :func:`mnist_lab.models.optim.training_settings`): a fixed network's card lists none of the custom
+        network's fields, which it ignores.
     dataset : str
         The dataset's name.
     dataset_sha256 : str
@@ -88,8 +92,8 @@ def reproducibility_card(run: Run) -> ReproducibilityCard:
         status=run.status,
         train_seconds=run.metrics.get("train_seconds"),
         seed=run.train_config.get("seed"),
-        model_config=dict(run.model_config),
-        train_config=dict(run.train_config),
+        model_config=network_settings(run.model_config),
+        train_config=training_settings(run.train_config),
         dataset=run.dataset,
         dataset_sha256=run.dataset_sha256,
         versions=environment["versions"],
@@ -132,7 +136,7 @@ def to_markdown(card: ReproducibilityCard) -> str:
         "",
         "The dataset's SHA-256 is that of its four files' SHA-256 (of their uncompressed content, in the order "
         "training images, training labels, test images, test labels), joined. "
-        + (RECORDED if card.recorded else NOT_RECORDED) + " The full configuration:",
+        + (RECORDED if card.recorded else NOT_RECORDED) + " The settings the network and its training use:",
         "",
         "```json",
         configs,

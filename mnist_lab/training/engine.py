@@ -31,6 +31,7 @@ from typing import Any
 
 from mnist_lab.errors import ConfigError, EngineUnavailableError
 from mnist_lab.paths import default_home
+from mnist_lab.text import plural
 from mnist_lab.training import fit
 
 SCHEDULER_ENV = "MNIST_LAB_SCHEDULER"
@@ -96,12 +97,12 @@ def plan(environ: dict[str, str] | None = None) -> Plan:
         if not wanted.isdigit() or int(wanted) < 1:
             raise ConfigError(f"{WORKERS_ENV} must be a number of worker processes (1 or more) or 'threads', "
                               f"not {wanted!r}")
-        return Plan(PROCESSES, "", int(wanted), f"{wanted} worker process(es) ({WORKERS_ENV}; {machine})")
+        return Plan(PROCESSES, "", int(wanted), f"{plural(wanted, 'worker process', 'worker processes')} ({WORKERS_ENV}; {machine})")
     if MEMORY_LIMIT < PROCESSES_FROM_BYTES:
         return Plan(THREADS, "", 1, f"one worker thread in the server: {machine} is too little memory for "
                                     "TensorFlow in a second process")
     workers = max(1, min(CPU_COUNT // 2, int((MEMORY_LIMIT - SERVER_BYTES) // WORKER_BYTES)))
-    return Plan(PROCESSES, "", workers, f"{workers} worker process(es) on this machine ({machine}: one per two "
+    return Plan(PROCESSES, "", workers, f"{plural(workers, 'worker process', 'worker processes')} on this machine ({machine}: one per two "
                                         "cores, each with room for TensorFlow and a full-MNIST fit)")
 
 

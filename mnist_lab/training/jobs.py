@@ -27,6 +27,7 @@ from mnist_lab.errors import EngineUnavailableError, RunNotFoundError, TrainingB
 from mnist_lab.models import architectures, config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
+from mnist_lab.text import plural
 from mnist_lab.training import engine as engines
 from mnist_lab.training import fit
 from mnist_lab.training.split import reasons_for, split_sizes
@@ -390,7 +391,7 @@ class TrainingJob:
         if self.stop_event.is_set() and (last["partial"] or last["epoch"] < self.train_config.epochs):
             when = "during" if last["partial"] else "after"
             return run_store.STOPPED, f"Stopped {when} epoch {self._epoch}; the model so far is kept."
-        return run_store.FINISHED, f"Finished {self._epoch} epochs."
+        return run_store.FINISHED, f"Finished {plural(self._epoch, 'epoch')}."
 
     def _saved_epochs(self) -> int:
         """Return the last epoch whose model was saved."""

@@ -12,7 +12,7 @@ from mnist_lab.data import Dataset
 from mnist_lab.models import architectures, optim
 from mnist_lab.report.evidence import RunEvidence
 from mnist_lab.report.sources import label
-from mnist_lab.text import markdown_text
+from mnist_lab.text import markdown_text, plural
 from mnist_lab.workbook.figures import Figure, data_figures, run_figures
 
 Items = list[str]
@@ -63,7 +63,7 @@ def _a2_run(evidence: RunEvidence, f: dict[str, Figure]) -> Items:
             f"Your optimizer, {markdown_text(label(optim.OPTIMIZERS, train.get('optimizer')))} at a learning rate "
             f"of {_text(f, 'learning rate')} with the {markdown_text(label(optim.SCHEDULES, train.get('schedule')))} "
             f"schedule: why, and whether this run shows it worked (test accuracy {_text(f, 'test accuracy')}).",
-            f"Batch size {_text(f, 'batch size')}, {_text(f, 'number of epochs trained')} epoch(s) on "
+            f"Batch size {_text(f, 'batch size')}, {plural(evidence.run.saved_epochs, 'epoch')} on "
             f"{_text(f, 'number of training images')} training images: what each choice costs or gains."]
 
 
