@@ -175,7 +175,7 @@ def show_question(answer: report.Answer, context: Workbench) -> None:
     with st.container(border=True):
         st.subheader(f"{q.number}. {q.title}", anchor=q.id)
         st.markdown(f"*Question:* {q.text}")
-        st.markdown("**Evidence from your run**" if context.evidence else "**Evidence from the data**")
+        st.markdown("**Evidence from your run and its data**" if context.evidence else "**Evidence from the data**")
         for number, item in enumerate(answer.evidence):
             show_evidence(item, (*context.version, q.id, number))
         if answer.todo:

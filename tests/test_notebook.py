@@ -352,7 +352,11 @@ def test_card_holds_the_run_its_settings_and_the_machine():
     assert "my \\*run\\* (`20260101-120000-abcdef`), finished" in text and "| Training time | 5 min 31 s |" in text
     assert f"| Machine | {made.cpu}, {made.cores} cores |" in text
     configs = json.loads(text.split("```json\n")[1].split("\n```")[0])
-    assert configs == {"model": a_run().model_config, "training": a_run().train_config}
+    assert configs == {"model": architectures.network_settings(a_run().model_config),
+                       "training": optim.training_settings(a_run().train_config)}
+    # The default network is the fixed 'fast' one: none of the custom network's fields is listed as its setting.
+    assert set(configs["model"]) == {"architecture", "scale_inputs", "augment", "num_classes"}
+    assert "label_smoothing" not in configs["training"]  # plain cross-entropy smooths nothing
 
 
 def test_making_a_card_imports_no_tensorflow(tmp_path):
