@@ -380,3 +380,17 @@ def test_the_teacher_downloads_every_hand_in_as_one_zip(exported):
     assert seen == [(0, 3), (1, 3), (2, 3)]
     for member in archive.namelist():
         assert workbook.verify_handin(teacher, archive.read(member), member).status == workbook.GENUINE
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_answer_with_any_markdown_is_read_back_as_written(exported, tmp_path, kind):
+    store, evidence, built = exported
+    home = tmp_path / "copy"
+    shutil.copytree(store.home, home)
+    copy = RunStore(home)
+    tricky = ("un**believ**able *x*y `np.argmax(p)`\n\n1. first\n2. second\n\n> quoted [a link](https://example.org)"
+              "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nZoë's «café» ≈ 3×4 → ok")
+    workbook.Workbook(copy, evidence.run.id).save("a3", tricky)
+    name, content = export(copy, evidence, built, kind)
+    verdict = workbook.verify_handin(copy.as_user(TEACHER), content, name)
+    assert verdict.status == workbook.GENUINE, verdict.message

@@ -135,8 +135,13 @@ def student_markdown(text: str) -> str:
 
 def markdown_words(text: str) -> list[str]:
     """The words a reader sees in Markdown ``text`` once rendered (a student's answer as any export shows it)."""
-    rendered = _INLINE_TAG.sub("", _MARKDOWN.render(student_markdown(text)))  # un**believ**able is one word
-    return _WORD.findall(html.unescape(_TAG.sub(" ", rendered)))
+    return html_words(_MARKDOWN.render(student_markdown(text)))
+
+
+def html_words(fragment: str) -> list[str]:
+    """The words a reader sees in an HTML fragment: un<strong>believ</strong>able is one word, two paragraphs are
+    two."""
+    return _WORD.findall(html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", fragment))))
 
 
 @functools.cache

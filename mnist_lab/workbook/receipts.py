@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mnist_lab.errors import AccessError
 from mnist_lab.report.exporters import markdown_words
 from mnist_lab.report.handin import Receipt
 from mnist_lab.runs.store import Run, RunStore
@@ -115,21 +114,6 @@ def server_key(store: RunStore) -> bytes:
 def fingerprint(key: bytes) -> str:
     """A public name of a key (its SHA-256's first 64 bits): tells this server's receipts from another's."""
     return hashlib.sha256(b"mnist-lab-receipt-key:" + key).hexdigest()[:16]
-
-
-def latest_codes(store: RunStore) -> dict[str, str]:
-    """The code of the latest receipt issued for each run, run id to code (teachers only, as the Class page shows).
-
-    Raises
-    ------
-    AccessError
-        The store's user is not a teacher.
-    """
-    if not store.user.teacher:
-        raise AccessError("only a teacher sees the receipts of the whole class")
-    with store.transaction() as db:
-        rows = db.execute("SELECT run_id, code FROM receipts ORDER BY issued").fetchall()
-    return {row["run_id"]: row["code"] for row in rows}
 
 
 @dataclass(frozen=True)

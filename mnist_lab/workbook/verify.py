@@ -17,7 +17,7 @@ import re
 import zipfile
 
 from mnist_lab.errors import WorkbookError
-from mnist_lab.report.exporters import ANSWER_MARKER, EMPTY, RECEIPT_MARKER
+from mnist_lab.report.exporters import ANSWER_MARKER, EMPTY, RECEIPT_MARKER, html_words
 from mnist_lab.report.notebook import METADATA_KEY
 from mnist_lab.report.pdf import pdf_receipt, pdf_text
 from mnist_lab.runs.store import RunStore
@@ -33,7 +33,6 @@ _HTML_STUDENT = re.compile(r'<dd data-field="student">([^<]*)</dd>')
 _MD_RECEIPT = re.compile(rf"<!-- {RECEIPT_MARKER} ([A-Za-z0-9+/=]+) -->")
 _MD_ANSWER = re.compile(rf"<!-- {ANSWER_MARKER}:(\w+)( {EMPTY})? -->\n(.*?)\n<!-- /{ANSWER_MARKER}:\1 -->", re.DOTALL)
 _MD_FIGURE = re.compile(r"^- \*\*(.+?):\*\* (.+)$", re.MULTILINE)
-_TAG = re.compile(r"<[^>]*>")
 _MD_ESCAPE = re.compile(r"\\(.)")  # mnist_lab.text.markdown_text's escapes, undone
 
 
@@ -99,7 +98,7 @@ def _text(data: bytes) -> str:
 
 def _html(text: str) -> Shown:
     found = _HTML_RECEIPT.search(text)
-    answers = {match.group(1): [] if match.group(2) else words_of(html.unescape(_TAG.sub(" ", match.group(3))))
+    answers = {match.group(1): [] if match.group(2) else html_words(match.group(3))
                for match in _HTML_ANSWER.finditer(text)}
     figures = {html.unescape(label): html.unescape(value) for label, value in _HTML_FIGURE.findall(text)}
     student = _HTML_STUDENT.search(text)
