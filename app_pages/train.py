@@ -282,6 +282,8 @@ if button_column.button("Start training", type="primary", disabled=busy, key="st
     start(model_config, train_config, name or suggested, dataset)
 if note := run_store.name_note(name):
     st.warning(markdown_text(note), icon=":material/content_cut:")
+if short := diagnosis.short_training(config.to_dict(model_config), config.to_dict(train_config), len(dataset.y_train)):
+    st.warning(short, icon=":material/speed:")
 st.caption(f"Trains on **{markdown_text(dataset.name)}** (change it in the sidebar), on "
            f"{markdown_text(where_trainings_run())}. Set the architecture, loss, optimizer and length in the "
            "sidebar; their reasons are below.")

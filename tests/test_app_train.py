@@ -222,6 +222,16 @@ def test_the_default_preset_collapsing_on_a_subset_is_named_with_its_cause(home)
     assert "Likely cause: batch normalisation" in box and "With 22 steps an epoch" in box
 
 
+def test_the_form_warns_before_a_batch_normalised_training_too_short_to_settle(home):
+    at = open_train_page()
+    assert not [w for w in at.warning if "normalises its batches" in w.value]  # the default: the whole split
+    at.number_input(key="train_train_limit").set_value(3000).run()
+    warning = next(w.value for w in at.warning if "normalises its batches" in w.value)
+    assert "this training makes 22 steps in all (22 steps an epoch)" in warning
+    at.number_input(key="train_epochs").set_value(3).run()
+    assert not [w for w in at.warning if "normalises its batches" in w.value]
+
+
 def test_every_reason_is_shown_once(home):
     from mnist_lab.models import architectures, optim
 

@@ -102,3 +102,19 @@ def test_a_run_that_generalises_gets_no_warning():
     rising_but_behind = [dict(row, val_accuracy=row["accuracy"] + 0.01) for row in history[:2]] + [
         {"epoch": 3, "accuracy": 0.985, "val_accuracy": 0.99, "loss": 0.1, "val_loss": 0.2}]
     assert diagnosis.generalisation(_run_with(rising_but_behind)) is None  # validation ahead: not overfitting
+
+
+@pytest.mark.parametrize(("model", "train", "warned"), [
+    ({"architecture": "fast"}, {"train_limit": 3000, "epochs": 1}, "22 steps in all (22 steps an epoch)"),
+    ({"architecture": "deep"}, {"train_limit": 3000, "epochs": 2}, "44 steps in all (22 steps an epoch)"),
+    ({"architecture": "custom", "batch_norm": True}, {"train_limit": 1000, "epochs": 1}, "8 steps in all"),
+    ({"architecture": "fast"}, {"train_limit": 3000, "epochs": 3}, None),  # 66 steps: 97.2% in the benchmark
+    ({"architecture": "fast"}, {"train_limit": 0, "epochs": 1}, None),  # the whole split: 422 steps
+    ({"architecture": "keras-classic"}, {"train_limit": 1000, "epochs": 1}, None),  # no batch normalisation
+    ({"architecture": "custom", "batch_norm": False}, {"train_limit": 1000, "epochs": 1}, None),
+])
+def test_a_batch_normalised_network_set_to_train_too_few_steps_is_warned_before_the_start(model, train, warned):
+    found = diagnosis.short_training(model, {"validation_fraction": 0.1, "batch_size": 128, **train}, 60_000)
+    assert (found is None) == (warned is None)
+    if warned:
+        assert warned in found and "at least 60 steps in all" in found

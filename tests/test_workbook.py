@@ -389,7 +389,7 @@ def test_an_answer_with_any_markdown_is_read_back_as_written(exported, tmp_path,
     shutil.copytree(store.home, home)
     copy = RunStore(home)
     tricky = ("un**believ**able *x*y `np.argmax(p)`\n\n1. first\n2. second\n\n> quoted [a link](https://example.org)"
-              "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nZoë's «café» ≈ 3×4 → ok")
+              "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nZoë's «café» ≈ 3\u00d74 → ok")
     workbook.Workbook(copy, evidence.run.id).save("a3", tricky)
     name, content = export(copy, evidence, built, kind)
     verdict = workbook.verify_handin(copy.as_user(TEACHER), content, name)

@@ -30,6 +30,10 @@ OVERFIT_RISE = 0.1
 OVERFIT_GAP = 0.01
 #: The architectures whose layers are all batch-normalised (a custom network is when its batch_norm is on).
 BATCH_NORMALISED = ("fast", "deep")
+#: A batch-normalised network trained for fewer steps than this in all may do far worse on new images: its running
+#: averages have not settled. The fast preset's test accuracy by steps (benchmarks/batchnorm_subset.py, 2026-12-06):
+#: 22 steps 25%, 36 steps 79%, 44 steps 91%, 50 steps 96%, 66 steps 97.2%, 71 steps 97.6%.
+MIN_NORMALISED_STEPS = 60
 SOFTMAX_LOSSES = ("mse", "categorical_hinge")
 
 
@@ -188,11 +192,8 @@ def _collapse(run: run_store.Run, first: dict[str, Any], last: dict[str, Any]) -
     summary += (f", {last['accuracy']:.1%} against {last['val_accuracy']:.1%} in epoch {last['epoch']}."
                 if last is not first else ".")
     steps = _steps_per_epoch(run)
-    model = run.model_config
-    normalised = model.get("architecture") in BATCH_NORMALISED or (model.get("architecture") == "custom"
-                                                                   and model.get("batch_norm"))
     findings, tries = [], []
-    if normalised:
+    if _normalised(run.model_config):
         few = f"With {plural(steps, 'step')} an epoch" if steps else "After few steps"
         findings.append("Likely cause: batch normalisation. In training each batch is normalised with its own "
                         "statistics; validation and test use the running averages the network keeps, which move a "
@@ -231,6 +232,43 @@ def _overfitting(run: run_store.Run) -> Diagnosis | None:
     return Diagnosis(summary, findings, tries)
 
 
+def short_training(model_config: dict[str, Any], train_config: dict[str, Any], available: int) -> str | None:
+    """A warning before the start: a batch-normalised network set to train for too few steps to settle; else None.
+
+    Parameters
+    ----------
+    model_config, train_config : dict
+        The settings as stored with a run (``config.to_dict``).
+    available : int
+        Images in the dataset's training split (what ``train_limit`` 0 means).
+
+    Examples
+    --------
+    >>> print(short_training({"architecture": "fast"}, {"train_limit": 3000, "validation_fraction": 0.1,
+    ...                      "batch_size": 128, "epochs": 1}, 60_000))  # doctest: +ELLIPSIS
+    This network normalises its batches, and this training makes 22 steps in all (22 steps an epoch): ...
+    """
+    if not _normalised(model_config):
+        return None
+    images = min(train_config.get("train_limit") or available, available)
+    trained = images - round(images * train_config.get("validation_fraction", 0.1))
+    per_epoch = max(1, math.ceil(trained / max(1, train_config.get("batch_size", 128))))
+    steps = per_epoch * train_config.get("epochs", 1)
+    if steps >= MIN_NORMALISED_STEPS:
+        return None
+    return (f"This network normalises its batches, and this training makes {plural(steps, 'step')} in all "
+            f"({plural(per_epoch, 'step')} an epoch): too few for batch normalisation's running averages to settle, "
+            "so it may do far worse on new images than on its training images. More epochs or more training images "
+            f"(at least {MIN_NORMALISED_STEPS} steps in all), a smaller batch size, or a network without batch "
+            "normalisation (keras-classic, lenet5) avoid it.")
+
+
+def _normalised(model_config: dict[str, Any]) -> bool:
+    """Whether the network normalises its batches (a preset built so, or a custom network with batch_norm on)."""
+    architecture = model_config.get("architecture")
+    return architecture in BATCH_NORMALISED or (architecture == "custom" and bool(model_config.get("batch_norm")))
+
+
 def _steps_per_epoch(run: run_store.Run) -> int | None:
     """Batches per epoch of a run trained on a subset, from its stored settings; None for the whole split."""
     train = run.train_config
@@ -241,4 +279,4 @@ def _steps_per_epoch(run: run_store.Run) -> int | None:
     return max(1, math.ceil(trained / max(1, train.get("batch_size", 128))))
 
 
-__all__ = ["Diagnosis", "chance_accuracy", "diagnose", "generalisation", "uniform_loss"]
+__all__ = ["Diagnosis", "chance_accuracy", "diagnose", "generalisation", "short_training", "uniform_loss"]
