@@ -32,7 +32,7 @@ OVERFIT_GAP = 0.01
 BATCH_NORMALISED = ("fast", "deep")
 #: A batch-normalised network trained for fewer steps than this in all may do far worse on new images: its running
 #: averages have not settled. The fast preset's test accuracy by steps (benchmarks/batchnorm_subset.py, 2026-12-06):
-#: 22 steps 25%, 36 steps 79%, 44 steps 91%, 50 steps 96%, 66 steps 97.2%, 71 steps 97.6%.
+#: 22 steps 25.9%, 36 steps 78.7%, 44 steps 91.4%, 50 steps 96.0%, 66 steps 97.2%, 71 steps 97.6%.
 MIN_NORMALISED_STEPS = 60
 SOFTMAX_LOSSES = ("mse", "categorical_hinge")
 
