@@ -77,7 +77,7 @@ def _one_class(root, arrays):
             for path in (root / split / name).iterdir():
                 path.unlink()
             (root / split / name).rmdir()
-    return r"train: 1 class folder\(s\) \(ring\); a classifier needs at least 2 classes"
+    return r"train: 1 class folder \(ring\); a classifier needs at least 2 classes"
 
 
 def _class_mismatch(root, arrays):

@@ -143,7 +143,7 @@ def test_the_command_line_obeys_the_class_limits(home):
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "MNIST_LAB_HOME": str(home)},
                           timeout=600)
     assert done.returncode != 0
-    assert "at most 1 epochs per training; this one asks for 2" in done.stderr
+    assert "at most 1 epoch per training; this one asks for 2" in done.stderr
     assert "Traceback" not in done.stderr
     assert RunStore(home).list_runs() == []
 

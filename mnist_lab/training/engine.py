@@ -97,7 +97,7 @@ def plan(environ: dict[str, str] | None = None) -> Plan:
         if not wanted.isdigit() or int(wanted) < 1:
             raise ConfigError(f"{WORKERS_ENV} must be a number of worker processes (1 or more) or 'threads', "
                               f"not {wanted!r}")
-        return Plan(PROCESSES, "", int(wanted), f"{plural(wanted, 'worker process', 'worker processes')} ({WORKERS_ENV}; {machine})")
+        return Plan(PROCESSES, "", int(wanted), f"{plural(int(wanted), 'worker process', 'worker processes')} ({WORKERS_ENV}; {machine})")
     if MEMORY_LIMIT < PROCESSES_FROM_BYTES:
         return Plan(THREADS, "", 1, f"one worker thread in the server: {machine} is too little memory for "
                                     "TensorFlow in a second process")
