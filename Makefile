@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 
 .PHONY: run test test-under-load lint browser bench measured-table python-check
 
+# On this machine only: the personal mode has no login, so anyone who reached it would act as its one user.
+# To open it to a network on purpose: make run ADDRESS=0.0.0.0 (with login or the shared mode configured).
+ADDRESS ?= 127.0.0.1
 run: $(VENV)/.runtime
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run app.py --server.address $(ADDRESS)
 
 test: lint $(VENV)/.dev browser
 	$(BIN)/python -m pytest

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.browser
 USERS = [
     {"sub": "alice", "email": "alice@school.org", "name": "Alice"},
     {"sub": "bob", "email": "bob@school.org", "name": "Bob"},
-    {"sub": "teach", "email": "teacher@school.org", "name": "Ms Teach"},
+    {"sub": "teach", "email": "teacher@school.org", "name": "Ms Teach", "email_verified": True},
+    # The teacher's address typed into an account whose provider never verified it.
+    {"sub": "mallory", "email": "teacher@school.org", "name": "Mallory", "email_verified": False},
 ]
 
 #: The longest wait for the busy server (ms): a loaded CI machine has taken minutes for one page.
@@ -54,6 +56,19 @@ def log_in(chromium, url, sub, name):
     wait_idle(page, timeout=WAIT)
     expect(page.get_by_text(f"Logged in as {name}")).to_be_visible(timeout=WAIT)
     return context, page
+
+
+def test_an_unverified_teachers_address_grants_nothing(chromium, login_app, tmp_path):
+    context, page = log_in(chromium, login_app, "mallory", "Mallory")
+    try:
+        assert page.get_by_text("Logged in as Mallory (teacher)").count() == 0
+        assert page.get_by_role("link", name="Class").count() == 0
+        page.goto(f"{login_app}/class_view")
+        wait_idle(page, timeout=WAIT)
+        expect(page.get_by_role("heading", name="Class", exact=True)).to_have_count(0)
+    finally:
+        page.screenshot(path=str(tmp_path / "mallory.png"), full_page=True)
+        context.close()
 
 
 def run_options(page, label):

@@ -209,12 +209,19 @@ def test_unusable_access_settings_say_how_to_write_them(secrets, environ, messag
         access.AccessSettings.read(secrets, environ)
 
 
-def test_a_login_is_one_student_on_every_device_and_teachers_are_named_by_email():
-    claims = {"sub": "12345", "iss": "https://id.school.org", "email": "Ann@School.org", "name": "Ann"}
+def test_a_login_is_one_student_on_every_device_and_teachers_are_named_by_verified_email_or_subject():
+    claims = {"sub": "12345", "iss": "https://id.school.org", "email": "ann@school.org", "name": "Ann",
+              "email_verified": True}
     ann = access.login_user(claims, teachers=["ann@school.org"])
     assert ann == access.login_user(dict(claims), teachers=["ann@school.org"])
     assert ann.teacher and ann.name == "Ann" and "12345" in ann.id
     assert not access.login_user({**claims, "email": "ben@school.org", "sub": "6"}, teachers=["ann@school.org"]).teacher
+    # An address the provider did not verify, or one that only matches after changing its case, grants nothing.
+    assert not access.login_user({**claims, "email_verified": False}, teachers=["ann@school.org"]).teacher
+    assert not access.login_user({key: value for key, value in claims.items() if key != "email_verified"},
+                                 teachers=["ann@school.org"]).teacher
+    assert not access.login_user({**claims, "email": "ANN@school.org"}, teachers=["ann@school.org"]).teacher
+    assert access.login_user({**claims, "email_verified": False}, teachers=["12345"]).teacher  # by subject
     with pytest.raises(AccessError, match="named no user"):
         access.login_user({"name": "nobody"})
 

@@ -20,7 +20,7 @@ from mnist_lab.text import markdown_text
 COOKIE = "mnist_lab_browser"
 _SECRET = "browser_secret"
 _SECRET_FORM = re.compile(r"^[A-Za-z0-9_-]{43}$")
-_CLAIMS = ("sub", "iss", "email", "name")
+_CLAIMS = ("sub", "iss", "email", "email_verified", "name")
 
 
 def _secrets() -> Mapping:

@@ -50,9 +50,13 @@ def login_user(claims: Mapping[str, Any], teachers: Iterable[str] = ()) -> User:
     Parameters
     ----------
     claims : mapping
-        At least ``sub`` (the provider's stable subject) or ``email``; ``name`` and ``email`` label the user.
+        At least ``sub`` (the provider's stable subject) or ``email``; ``name`` and ``email`` label the user;
+        ``email_verified`` says whether the provider checked that the e-mail address is the user's.
     teachers : iterable of str
-        E-mail addresses or subjects of the teachers, as listed in the secrets.
+        E-mail addresses or subjects of the teachers, as listed in the secrets. A login is a teacher when its
+        subject is listed, or its e-mail address is listed and verified (``email_verified`` true): an address
+        anyone can type into an account at some providers grants nothing. Both compare exactly, as the provider
+        gives them.
 
     Raises
     ------
@@ -65,8 +69,9 @@ def login_user(claims: Mapping[str, Any], teachers: Iterable[str] = ()) -> User:
         raise AccessError("the login provider named no user (no 'sub' and no 'email' claim): log in again")
     issuer = str(claims.get("iss") or "").strip()
     key = f"login:{issuer}|{subject}" if subject else f"login:email|{email.lower()}"
-    listed = {entry.strip().lower() for entry in teachers}
-    teacher = bool(listed & {subject.lower(), email.lower()} - {""})
+    listed = {entry.strip() for entry in teachers} - {""}
+    verified = claims.get("email_verified") is True or str(claims.get("email_verified")).lower() == "true"
+    teacher = subject in listed or (verified and email in listed)
     return User(key, str(claims.get("name") or email or subject), teacher=teacher)
 
 
