@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_lab import access
+from mnist_lab import access, workbook
 from mnist_lab.data import datasets
 from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.runs import migrations
@@ -160,6 +160,8 @@ def test_migrating_up_from_every_earlier_version(tmp_path, version):
         assert (run.dataset, run.dataset_sha256) == ("MNIST", MNIST_SHA256)
     assert run.owner == access.PERSONAL.id  # version 4: the runs before it were the personal user's
     assert RunStore(home).as_user(access.User("someone", "Someone")).list_runs() == []
+    assert RunStore(home).started_since(0) == 1  # version 6: a run stored before counts as the start it was
+    assert workbook.Workbook(RunStore(home), run_id).answers() == {}  # version 5: an empty workbook
 
 
 def test_a_store_of_the_first_release_gains_the_experiment_column(tmp_path):

@@ -135,6 +135,10 @@ def test_the_library_refuses_trainings_beyond_the_class_limits_before_anything_i
     for job in (first, second):
         job.run()
     assert {run.status for run in RunStore(home, user=ALICE).list_runs()} == {run_store.FINISHED}
+    for run in RunStore(home, user=ALICE).list_runs():  # deleting her runs frees no training
+        RunStore(home, user=ALICE).delete(run.id)
+    with pytest.raises(LimitExceededError, match="you started 2 in the last hour"):
+        training.new_job(RunStore(home, user=ALICE), "after deleting", *small())
 
 
 def test_the_command_line_obeys_the_class_limits(home):

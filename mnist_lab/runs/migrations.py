@@ -129,9 +129,19 @@ def _v5_workbook(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE server_keys (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
 
 
+def _v6_starts(db: sqlite3.Connection) -> None:
+    """Version 6: every training a student started, kept when its run is deleted (the hourly limit counts starts).
+
+    The runs stored before count as the starts they were.
+    """
+    db.execute("CREATE TABLE starts (student TEXT NOT NULL, started REAL NOT NULL)")
+    db.execute("CREATE INDEX starts_by_student ON starts (student, started)")
+    db.execute("INSERT INTO starts (student, started) SELECT student, created FROM runs")
+
+
 #: The function of version ``n`` is ``MIGRATIONS[n - 1]``.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _v1_runs_and_epochs, _v2_dataset, _v3_environment, _v4_students, _v5_workbook,
+    _v1_runs_and_epochs, _v2_dataset, _v3_environment, _v4_students, _v5_workbook, _v6_starts,
 )
 #: The schema version this code writes.
 LATEST_VERSION = len(MIGRATIONS)

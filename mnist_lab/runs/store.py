@@ -261,7 +261,8 @@ class RunStore:
         ``dataset`` and ``dataset_sha256`` name the data it trains on and the SHA-256 of its files;
         ``environment`` records the software and machine that train it.
         """
-        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+        created = time.time()
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime(created)) + "-" + secrets.token_hex(3)
         try:
             self._folder(run_id).mkdir(parents=True)
         except OSError as error:
@@ -274,7 +275,7 @@ class RunStore:
                 (
                     run_id,
                     clean_name(name),
-                    time.time(),
+                    created,
                     RUNNING,
                     json.dumps(model_config),
                     json.dumps(train_config),
@@ -288,6 +289,7 @@ class RunStore:
                     self.user.name,
                 ),
             )
+            db.execute("INSERT INTO starts (student, started) VALUES (?, ?)", (self.user.id, created))
         return run_id
 
     def record_epoch(self, run_id: str, epoch: int, row: dict[str, Any], *, model_saved: bool) -> None:
@@ -366,13 +368,14 @@ class RunStore:
         return [_to_run(row, []) for row in rows]
 
     def started_since(self, since: float) -> int:
-        """How many runs the user created at or after ``since`` (seconds since the epoch), deleted ones not counted.
+        """How many trainings the user started at or after ``since`` (seconds since the epoch).
 
-        The class limit on trainings per hour counts these.
+        The class limit on trainings per hour counts these; a run deleted since still counts, so deleting runs
+        frees no trainings.
         """
         with self._connect() as db:
             return db.execute(
-                "SELECT COUNT(*) FROM runs WHERE student = ? AND created >= ?", (self.user.id, since)
+                "SELECT COUNT(*) FROM starts WHERE student = ? AND started >= ?", (self.user.id, since)
             ).fetchone()[0]
 
     def class_limits(self) -> ClassLimits:
