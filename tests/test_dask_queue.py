@@ -125,3 +125,36 @@ def test_three_sessions_on_one_slot_see_their_place_and_start_in_turn_without_a_
     for name in ("second", "third"):
         at = sessions[name].run()
         assert any(f"**{name}**: finished" in notice.value for notice in [*at.success, *at.error])
+
+
+def test_one_student_pressing_start_in_many_tabs_at_once_gets_one_training(home, monkeypatch):
+    import threading
+
+    from mnist_lab import training
+    from mnist_lab.errors import TrainingBusyError
+    from mnist_lab.models import config
+
+    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    trainer = training.Trainer(run_store.RunStore(home))
+    student = access.User("login:alice", "Alice")
+    long = (config.ModelConfig(architecture="perceptron"), config.TrainConfig(epochs=200, train_limit=2000))
+    tabs = 6
+    barrier, results = threading.Barrier(tabs), []
+
+    def press_start(tab):
+        barrier.wait()
+        try:
+            results.append(trainer.start(f"tab {tab}", *long, user=student))
+        except TrainingBusyError as refused:
+            results.append(refused)
+
+    threads = [threading.Thread(target=press_start, args=(tab,)) for tab in range(tabs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    started = [result for result in results if isinstance(result, training.TrainingJob)]
+    assert len(results) == tabs and len(started) == 1, results
+    assert len(run_store.RunStore(home, user=student).list_runs()) == 1
+    started[0].stop()
+    assert started[0].join(timeout=300)

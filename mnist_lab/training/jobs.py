@@ -579,6 +579,9 @@ class Trainer:
     def __init__(self, store: run_store.RunStore):
         self.store = store
         self._jobs: dict[str, TrainingJob] = {}
+        # Admission (limits, the one-training rule, the run's creation and its place in the queue) is one step: two
+        # tabs of a student pressing Start at once were both queued when it was not.
+        self._admission = threading.Lock()
 
     @property
     def engine(self) -> engines.Engine:
@@ -639,9 +642,21 @@ class Trainer:
         sized = [(config.replace(model, num_classes=dataset.n_classes), train) for _, model, train in trainings]
         for model_config, _ in sized:
             architectures.check_size(model_config)
-        check_limits(store, sized)
         engine = self.engine
         engine.client()
+        with self._admission:
+            check_limits(store, sized)
+            self._refuse_busy(engine, user)
+            jobs = [new_job(store, name, model_config, train_config, dataset, experiment=experiment,
+                            evaluate_test=evaluate_test) for name, model_config, train_config in trainings]
+            for job in jobs:
+                self._jobs[job.run_id] = job
+                job.submit(engine.queue)
+        return jobs
+
+    @staticmethod
+    def _refuse_busy(engine: engines.Engine, user: access.User) -> None:
+        """Raise TrainingBusyError when ``user`` has a training waiting or running."""
         if (busy := engine.queue.busy(user.id)) is not None:
             progress = busy.progress()
             state = f"waiting, position {progress.position}" if progress.waiting else (
@@ -650,12 +665,6 @@ class Trainer:
                 f"You already have a training in progress ({progress.name!r}, {state}). One training per student "
                 "at a time, so that everyone's turn comes: wait until it ends, or stop it."
             )
-        jobs = [new_job(store, name, model_config, train_config, dataset, experiment=experiment,
-                        evaluate_test=evaluate_test) for name, model_config, train_config in trainings]
-        for job in jobs:
-            self._jobs[job.run_id] = job
-            job.submit(engine.queue)
-        return jobs
 
     def warm_up(self) -> None:
         """Start the engine in the background (the embedded cluster, TensorFlow in its workers); errors wait."""
