@@ -27,3 +27,17 @@ def test_hostile_run_name_is_shown_as_text(trained_copy, page):
     for text in shown:
         assert not re.search(r"(?<!\\)\]\(http://evil", text), text  # an unescaped ] before ( makes a live link
         assert not re.search(r"(?<!\\)<img", text), text
+
+
+def test_hostile_class_names_are_text_in_the_class_pages_sentence():
+    import pandas as pd
+
+    from mnist_lab.evaluation import classroom
+
+    hostile = "![x](http://evil.example/x.png)"
+    recalls = pd.DataFrame([{"dataset": "[click](http://evil.example)", "class": name, "recall": recall,
+                             "student": "s", "run": "r", "complete": True}
+                            for name, recall in ((hostile, 0.5), ("<b>bold</b>", 0.9))])
+    sentence = classroom.hardest_classes(recalls, "[click](http://evil.example)")
+    assert re.search(r"(?<!\\)[\[<]", sentence) is None  # every bracket escaped: no picture, link or tag
+    assert r"\!\[x\](http" in sentence and r"\<b\>bold\</b\>" in sentence and r"\[click\]" in sentence

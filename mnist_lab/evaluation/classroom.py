@@ -13,6 +13,7 @@ import pandas as pd
 
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs.store import FINISHED, RUNNING, Run
+from mnist_lab.text import markdown_text
 
 RUN_COLUMNS = ("student", "run", "architecture", "dataset", "training images", "epochs", "test accuracy", "status",
                "created")
@@ -129,7 +130,8 @@ def recall_frame(runs: Sequence[Run]) -> pd.DataFrame:
 
 
 def hardest_classes(recalls: pd.DataFrame, dataset: str, *, count: int = 3) -> str:
-    """A sentence naming the classes of ``dataset`` with the lowest median recall across the class's runs.
+    """A sentence (Markdown, class and dataset names escaped) naming the classes of ``dataset`` with the lowest
+    median recall across the class's runs.
 
     Built from the figures: it quotes each class's median recall and the number of runs it is the median of. Only
     runs that finished on the whole training split count when there are any; the sentence says which runs it
@@ -137,13 +139,13 @@ def hardest_classes(recalls: pd.DataFrame, dataset: str, *, count: int = 3) -> s
     """
     chosen = recalls[recalls["dataset"] == dataset]
     if chosen.empty:
-        return f"No evaluated run on {dataset} yet."
+        return f"No evaluated run on {markdown_text(dataset)} yet."
     full = chosen[chosen["complete"]]
     left_out = chosen[~chosen["complete"]].groupby(["student", "run"]).ngroups
     used = full if not full.empty else chosen
     medians = used.groupby("class")["recall"].median().sort_values(kind="stable")
     many = used.groupby(["student", "run"]).ngroups
-    named = ", ".join(f"{name} ({medians[name]:.1%})" for name in medians.index[:count])
+    named = ", ".join(f"{markdown_text(name)} ({medians[name]:.1%})" for name in medians.index[:count])
     runs = f"{many} evaluated run{'s' * (many != 1)}"
     if full.empty:
         which = (f"{runs} on a subset of the training images or not finished (no run finished on the whole "
@@ -152,8 +154,8 @@ def hardest_classes(recalls: pd.DataFrame, dataset: str, *, count: int = 3) -> s
         which = f"{runs} that finished on the whole training split"
         if left_out:
             which += f" ({left_out} run{'s' * (left_out != 1)} on a subset or not finished left out)"
-    return (f"Hardest for the class on {dataset}, by median test recall over {which}: {named}. "
-            f"Easiest: {medians.index[-1]} ({medians.iloc[-1]:.1%}).")
+    return (f"Hardest for the class on {markdown_text(dataset)}, by median test recall over {which}: {named}. "
+            f"Easiest: {markdown_text(medians.index[-1])} ({medians.iloc[-1]:.1%}).")
 
 
 def evaluate_missing(

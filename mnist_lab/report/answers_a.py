@@ -241,13 +241,14 @@ def _by_recall(per_class: pd.DataFrame, noun: str) -> str:
         return f"Recall is {shown.iloc[0]} for every {noun}."
 
     def named(row) -> str:
-        return f"{row['class']} ({row['recall']:.2%}: {row['missed']:,} of its {row['support']:,} test images missed)"
+        return (f"{markdown_text(row['class'])} ({row['recall']:.2%}: {row['missed']:,} of its {row['support']:,} "
+                "test images missed)")
 
     best = ranked.iloc[-1]
     lowest = ranked[shown == shown.iloc[0]]
     if len(lowest) > NAMED:
-        return (f"Recall is {shown.iloc[0]} for {len(lowest)} {noun}s, {_join(list(lowest['class']))}; the strongest "
-                f"is {named(best)}.")
+        names = _join([markdown_text(name) for name in lowest["class"]])
+        return f"Recall is {shown.iloc[0]} for {len(lowest)} {noun}s, {names}; the strongest is {named(best)}."
     weakest = ranked.head(min(NAMED, len(ranked) - 1))
     return (f"By recall, the weakest {noun}{'s are' if len(weakest) > 1 else ' is'} "
             f"{_join([named(row) for _, row in weakest.iterrows()])}; the strongest is {named(best)}.")
@@ -266,9 +267,9 @@ def _by_ranking_errors(per_class: pd.DataFrame, noun: str, decimals: int) -> str
         return f"ROC AUC is {low:.{decimals}f} for every {noun}."
     weakest = ranked.head(min(NAMED, len(ranked) - 1))
     best = ranked.iloc[-1]
-    listed = _join([f"{row['class']} ({row['ranking_errors']:.2f})" for _, row in weakest.iterrows()])
+    listed = _join([f"{markdown_text(row['class'])} ({row['ranking_errors']:.2f})" for _, row in weakest.iterrows()])
     return (f"{span}; in ranking errors per {evaluation.PAIRS:,} pairs the weakest {noun}"
-            f"{'s are' if len(weakest) > 1 else ' is'} {listed}, the strongest {best['class']} "
+            f"{'s are' if len(weakest) > 1 else ' is'} {listed}, the strongest {markdown_text(best['class'])} "
             f"({best['ranking_errors']:.2f}).")
 
 
