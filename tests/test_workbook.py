@@ -176,6 +176,10 @@ def test_every_export_puts_the_students_answer_first_and_only_revealed_explanati
     notebook = json.loads(export(store, evidence, built, "notebook")[1])
     answer_cells = [cell for cell in notebook["cells"] if cell["metadata"].get("mnist_lab", {}).get("answer")]
     assert [cell["metadata"]["mnist_lab"]["answer"] for cell in answer_cells] == [q.id for q in report.QUESTIONS]
+    explained = ["".join(cell["source"]) for cell in notebook["cells"]
+                 if "".join(cell["source"]).startswith("#### MNIST Lab's explanation")]
+    assert len(explained) == 2  # A2 and B6, the two revealed
+    assert all("Its figures are those of run **small fast** in MNIST Lab" in text for text in explained)
 
 
 @pytest.mark.parametrize("kind", KINDS)

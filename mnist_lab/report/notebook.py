@@ -82,7 +82,7 @@ def build_notebook(evidence: RunEvidence, dataset: Dataset, handin: HandIn, *,
         if answer.question.id[0] != part:
             part = answer.question.id[0]
             cells.append(v4.new_markdown_cell(f"## {PARTS[part]}"))
-        cells += _question(handin, answer, cells_of[answer.question.id], with_outputs)
+        cells += _question(handin, answer, cells_of[answer.question.id], with_outputs, _app_figures(evidence))
     metadata = {"kernelspec": dict(_KERNELSPEC), "language_info": {"name": "python"}}
     if handin.receipt is not None:
         metadata[METADATA_KEY] = {"receipt": handin.receipt.document}
@@ -210,7 +210,13 @@ def _whose_answers(handin: HandIn) -> str:
             "follows only where they opened it in the app, headed as MNIST Lab's.")
 
 
-def _question(handin: HandIn, answer: Answer, cells: list[code.CodeCell], with_outputs: bool) -> list:
+def _app_figures(evidence: RunEvidence) -> str:
+    """Where the figures of MNIST Lab's explanations come from: the app's run, not this notebook's cells."""
+    return (f"Its figures are those of run **{markdown_text(evidence.run.name)}** in MNIST Lab (the model of epoch "
+            f"{evidence.evaluation.epoch}), not of this notebook's cells, which print their own.")
+
+
+def _question(handin: HandIn, answer: Answer, cells: list[code.CodeCell], with_outputs: bool, source: str) -> list:
     """The heading, the student's answer, MNIST Lab's explanation where revealed, and the code cells of a question."""
     q = answer.question
     result = [v4.new_markdown_cell(f"### {q.number}. {q.title}\n\n> {q.text}")]
@@ -222,7 +228,8 @@ def _question(handin: HandIn, answer: Answer, cells: list[code.CodeCell], with_o
         result.append(cell)
     explanation = handin.explanation_of(answer)
     if explanation is not None:
-        heading = "" if handin.is_reading_copy else f"#### {APP_HEADING}\n\n*{explanation.note}*\n\n"
+        note = source if handin.is_reading_copy else f"{explanation.note} {source}"
+        heading = f"#### {APP_HEADING}\n\n" * (not handin.is_reading_copy) + f"*{note}*\n\n"
         result.append(v4.new_markdown_cell(heading + answer.text + (f"\n\n*{answer.todo}*" if answer.todo else "")))
     for cell in cells:
         if cell.note:
