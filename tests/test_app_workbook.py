@@ -109,7 +109,7 @@ def test_the_teacher_reads_a_students_workbook_read_only(class_store, monkeypatc
     alices = next(run for run in class_store.list_runs(everyone=True) if run.owner == ALICE.id)
     book = workbook.Workbook(RunStore(class_store.home, user=ALICE), alices.id)
     book.save("b6", "Alice's own words.")
-    book.reveal("b6")
+    book.reveal("b6", policy=workbook.SHOWN)
     as_user(monkeypatch, TEACHER)
     at = open_question("B6", active_run=alices.id)
     assert at.text_area[0].value == "Alice's own words." and at.text_area[0].disabled

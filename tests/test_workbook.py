@@ -68,19 +68,24 @@ def test_only_the_runs_student_writes_and_a_teacher_only_reads(home):
     with pytest.raises(RunNotFoundError):
         teachers.save("a1", "the teacher's words")
     with pytest.raises(RunNotFoundError):
-        teachers.reveal("a1")
+        teachers.reveal("a1", policy=workbook.SHOWN)
     assert workbook.Workbook(alice, run_id).answers()["a1"].text == "mine"
 
 
 def test_a_reveal_is_recorded_once_with_its_time_and_whether_the_answer_came_first(home):
     alice, run_id = alices_run(home)
     book = workbook.Workbook(alice, run_id)
-    before = book.reveal("a2")
+    before = book.reveal("a2", policy=workbook.SHOWN)
     assert not before.after_answer and before.revealed > 0
     book.save("a2", "Adam, because ...")
-    assert book.reveal("a2") == before  # the first reveal counts
+    assert book.reveal("a2", policy=workbook.SHOWN) == before  # the first reveal counts
     book.save("b6", "Because ...")
-    assert book.reveal("b6").after_answer
+    assert book.reveal("b6", policy=workbook.AFTER_ANSWER).after_answer
+    assert set(book.reveals()) == {"a2", "b6"}
+    with pytest.raises(AccessError, match="opens once you have saved your own answer"):
+        book.reveal("b1", policy=workbook.AFTER_ANSWER)  # the library refuses what a page would not offer
+    with pytest.raises(AccessError, match="hidden"):
+        book.reveal("b6", policy=workbook.HIDDEN)
     assert set(book.reveals()) == {"a2", "b6"}
 
 
@@ -110,11 +115,11 @@ def exported(trained_home, tmp_path_factory):
     run = next(run for run in store.list_runs() if run.name == "small fast")
     evidence, built = report.report_of_run(store, store.get(run.id), shared_mnist())
     book = workbook.Workbook(store, run.id)
-    book.reveal("a2")  # before answering
+    book.reveal("a2", policy=workbook.SHOWN)  # before answering
     accuracy = evidence.evaluation.summary["accuracy"]
     book.save("a2", "I chose **Adam** because it adapts its steps.\n\n- it worked\n- <b>fast</b>")
     book.save("b6", f"My test accuracy is {accuracy:.2%}, and about 98% is what I hoped for.")
-    book.reveal("b6")  # after answering
+    book.reveal("b6", policy=workbook.SHOWN)  # after answering
     workbook.set_student_name(store, "Zoë Ångström")
     return store, evidence, built
 

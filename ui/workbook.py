@@ -102,6 +102,14 @@ def save_error(run_id: str, question_id: str) -> None:
         st.error(f"Your answer was not saved: {markdown_text(error)}")
 
 
+def _reveal(book: workbook.Workbook, question_id: str, policy: str) -> None:
+    """Open MNIST Lab's explanation (the button's callback); the library refuses what the setting does not allow."""
+    try:
+        book.reveal(question_id, policy=policy)
+    except MnistLabError as error:
+        logger.info("explanation of %s for run %s refused: %s", question_id, book.run_id, error)
+
+
 def checklist_panel(items: list[str]) -> None:
     """What a good answer covers, from the student's run."""
     st.markdown("**What a good answer covers**\n\n" + "\n".join(f"- {item}" for item in items))
@@ -132,7 +140,7 @@ def explanation_panel(book: workbook.Workbook | None, answer: report.Answer, *, 
             st.markdown(answer.text)
     else:
         st.button("Show MNIST Lab's explanation", key=f"reveal_{book.run_id}_{answer.question.id}",
-                  icon=":material/lightbulb:", on_click=book.reveal, args=(answer.question.id,),
+                  icon=":material/lightbulb:", on_click=_reveal, args=(book, answer.question.id, policy),
                   help="Your hand-in records when you opened it, and whether that was before or after your answer.")
 
 

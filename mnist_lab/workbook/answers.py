@@ -13,6 +13,7 @@ from mnist_lab.access.users import is_login
 from mnist_lab.errors import AccessError, WorkbookError
 from mnist_lab.report.questions import QUESTIONS, question
 from mnist_lab.runs.store import RunStore
+from mnist_lab.workbook.explanations import HIDDEN, may_reveal
 
 logger = logging.getLogger(__name__)
 
@@ -138,10 +139,15 @@ class Workbook:
             rows = db.execute("SELECT * FROM reveals WHERE run_id = ?", (self.run_id,)).fetchall()
         return {row["question"]: Reveal(row["question"], row["revealed"], bool(row["after_answer"])) for row in rows}
 
-    def reveal(self, question_id: str) -> Reveal:
+    def reveal(self, question_id: str, *, policy: str) -> Reveal:
         """Record that the student opened MNIST Lab's explanation of a question (its first opening counts).
 
-        Whether the explanation may be shown at all is the caller's decision (:func:`mnist_lab.workbook.may_reveal`).
+        Parameters
+        ----------
+        question_id : str
+        policy : str
+            The teacher's setting in force (:func:`mnist_lab.workbook.class_policy`): the library refuses a reveal
+            it does not allow, whatever a page offers.
 
         Returns
         -------
@@ -150,6 +156,8 @@ class Workbook:
 
         Raises
         ------
+        AccessError
+            The setting does not allow it: explanations are hidden, or open only after the student's own answer.
         RunNotFoundError
             The run is not the user's own.
         """
@@ -158,6 +166,10 @@ class Workbook:
             self.store.check_access(db, self.run_id, change=True)
             answered = db.execute("SELECT 1 FROM answers WHERE run_id = ? AND question = ?",
                                   (self.run_id, qid)).fetchone() is not None
+            if not may_reveal(policy, answered=answered):
+                raise AccessError("your teacher has hidden MNIST Lab's explanations" if policy == HIDDEN else
+                                  "MNIST Lab's explanation of this question opens once you have saved your own "
+                                  "answer to it")
             db.execute("INSERT OR IGNORE INTO reveals (run_id, question, revealed, after_answer) VALUES (?, ?, ?, ?)",
                        (self.run_id, qid, time.time(), int(answered)))
             row = db.execute("SELECT * FROM reveals WHERE run_id = ? AND question = ?", (self.run_id, qid)).fetchone()
