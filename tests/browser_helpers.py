@@ -1,6 +1,7 @@
 """Small Playwright helpers for driving the Streamlit app."""
 
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -19,10 +20,21 @@ def open_page(page, title, timeout=60_000):
 
 
 def open_tab(page, name, timeout=60_000):
-    """Click the tab ``name`` and wait until it is the selected one and the script that draws it has finished."""
+    """Click the tab ``name`` until it is the selected one, then wait for the script that draws it to finish.
+
+    A click that lands while the page is still being drawn can be lost (it failed once on a loaded CI machine): the
+    click is repeated until the tab says it is selected, within ``timeout``.
+    """
     tab = page.get_by_role("tab", name=name, exact=True)
-    tab.click()
-    expect(tab).to_have_attribute("aria-selected", "true", timeout=timeout)
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        tab.click(timeout=timeout)
+        try:
+            expect(tab).to_have_attribute("aria-selected", "true", timeout=5_000)
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
     wait_idle(page, timeout)
 
 

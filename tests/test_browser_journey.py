@@ -46,7 +46,7 @@ def test_student_journey(chromium, trained_app_url, tmp_path):
 
         # Predictions: draw a digit with the mouse
         open_page(page, "Predictions")
-        page.get_by_role("tab", name="Your own digit").click()
+        open_tab(page, "Your own digit")
         draw(page, SEVEN)
         expect(page.get_by_text(re.compile(r"The model reads \d \(\d+\.\d%\)"))).to_be_visible(timeout=60_000)
 

@@ -115,7 +115,7 @@ def touch_stroke(page, canvas, points):
 
 def test_a_digit_drawn_with_a_finger_gets_a_prediction(phone, trained_app_url):
     open_app_page(phone, f"{trained_app_url}/predict")
-    phone.get_by_role("tab", name="Your own digit").click()
+    open_tab(phone, "Your own digit")
     phone.get_by_text("Draw a digit or upload a picture").wait_for()
     canvas = phone.locator(".canvas-root canvas").last
     canvas.scroll_into_view_if_needed()

@@ -41,7 +41,7 @@ def draw(page, points):
 
 def test_drawing_a_digit_shows_what_the_model_sees_and_its_prediction(predictions_page, tmp_path):
     page = predictions_page
-    page.get_by_role("tab", name="Your own digit").click()
+    open_tab(page, "Your own digit")
     page.get_by_text("Draw a digit or upload a picture").wait_for()
     draw(page, SEVEN)
     answer = page.get_by_text(re.compile(r"The model reads \d \(\d+\.\d%\)"))
@@ -75,7 +75,7 @@ def test_drawing_a_digit_shows_what_the_model_sees_and_its_prediction(prediction
 
 def test_the_wrong_shape_tab_shows_the_real_error(predictions_page):
     page = predictions_page
-    page.get_by_role("tab", name="The wrong shape").click()
+    open_tab(page, "The wrong shape")
     page.get_by_text(re.compile(r"ValueError: Input 0 .* found shape=\(28, 28, 3\)")).wait_for()
     assert page.get_by_text("Runs: 10 probabilities").count() == 1
 
@@ -91,7 +91,7 @@ def photo_of_a_one() -> bytes:
 
 def test_uploads_show_the_picture_and_the_answer_or_say_what_is_wrong(predictions_page):
     page = predictions_page
-    page.get_by_role("tab", name="Your own digit").click()
+    open_tab(page, "Your own digit")
     page.get_by_text("Upload", exact=True).click()
     uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     uploader.set_input_files(files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not really a PNG"}])
