@@ -250,9 +250,7 @@ def short_training(model_config: dict[str, Any], train_config: dict[str, Any], a
     """
     if not _normalised(model_config):
         return None
-    images = min(train_config.get("train_limit") or available, available)
-    trained = images - round(images * train_config.get("validation_fraction", 0.1))
-    per_epoch = max(1, math.ceil(trained / max(1, train_config.get("batch_size", 128))))
+    per_epoch = _batches_per_epoch(train_config, min(train_config.get("train_limit") or available, available))
     steps = per_epoch * train_config.get("epochs", 1)
     if steps >= MIN_NORMALISED_STEPS:
         return None
@@ -271,12 +269,14 @@ def _normalised(model_config: dict[str, Any]) -> bool:
 
 def _steps_per_epoch(run: run_store.Run) -> int | None:
     """Batches per epoch of a run trained on a subset, from its stored settings; None for the whole split."""
-    train = run.train_config
-    images = train.get("train_limit") or 0
-    if not images:
-        return None
-    trained = images - round(images * train.get("validation_fraction", 0.1))
-    return max(1, math.ceil(trained / max(1, train.get("batch_size", 128))))
+    images = run.train_config.get("train_limit") or 0
+    return _batches_per_epoch(run.train_config, images) if images else None
+
+
+def _batches_per_epoch(train_config: dict[str, Any], images: int) -> int:
+    """Batches an epoch of ``images`` training images makes, once the validation share is held out."""
+    trained = images - round(images * train_config.get("validation_fraction", 0.1))
+    return max(1, math.ceil(trained / max(1, train_config.get("batch_size", 128))))
 
 
 __all__ = ["Diagnosis", "chance_accuracy", "diagnose", "generalisation", "short_training", "uniform_loss"]

@@ -196,11 +196,14 @@ def clean_answer(text: str) -> str:
 
 def student_name(store: RunStore) -> str:
     """The name the store's user hands in under: the one they typed, else their login name, else ""."""
+    return typed_name(store, store.user.id) or (store.user.name if is_login(store.user) else "")
+
+
+def typed_name(store: RunStore, student: str) -> str:
+    """The name ``student`` (a user id) typed for their hand-ins, "" when they typed none."""
     with store.transaction() as db:
-        row = db.execute("SELECT name FROM student_names WHERE student = ?", (store.user.id,)).fetchone()
-    if row is not None:
-        return row["name"]
-    return store.user.name if is_login(store.user) else ""
+        row = db.execute("SELECT name FROM student_names WHERE student = ?", (student,)).fetchone()
+    return "" if row is None else row["name"]
 
 
 def set_student_name(store: RunStore, name: str) -> str:

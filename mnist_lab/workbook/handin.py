@@ -12,7 +12,7 @@ from mnist_lab.report.evidence import Report, RunEvidence
 from mnist_lab.report.handin import Explanation, HandIn, today
 from mnist_lab.runs.store import Run, RunStore
 from mnist_lab.workbook import receipts
-from mnist_lab.workbook.answers import Workbook
+from mnist_lab.workbook.answers import Workbook, typed_name
 
 #: The export kinds a receipt names.
 KINDS = ("html", "pdf", "markdown", "notebook")
@@ -20,9 +20,7 @@ KINDS = ("html", "pdf", "markdown", "notebook")
 
 def handin_name(store: RunStore, run: Run) -> str:
     """The name the run's student hands in under: the one they typed, their login name, or the store's label."""
-    with store.transaction() as db:
-        row = db.execute("SELECT name FROM student_names WHERE student = ?", (run.owner,)).fetchone()
-    return row["name"] if row is not None else run.owner_name
+    return typed_name(store, run.owner) or run.owner_name
 
 
 def headline_figures(evidence: RunEvidence) -> dict[str, Any]:
