@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import os
 import threading
@@ -23,7 +24,7 @@ from typing import Any
 
 from mnist_lab import access, environment
 from mnist_lab.data import Dataset, shared_mnist
-from mnist_lab.errors import EngineUnavailableError, RunNotFoundError, TrainingBusyError
+from mnist_lab.errors import EngineUnavailableError, MnistLabError, RunNotFoundError, TrainingBusyError
 from mnist_lab.models import architectures, config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
@@ -31,6 +32,8 @@ from mnist_lab.text import plural
 from mnist_lab.training import engine as engines
 from mnist_lab.training import fit
 from mnist_lab.training.split import reasons_for, split_sizes
+
+logger = logging.getLogger(__name__)
 
 BATCH_ROWS_KEPT = 600
 #: How long the server waits for a worker's messages before it looks at the task's state again.
@@ -326,19 +329,35 @@ class TrainingJob:
             self._finish(status, message)
 
     def _follow(self, remote: engines.RemoteTraining) -> tuple[str, str]:
-        """Store the worker's messages until its task ends; return the final status and message."""
+        """Store the worker's messages until its task ends; return the final status and message.
+
+        Raises
+        ------
+        EngineUnavailableError
+            The scheduler did not answer for :data:`LOST_CONTACT_SECONDS`.
+        """
         lost_since = None
         while True:
             try:
                 finished = remote.finished()
                 messages = remote.messages(0.0 if finished else POLL_SECONDS)
-                lost_since = None
-            except (OSError, EngineUnavailableError) as error:  # the scheduler is unreachable for now
-                lost_since = lost_since or time.monotonic()
+            except Exception as error:
+                if isinstance(error, MnistLabError) and not isinstance(error, EngineUnavailableError):
+                    raise  # a message the worker sent was refused: not a lost contact
+                # A scheduler that is gone shows as OSError, TimeoutError, CommClosedError or, once the client has
+                # dropped its connection, AttributeError ('NoneType' object has no attribute 'queue_get').
+                if lost_since is None:
+                    lost_since = time.monotonic()
+                    logger.warning("Training %s on %s: the training cluster does not answer (%s: %s); waiting up "
+                                   "to %.0f s for it to come back.", self.run_id, self.worker.get("worker") or "its worker",
+                                   type(error).__name__, error, LOST_CONTACT_SECONDS)
                 if time.monotonic() - lost_since > LOST_CONTACT_SECONDS:
                     raise EngineUnavailableError(f"lost contact with the training cluster: {error}") from error
                 time.sleep(POLL_SECONDS)
                 continue
+            if lost_since is not None:
+                logger.warning("Training %s: the training cluster answers again.", self.run_id)
+                lost_since = None
             for kind, payload in messages:
                 try:
                     self.send(kind, payload)
@@ -349,7 +368,7 @@ class TrainingJob:
                 return (run_store.FAILED, self._store_problem) if self._store_problem else self._outcome(self._ending)
             if finished and not messages:
                 if remote.ending().get("retried"):  # raises the task's error, or KilledWorker
-                    return run_store.INTERRUPTED, self._interrupted_text("ran it again on another worker")
+                    return run_store.INTERRUPTED, self._process_lost_text()
                 raise RuntimeError("the worker's task ended without saying how the training ended")
 
     def _remote_failure(self, error: Exception, engine: engines.Engine) -> tuple[str, str]:
@@ -357,21 +376,37 @@ class TrainingJob:
         from distributed.scheduler import KilledWorker
 
         if isinstance(error, KilledWorker):
-            return run_store.INTERRUPTED, self._interrupted_text("died (killed, or out of memory)")
-        if isinstance(error, EngineUnavailableError):
-            return run_store.INTERRUPTED, f"{error}. {self._kept_text()}"
+            return run_store.INTERRUPTED, self._process_lost_text()
+        if isinstance(error, EngineUnavailableError) or _cluster_gone(error):
+            logger.error("Training %s was interrupted: %s stopped answering (%s: %s). "
+                         "Check that its scheduler and workers run; the student's saved epochs are kept.",
+                         self.run_id, engine.description, type(error).__name__, error)
+            return run_store.INTERRUPTED, self._interrupted_text("The training cluster stopped answering")
         where = self.worker.get("worker") or engine.description
+        if isinstance(error, MnistLabError):  # the student's choice or data: the run's message says what to do
+            logger.info("Training %s ended on %s: %s", self.run_id, where, error)
+        else:
+            logger.error("Training %s failed on %s; the student sees the error. Report it with this traceback.",
+                         self.run_id, where, exc_info=error)
         return run_store.FAILED, _failure_text(error, where=f"the worker {where}")
 
-    def _interrupted_text(self, what: str) -> str:
-        worker = self.worker.get("worker", "")
-        return (f"The worker{f' {worker}' if worker else ''} that trained it {what} during epoch "
-                f"{max(self._epoch, 1)}. {self._kept_text()}")
+    def _process_lost_text(self) -> str:
+        """The message of a training whose worker process died (SIGKILL, out of memory) or was restarted."""
+        return self._interrupted_text("The training process stopped", why="it was killed or ran out of memory")
 
-    def _kept_text(self) -> str:
+    def _interrupted_text(self, what: str, *, why: str = "") -> str:
+        """``what`` happened, when (the epoch in progress) and which epoch is kept, in plain words."""
         saved = self._saved_epochs()
-        return (f"The model of epoch {saved} is kept; train it again to go further." if saved
-                else "No epoch had been saved; train it again.")
+        reason = f" ({why})" if why else ""
+        if self._epoch == 0:
+            when = "before the first epoch"
+        elif saved >= self._epoch:
+            when = f"after epoch {saved}"
+        else:
+            when = f"during epoch {self._epoch}"
+        kept = (f"epoch {saved} is kept: train it again to go further." if saved
+                else "no epoch had been saved: start it again.")
+        return f"{what} {when}{reason}; {kept}"
 
     # -- shared by both ways of training ------------------------------------------------------------------------
 
@@ -486,9 +521,21 @@ def _pair(value) -> tuple[int, int] | None:
 
 
 def _quietly(call: Callable[[], None]) -> None:
-    """Run ``call``, ignoring errors (a stop sent to a training that already ended, or a lost scheduler)."""
-    with contextlib.suppress(Exception):
+    """Run ``call`` in a background thread; an error is logged (a stop sent to a lost scheduler), not raised."""
+    try:
         call()
+    except Exception as error:
+        logger.warning("%s did not complete (%s: %s); trainings go on without it.",
+                       getattr(call, "__qualname__", "A background call"), type(error).__name__, error)
+
+
+def _cluster_gone(error: Exception) -> bool:
+    """Whether ``error`` came from losing the scheduler rather than from the training itself."""
+    from concurrent.futures import CancelledError
+
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(error, (OSError, TimeoutError, CommClosedError, CancelledError))
 
 
 def _failure_text(error: BaseException, *, where: str) -> str:
