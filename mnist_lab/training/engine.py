@@ -2,9 +2,18 @@
 
 With nothing configured, the engine is an embedded cluster on this machine, started on the first need: worker
 processes (:mod:`mnist_lab.training.local_cluster`) or, on a host with little memory, one worker thread inside
-this process. ``MNIST_LAB_SCHEDULER=tcp://host:8786`` makes it a client of an existing Dask scheduler instead,
+this process. ``MNIST_LAB_SCHEDULER=tls://host:8786`` makes it a client of an existing Dask scheduler instead,
 whose workers then train (they need MNIST Lab installed, and the home directory for imported datasets).
 ``MNIST_LAB_WORKERS`` overrides the embedded cluster's choice: a number of worker processes, or ``threads``.
+
+Who may command the workers: whoever connects to a Dask scheduler can run any code in its workers and read or
+fill the run queues, so the engine only speaks TLS with certificates. The embedded cluster makes a new CA and
+certificate at every start (:func:`distributed.security.Security.temporary`); they reach the cluster's process
+through its standard input, never a file or the command line, and stay in the memory of these two processes (and
+the workers they spawn). An external scheduler has a ``tls://`` address and the certificate files named in
+``MNIST_LAB_DASK_TLS_CA``, ``MNIST_LAB_DASK_TLS_CERT`` and ``MNIST_LAB_DASK_TLS_KEY``; a plain ``tcp://`` address
+is accepted on this machine's loopback only, unless ``MNIST_LAB_DASK_ALLOW_PLAINTEXT=1`` says the network is
+trusted. The threads mode opens no port (``inproc://``).
 
 How the embedded cluster is sized (:func:`plan`): one worker per two cores, because TensorFlow already uses
 every core of its process (two trainings on two cores each get half), and no more workers than the memory
@@ -18,7 +27,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import ipaddress
 import json
+import logging
 import os
 import secrets
 import subprocess
@@ -33,9 +44,24 @@ from mnist_lab.errors import ConfigError, EngineUnavailableError
 from mnist_lab.paths import default_home
 from mnist_lab.text import plural
 from mnist_lab.training import fit
+from mnist_lab.training.messages import checked_ending, checked_item
+
+logger = logging.getLogger(__name__)
 
 SCHEDULER_ENV = "MNIST_LAB_SCHEDULER"
 WORKERS_ENV = "MNIST_LAB_WORKERS"
+#: The certificate files of an external ``tls://`` scheduler: the CA that signed the cluster's certificates, and
+#: this server's client certificate and key (PEM).
+TLS_CA_ENV, TLS_CERT_ENV, TLS_KEY_ENV = "MNIST_LAB_DASK_TLS_CA", "MNIST_LAB_DASK_TLS_CERT", "MNIST_LAB_DASK_TLS_KEY"
+TLS_ENVS = (TLS_CA_ENV, TLS_CERT_ENV, TLS_KEY_ENV)
+#: ``1`` accepts a plain ``tcp://`` scheduler on another machine (a private network the operator trusts).
+ALLOW_PLAINTEXT_ENV = "MNIST_LAB_DASK_ALLOW_PLAINTEXT"
+#: Dask's address schemes that encrypt and authenticate.
+TLS_SCHEMES = ("tls", "wss")
+#: How often :meth:`RemoteTraining.messages` asks the scheduler for new messages while it waits: a ``get`` with
+#: a timeout raised ``TimeoutError`` in the scheduler, which logged it at ERROR with a traceback every 0.5 s.
+#: Polling costs one 1-3 ms call to the scheduler per 0.1 s of a training.
+POLL_PAUSE_SECONDS = (0.02, 0.1)
 EXTERNAL, PROCESSES, THREADS = "external", "processes", "threads"
 #: Memory one training worker needs: TensorFlow (0.8 GB) and a fit on full MNIST (1.0-1.2 GB measured), with room.
 WORKER_BYTES = 1.5e9
@@ -66,12 +92,15 @@ class Plan:
         Worker processes of the embedded cluster (1 for threads, 0 for external: the cluster decides).
     reason : str
         How the choice was made, in one sentence for the page and the README.
+    tls : tuple of str
+        An external ``tls://`` scheduler's CA, certificate and key files; empty otherwise.
     """
 
     kind: str
     address: str
     workers: int
     reason: str = field(compare=False)  # the same cluster, however it was chosen, is one engine
+    tls: tuple[str, ...] = ()
 
 
 def plan(environ: dict[str, str] | None = None) -> Plan:
@@ -80,12 +109,13 @@ def plan(environ: dict[str, str] | None = None) -> Plan:
     Raises
     ------
     ConfigError
-        ``MNIST_LAB_WORKERS`` is neither a positive number nor ``threads``.
+        ``MNIST_LAB_WORKERS`` is neither a positive number nor ``threads``; or the scheduler's address and its
+        TLS settings do not fit (see :func:`external_plan`).
     """
     environ = os.environ if environ is None else environ
     address = environ.get(SCHEDULER_ENV, "").strip()
     if address:
-        return Plan(EXTERNAL, address, 0, f"the Dask scheduler at {address} (set in {SCHEDULER_ENV})")
+        return external_plan(address, environ)
     from dask.system import CPU_COUNT
     from distributed.system import MEMORY_LIMIT
 
@@ -104,6 +134,56 @@ def plan(environ: dict[str, str] | None = None) -> Plan:
     workers = max(1, min(CPU_COUNT // 2, int((MEMORY_LIMIT - SERVER_BYTES) // WORKER_BYTES)))
     return Plan(PROCESSES, "", workers, f"{plural(workers, 'worker process', 'worker processes')} on this machine ({machine}: one per two "
                                         "cores, each with room for TensorFlow and a full-MNIST fit)")
+
+
+def external_plan(address: str, environ: dict[str, str]) -> Plan:
+    """The plan for the external scheduler at ``address``, with its TLS certificate files from ``environ``.
+
+    Raises
+    ------
+    ConfigError
+        The address is malformed; a ``tls://`` address lacks one of the certificate settings; certificates are
+        set for a plain address; or a plain ``tcp://`` address names another machine while
+        ``MNIST_LAB_DASK_ALLOW_PLAINTEXT`` is not ``1``.
+    """
+    from distributed.comm.addressing import get_address_host, parse_address
+
+    try:
+        scheme, _ = parse_address(address)
+        host = get_address_host(address).strip("[]")
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{SCHEDULER_ENV} must be a Dask scheduler's address such as tls://host:8786, not "
+                          f"{address!r}") from error
+    files = tuple(environ.get(name, "").strip() for name in TLS_ENVS)
+    missing = [name for name, file in zip(TLS_ENVS, files, strict=True) if not file]
+    if scheme in TLS_SCHEMES:
+        if missing:
+            raise ConfigError(f"the scheduler at {address} speaks TLS: name its CA file, this server's certificate "
+                              f"and its key in {', '.join(missing)} (see the README, 'A Dask cluster over TLS')")
+        return Plan(EXTERNAL, address, 0, f"the Dask scheduler at {address} (set in {SCHEDULER_ENV}, over TLS)",
+                    tls=files)
+    if len(missing) < len(TLS_ENVS):
+        raise ConfigError(f"TLS certificates are set ({', '.join(n for n in TLS_ENVS if n not in missing)}) but "
+                          f"{SCHEDULER_ENV} is a plain {scheme}:// address: write it as tls://{address.split('://')[-1]}")
+    allowed = environ.get(ALLOW_PLAINTEXT_ENV, "").strip().lower() in ("1", "true", "yes")
+    if not (allowed or _is_loopback(host)):
+        raise ConfigError(
+            f"{SCHEDULER_ENV} is a plain {scheme}:// address of another machine ({host}): whoever can reach that "
+            "scheduler could run any code on its workers and read or forge the trainings' messages. Use a tls:// "
+            f"address with {', '.join(TLS_ENVS)} (see the README, 'A Dask cluster over TLS'), or set "
+            f"{ALLOW_PLAINTEXT_ENV}=1 if the network between them is private and trusted"
+        )
+    return Plan(EXTERNAL, address, 0, f"the Dask scheduler at {address} (set in {SCHEDULER_ENV})")
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine's loopback interface (by address, or the name ``localhost``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def temporary_directory() -> Path:
@@ -132,23 +212,32 @@ class RemoteTraining:
         self._started = Event(names["started"], client=client)
 
     def messages(self, timeout: float) -> list[tuple[str, Any]]:
-        """The messages that arrived, waiting up to ``timeout`` seconds for one when none has."""
-        arrived = self._queue.get(batch=True)  # never waits: with a timeout of 0 a get could miss an item
-        if arrived or timeout <= 0:
-            return arrived
-        try:
-            first = self._queue.get(timeout=timeout)
-        except TimeoutError:
-            return []
-        return [first, *self._queue.get(batch=True)]
+        """The messages that arrived, waiting up to ``timeout`` seconds for one when none has.
+
+        Raises
+        ------
+        WorkerMessageError
+            A message is not of a kind, type or size MNIST Lab's workers send
+            (:func:`mnist_lab.training.messages.checked_message`).
+        """
+        deadline = time.monotonic() + timeout
+        pause, longest = POLL_PAUSE_SECONDS
+        while True:
+            # A batch get never waits and never raises in the scheduler (see POLL_PAUSE_SECONDS).
+            arrived = self._queue.get(batch=True)
+            left = deadline - time.monotonic()
+            if arrived or left <= 0:
+                return [checked_item(item) for item in arrived]
+            time.sleep(min(pause, left))
+            pause = min(2 * pause, longest)
 
     def finished(self) -> bool:
         """Whether the task has ended (returned, raised, or lost its worker)."""
         return self._future.done()
 
     def ending(self) -> dict[str, Any]:
-        """The task's result; raises its exception, or ``KilledWorker`` when its worker died."""
-        return self._future.result()
+        """The task's result, checked; raises its exception, or ``KilledWorker`` when its worker died."""
+        return checked_ending(self._future.result())
 
     def stop(self) -> None:
         """Ask the worker to stop after the batch in progress (a call to the scheduler: not from a page thread)."""
@@ -180,6 +269,24 @@ class Engine:
         self._cluster = None  # the threads-mode LocalCluster
         self._child: subprocess.Popen | None = None
         self._log: Path | None = None
+        self._security = None  # the credentials of this engine's client (None in threads mode)
+
+    def __repr__(self) -> str:
+        state = "connected" if self._client is not None else "not connected"
+        return f"<Engine {self.plan.kind} {state}: {self.plan.reason}>"
+
+    @property
+    def security(self):
+        """The ``distributed.security.Security`` this engine's client connects with (None before it connects).
+
+        The embedded cluster's is new at every start: the only credentials that cluster accepts.
+        """
+        return self._security
+
+    @property
+    def cluster_log(self) -> Path | None:
+        """The embedded cluster process's log file (its standard error), once started."""
+        return self._log
 
     @property
     def description(self) -> str:
@@ -289,9 +396,12 @@ class Engine:
             self._cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                          dashboard_address=local_cluster.HTTP_ADDRESS)
             return Client(self._cluster, set_as_default=False)
-        address = self.plan.address if self.plan.kind == EXTERNAL else self._start_cluster_process()
+        if self.plan.kind == EXTERNAL:
+            address, self._security = self.plan.address, _external_security(self.plan)
+        else:
+            address = self._start_cluster_process()
         try:
-            return Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+            return Client(address, timeout=CONNECT_SECONDS, set_as_default=False, security=self._security)
         except (OSError, TimeoutError, ValueError) as error:
             self._discard()
             if self.plan.kind == EXTERNAL:
@@ -302,7 +412,12 @@ class Engine:
             raise EngineUnavailableError(f"the embedded training cluster did not answer ({error})") from error
 
     def _start_cluster_process(self) -> str:
-        """Start the embedded cluster's process; return its scheduler's address."""
+        """Start the embedded cluster's process with new TLS credentials; return its scheduler's address."""
+        from distributed.security import Security
+
+        from mnist_lab.training import local_cluster
+
+        self._security = Security.temporary()
         directory = temporary_directory()
         self._log = directory / f"engine-{os.getpid()}.log"
         options = {
@@ -326,6 +441,12 @@ class Engine:
                 [sys.executable, "-m", "mnist_lab.training.local_cluster", json.dumps(options)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
             )
+        try:  # the credentials go through the pipe: a command line is readable by every user of the machine
+            self._child.stdin.write(json.dumps(local_cluster.credentials(self._security)) + "\n")
+            self._child.stdin.flush()
+        except OSError as error:
+            self._discard()
+            raise EngineUnavailableError(f"the embedded training cluster stopped at its start ({error})") from error
         answer: list[str] = []
         reader = threading.Thread(target=lambda: answer.append(self._child.stdout.readline()), daemon=True)
         reader.start()
@@ -336,6 +457,26 @@ class Engine:
             raise EngineUnavailableError(f"the embedded training cluster did not start within {START_SECONDS:.0f} s "
                                          f"(its log, {self._log}, ends with: {tail or 'nothing'})")
         return json.loads(answer[0])["address"]
+
+
+def _external_security(chosen: Plan):
+    """The client credentials for an external scheduler: its TLS files, or None for a plain address.
+
+    Raises
+    ------
+    EngineUnavailableError
+        A certificate file cannot be read (the message names its setting, not its path).
+    """
+    if not chosen.tls:
+        return None
+    from distributed.security import Security
+
+    for name, path in zip(TLS_ENVS, chosen.tls, strict=True):
+        if not os.access(path, os.R_OK) or not os.path.isfile(path):
+            raise EngineUnavailableError(f"the file named in {name} cannot be read by the server: check the "
+                                         "setting and the file's permissions")
+    ca, cert, key = chosen.tls
+    return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
 
 
 _ENGINES: dict[Plan, Engine] = {}

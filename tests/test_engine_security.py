@@ -1,0 +1,105 @@
+"""Who may command the training engine, and what its log says in normal use.
+
+The embedded cluster (worker processes on this machine) speaks TLS with a CA and certificate made at its start:
+the app's client connects, a client without them, or with another CA's, is refused. A plain ``tcp://`` scheduler
+on another machine is refused unless the operator says the network is trusted. A small training through the
+embedded engine logs nothing at ERROR, in this process or in the cluster's.
+"""
+
+import logging
+
+import pytest
+
+from mnist_lab.errors import ConfigError, EngineUnavailableError
+from mnist_lab.runs import store as run_store
+from mnist_lab.training import engine
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    """The shared engine of this process with one worker process (``MNIST_LAB_WORKERS=1``), connected."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(engine.SCHEDULER_ENV, raising=False)
+        patch.setenv(engine.WORKERS_ENV, "1")
+        patch.setenv("DASK_TEMPORARY_DIRECTORY", str(tmp_path_factory.mktemp("dask-scratch")))
+        started = engine.shared()
+        assert started.plan.kind == engine.PROCESSES
+        try:
+            started.client()
+            yield started
+        finally:
+            started.close()
+
+
+def test_the_embedded_cluster_accepts_its_own_client_and_refuses_others(embedded):
+    from distributed import Client
+    from distributed.security import Security
+
+    client = embedded.client()
+    address = client.scheduler.address
+    assert address.startswith("tls://127.0.0.1:")
+    assert all(worker.startswith("tls://") for worker in client.nthreads())
+    with Client(address, security=embedded.security, timeout=20, set_as_default=False) as same:
+        assert same.run(lambda: 1) and list(same.run(lambda: 1).values()) == [1]
+    for security in (None, Security.temporary()):  # no certificate; a certificate of another CA
+        with pytest.raises((OSError, TimeoutError, TypeError, ValueError)):
+            Client(address, security=security, timeout=5, set_as_default=False)
+    plain = "tcp://" + address.split("://")[1]  # the same port without TLS
+    with pytest.raises((OSError, TimeoutError)):
+        Client(plain, timeout=5, set_as_default=False)
+
+
+def test_a_small_training_through_the_embedded_engine_logs_nothing_at_error(embedded, home, monkeypatch, caplog):
+    from mnist_lab import training
+    from mnist_lab.models import config
+
+    monkeypatch.delenv(engine.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    caplog.set_level(logging.WARNING)
+    log = embedded.cluster_log
+    before = log.stat().st_size
+    trainer = training.Trainer(run_store.RunStore())
+    assert trainer.engine is embedded
+    job = trainer.start("quiet", config.ModelConfig(architecture="perceptron"),
+                        config.TrainConfig(epochs=3, train_limit=600, batch_size=50))
+    assert job.join(timeout=300)
+    run = run_store.RunStore().get(job.run_id)
+    assert run.status == run_store.FINISHED, run.message
+    assert run.metrics["worker"]["worker"].startswith("tls://127.0.0.1:")
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors == [], [record.getMessage() for record in errors]
+    with log.open() as text:
+        text.seek(before)
+        written = text.read()
+    assert " - ERROR - " not in written and "Traceback" not in written, written[-3000:]
+
+
+@pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", "10.0.0.5:8786", "tcp://scheduler.example.org:8786",
+                                     "ws://10.0.0.5:8786"])
+def test_a_plain_address_of_another_machine_is_refused_with_the_reason(address):
+    with pytest.raises(ConfigError) as refused:
+        engine.plan({engine.SCHEDULER_ENV: address})
+    message = str(refused.value)
+    assert "could run any code" in message and "tls://" in message and engine.ALLOW_PLAINTEXT_ENV in message
+    allowed = engine.plan({engine.SCHEDULER_ENV: address, engine.ALLOW_PLAINTEXT_ENV: "1"})
+    assert allowed.kind == engine.EXTERNAL and allowed.tls == ()
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "tcp://localhost:8786", "tcp://[::1]:8786"])
+def test_a_plain_address_on_this_machines_loopback_is_accepted(address):
+    assert engine.plan({engine.SCHEDULER_ENV: address}).address == address
+
+
+def test_a_tls_address_takes_its_certificate_files_from_the_settings(tmp_path):
+    address = "tls://10.0.0.5:8786"
+    with pytest.raises(ConfigError) as refused:
+        engine.plan({engine.SCHEDULER_ENV: address, engine.TLS_CA_ENV: "ca.pem"})
+    assert engine.TLS_CERT_ENV in str(refused.value) and engine.TLS_KEY_ENV in str(refused.value)
+    files = {name: str(tmp_path / f"{name.lower()}.pem") for name in engine.TLS_ENVS}
+    chosen = engine.plan({engine.SCHEDULER_ENV: address, **files})
+    assert chosen.kind == engine.EXTERNAL and chosen.tls == tuple(files.values())
+    with pytest.raises(ConfigError, match=r"write it as tls://10\.0\.0\.5:8786"):
+        engine.plan({engine.SCHEDULER_ENV: "tcp://10.0.0.5:8786", **files})
+    with pytest.raises(EngineUnavailableError) as unreadable:  # the files do not exist
+        engine.Engine(chosen).client()
+    assert engine.TLS_CA_ENV in str(unreadable.value) and str(tmp_path) not in str(unreadable.value)
