@@ -230,7 +230,7 @@ except MnistLabError as error:
     st.stop()
 if run is not None:
     with st.expander("Reproducibility card: the run's settings, data, software and machine"):
-        st.markdown(report.card_markdown(report.reproducibility_card(run)))
+        st.markdown(report.card_markdown(report.reproducibility_card(run, store.home)))
 evidence, problem = run_evidence(run)
 outcomes = {key: experiments.outcome(store, chosen, data.name) for key, chosen in experiments.EXPERIMENTS.items()}
 with st.spinner("Gathering each question's figures, tables and charts from the run and the data...", show_time=True):

@@ -11,25 +11,26 @@ Names come, in this order, from:
 When two have the same name, the first in this order wins and the later one is skipped: a folder named
 ``MNIST`` never hides the bundled MNIST, and an import cannot take a name already in use.
 
-Loaded datasets are cached for the whole process, one per name, keyed by the folder and its files' sizes and
-modification times, so a folder whose files change (a new import under a freed name) is read again.
+Loaded datasets are kept in one :class:`mnist_lab.data.cache.DatasetCache` per process, bounded by
+``limits.DATASET_CACHE_BYTES`` (least recently used out first), one per name, keyed by the folder and its files'
+sizes and modification times, so a folder whose files change (a new import under a freed name) is read again.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
-from mnist_lab.data.datasets import MNIST_NAME, Dataset, shared_mnist
+from mnist_lab.data.cache import DatasetCache
+from mnist_lab.data.datasets import BUNDLED, MNIST, MNIST_NAME, Dataset, shared_mnist
 from mnist_lab.data.folders import read_idx_folder
 from mnist_lab.errors import DatasetError
 from mnist_lab.paths import default_home
 
 DATASETS_ENV = "MNIST_LAB_DATASETS"
 
-_lock = threading.Lock()
-_cache: dict[str, tuple[tuple, Dataset]] = {}
+#: The process's loaded datasets other than MNIST (see :mod:`mnist_lab.data.cache`).
+cache = DatasetCache()
 
 
 def datasets_root(home: Path | None = None) -> Path:
@@ -82,7 +83,7 @@ def _fingerprint(folder: Path) -> tuple:
 
 
 def get_dataset(name: str, home: Path | None = None) -> Dataset:
-    """Return the dataset called ``name``, loaded once and cached for the process.
+    """Return the dataset called ``name``, from the process's byte-bounded cache or read from its folder.
 
     Parameters
     ----------
@@ -110,12 +111,7 @@ def get_dataset(name: str, home: Path | None = None) -> Dataset:
         raise DatasetError(f"no dataset named {name!r}; available: {', '.join([MNIST_NAME, *registered])}")
     if not folder.is_dir():
         raise DatasetError(f"{folder}: the folder of the dataset {name!r} does not exist (check {DATASETS_ENV})")
-    with _lock:
-        key = _fingerprint(folder)
-        cached = _cache.get(name)
-        if cached is None or cached[0] != key:
-            _cache[name] = (key, read_idx_folder(folder, name=name))
-        return _cache[name][1]
+    return cache.get(name, _fingerprint(folder), lambda: read_idx_folder(folder, name=name))
 
 
 def dataset_for_run(name: str, sha256: str, home: Path | None = None) -> Dataset:
@@ -151,3 +147,19 @@ def dataset_for_run(name: str, sha256: str, home: Path | None = None) -> Dataset
             f"{dataset.sha256[:12]}… now): its model cannot be evaluated on it; train a new run"
         )
     return dataset
+
+
+def dataset_folder(name: str, home: Path | None = None) -> Path:
+    """Return the folder holding the files of the dataset called ``name`` (the bundled copy for MNIST).
+
+    Raises
+    ------
+    DatasetError
+        No dataset has this name.
+    """
+    if name == MNIST_NAME:
+        return BUNDLED / MNIST.folder
+    folder = _registered(home).get(name)
+    if folder is None:
+        raise DatasetError(f"no dataset named {name!r}")
+    return folder

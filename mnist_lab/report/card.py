@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from mnist_lab.data.provenance import FileChecksum, combined_command, file_checksums
 from mnist_lab.environment import describe
 from mnist_lab.models.architectures import network_settings
 from mnist_lab.models.optim import training_settings
@@ -45,6 +47,8 @@ class ReproducibilityCard:
         The dataset's name.
     dataset_sha256 : str
         The SHA-256 naming the dataset's four files (:func:`mnist_lab.data.checksums.combined_sha256`).
+    dataset_files : tuple of FileChecksum
+        Each file's SHA-256 as stored and of its content; empty when the files are no longer on this server.
     versions : dict
         ``Python``, ``TensorFlow``, ``Keras``, ``NumPy``, ``scikit-learn`` and ``MNIST Lab`` to their versions.
     cpu : str
@@ -65,13 +69,14 @@ class ReproducibilityCard:
     train_config: dict[str, Any]
     dataset: str
     dataset_sha256: str
+    dataset_files: tuple[FileChecksum, ...]
     versions: dict[str, str]
     cpu: str
     cores: int
     recorded: bool
 
 
-def reproducibility_card(run: Run) -> ReproducibilityCard:
+def reproducibility_card(run: Run, home: Path | None = None) -> ReproducibilityCard:
     """Make the card of ``run`` with the software and machine recorded when it was started.
 
     A run from before MNIST Lab recorded them gets this process's, and the card says so.
@@ -79,6 +84,9 @@ def reproducibility_card(run: Run) -> ReproducibilityCard:
     Parameters
     ----------
     run : Run
+    home : Path, optional
+        Home directory of imported datasets, where the dataset's files are hashed; defaults to
+        ``paths.default_home()``.
 
     Returns
     -------
@@ -96,6 +104,7 @@ def reproducibility_card(run: Run) -> ReproducibilityCard:
         train_config=training_settings(run.train_config),
         dataset=run.dataset,
         dataset_sha256=run.dataset_sha256,
+        dataset_files=file_checksums(run.dataset, run.dataset_sha256, home),
         versions=environment["versions"],
         cpu=environment["cpu"],
         cores=environment["cores"],
@@ -134,14 +143,30 @@ def to_markdown(card: ReproducibilityCard) -> str:
         "|---|---|",
         *(f"| {label} | {value} |" for label, value in rows),
         "",
-        "The dataset's SHA-256 is that of its four files' SHA-256 (of their uncompressed content, in the order "
-        "training images, training labels, test images, test labels), joined. "
-        + (RECORDED if card.recorded else NOT_RECORDED) + " The settings the network and its training use:",
+        *_files_markdown(card),
+        (RECORDED if card.recorded else NOT_RECORDED) + " The settings the network and its training use:",
         "",
         "```json",
         configs,
         "```",
     ])
+
+
+def _files_markdown(card: ReproducibilityCard) -> list[str]:
+    """Each file's SHA-256 as ``sha256sum`` prints it, and how the dataset's SHA-256 is made from them."""
+    if not card.dataset_files:
+        return ["The dataset's SHA-256 is made from its four files' content SHA-256; those files are no longer on "
+                "this server, so their own SHA-256 cannot be listed.", ""]
+    lines = ["The dataset's files: the SHA-256 of each file as stored is what `sha256sum FILE` prints; for a "
+             "`.gz` file the SHA-256 of its content is what `gunzip -c FILE | sha256sum` prints.", ""]
+    for file in card.dataset_files:
+        lines.append(f"- {markdown_text(file.filename)}, the {file.role}:")
+        lines.append(f"  - file `{file.file_sha256}`")
+        if file.compressed:
+            lines.append(f"  - content `{file.content_sha256}`")
+    return [*lines, "",
+            "The dataset's SHA-256 is the SHA-256 of the four content SHA-256, in the order above, as lowercase hex "
+            f"joined without spaces: `{combined_command(card.dataset_files)}` prints it.", ""]
 
 
 def _duration(seconds: float) -> str:

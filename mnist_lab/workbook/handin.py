@@ -76,7 +76,7 @@ def build_handin(store: RunStore, evidence: RunEvidence, report: Report, *, kind
         receipt = receipts.issue(store, fields, answers)
     return HandIn(
         student=student, date=today(), run_label=f"{run.name} ({run.id}), {run.status}, trained on {run.dataset}",
-        card=card_markdown(reproducibility_card(run)), report=report, answers=answers,
+        card=card_markdown(reproducibility_card(run, store.home)), report=report, answers=answers,
         explanations={key: Explanation(_when(shown.revealed), shown.after_answer) for key, shown in reveals.items()},
         figures={label: receipts.format_figure(label, value) for label, value in figures.items()}, receipt=receipt,
     )
