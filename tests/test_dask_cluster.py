@@ -1,5 +1,5 @@
 """Training on a real multi-process Dask cluster that the tests start: ``dask scheduler`` and two ``dask worker``
-processes on 127.0.0.1. The CLI and the app (AppTest) train and sweep on it; the run store, written by this
+processes on 127.0.0.1, over TLS. The CLI and the app (AppTest) train and sweep on it; the run store, written by this
 process only, records which worker trained each run; Stop reaches the worker within one batch; a worker killed
 with SIGKILL leaves its run ``interrupted`` with its saved epochs, and the next training runs on another worker."""
 
@@ -40,6 +40,17 @@ def on_cluster(cluster, home, monkeypatch):
     return cluster
 
 
+def test_the_cluster_speaks_tls_and_refuses_a_client_without_its_certificate(cluster):
+    from distributed import Client
+
+    assert cluster.address.startswith("tls://")
+    assert all(address.startswith("tls://") for address in cluster.workers())
+    with pytest.raises((OSError, TimeoutError, TypeError, ValueError)):
+        Client(cluster.address, timeout=5, set_as_default=False)
+    for path in cluster.tls.values():
+        assert os.stat(path).st_mode & 0o077 == 0  # the key and certificates are readable by this user only
+
+
 def cli(*args, home):
     return subprocess.run([sys.executable, "-m", "mnist_lab", *args, "--home", str(home)], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
@@ -77,7 +88,8 @@ def test_the_app_trains_on_the_cluster_and_stop_reaches_the_worker_within_a_batc
     at.run()
     at.switch_page("app_pages/train.py").run()
     host_and_port = on_cluster.address.split("//")[1]
-    assert f"the Dask scheduler at tcp:\u200b//{host_and_port}" in " ".join(caption.value for caption in at.caption)
+    captions = " ".join(caption.value for caption in at.caption)
+    assert f"the Dask scheduler at tls:\u200b//{host_and_port}" in captions and "over TLS" in captions, captions
     at.selectbox(key="train_architecture").set_value("keras-classic").run()
     at.number_input(key="train_epochs").set_value(5)
     at.number_input(key="train_train_limit").set_value(3000)
