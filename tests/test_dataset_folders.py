@@ -195,8 +195,12 @@ def test_a_bad_folder_is_refused_naming_the_file_and_the_problem(tmp_path, array
 def test_a_2_gb_file_is_refused_from_its_header_at_once(tmp_path, arrays):
     files = idx_files(arrays)
     files[ROLES[0] + ".gz"] = gzip.compress(bytes([0, 0, 8, 3]) + struct.pack(">3I", 3_000_000, 28, 28))
-    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte\.gz: .*declare 2\.2 GB.*the limit is 1\.0 GB"):
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte\.gz: declares 3,000,000 training images; "
+                                           r"the limit is 130,000"):
         read_idx_folder(write_folder(tmp_path / "huge", files))
+    files[ROLES[0] + ".gz"] = gzip.compress(bytes([0, 0, 8, 3]) + struct.pack(">3I", 100_000, 40, 40))
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte\.gz: .*declare 152\.6 MB.*the limit is 128\.0 MB"):
+        read_idx_folder(write_folder(tmp_path / "wide", files))
 
 
 def test_the_limit_counts_all_four_files(tmp_path, arrays, monkeypatch):

@@ -47,7 +47,7 @@ def test_28x28_images_are_kept_as_they_are(home, arrays, tmp_path):
     assert len(set(dataset.y_train[:3].tolist())) > 1  # shuffled, not class by class
     folder = home / "datasets" / "shapes-png"
     assert sorted(path.name for path in folder.iterdir()) == sorted(
-        [role + ".gz" for role in ROLES] + ["checksums.json", "classes.txt"]
+        [role + ".gz" for role in ROLES] + ["checksums.json", "classes.txt", "owner.json"]
     )
     loaded = get_dataset("shapes-png", home)
     assert loaded.sha256 == dataset.sha256 and loaded.class_names == SORTED

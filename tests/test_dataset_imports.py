@@ -41,7 +41,7 @@ def test_an_upload_is_stored_with_its_checksums_and_loads_by_name(home, arrays, 
     dataset = import_idx_upload(idx_files(arrays, compress=False), "Shapes 3", home)
     assert dataset.class_names == CLASSES and dataset.sha256 == expected_sha256(arrays) and not dataset.drawable
     folder = home / "datasets" / "Shapes 3"
-    assert sorted(path.name for path in folder.iterdir()) == sorted([*ROLES, "checksums.json", "classes.txt"])
+    assert sorted(path.name for path in folder.iterdir()) == sorted([*ROLES, "checksums.json", "classes.txt", "owner.json"])
     recorded = json.loads((folder / "checksums.json").read_text())
     assert recorded["sha256"] == dataset.sha256 and list(recorded["files"]) == list(ROLES)
     assert dataset_names(home) == ["MNIST", "Shapes 3"]
@@ -62,7 +62,7 @@ def test_a_zip_with_one_folder_and_macos_litter(home, arrays, monkeypatch):
     dataset = import_idx_upload({"shapes.zip": buffer.getvalue()}, "zipped", home)
     assert dataset.class_names == CLASSES and dataset.sha256 == expected_sha256(arrays)
     assert sorted(path.name for path in (home / "datasets" / "zipped").iterdir()) == sorted(
-        [role + ".gz" for role in ROLES] + ["checksums.json", "classes.txt"]
+        [role + ".gz" for role in ROLES] + ["checksums.json", "classes.txt", "owner.json"]
     )
     assert get_dataset("zipped", home).sha256 == dataset.sha256
 

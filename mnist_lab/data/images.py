@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_lab.data import limits
+from mnist_lab.access.users import PERSONAL, User
+from mnist_lab.data import limits, owners
 from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.data.datasets import Dataset
 from mnist_lab.data.folders import CLASSES_FILE, ROLES, write_checksums
@@ -81,10 +82,16 @@ def _listing(source: Path) -> tuple[tuple[str, ...], list[list[tuple[Path, int]]
         [(path, label) for label, name in enumerate(classes) for path in _image_files(folders[name])]
         for folders in (train, test)
     ]
-    size = sum(path.stat().st_size + IMAGE_SIDE * IMAGE_SIDE for split in splits for path, _ in split)
+    for split, images, most in zip(SPLITS, splits, (limits.MAX_TRAIN_IMAGES, limits.MAX_TEST_IMAGES)):
+        if len(images) > most:
+            raise DatasetError(
+                f"{source / split}: {len(images):,} images; the limit is {most:,} {split} images per dataset "
+                "(MNIST has 60,000 and 10,000)"
+            )
+    size = sum(len(images) for images in splits) * (IMAGE_SIDE * IMAGE_SIDE + 1)
     if size > limits.MAX_DATASET_BYTES:
         raise DatasetError(
-            f"{source}: the images take {limits.format_bytes(size)} with their converted copies; "
+            f"{source}: the converted images would take {limits.format_bytes(size)}; "
             f"the limit is {limits.format_bytes(limits.MAX_DATASET_BYTES)}"
         )
     return classes, splits
@@ -98,7 +105,7 @@ def _convert(path: Path, first: tuple[Path, tuple[int, int]] | None) -> tuple[np
 
     try:
         data = path.read_bytes()
-        image = preprocess.load_image(data)
+        image = preprocess.load_image(data)  # checks the pixel count from the header before decoding
         with Image.open(io.BytesIO(data)) as probe:
             size = probe.size
         if first is not None and size != first[1]:
@@ -115,7 +122,7 @@ def _convert(path: Path, first: tuple[Path, tuple[int, int]] | None) -> tuple[np
         raise DatasetError(f"{path}: cannot be read ({error.strerror or error})") from error
 
 
-def import_image_folder(source: str | Path, name: str, home: Path | None = None) -> Dataset:
+def import_image_folder(source: str | Path, name: str, home: Path | None = None, *, user: User = PERSONAL) -> Dataset:
     """Convert a folder of images in class subfolders into an MNIST-format dataset in ``<home>/datasets/<name>/``.
 
     Parameters
@@ -126,6 +133,8 @@ def import_image_folder(source: str | Path, name: str, home: Path | None = None)
         The new dataset's name (see ``imports.check_new_name``).
     home : Path, optional
         Home directory; defaults to ``paths.default_home()``.
+    user : User, optional
+        Who adds it, recorded as its owner; the personal lab's user by default.
 
     Returns
     -------
@@ -137,9 +146,13 @@ def import_image_folder(source: str | Path, name: str, home: Path | None = None)
     ------
     DatasetError
         The name is unsafe or taken; a split or class is missing or empty; train and test have different
-        classes; only one class; an image is unreadable, blank or of another size than the first; the images
-        exceed ``limits.MAX_DATASET_BYTES``. The message names the file or folder; nothing is written.
+        classes; only one class; an image is unreadable, blank or of another size than the first; a split has
+        more images than ``limits.MAX_TRAIN_IMAGES`` or ``limits.MAX_TEST_IMAGES`` (counted before any image is
+        decoded). The message names the file or folder; nothing is written.
+    LimitExceededError
+        ``user`` is a student who already added ``limits.MAX_DATASETS_PER_STUDENT`` datasets.
     """
+    owners.check_may_add(user, home)
     target = check_new_name(name, home)
     source = Path(source)
     try:
@@ -175,5 +188,5 @@ def import_image_folder(source: str | Path, name: str, home: Path | None = None)
         (folder / CLASSES_FILE).write_text("\n".join(classes) + "\n", encoding="utf-8")
         write_checksums(folder, {role + ".gz": digest for role, digest in zip(ROLES, hashes)})
 
-    store(target, write)
+    store(target, write, user=user)
     return dataset

@@ -1,15 +1,18 @@
 """Import a dataset into the home directory: MNIST-format files uploaded on the Data page, or a .zip of them.
 
-Everything is checked before anything is written: the name, the upload's size, the zip (declared sizes and
-compression ratios before extracting, a hard cap on the bytes while extracting), the IDX headers, the strict
-IDX reader, the labels and the classes. The files are then written into a temporary folder
+Everything is checked before anything is written: the student's count of datasets
+(``limits.MAX_DATASETS_PER_STUDENT``), the name, the upload's size, the zip (declared sizes and compression
+ratios before extracting, a hard cap on the bytes while extracting), the IDX headers (images per split, declared
+size, a gzip file's ratio of declared to compressed size, all before decompressing its data), the strict IDX
+reader, the labels and the classes. The files are then written into a temporary folder
 ``<home>/datasets/.import-*`` and renamed to ``<home>/datasets/<name>/`` in one step, so a refused or failed
 import leaves the stored datasets as they were.
 
 An imported folder holds the four files as uploaded (gzip or plain) under MNIST's names, ``classes.txt`` when
 one was uploaded, the ``transposed`` marker when the images are stored transposed (EMNIST: the upload holds a
 file named ``transposed``, or ``emnist`` appears in the dataset's name, the zip's name, its folder or the file
-names), and ``checksums.json``; :func:`mnist_lab.data.folders.read_idx_folder` reads it back.
+names), ``checksums.json`` and ``owner.json`` (who added it, :mod:`mnist_lab.data.owners`);
+:func:`mnist_lab.data.folders.read_idx_folder` reads it back.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 
-from mnist_lab.data import limits
+from mnist_lab.access.users import PERSONAL, User
+from mnist_lab.data import limits, owners
 from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.data.datasets import MNIST_NAME, Dataset
 from mnist_lab.data.folders import (
@@ -36,12 +40,18 @@ from mnist_lab.data.folders import (
     write_checksums,
 )
 from mnist_lab.data.registry import dataset_names, datasets_root
-from mnist_lab.data.validate import assemble, content_sha256, named_stream, parse_class_names, read_four
+from mnist_lab.data.validate import (
+    RATIO_FLOOR,
+    assemble,
+    content_sha256,
+    named_stream,
+    parse_class_names,
+    read_four,
+)
 from mnist_lab.errors import DatasetError
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 ._-]*")
 _CHUNK = 1 << 20
-_RATIO_FLOOR = 1024**2  # smaller members cannot make a bomb; a small text file of spaces compresses well
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -79,13 +89,18 @@ def check_new_name(name: str, home: Path | None = None) -> Path:
     return target
 
 
-def store(target: Path, write: Callable[[Path], None]) -> None:
+def store(target: Path, write: Callable[[Path], None], *, user: User = PERSONAL) -> None:
     """Create the dataset folder ``target`` atomically: ``write`` fills a temporary folder, one rename publishes it.
+
+    ``owner.json`` records ``user`` as the dataset's owner; their count of datasets is checked again just before
+    the rename, under a lock, so two uploads at once cannot both take a student's last place.
 
     Raises
     ------
     DatasetError
         The folder cannot be written, or ``target`` appeared meanwhile; nothing is left behind.
+    LimitExceededError
+        ``user`` reached ``limits.MAX_DATASETS_PER_STUDENT`` meanwhile.
     """
     root = target.parent
     try:
@@ -95,9 +110,12 @@ def store(target: Path, write: Callable[[Path], None]) -> None:
         raise DatasetError(f"{root}: datasets cannot be stored there ({error.strerror or error})") from error
     try:
         write(staging)
-        if target.exists():
-            raise DatasetError(f"a dataset named {target.name!r} was stored meanwhile; choose another name")
-        staging.rename(target)
+        (staging / owners.OWNER_FILE).write_text(owners.owner_record(user), encoding="utf-8")
+        with owners.adding:
+            owners.check_may_add(user, root.parent)
+            if target.exists():
+                raise DatasetError(f"a dataset named {target.name!r} was stored meanwhile; choose another name")
+            staging.rename(target)
     except OSError as error:
         raise DatasetError(f"{target}: the dataset could not be stored ({error.strerror or error})") from error
     finally:
@@ -170,7 +188,7 @@ def _unzip(zip_name: str, data: bytes) -> tuple[dict[str, bytes], str]:
         if info.flag_bits & 0x1:
             raise DatasetError(f"{zip_name}: {info.filename} is encrypted; zip the files without a password")
         ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > _RATIO_FLOOR and ratio > limits.MAX_COMPRESSION_RATIO:
+        if info.file_size > RATIO_FLOOR and ratio > limits.MAX_COMPRESSION_RATIO:
             raise DatasetError(
                 f"{zip_name}: {info.filename} would expand {ratio:,.0f} times "
                 f"({limits.format_bytes(info.compress_size)} to {limits.format_bytes(info.file_size)}); "
@@ -206,7 +224,9 @@ def _upload_files(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], str, li
     return _unique(pairs, ""), "", []
 
 
-def import_idx_upload(files: Mapping[str, bytes], name: str, home: Path | None = None) -> Dataset:
+def import_idx_upload(
+    files: Mapping[str, bytes], name: str, home: Path | None = None, *, user: User = PERSONAL
+) -> Dataset:
     """Check an uploaded MNIST-format dataset and store it in ``<home>/datasets/<name>/``.
 
     Parameters
@@ -219,6 +239,8 @@ def import_idx_upload(files: Mapping[str, bytes], name: str, home: Path | None =
         The new dataset's name (see ``check_new_name``).
     home : Path, optional
         Home directory; defaults to ``paths.default_home()``.
+    user : User, optional
+        Who adds it, recorded as its owner; the personal lab's user by default.
 
     Returns
     -------
@@ -227,11 +249,15 @@ def import_idx_upload(files: Mapping[str, bytes], name: str, home: Path | None =
 
     Raises
     ------
+    LimitExceededError
+        ``user`` is a student who already added ``limits.MAX_DATASETS_PER_STUDENT`` datasets.
     DatasetError
-        The name is unsafe or taken; the upload is too big; the zip is damaged, encrypted or a bomb; a file is
-        missing, ambiguous or invalid; images are not 28x28; counts differ; a label is out of range; only one
-        class. Nothing is written in any of these cases.
+        The name is unsafe or taken; the upload is too big; the zip is damaged, encrypted or a bomb; a gzip
+        file is a bomb; a split has more images than ``limits.MAX_TRAIN_IMAGES`` or ``limits.MAX_TEST_IMAGES``;
+        a file is missing, ambiguous or invalid; images are not 28x28; counts differ; a label is out of range;
+        only one class. Nothing is written in any of these cases, and nothing is decompressed beyond the limits.
     """
+    owners.check_may_add(user, home)
     target = check_new_name(name, home)
     contents, prefix, origin = _upload_files(files)
     filenames = match_roles(list(contents), prefix.rstrip(": ") or "the upload")
@@ -263,5 +289,5 @@ def import_idx_upload(files: Mapping[str, bytes], name: str, home: Path | None =
             (folder / TRANSPOSED_MARKER).write_bytes(b"")
         write_checksums(folder, dict(zip(stored, hashes)))
 
-    store(target, write)
+    store(target, write, user=user)
     return dataset

@@ -1,8 +1,11 @@
 """Checks shared by every way a dataset comes in (folder, upload, image folder), and the Dataset they build.
 
-The four IDX files' headers are checked together (declared size against ``limits.MAX_DATASET_BYTES``, 28x28
-uint8 images, integer labels, matching counts) before any data is read; the labels are then checked against
-the classes (``classes.txt`` or the largest label) and the training split must hold at least two classes.
+The four IDX files' headers are checked together (images per split against ``limits.MAX_TRAIN_IMAGES`` and
+``limits.MAX_TEST_IMAGES``, declared size against ``limits.MAX_DATASET_BYTES``, a gzip file's declared size
+against its compressed size and ``limits.MAX_COMPRESSION_RATIO``, 28x28 uint8 images, integer labels, matching
+counts) before any data is decompressed: a gzip file's data is only ever decompressed up to the size its header
+declares (the reader stops there). The labels are then checked against the classes (``classes.txt`` or the
+largest label) and the training split must hold at least two classes.
 """
 
 from __future__ import annotations
@@ -28,16 +31,21 @@ from mnist_lab.text import plural
 IMAGE_SIDE = 28
 UNKNOWN_LICENCE = "Not recorded by MNIST Lab: see the terms of the dataset's authors"
 _GZIP_MAGIC = b"\x1f\x8b"
+#: Compressed files smaller than this are not checked for their ratio: they cannot make a bomb, and a small
+#: file of zeros compresses well.
+RATIO_FLOOR = 1024**2
 #: What each of the four files holds, in the dataset's order.
 _ROLE_TEXT = ("training images", "training labels", "test images", "test labels")
 
 
 @dataclass(frozen=True)
 class IdxHeader:
-    """Element type and shape an IDX file declares."""
+    """Element type and shape an IDX file declares, and the size of the file when it is gzip-compressed."""
 
     dtype: np.dtype
     shape: tuple[int, ...]
+    #: Bytes of the gzip file; 0 for a plain file.
+    compressed: int = 0
 
     @property
     def size(self) -> int:
@@ -50,6 +58,7 @@ def read_header(stream: BinaryIO, name: str) -> IdxHeader:
     start = stream.read(2)
     if not start:
         raise DatasetError(f"{name}: the file is empty")
+    compressed = stream.seek(0, io.SEEK_END) if start == _GZIP_MAGIC else 0
     stream.seek(0)
     payload = gzip.GzipFile(fileobj=stream, mode="rb") if start == _GZIP_MAGIC else stream
     try:
@@ -63,11 +72,24 @@ def read_header(stream: BinaryIO, name: str) -> IdxHeader:
         raise DatasetError(
             f"{name}: damaged IDX header (type 0x{magic[2]:02X}, {magic[3]} dimensions, {len(dims)} dimension bytes)"
         )
-    return IdxHeader(IDX_DTYPES[magic[2]], struct.unpack(f">{magic[3]}I", dims))
+    return IdxHeader(IDX_DTYPES[magic[2]], struct.unpack(f">{magic[3]}I", dims), compressed)
+
+
+def _check_expansion(header: IdxHeader, name: str) -> None:
+    """Refuse a gzip file that declares far more data than its compressed size can honestly hold."""
+    if not header.compressed or header.size <= RATIO_FLOOR:
+        return
+    ratio = header.size / header.compressed
+    if ratio > limits.MAX_COMPRESSION_RATIO:
+        raise DatasetError(
+            f"{name}: would expand {ratio:,.0f} times ({limits.format_bytes(header.compressed)} to "
+            f"{limits.format_bytes(header.size)}); refused as a gzip bomb before decompressing it "
+            f"(the limit is {limits.MAX_COMPRESSION_RATIO} times)"
+        )
 
 
 def check_headers(headers: Sequence[IdxHeader], names: Sequence[str]) -> None:
-    """Refuse the four files on their headers alone: size, image shape, types, counts.
+    """Refuse the four files on their headers alone: images per split, size, compression, image shape, types, counts.
 
     Raises
     ------
@@ -76,12 +98,20 @@ def check_headers(headers: Sequence[IdxHeader], names: Sequence[str]) -> None:
     """
     total = 0
     for index, (header, name) in enumerate(zip(headers, names)):
+        if index % 2 == 0 and header.shape:
+            most = limits.MAX_TRAIN_IMAGES if index == 0 else limits.MAX_TEST_IMAGES
+            if header.shape[0] > most:
+                raise DatasetError(
+                    f"{name}: declares {header.shape[0]:,} {_ROLE_TEXT[index]}; the limit is {most:,} "
+                    f"{_ROLE_TEXT[index]} per dataset (MNIST has 60,000 and 10,000)"
+                )
         total += header.size
         if total > limits.MAX_DATASET_BYTES:
             raise DatasetError(
                 f"{name}: the dataset's files declare {limits.format_bytes(total)} or more of data; "
                 f"the limit is {limits.format_bytes(limits.MAX_DATASET_BYTES)}"
             )
+        _check_expansion(header, name)
         shape, what = header.shape, _ROLE_TEXT[index]
         if index % 2 == 0:
             if len(shape) != 3:
