@@ -82,9 +82,10 @@ class DatasetDeletion:
         if not self.kept_runs:
             return f"Deleted the dataset {self.name!r}."
         shown = ", ".join(repr(name) for name in self.kept_runs[:5]) + (", ..." if len(self.kept_runs) > 5 else "")
+        one = len(self.kept_runs) == 1
         return (f"Deleted the dataset {self.name!r}. {plural(len(self.kept_runs), 'run')} trained on it ({shown}) "
-                "are kept with their figures and evaluations; their models can no longer be evaluated again on its "
-                "images.")
+                f"{'is' if one else 'are'} kept with {'its' if one else 'their'} figures and evaluations; "
+                f"{'its model' if one else 'their models'} can no longer be evaluated again on its images.")
 
 
 def is_limited(user: User) -> bool:
