@@ -7,7 +7,7 @@ import signal
 
 import numpy as np
 
-from mnist_lab import training
+from mnist_lab import access, training
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
@@ -48,3 +48,59 @@ def test_a_scheduler_killed_mid_training_interrupts_the_run_and_keeps_its_last_e
     assert model.predict_images(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
     errors = [record for record in caplog.records if record.levelno >= logging.ERROR and record.name == jobs.__name__]
     assert len(errors) == 1 and "Check that its scheduler and workers run" in errors[0].getMessage()
+
+
+QUEUE_THEN_DIE = """
+import sys, time
+from mnist_lab import access, training
+from mnist_lab.models import config
+from mnist_lab.runs import store
+trainer = training.Trainer(store.RunStore(sys.argv[1]))
+perceptron = config.ModelConfig(architecture="perceptron")
+running = trainer.start("long", perceptron, config.TrainConfig(epochs=200, train_limit=3000, batch_size=50),
+                        user=access.User("browser:ann", "Ann"))
+for student in ("Bob", "Cy"):
+    trainer.start(f"{student}'s", perceptron, config.TrainConfig(epochs=1, train_limit=600, batch_size=50),
+                  user=access.User(f"browser:{student.lower()}", student))
+while running.waiting or not running.progress().batch:
+    time.sleep(0.05)
+print("queued", flush=True)
+time.sleep(600)
+"""  # a server with one training running and two waiting, killed with SIGKILL
+
+
+def test_trainings_waiting_when_the_server_is_killed_are_queued_again_in_order_on_restart(home, monkeypatch):
+    import subprocess
+    import sys
+
+    from tests.server import ROOT
+
+    monkeypatch.setenv(engine.WORKERS_ENV, engine.THREADS)  # one slot: one training runs, the others wait
+    server = subprocess.Popen([sys.executable, "-c", QUEUE_THEN_DIE, str(home)], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert server.stdout.readline().strip() == "queued"
+    finally:
+        server.kill()
+        server.wait()
+    everyone = run_store.RunStore(home, user=access.User("teacher", "T", teacher=True))
+    runs = {run.name: run for run in everyone.list_runs(everyone=True)}
+    assert runs["long"].status == run_store.INTERRUPTED and "ended unexpectedly" in runs["long"].message
+    for name in ("Bob's", "Cy's"):
+        assert runs[name].status == run_store.INTERRUPTED and runs[name].message == run_store.NOT_STARTED_MESSAGE
+
+    trainer = training.Trainer(run_store.RunStore(home))  # the restarted server
+    try:
+        trainer.warm_up()
+        again = {job.name: job for job in trainer.jobs_of(access.User("browser:bob", "Bob"))
+                 + trainer.jobs_of(access.User("browser:cy", "Cy"))}
+        assert sorted(again) == ["Bob's", "Cy's"]
+        assert all(job.join(timeout=300) for job in again.values())
+    finally:
+        trainer.engine.close()
+    assert again["Bob's"].started_at < again["Cy's"].started_at  # in the order they were first queued
+    for name, job in again.items():
+        run = everyone.get(job.run_id)
+        assert run.id == runs[name].id and run.status == run_store.FINISHED, run.message
+        assert run.owner == runs[name].owner == f"browser:{name[:-2].lower()}" and run.saved_epochs == 1
+    assert everyone.get(runs["long"].id).status == run_store.INTERRUPTED  # it had trained: not started again

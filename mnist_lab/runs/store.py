@@ -30,6 +30,10 @@ from mnist_lab.runs import migrations
 
 MODEL_FILE = "model.keras"
 NAME_MAX = 80
+#: The metric a queued run carries until a worker takes it (its value: what the queue needs to queue it again).
+WAITING = "waiting_in_queue"
+NOT_STARTED_MESSAGE = ("Not started: the server restarted while it waited in the queue. It is queued again, in its "
+                       "turn, as soon as the server's training queue is back.")
 PROCESS_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 RUNNING, FINISHED, STOPPED, DIVERGED, INTERRUPTED, FAILED = (
@@ -400,15 +404,21 @@ class RunStore:
             )
 
     def recover_interrupted(self) -> list[str]:
-        """Mark runs left ``running`` by a process that no longer exists as ``interrupted``."""
+        """Mark runs left ``running`` by a process that no longer exists as ``interrupted``.
+
+        A run that was still waiting in that process's queue (metrics :data:`WAITING`) says it never started; the
+        next server's trainer queues it again (:meth:`take_back_waiting`).
+        """
         with self._connect() as db:
-            rows = db.execute("SELECT id, owner, saved_epochs FROM runs WHERE status = ?", (RUNNING,)).fetchall()
+            rows = db.execute("SELECT id, owner, saved_epochs, metrics FROM runs WHERE status = ?",
+                              (RUNNING,)).fetchall()
             dead = [row for row in rows if not _owner_alive(row["owner"])]
             for row in dead:
                 epochs = row["saved_epochs"]
                 message = (
                     f"The training process ended unexpectedly; the model is usable up to epoch {epochs}."
                     if epochs
+                    else NOT_STARTED_MESSAGE if _waited(row)
                     else "The training process ended unexpectedly before the first epoch was saved."
                 )
                 db.execute(
@@ -416,6 +426,30 @@ class RunStore:
                     (INTERRUPTED, message, row["id"]),
                 )
         return [row["id"] for row in dead]
+
+    def take_back_waiting(self) -> list[tuple[str, User]]:
+        """Make the runs that waited in the queue of a process that ended this process's again, oldest first.
+
+        Their status is ``running`` again and their owner this process, so that a trainer queues them anew in the
+        order they were first queued.
+
+        Returns
+        -------
+        list of (str, User)
+            Each run's id and the student it belongs to (never a teacher: the student's own rights suffice).
+        """
+        with self._connect() as db:
+            rows = db.execute("SELECT id, student, student_name, saved_epochs, metrics FROM runs WHERE status = ? "
+                              "ORDER BY created, id", (INTERRUPTED,)).fetchall()
+            taken = []
+            for row in rows:
+                if row["saved_epochs"] or not _waited(row):
+                    continue
+                changed = db.execute("UPDATE runs SET status = ?, message = '', owner = ? WHERE id = ? AND status = ?",
+                                     (RUNNING, PROCESS_TOKEN, row["id"], INTERRUPTED)).rowcount
+                if changed:
+                    taken.append((row["id"], User(row["student"], row["student_name"] or row["student"])))
+        return taken
 
     def save_array(self, run_id: str, name: str, array: np.ndarray) -> None:
         """Store an array computed from a run the user may read (such as its test-set scores), atomically."""
@@ -482,6 +516,14 @@ class RunStore:
         """Remove the arrays cached with a run the user may read, so they are computed again."""
         for path in self.run_dir(run_id).glob("*.npy"):
             path.unlink(missing_ok=True)
+
+
+def _waited(row: sqlite3.Row) -> bool:
+    """Whether the run of ``row`` was still waiting in a queue (never sent to a worker) when last heard of."""
+    try:
+        return bool(json.loads(row["metrics"] or "{}").get(WAITING))
+    except (ValueError, AttributeError):
+        return False
 
 
 def _owner_alive(owner: str) -> bool:

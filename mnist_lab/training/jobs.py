@@ -301,6 +301,8 @@ class TrainingJob:
         """Wait in ``queue`` (a FairQueue) for a worker; :meth:`launch` is called when the turn comes."""
         self._queue = queue
         _STARTED_JOBS.add(self)
+        # Marked, so that a server that restarts queues it again instead of calling it an interrupted training.
+        self.store.update_metrics(self.run_id, **{run_store.WAITING: {"evaluate_test": self.evaluate_test}})
         queue.put(self)
 
     def launch(self, engine: engines.Engine) -> None:
@@ -308,6 +310,10 @@ class TrainingJob:
         with self._lock:
             self._phase, self._message = TRAINING, "Starting on a worker."
         self.started_at = time.monotonic()
+        try:
+            self.store.update_metrics(self.run_id, **{run_store.WAITING: None})
+        except run_store.StoreError as error:  # it trains all the same; only a restart would misname it
+            logger.warning("Training %s: its start could not be recorded (%s).", self.run_id, error)
         threading.Thread(target=self._train_remotely, args=(engine,), daemon=True, name=f"train-{self.run_id}").start()
 
     def fail(self, message: str) -> None:
@@ -714,8 +720,50 @@ class Trainer:
             )
 
     def warm_up(self) -> None:
-        """Start the engine in the background (the embedded cluster, TensorFlow in its workers); errors wait."""
+        """Start the engine in the background (the embedded cluster, TensorFlow in its workers); errors wait.
+
+        Trainings that waited in the queue of a server that ended (killed, restarted) are queued again first, in
+        their order (:meth:`take_back_waiting`).
+        """
+        self.take_back_waiting()
         threading.Thread(target=_quietly, args=(self.engine.client,), daemon=True, name="mnist-lab-warm-up").start()
+
+    def take_back_waiting(self) -> list[TrainingJob]:
+        """Queue again, oldest first, the trainings that were waiting in the queue of a process that has ended.
+
+        Each keeps its run, its student and its place relative to the others; the class limits, checked when it
+        was first queued, are not checked again. A run whose dataset can no longer be loaded ends as failed, with
+        the reason.
+
+        Returns
+        -------
+        list of TrainingJob
+            The jobs queued again.
+        """
+        from mnist_lab.data import dataset_for_run
+
+        jobs = []
+        for run_id, student in self.store.take_back_waiting():
+            store = self.store.as_user(student)
+            run = store.get(run_id)
+            waiting = run.metrics.get(run_store.WAITING) or {}
+            try:
+                dataset = dataset_for_run(run.dataset, run.dataset_sha256, store.home)
+            except MnistLabError as error:
+                store.finish(run_id, run_store.FAILED, message=f"Not started: its dataset cannot be loaded ({error}).")
+                continue
+            job = TrainingJob(
+                run_id, run.name, config.from_dict(config.ModelConfig, run.model_config),
+                config.from_dict(config.TrainConfig, run.train_config), store, dataset,
+                evaluate_test=bool(waiting.get("evaluate_test")), experiment=run.experiment,
+            )
+            with self._admission:
+                self._jobs[run_id] = job
+                job.submit(self.engine.queue)
+            jobs.append(job)
+        if jobs:
+            logger.warning("Queued again %d training(s) that waited when the server stopped.", len(jobs))
+        return jobs
 
     def overview(self):
         """The queue at a glance (:class:`mnist_lab.training.fair_queue.Overview`)."""
