@@ -65,6 +65,10 @@ def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
     own_digit = None
     try:
         own_digit = None if image is None else predictions.read_own_digit(model, image)
+        if own_digit is not None and own_digit.original is not None:
+            crop = crop_controls(input_col, own_digit.location, upload.file_id)
+            if crop is not None:
+                own_digit = predictions.read_own_digit(model, image, crop=crop)
     except preprocess.ImageInputError as error:  # BlankImageError too: an empty canvas gets a hint, not a warning
         (result_col.info if isinstance(error, preprocess.BlankImageError) else result_col.warning)(str(error))
     if image is None:
@@ -72,14 +76,30 @@ def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
     st.session_state[OWN] = own_digit
     if own_digit is not None:
         if own_digit.original is not None:
-            input_col.image(own_digit.original, caption="Your picture", width=280)
+            input_col.image(own_digit.location.outlined(own_digit.original),
+                            caption=f"Your picture. {own_digit.location.description()}", width=280)
         seen_col.image(own_digit.picture(), "What the model sees: 28x28, fitted into 20x20, centred by mass (MNIST's layout)",
                        output_format="PNG")
         out = predictions.explain_output(own_digit.probabilities)
         names = data.class_names
         result_col.markdown(f"The model reads **{markdown_text(names[out.predicted])}** ({out.confidence:.1%}); next "
                             f"best: {markdown_text(names[out.runner_up])} ({out.runner_up_probability:.1%}).")
+        if own_digit.location.warning is not None:
+            result_col.warning(own_digit.location.warning)
         vega.show(charts.probability_bars(out.frame), result_col, width="stretch")
+
+
+def crop_controls(column, location, upload_id: str) -> tuple[int, int, int, int] | None:
+    """A switch to set the crop by hand and, when on, two range sliders that start at the box found."""
+    if not column.toggle("Set the crop by hand", key="predict_crop_by_hand",
+                         help="Move the edges of the box MNIST Lab reads (arrow keys move a selected handle)."):
+        return None
+    left, top, right, bottom = location.percent_box if location.automatic else (0, 0, 100, 100)
+    across = column.slider("Left and right edges (% of the width)", 0, 100, (left, right),
+                           key=f"predict_crop_across_{upload_id}")
+    down = column.slider("Top and bottom edges (% of the height)", 0, 100, (top, bottom),
+                         key=f"predict_crop_down_{upload_id}")
+    return across[0], down[0], across[1], down[1]
 
 
 def test_digits(model: inference.RunModel, data: Dataset, scores, version: tuple) -> None:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from mnist_lab.data import explore
 from mnist_lab.predictions.inference import RunModel
+from mnist_lab.predictions.locate import Location, locate_digit
 from mnist_lab.predictions.preprocess import load_image, to_mnist
 
 ORDERS = ("least sure first", "most sure first", "test-set order")
@@ -197,11 +198,15 @@ class OwnDigit:
         The 10 class probabilities.
     original : PIL.Image.Image or None
         The uploaded image as read (upright, shrunk to at most 1024 px); None for drawings.
+    location : Location or None
+        Where the digit was found in ``original`` (or the crop the user set) and whether the input looks unlike
+        one digit (``location.warning``); for drawings the box is the whole canvas.
     """
 
     seen: np.ndarray
     probabilities: np.ndarray
     original: Image.Image | None = None
+    location: Location | None = None
 
     @property
     def pixels(self) -> np.ndarray:
@@ -214,14 +219,21 @@ class OwnDigit:
         return np.kron(grey, np.ones((scale, scale), dtype=np.uint8))
 
 
-def read_own_digit(model: RunModel, image: Image.Image | np.ndarray | bytes) -> OwnDigit:
+def read_own_digit(model: RunModel, image: Image.Image | np.ndarray | bytes, *,
+                   crop: tuple[float, float, float, float] | None = None) -> OwnDigit:
     """Lay out a drawing or an uploaded file the MNIST way and predict its digit.
+
+    An uploaded file is a photo: the digit is found in it first (``locate_digit``: marks along the picture's
+    edge such as a desk edge are left out, the largest mark and those near it kept), then laid out. A drawing
+    is laid out whole. Both are measured for what makes them look unlike one digit.
 
     Parameters
     ----------
     model : RunModel
     image : PIL.Image.Image, numpy.ndarray or bytes
         The canvas's RGBA array, an image, or an uploaded file's bytes.
+    crop : tuple of float, optional
+        (left, top, right, bottom) in percent of the uploaded picture: read this part instead of the one found.
 
     Returns
     -------
@@ -234,9 +246,14 @@ def read_own_digit(model: RunModel, image: Image.Image | np.ndarray | bytes) -> 
     ImageInputError
         The file or array cannot be read as an image; the message says why.
     """
-    original = load_image(image) if isinstance(image, (bytes, bytearray, memoryview)) else None
-    seen = to_mnist(original if original is not None else image)
-    return OwnDigit(seen=seen, probabilities=model.predict_digit(seen), original=original)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        original = load_image(image)
+        location = locate_digit(original, crop=crop)
+        seen = to_mnist(location.ink)
+    else:
+        original, location = None, locate_digit(image, search=False)
+        seen = to_mnist(image)
+    return OwnDigit(seen=seen, probabilities=model.predict_digit(seen), original=original, location=location)
 
 
 @dataclass(frozen=True)
