@@ -9,10 +9,12 @@ from mnist_lab import charts, evaluation, predictions
 from mnist_lab.data import explore
 from mnist_lab.models import architectures, config, optim, presets
 from mnist_lab.report.evidence import GALLERY_PER_CLASS, Answer, Chart, Code, Figures, Images, Table
+from mnist_lab.report.held_up import how_choices_held
 from mnist_lab.report.questions import Question
 from mnist_lab.report.sources import Sources, label, layer_table
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text, plural
+from mnist_lab.training import diagnosis
 
 #: Test images shown with their predictions in A3.
 SHOWN_PREDICTIONS = 20
@@ -59,8 +61,10 @@ def _a2(sources: Sources, q: Question) -> Answer:
         verdict = (f"Run {sources.name} uses the **{architecture}** network, which has no convolution layer: it "
                    "is not a CNN. For this question train `fast` or `keras-classic` on the Train page and make it the "
                    "active run.")
-    parts = [general, f"{verdict} {_settings(sources)}{_timing(run)}", _against_preset(run),
-             f"Why these choices, from the app's catalogue:\n{_reasons(run)}"]
+    held = " ".join(how_choices_held(run, weights=int(layers["params"].sum())))
+    parts = [general, f"{verdict} {_settings(sources)}{_timing(run)}", _against_preset(run), held,
+             "Why one picks these choices, from the app's catalogue (reasons in general, not measured on this run; "
+             f"how they held up in it is said above):\n{_reasons(run)}"]
     return Answer(q, "\n\n".join(part for part in parts if part),
                   (layer_table(layers, "The model, layer by layer (None: the batch size)"),))
 
@@ -286,6 +290,9 @@ def _near_chance(sources: Sources) -> str:
     text = (f"That is close to guessing ({sources.chance:.0%}): the model has not learnt the task, so the figures "
             "below describe little more than noise.")
     losses = [row["loss"] for row in sources.run.run.history if row.get("loss") is not None]
+    verdict = diagnosis.rate_verdict(sources.run.run.train_config)
+    if len(losses) < 2 and verdict:
+        return f"{text} {verdict}"
     if len(losses) < 2:
         return (f"{text} Its log has a single epoch, too short to tell a rate that is too small from one that is too "
                 "large: train for more epochs, then try a learning rate 10 times higher if the loss barely falls or 10 "

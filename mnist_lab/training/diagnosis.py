@@ -144,13 +144,11 @@ def _findings(run: run_store.Run, losses: list[float], num_classes: int) -> tupl
 def _tries(run: run_store.Run, losses: list[float]) -> tuple[str, ...]:
     """The settings to change, most likely cause first."""
     train, model = run.train_config, run.model_config
-    rate, optimizer, trend = train.get("learning_rate", 0.0), train.get("optimizer", ""), _trend(losses or [0.0])
+    rate, trend = train.get("learning_rate", 0.0), _trend(losses or [0.0])
     tries = []
-    if optimizer in SGD_OPTIMIZERS and rate < SGD_SLOW_RATE:
-        tries.append(f"Learning rate: {rate:g} is too small for SGD, whose steps are not rescaled; try 0.05.")
-    elif optimizer not in SGD_OPTIMIZERS and rate > ADAPTIVE_FAST_RATE:
-        tries.append(f"Learning rate: {rate:g} is large for an adaptive optimizer and can stall or wreck its "
-                     "units; try 0.001.")
+    verdict = rate_verdict(train)
+    if verdict:
+        tries.append(verdict)
     elif trend == "rising":
         tries.append(f"Learning rate: the loss rose, so steps of {rate:g} overshoot; try {rate / 10:g}.")
     if train.get("loss") in SOFTMAX_LOSSES:
@@ -165,6 +163,23 @@ def _tries(run: run_store.Run, losses: list[float]) -> tuple[str, ...]:
                      else "Architecture: a preset, with its recommended settings, to check that the data and "
                           "the page work; then change one setting at a time.")
     return tuple(tries)
+
+
+def rate_verdict(train_config: dict[str, Any]) -> str | None:
+    """Say when the learning rate is outside the range its optimizer learns MNIST with, and what to try; else None.
+
+    Parameters
+    ----------
+    train_config : dict
+        A run's training settings (``optimizer``, ``learning_rate``).
+    """
+    rate, optimizer = train_config.get("learning_rate", 0.0), train_config.get("optimizer", "")
+    if optimizer in SGD_OPTIMIZERS and rate < SGD_SLOW_RATE:
+        return f"Learning rate: {rate:g} is too small for SGD, whose steps are not rescaled; try 0.05."
+    if optimizer not in SGD_OPTIMIZERS and rate > ADAPTIVE_FAST_RATE:
+        return (f"Learning rate: {rate:g} is large for an adaptive optimizer and can stall or wreck its units; "
+                "try 0.001.")
+    return None
 
 
 def generalisation(run: run_store.Run) -> Diagnosis | None:
