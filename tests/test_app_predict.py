@@ -144,3 +144,46 @@ def test_a_diverged_run_without_a_saved_epoch_says_why(home):
     at = open_predictions("exploded")
     assert "cannot make predictions" in at.warning[0].value
     assert "(diverged: Training diverged: the loss became NaN. Try a learning rate 10 times lower)" in at.warning[0].value
+
+
+def test_an_uploaded_photo_shows_the_box_read_and_a_crop_set_by_hand(trained_store, mnist):
+    from tests.photos import digit_on_desk
+
+    index = int(np.flatnonzero(mnist.y_test == 4)[0])
+    at = open_tab(open_predictions("small fast"), "predict_tab", "Your own digit")
+    at.segmented_control(key="predict_input").set_value("Upload").run()
+    at.get("file_uploader")[0].set_value(("four.jpg", digit_on_desk(mnist.x_test[index]), "image/jpeg")).run()
+    assert not at.exception, at.exception
+    picture = at.get("image")[0].proto.imgs[0]
+    assert picture.caption.startswith("Your picture. MNIST Lab read the part inside the red box (from ")
+    assert "it left out dark areas along the bottom edge" in picture.caption
+    assert any("The model reads **4**" in md.value for md in at.markdown)
+    assert not at.warning  # one clear digit: no warning beside the prediction
+    at.toggle(key="predict_crop_by_hand").set_value(True).run()
+    across = next(slider for slider in at.slider if slider.key.startswith("predict_crop_across_"))
+    down = next(slider for slider in at.slider if slider.key.startswith("predict_crop_down_"))
+    left, right = across.value
+    top, bottom = down.value
+    assert f"from {left}% to {right}% of the width, {top}% to {bottom}% of the height" in picture.caption
+    down.set_value((top, 100)).run()  # down into the desk
+    caption = at.get("image")[0].proto.imgs[0].caption
+    assert caption.endswith(f"from {left}% to {right}% of the width, {top}% to 100% of the height), as you set it.")
+    across.set_value((50, 50)).run()  # an empty crop
+    assert not at.exception
+    assert any("The crop must go from left to right" in warning.value for warning in at.warning)
+
+
+def test_a_picture_unlike_one_digit_gets_a_warning_beside_the_prediction(trained_store, mnist):
+    from tests.photos import jpeg, paper, write
+
+    page = paper((1600, 900))
+    for position in range(3):
+        write(page, mnist.x_test[position], top=250, left=100 + 500 * position, side=400)
+    at = open_tab(open_predictions("small fast"), "predict_tab", "Your own digit")
+    at.segmented_control(key="predict_input").set_value("Upload").run()
+    at.get("file_uploader")[0].set_value(("three.jpg", jpeg(page), "image/jpeg")).run()
+    assert not at.exception, at.exception
+    assert any(md.value.startswith("The model reads **") for md in at.markdown)  # still predicted
+    assert [warning.value for warning in at.warning] == [
+        "This looks unlike a single digit: 3 separate marks of similar size lie apart from each other (several "
+        "digits, or writing?). The model always answers with one of its classes, so its answer may mean little here."]

@@ -12,7 +12,7 @@ one digit, with the measurements that say so.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -56,6 +56,8 @@ class Location:
         The share of the picture those left-out marks covered.
     reasons : tuple of str
         Measurements that make the input look unlike a single digit (empty when none does).
+    crop : tuple of float or None
+        The crop asked for, (left, top, right, bottom) in percent, when ``automatic`` is False.
     ink : numpy.ndarray
         float32 ink inside the box, in [0, 1], 0 where no kept mark is: what ``to_mnist`` lays out.
     """
@@ -66,6 +68,7 @@ class Location:
     dropped_edges: tuple[str, ...] = ()
     dropped_share: float = 0.0
     reasons: tuple[str, ...] = ()
+    crop: tuple[float, float, float, float] | None = None
     ink: np.ndarray = field(default_factory=lambda: np.zeros((1, 1), np.float32), repr=False, compare=False)
 
     @property
@@ -75,7 +78,9 @@ class Location:
 
     @property
     def percent_box(self) -> tuple[int, int, int, int]:
-        """The box in whole percent of the picture's width and height, rounded outwards."""
+        """The box in whole percent of the picture's width and height, rounded outwards (the crop asked for)."""
+        if self.crop is not None:
+            return tuple(round(value) for value in self.crop)
         left, top, right, bottom = self.box
         width, height = self.size
         return (int(np.floor(100 * left / width)), int(np.floor(100 * top / height)),
@@ -156,8 +161,9 @@ def locate_digit(image: Image.Image | np.ndarray, *, crop: tuple[float, float, f
     found = _Marks(marks, count)
     if crop is not None or not search:
         kept = found.areas >= SPECK * found.areas.max(initial=0)
-        return _location(image_box=box, size=(width, height), ink=ink, found=found, kept=kept, read=kept,
-                         dropped=(), dropped_share=0.0, automatic=crop is None, whole=True)
+        location = _location(image_box=box, size=(width, height), ink=ink, found=found, kept=kept, read=kept,
+                             dropped=(), dropped_share=0.0, automatic=crop is None, whole=True)
+        return location if crop is None else replace(location, crop=tuple(float(value) for value in crop))
     edge = found.along_edge()
     kept = (found.areas >= SPECK * found.areas.max(initial=0)) & ~edge
     dropped_share = float(found.areas[edge].sum()) / ink.size
