@@ -4,11 +4,15 @@ leaderboard, the digits the class finds hardest, the limits."""
 import streamlit as st
 
 from mnist_lab import access, charts, workbook
+from mnist_lab import data as datasets
+from mnist_lab.data import owners
 from mnist_lab.errors import MnistLabError
 from mnist_lab.evaluation import classroom
+from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import class_handins, identity, resources, sidebar, vega
 
+DATASET_DELETED = "class_dataset_deleted_message"
 RUN_COLUMNS = {
     "test accuracy": st.column_config.NumberColumn(format="percent", help="Empty until the run is evaluated"),
     "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
@@ -49,8 +53,37 @@ def open_run(run_id: str) -> None:
     sidebar.set_active_run(run_id)
 
 
+def datasets_section() -> None:
+    """The datasets students added, who added each, and a Delete control."""
+    st.header("Datasets added by the class")
+    if DATASET_DELETED in st.session_state:
+        st.success(markdown_text(st.session_state.pop(DATASET_DELETED)))
+    home = run_store.default_home()
+    added = datasets.imported_datasets(home)
+    if not added:
+        st.info("Nobody has added a dataset yet (Data page, Add your own dataset).")
+        return
+    st.dataframe(
+        [{"dataset": record.name, "added by": record.owner_name, "size on disk (MB)": round(record.size / 2**20, 1)}
+         for record in added],
+        hide_index=True, width="stretch",
+    )
+    chosen = st.selectbox("A dataset", options=[record.name for record in added], key="class_dataset")
+    with st.popover("Delete it", icon=":material/delete:"):
+        st.write(f"Delete the dataset **{markdown_text(chosen)}** for good? {owners.KEPT_RUNS}")
+        if st.button("Delete dataset", type="primary", key="class_dataset_delete"):
+            try:
+                deletion = datasets.delete_dataset(chosen, user, home)
+            except MnistLabError as error:
+                st.error(markdown_text(str(error)))
+            else:
+                st.session_state[DATASET_DELETED] = deletion.message
+                st.rerun()
+
+
 class_handins.explanations_setting(store, identity.settings())
 class_handins.check_panel(store)
+datasets_section()
 
 st.header("Runs")
 if not runs:

@@ -4,11 +4,13 @@ import streamlit as st
 
 from mnist_lab import charts
 from mnist_lab import data as datasets
-from mnist_lab.data import explore
+from mnist_lab.data import explore, limits, owners
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar, tabs, vega
+
+DELETED = "data_deleted_message"
 
 #: Classes that overlap on MNIST's 2-D maps and in its confusion matrices.
 TAB = "data_tab"
@@ -57,7 +59,9 @@ def add_dataset() -> None:
             "Upload the four IDX files under MNIST's names (`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, "
             "`t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each may end in `.gz`), optionally a "
             "`classes.txt` with one class name per line, or one `.zip` holding them. Fashion-MNIST, "
-            "Kuzushiji-MNIST and the EMNIST splits come in this form. The files are checked before anything is stored."
+            "Kuzushiji-MNIST and the EMNIST splits come in this form. The files are checked before anything is stored: "
+            f"at most {limits.MAX_TRAIN_IMAGES:,} training and {limits.MAX_TEST_IMAGES:,} test images "
+            f"(MNIST has 60,000 and 10,000), and {limits.MAX_DATASETS_PER_STUDENT} datasets per student."
         )
         files = st.file_uploader("Dataset files", accept_multiple_files=True, key="dataset_files",
                                  max_upload_size=datasets.MAX_UPLOAD_BYTES // 2**20)
@@ -66,11 +70,32 @@ def add_dataset() -> None:
             try:
                 with st.spinner("Checking and storing the dataset..."):
                     added = datasets.import_idx_upload({f.name: f.getvalue() for f in files}, name,
-                                                       run_store.default_home())
+                                                       run_store.default_home(), user=resources.user())
             except MnistLabError as error:
                 st.error(markdown_text(str(error)))
                 return
             sidebar.choose_dataset(added.name)
+            st.rerun()
+
+
+def delete_control(name: str) -> None:
+    """A Delete control for the dataset ``name`` when it is an import this session's user may delete."""
+    home, user = run_store.default_home(), resources.user()
+    record = datasets.imported_dataset(name, home)
+    if record is None or not datasets.may_delete(record, user):
+        return
+    with st.popover("Delete this dataset", icon=":material/delete:"):
+        st.write(f"Delete the dataset **{markdown_text(name)}** for good? {owners.KEPT_RUNS}")
+        if st.button("Delete dataset", type="primary", key="dataset_delete"):
+            try:
+                deletion = datasets.delete_dataset(name, user, home)
+            except MnistLabError as error:
+                st.error(markdown_text(str(error)))
+                return
+            for cached in (gallery_strips, class_statistics, statistics_charts, digit_map):
+                cached.clear()
+            st.session_state[DELETED] = deletion.message
+            sidebar.choose_dataset(datasets.MNIST_NAME)
             st.rerun()
 
 
@@ -181,12 +206,15 @@ def facts_and_credits(data: datasets.Dataset) -> None:
                f"`{data.sha256}`.")
 
 
+if DELETED in st.session_state:
+    st.success(markdown_text(st.session_state.pop(DELETED)))
 try:
     data = resources.dataset(sidebar.chosen_dataset_name())
     class_statistics(data.name)
 except MnistLabError as error:
     st.error(f"The chosen dataset cannot be loaded: {markdown_text(str(error))}")
     add_dataset()
+    delete_control(sidebar.chosen_dataset_name())
     st.stop()
 
 st.title(f"The data: {markdown_text(data.name)}")
@@ -199,6 +227,7 @@ st.markdown(
     "average image looks like, the pixel values, all digits on one map, and the dataset's facts."
 )
 add_dataset()
+delete_control(data.name)
 
 tabs.lazy_tabs({"Examples": examples, "Classes": classes, "Pixels": pixels, "Map": digit_map_section,
                 "Facts": facts_and_credits}, TAB, data)

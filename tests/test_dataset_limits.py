@@ -4,6 +4,7 @@ per student limited, the dataset cache bounded by bytes, and deletion by the own
 import gc
 import gzip
 import json
+import time
 import tracemalloc
 import weakref
 
@@ -184,6 +185,21 @@ def test_a_dataset_pushed_out_but_still_used_is_shared_not_loaded_twice(home, ar
     del a
     gc.collect()
     assert registry.cache.in_memory() == []
+
+
+def test_a_dataset_no_page_uses_is_released_after_its_idle_time(home, arrays, monkeypatch):
+    for name in "AB":
+        write_folder(home / "datasets" / name, idx_files(arrays))
+    monkeypatch.setattr(limits, "DATASET_IDLE_SECONDS", 0.3)
+    b = get_dataset("B", home)  # a page still shows B
+    a_images = weakref.ref(get_dataset("A", home).x_train)
+    deadline = time.monotonic() + 30
+    while registry.cache.names() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert registry.cache.names() == [], "nothing asked for A or B for 0.3 s: the cache lets go of both"
+    gc.collect()
+    assert a_images() is None and registry.cache.in_memory() == ["B"]
+    assert get_dataset("B", home) is b  # still shared with the page that holds it
 
 
 def _run_on(home, user, dataset: str, *, finished: bool = True) -> str:

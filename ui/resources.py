@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from mnist_lab import access, data
@@ -20,23 +18,14 @@ def dataset_names() -> list[str]:
 
 
 def dataset(name: str = data.MNIST_NAME) -> Dataset:
-    """The dataset called ``name`` as read-only uint8 arrays, loaded once per server (raises DatasetError)."""
-    return _dataset_at(str(run_store.default_home()), name)
+    """The dataset called ``name`` as read-only uint8 arrays, from the server's byte-bounded dataset cache
+    (:mod:`mnist_lab.data.cache`; no second cache here, so a dataset no page uses is released; raises DatasetError)."""
+    return data.get_dataset(name, run_store.default_home())
 
 
 def dataset_of(run: run_store.Run) -> Dataset:
     """The dataset ``run`` was trained on, checked against its recorded checksum (raises DatasetError)."""
-    return _run_dataset_at(str(run_store.default_home()), run.dataset, run.dataset_sha256)
-
-
-@st.cache_resource(show_spinner="Loading the dataset...", max_entries=4)
-def _dataset_at(home: str, name: str) -> Dataset:
-    return data.get_dataset(name, Path(home))
-
-
-@st.cache_resource(show_spinner="Loading the run's dataset...", max_entries=4)
-def _run_dataset_at(home: str, name: str, sha256: str) -> Dataset:
-    return data.dataset_for_run(name, sha256, Path(home))
+    return data.dataset_for_run(run.dataset, run.dataset_sha256, run_store.default_home())
 
 
 def sign_in() -> access.User:

@@ -16,7 +16,7 @@ from __future__ import annotations
 MAX_TRAIN_IMAGES = 130_000
 MAX_TEST_IMAGES = 25_000
 #: Largest dataset: the uncompressed IDX content of its four files together, as their headers declare it. The
-#: image limits with 4-byte labels come to 122 MB; this rounds it up.
+#: image limits with 4-byte labels come to 116.5 MB (MB as the messages print it: 2**20 bytes); this rounds it up.
 MAX_DATASET_BYTES = 128 * 1024**2
 #: Largest upload (the files as sent, compressed or not, or the one .zip holding them): the largest dataset
 #: uploaded as plain files.
@@ -30,6 +30,9 @@ MAX_DATASETS_PER_STUDENT = 5
 #: Bytes of datasets the server keeps loaded (least recently used out first): three datasets at the image
 #: limits, or six the size of MNIST (55 MB). MNIST itself is loaded once and kept apart.
 DATASET_CACHE_BYTES = 384 * 1024**2
+#: Seconds after its last use that the server lets go of a loaded dataset: a page uses its dataset on every
+#: rerun, so this frees what only pages closed or left long ago used.
+DATASET_IDLE_SECONDS = 600.0
 #: Most classes: labels are stored as one byte.
 MAX_CLASSES = 256
 #: Longest class name and longest dataset name, in characters.
