@@ -74,6 +74,33 @@ def test_a_small_training_through_the_embedded_engine_logs_nothing_at_error(embe
     assert " - ERROR - " not in written and "Traceback" not in written, written[-3000:]
 
 
+def test_a_forged_message_in_a_runs_queue_is_refused_before_use(embedded):
+    """What reaches the follow loop has the shape of a worker's message; an empty queue waits without errors."""
+    import time
+
+    from distributed import Queue
+
+    from mnist_lab.training import fit
+    from mnist_lab.training.messages import WorkerMessageError
+
+    client = embedded.client()
+    names = {name: f"mnist-lab-forged-{name}" for name in ("messages", "stop", "started")}
+    remote = engine.RemoteTraining(client, client.submit(dict, retried=True, pure=False), names)
+    sender = Queue(names["messages"], client=client)
+    try:
+        started = time.monotonic()
+        assert remote.messages(0.5) == []
+        assert 0.5 <= time.monotonic() - started < 3.0
+        sender.put([fit.EPOCH_BEGIN, 1])
+        assert remote.messages(5.0) == [(fit.EPOCH_BEGIN, 1)]
+        sender.put(["epoch", [{"epoch": 1, "train_seconds": 1.0, "partial": False}, b"not a keras file"]])
+        with pytest.raises(WorkerMessageError, match=r"not a \.keras file"):
+            remote.messages(5.0)
+        assert remote.ending() == {"retried": True}
+    finally:
+        remote.release()
+
+
 @pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", "10.0.0.5:8786", "tcp://scheduler.example.org:8786",
                                      "ws://10.0.0.5:8786"])
 def test_a_plain_address_of_another_machine_is_refused_with_the_reason(address):

@@ -246,8 +246,10 @@ class RemoteTraining:
     def release(self) -> None:
         """Free what the scheduler holds for this training."""
         for release in (self._queue.close, self._stop.clear, self._started.clear, self._future.release):
-            with contextlib.suppress(Exception):
+            try:
                 release()
+            except Exception as error:  # a closed client or a lost scheduler holds nothing left to free
+                logger.debug("releasing %s of a training: %s: %s", release.__name__, type(error).__name__, error)
 
 
 class Engine:
@@ -361,16 +363,21 @@ class Engine:
         """Close the client and stop the embedded cluster, if any."""
         with self._lock:
             if self._client is not None:
-                with contextlib.suppress(Exception):
+                try:
                     self._client.close(timeout=10)
+                except Exception as error:  # a lost scheduler: there is nothing left to close
+                    logger.debug("closing the client of %s: %s: %s", self.plan.reason, type(error).__name__, error)
             self._discard()
 
     def _discard(self) -> None:
         """Forget the client and stop what this engine started (a closed client or a dead cluster)."""
         self._client = None
         if self._cluster is not None:
-            with contextlib.suppress(Exception):
+            try:
                 self._cluster.close(timeout=10)
+            except Exception as error:  # the threads-mode cluster is this process's own: it goes with it
+                logger.warning("the embedded training cluster did not close cleanly (%s: %s); restart the server "
+                               "if trainings do not start", type(error).__name__, error)
             self._cluster = None
         if self._child is not None:
             with contextlib.suppress(OSError):

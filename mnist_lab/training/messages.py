@@ -11,6 +11,7 @@ Messages travel through msgpack, so tuples arrive as lists: both are accepted, a
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from typing import Any
 
@@ -34,7 +35,6 @@ MAX_ROW_KEYS, MAX_TEXT = 64, 512
 #: The largest epoch and batch numbers a training reaches (the app allows far fewer).
 MAX_COUNT = 10**9
 ZIP_MAGIC = b"PK\x03\x04"
-ENDING_KEYS = ("diverged", "stopped_before_start", "stop_reached", "last")
 
 
 class WorkerMessageError(MnistLabError, ValueError):
@@ -205,16 +205,27 @@ def _test_scores(payload: Any) -> tuple[int, np.ndarray]:
 
 
 def _ending(payload: Any) -> dict[str, Any]:
-    payload = _mapping(payload, "the ending", required=ENDING_KEYS, most=len(ENDING_KEYS))
-    for key in ("diverged", "stopped_before_start"):
-        _require(isinstance(payload[key], bool), f"{key} is not true or false")
-    checked = {key: payload[key] for key in ("diverged", "stopped_before_start")}
-    for key in ("stop_reached", "last"):
-        if key == "stop_reached" and payload[key] is None:
-            checked[key] = None
-            continue
-        epoch, batch = _pair(payload[key], key)
-        checked[key] = (_count(epoch, f"{key}'s epoch"), _count(batch, f"{key}'s batch"))
+    """The fields of :class:`fit.Ending`, checked by their declared types (flags, and pairs of counts)."""
+    fields = {item.name: str(item.type) for item in dataclasses.fields(fit.Ending)}
+    required = tuple(item.name for item in dataclasses.fields(fit.Ending)
+                     if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING)
+    payload = _mapping(payload, "the ending", required=required, most=len(fields))
+    unknown = sorted(set(payload) - set(fields))
+    _require(not unknown, f"the ending has unknown fields ({', '.join(name[:40] for name in unknown)})")
+    checked: dict[str, Any] = {}
+    for name, value in payload.items():
+        declared = fields[name]
+        if declared == "bool":
+            _require(isinstance(value, bool), f"{name} is not true or false")
+            checked[name] = value
+        elif declared.startswith("tuple[int, int]"):
+            if value is None and "None" in declared:
+                checked[name] = None
+                continue
+            epoch, batch = _pair(value, name)
+            checked[name] = (_count(epoch, f"{name}'s epoch"), _count(batch, f"{name}'s batch"))
+        else:
+            checked[name] = _number(value, name)
     return checked
 
 
