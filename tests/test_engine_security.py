@@ -49,6 +49,22 @@ def test_the_embedded_cluster_accepts_its_own_client_and_refuses_others(embedded
         Client(plain, timeout=5, set_as_default=False)
 
 
+def test_the_clusters_plain_http_servers_answer_the_health_check_only(embedded):
+    import urllib.error
+    import urllib.request
+
+    info = embedded.client().scheduler_info()
+    ports = [info["services"]["dashboard"], *(worker["services"]["dashboard"] for worker in info["workers"].values())]
+    assert len(ports) == 2
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as answer:
+            assert answer.read() == b"ok"
+        for route in ("info/main/workers.html", "json/identity.json", "metrics"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/{route}", timeout=10)
+            assert refused.value.code == 404
+
+
 def test_a_small_training_through_the_embedded_engine_logs_nothing_at_error(embedded, home, monkeypatch, caplog):
     from mnist_lab import training
     from mnist_lab.models import config

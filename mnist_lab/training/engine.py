@@ -399,7 +399,7 @@ class Engine:
 
             from mnist_lab.training import local_cluster
 
-            dask.config.set({"temporary-directory": str(temporary_directory())})
+            dask.config.set({"temporary-directory": str(temporary_directory()), **local_cluster.HTTP_CONFIG})
             self._cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                          dashboard_address=local_cluster.HTTP_ADDRESS)
             return Client(self._cluster, set_as_default=False)

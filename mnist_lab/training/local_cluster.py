@@ -20,9 +20,14 @@ import json
 import signal
 import sys
 
-#: The scheduler's HTTP server (health and metrics; the dashboard needs bokeh, which is not installed): a free port
-#: on this machine only. ``dashboard_address=None`` still opens port 8787, on every interface.
+#: The scheduler's HTTP server (the dashboard needs bokeh, which is not installed): a free port on this machine
+#: only. ``dashboard_address=None`` still opens port 8787, on every interface.
 HTTP_ADDRESS = "127.0.0.1:0"
+#: What the scheduler's and the workers' plain-HTTP servers answer: the health check only. Dask's default routes
+#: also served, to any local user and without TLS, the workers' logs and call stacks and the tasks' keys (which
+#: name the trainings' queues).
+HTTP_CONFIG = {"distributed.scheduler.http.routes": ["distributed.http.health"],
+               "distributed.worker.http.routes": ["distributed.http.health"]}
 
 
 #: The parts of a ``distributed.security.Security`` that travel to the cluster's process (PEM texts).
@@ -45,7 +50,7 @@ def main(argv: list[str]) -> int:
     from distributed.security import Security
 
     security = Security(**json.loads(sys.stdin.readline()), require_encryption=True)
-    dask.config.set(options["config"])
+    dask.config.set({**options["config"], **HTTP_CONFIG})
     cluster = LocalCluster(
         n_workers=options["workers"],
         threads_per_worker=1,
