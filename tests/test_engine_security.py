@@ -90,11 +90,12 @@ def test_a_small_training_through_the_embedded_engine_logs_nothing_at_error(embe
     assert " - ERROR - " not in written and "Traceback" not in written, written[-3000:]
 
 
-def test_a_forged_message_in_a_runs_queue_is_refused_before_use(embedded):
-    """What reaches the follow loop has the shape of a worker's message; an empty queue waits without errors."""
+def test_a_forged_message_in_a_runs_queue_is_refused_before_use(embedded, caplog):
+    """What reaches the follow loop has the shape of a worker's message; an empty queue waits without errors.
+    A forged message stops the training and is logged once."""
     import time
 
-    from distributed import Queue
+    from distributed import Event, Queue
 
     from mnist_lab.training import fit
     from mnist_lab.training.messages import WorkerMessageError
@@ -110,8 +111,12 @@ def test_a_forged_message_in_a_runs_queue_is_refused_before_use(embedded):
         sender.put([fit.EPOCH_BEGIN, 1])
         assert remote.messages(5.0) == [(fit.EPOCH_BEGIN, 1)]
         sender.put(["epoch", [{"epoch": 1, "train_seconds": 1.0, "partial": False}, b"not a keras file"]])
-        with pytest.raises(WorkerMessageError, match=r"not a \.keras file"):
+        with caplog.at_level(logging.ERROR, logger=engine.__name__), \
+                pytest.raises(WorkerMessageError, match=r"not a \.keras file"):
             remote.messages(5.0)
+        assert Event(names["stop"], client=client).is_set()
+        (logged,) = [record for record in caplog.records if record.levelno >= logging.ERROR]
+        assert "Refused a message" in logged.getMessage() and "TLS" in logged.getMessage()
         assert remote.ending() == {"retried": True}
     finally:
         remote.release()

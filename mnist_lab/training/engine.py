@@ -44,7 +44,7 @@ from mnist_lab.errors import ConfigError, EngineUnavailableError
 from mnist_lab.paths import default_home
 from mnist_lab.text import plural
 from mnist_lab.training import fit
-from mnist_lab.training.messages import checked_ending, checked_item
+from mnist_lab.training.messages import WorkerMessageError, checked_ending, checked_item
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +207,7 @@ class RemoteTraining:
 
         self._client = client
         self._future = future
+        self._name = names["messages"]
         self._queue = Queue(names["messages"], client=client)
         self._stop = Event(names["stop"], client=client)
         self._started = Event(names["started"], client=client)
@@ -227,9 +228,22 @@ class RemoteTraining:
             arrived = self._queue.get(batch=True)
             left = deadline - time.monotonic()
             if arrived or left <= 0:
-                return [checked_item(item) for item in arrived]
+                try:
+                    return [checked_item(item) for item in arrived]
+                except WorkerMessageError as error:
+                    logger.error("Refused a message in the queue %s: %s. Only the app's workers should reach the "
+                                 "scheduler (TLS, see the README); the training is stopped.", self._name, error)
+                    self._stop_after_refusal()
+                    raise
             time.sleep(min(pause, left))
             pause = min(2 * pause, longest)
+
+    def _stop_after_refusal(self) -> None:
+        """Stop a training whose messages cannot be trusted (its run ends failed)."""
+        try:
+            self.stop()
+        except (OSError, TimeoutError, RuntimeError) as error:  # the scheduler is gone: the training stops anyway
+            logger.warning("could not stop the training of %s: %s", self._name, error)
 
     def finished(self) -> bool:
         """Whether the task has ended (returned, raised, or lost its worker)."""
@@ -461,8 +475,12 @@ class Engine:
         if not answer or not answer[0].strip():
             tail = self._log.read_text(errors="replace")[-1500:]
             self._discard()
+            logger.error("The embedded training cluster did not start within %.0f s; its log %s ends with:\n%s\n"
+                         "Check the memory and the scratch folder (DASK_TEMPORARY_DIRECTORY), or set %s=threads.",
+                         START_SECONDS, self._log, tail or "nothing", WORKERS_ENV)
             raise EngineUnavailableError(f"the embedded training cluster did not start within {START_SECONDS:.0f} s "
-                                         f"(its log, {self._log}, ends with: {tail or 'nothing'})")
+                                         f"(its log, {self._log.name} in the engine's scratch folder, says why; the "
+                                         "server's log shows its end)")
         return json.loads(answer[0])["address"]
 
 
