@@ -50,7 +50,7 @@ def test_streamlit_run_alone_trains_in_a_worker_process_of_its_own_cluster(chrom
             context.close()
         (listed,) = run_store.RunStore(home).list_runs()
         trained_by = listed.metrics["worker"]
-        assert trained_by["worker"].startswith("tcp://127.0.0.1:") and trained_by["pid"] != server.pid
+        assert trained_by["worker"].startswith("tls://127.0.0.1:") and trained_by["pid"] != server.pid
         worker = psutil.Process(trained_by["pid"])
         cluster = worker.parent()
         assert "mnist_lab.training.local_cluster" in " ".join(cluster.cmdline())  # its main module, not app.py
