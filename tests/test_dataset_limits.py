@@ -4,6 +4,7 @@ per student limited, the dataset cache bounded by bytes, and deletion by the own
 import gc
 import gzip
 import json
+import threading
 import time
 import tracemalloc
 import weakref
@@ -147,6 +148,29 @@ def test_the_sixth_dataset_of_a_student_is_refused(home, arrays):
     owners = {record.name: (record.owner, record.owner_name) for record in imported_datasets(home)}
     assert owners["Alice 6"] == (ALICE.id, "Alice") and owners["Bob 1"] == (BOB.id, "Bob")
     assert json.loads((home / "datasets" / "Bob 1" / "owner.json").read_text())["id"] == BOB.id
+
+
+def test_two_uploads_at_once_cannot_both_take_a_students_last_place(home, arrays):
+    files = idx_files(arrays)
+    for number in range(1, limits.MAX_DATASETS_PER_STUDENT):
+        import_idx_upload(files, f"Alice {number}", home, user=ALICE)
+    barrier, outcomes = threading.Barrier(4), []
+
+    def upload(number: int) -> None:
+        barrier.wait()
+        try:
+            import_idx_upload(files, f"Tab {number}", home, user=ALICE)
+            outcomes.append("stored")
+        except LimitExceededError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=upload, args=(number,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "refused", "refused", "stored"]
+    assert sum(record.owner == ALICE.id for record in imported_datasets(home)) == limits.MAX_DATASETS_PER_STUDENT
 
 
 def test_an_import_from_before_owners_belongs_to_the_personal_user(home, arrays):
