@@ -132,6 +132,8 @@ def test_in_a_shared_lab_only_the_students_own_browser_gets_the_stop_button_what
     from ui import identity, resources
 
     monkeypatch.setenv(access.MODE_ENV, access.SHARED)
+    # A long training, so that it still runs when the last session looks: more epochs than the shared lab's default.
+    RunStore(home, user=access.User("teacher", "T", teacher=True)).set_class_limits(access.ClassLimits(max_epochs=200))
     alice_secret = "a" * 43
     alice = access.browser_user(alice_secret)
     job = resources.trainer().start("alice's", config.ModelConfig(architecture="perceptron"),

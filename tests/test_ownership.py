@@ -185,12 +185,15 @@ def test_comparison_runs_belong_to_the_student_who_started_them(home):
     assert RunStore(home, user=ALICE).list_runs() == [] and RunStore(home).list_runs() == []
 
 
+SHARED_DEFAULTS = access.limits.SHARED_DEFAULTS  # a shared lab without login has no teacher to set limits
+
+
 @pytest.mark.parametrize(
     ("secrets", "environ", "expected"),
     [
         ({}, {}, access.AccessSettings()),
-        ({}, {"MNIST_LAB_MODE": "shared"}, access.AccessSettings(access.SHARED)),
-        ({"mnist_lab": {"mode": "shared"}}, {}, access.AccessSettings(access.SHARED)),
+        ({}, {"MNIST_LAB_MODE": "shared"}, access.AccessSettings(access.SHARED, limits=SHARED_DEFAULTS)),
+        ({"mnist_lab": {"mode": "shared"}}, {}, access.AccessSettings(access.SHARED, limits=SHARED_DEFAULTS)),
         ({"auth": {"client_id": "x"}, "mnist_lab": {"teachers": ["T@School.org"]}}, {"MNIST_LAB_MODE": "shared"},
          access.AccessSettings(access.LOGIN, ("T@School.org",))),
     ],

@@ -64,7 +64,7 @@ def _store_at(home: str) -> run_store.RunStore:
 def _trainer_at(home: str):
     from mnist_lab.training import Trainer
 
-    trainer = Trainer(_store_at(home))
+    trainer = Trainer(_store_at(home), limits=identity.settings().limits)  # a shared lab's limits, from the secrets
     trainer.warm_up()
     return trainer
 

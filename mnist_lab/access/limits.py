@@ -29,11 +29,14 @@ class ClassLimits:
         The largest network allowed, in weights.
     trainings_per_hour : int, optional
         How many trainings a student may start in any hour (a sweep counts each of its runs).
+    max_training_minutes : int, optional
+        How long one training may train; it then stops after the batch in progress and keeps its model.
     """
 
     max_epochs: int | None = _limit("Longest training (epochs)", int(config.limit_of(config.TrainConfig, "epochs").high))
     max_parameters: int | None = _limit("Largest network (weights)", 20_000_000)
     trainings_per_hour: int | None = _limit("Trainings per student per hour", 1000)
+    max_training_minutes: int | None = _limit("Longest training (minutes)", 24 * 60)
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):
@@ -50,6 +53,24 @@ class ClassLimits:
         """Limits from :meth:`to_dict`'s output; unknown keys (from a newer version) are ignored."""
         names = {item.name for item in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in names})
+
+    def over(self, defaults: ClassLimits) -> ClassLimits:
+        """These limits, with ``defaults``' value for each limit not set here."""
+        return ClassLimits(**{item.name: getattr(self, item.name) if getattr(self, item.name) is not None
+                              else getattr(defaults, item.name) for item in dataclasses.fields(self)})
+
+    @property
+    def max_training_seconds(self) -> float | None:
+        """:attr:`max_training_minutes` in seconds (None: no time limit)."""
+        return None if self.max_training_minutes is None else 60.0 * self.max_training_minutes
+
+
+#: The limits of a shared lab without login, where no teacher sets any, for each one the secrets leave out: a
+#: class of 20 on one worker then waits at most about 15 minutes per student ahead in the queue.
+SHARED_DEFAULTS = ClassLimits(max_epochs=50, max_parameters=2_000_000, trainings_per_hour=6, max_training_minutes=15)
+#: ``[mnist_lab]`` keys of the secrets -> the limit each sets.
+SECRETS_KEYS = {"max_epochs": "max_epochs", "max_weights": "max_parameters",
+                "trainings_per_hour": "trainings_per_hour", "max_training_minutes": "max_training_minutes"}
 
 
 #: ``(field name, form label, Limit)`` of each limit, for the Class page's form.
@@ -85,19 +106,19 @@ def check_training(
     for epochs, parameters in trainings:
         if limits.max_epochs is not None and epochs > limits.max_epochs:
             raise LimitExceededError(
-                f"Your teacher allows at most {plural(limits.max_epochs, 'epoch')} per training; this one asks for "
+                f"This class allows at most {plural(limits.max_epochs, 'epoch')} per training; this one asks for "
                 f"{epochs}. "
                 "Lower the number of epochs."
             )
         if limits.max_parameters is not None and parameters > limits.max_parameters:
             raise LimitExceededError(
-                f"Your teacher allows networks of at most {limits.max_parameters:,} weights; this one has "
+                f"This class allows networks of at most {limits.max_parameters:,} weights; this one has "
                 f"{parameters:,}. Choose a smaller architecture, fewer filters or fewer dense units."
             )
     if limits.trainings_per_hour is not None and started_last_hour + len(trainings) > limits.trainings_per_hour:
         left = max(0, limits.trainings_per_hour - started_last_hour)
         raise LimitExceededError(
-            f"Your teacher allows {limits.trainings_per_hour} trainings per student per hour; you started "
+            f"This class allows {limits.trainings_per_hour} trainings per student per hour; you started "
             f"{started_last_hour} in the last hour, so {left} more can start now"
             + (f" and this asks for {len(trainings)}." if len(trainings) > 1 else ".")
             + " Try again later."

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from mnist_lab.errors import AccessError
+from mnist_lab.access.limits import SECRETS_KEYS, SHARED_DEFAULTS, ClassLimits
+from mnist_lab.errors import AccessError, ConfigError
 
 PERSONAL_MODE, SHARED, LOGIN = "personal", "shared", "login"
 MODES = (PERSONAL_MODE, SHARED, LOGIN)
@@ -34,11 +35,16 @@ class AccessSettings:
         E-mail addresses or login subjects of the teachers (login mode only).
     explanations : str
         ``[mnist_lab] explanations`` of the secrets, one of :data:`EXPLANATION_POLICIES`; "" when not set.
+    limits : ClassLimits
+        The limits of every training where a teacher has set none (``max_epochs``, ``max_weights``,
+        ``trainings_per_hour``, ``max_training_minutes`` in ``[mnist_lab]``); a shared lab without login, which
+        has no teacher, gets :data:`~mnist_lab.access.limits.SHARED_DEFAULTS` for those the secrets leave out.
     """
 
     mode: str = PERSONAL_MODE
     teachers: tuple[str, ...] = ()
     explanations: str = ""
+    limits: ClassLimits = field(default_factory=ClassLimits)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -65,9 +71,27 @@ class AccessSettings:
         if isinstance(teachers, str) or not all(isinstance(entry, str) for entry in teachers):
             raise AccessError('teachers in [mnist_lab] must be a list of e-mail addresses: teachers = ["a@b.org"]')
         explanations = str(section.get("explanations") or "").strip().lower()
+        limits = _limits(section)
         if secrets.get("auth"):
-            return cls(LOGIN, tuple(teachers), explanations)
+            return cls(LOGIN, tuple(teachers), explanations, limits)
         mode = str(environ.get(MODE_ENV) or section.get("mode") or PERSONAL_MODE).strip().lower()
         if mode == LOGIN:
             raise AccessError("login mode needs an [auth] section in .streamlit/secrets.toml (see the README)")
-        return cls(mode, tuple(teachers), explanations)
+        return cls(mode, tuple(teachers), explanations, limits.over(SHARED_DEFAULTS) if mode == SHARED else limits)
+
+
+def _limits(section: Mapping[str, Any]) -> ClassLimits:
+    """The limits written in the secrets' ``[mnist_lab]`` section (those not written: None)."""
+    values = {}
+    for key, name in SECRETS_KEYS.items():
+        value = section.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise AccessError(f"{key} in [mnist_lab] must be a whole number, such as {key} = "
+                              f"{getattr(SHARED_DEFAULTS, name)}; got {value!r}")
+        values[name] = value
+    try:
+        return ClassLimits(**values)
+    except ConfigError as error:
+        raise AccessError(f"a limit in [mnist_lab] of the secrets is out of range: {error}") from error

@@ -57,6 +57,9 @@ class FitSpec:
         The home directory that holds imported datasets (the bundled MNIST needs none).
     evaluate_test : bool
         Also measure test accuracy after every epoch (not counted in ``train_seconds``).
+    max_seconds : float, optional
+        The class's time limit: the training stops after the first batch that ends this long after its first
+        batch began, keeping its model (None: no limit).
     """
 
     run_id: str
@@ -66,6 +69,7 @@ class FitSpec:
     dataset_sha256: str
     home: str
     evaluate_test: bool = False
+    max_seconds: float | None = None
 
 
 class Sink(Protocol):
@@ -89,12 +93,15 @@ class Ending:
         ``(epoch, batches done in it)`` when the stop request reached the training; None without a stop.
     last : tuple of int
         ``(epoch, batches done in it)`` when the fit returned.
+    timed_out : bool
+        The training reached its time limit (``FitSpec.max_seconds``) and stopped there.
     """
 
     diverged: bool
     stopped_before_start: bool
     stop_reached: tuple[int, int] | None
     last: tuple[int, int]
+    timed_out: bool = False
 
 
 class StopSignal:
@@ -179,7 +186,7 @@ def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = N
     try:
         optim.compile_model(model, train_config, steps)
         test = (dataset.x_test, dataset.y_test) if spec.evaluate_test else None
-        body = _LiveCallback(sink, stop, steps, test)
+        body = _LiveCallback(sink, stop, steps, test, max_seconds=spec.max_seconds)
         if stop.is_set():
             ending = Ending(False, True, stop.reached, (0, 0))
             sink.send(END, dataclasses.asdict(ending))
@@ -196,7 +203,7 @@ def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = N
                 verbose=0,
                 callbacks=[_keras_callback(body)],
             )
-        ending = Ending(body.diverged, False, stop.reached, (body.epoch, body.batch))
+        ending = Ending(body.diverged, False, stop.reached, (body.epoch, body.batch), body.timed_out)
         if not body.diverged and not stop.is_set() and body.epoch:
             scores = body.test_scores if body.test_scores is not None else _predict(model, dataset.x_test)
             sink.send(TEST_SCORES, (body.epoch, scores))
@@ -233,9 +240,13 @@ def _keras_python_random(seed: int) -> Iterator[None]:
 class _LiveCallback:
     """Keras callback body: reports batches and epochs, obeys the stop signal, sends the model after each epoch."""
 
-    def __init__(self, sink: Sink, stop: StopSignal, steps: int, test_data: tuple[np.ndarray, np.ndarray] | None):
+    def __init__(self, sink: Sink, stop: StopSignal, steps: int, test_data: tuple[np.ndarray, np.ndarray] | None,
+                 *, max_seconds: float | None = None):
         self.sink = sink
         self.stop = stop
+        self.max_seconds = max_seconds
+        self.deadline = math.inf  # set when the first batch begins
+        self.timed_out = False
         self.steps = steps
         self.test_data = test_data
         self.model_file = Path()
@@ -256,6 +267,8 @@ class _LiveCallback:
         self.epoch_started = self.last_batch_end = time.perf_counter()
 
     def on_train_batch_begin(self, model) -> None:
+        if self.max_seconds is not None and self.deadline == math.inf:
+            self.deadline = time.perf_counter() + self.max_seconds
         if self.stop.is_set():
             model.stop_training = True
 
@@ -268,6 +281,9 @@ class _LiveCallback:
             self.first_loss = loss
         if self._exploded(loss):
             self.diverged = True
+        if self.last_batch_end >= self.deadline and not self.stop.is_set():  # as a Stop would: the model is kept
+            self.timed_out = True
+            self.stop.set()
         if self.diverged or self.stop.is_set():
             model.stop_training = True
         self.sink.send(BATCH, {"epoch": self.epoch, "batch": self.batch, "loss": loss,

@@ -109,6 +109,8 @@ class TrainingJob:
         Also measure test accuracy after every epoch (not counted in ``train_seconds``).
     experiment : str
         The one-click experiment or sweep the run belongs to, or "".
+    max_minutes : int, optional
+        The class's time limit: the training stops after this many minutes of training and keeps its model.
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class TrainingJob:
         dataset: Dataset,
         evaluate_test: bool = False,
         experiment: str = "",
+        max_minutes: int | None = None,
     ):
         self.run_id = run_id
         self.name = name
@@ -130,6 +133,7 @@ class TrainingJob:
         self.dataset = dataset
         self.evaluate_test = evaluate_test
         self.experiment = experiment
+        self.max_minutes = max_minutes
         #: Set by :meth:`stop`; the training ends within one batch of it.
         self.stop_event = fit.StopSignal()
         #: The id of the student the job trains for: only they may stop it (``Trainer.stop``).
@@ -267,7 +271,7 @@ class TrainingJob:
         return fit.FitSpec(
             run_id=self.run_id, model=config.to_dict(self.model_config), train=config.to_dict(self.train_config),
             dataset=self.dataset.name, dataset_sha256=self.dataset.sha256, home=str(self.store.home),
-            evaluate_test=self.evaluate_test,
+            evaluate_test=self.evaluate_test, max_seconds=None if self.max_minutes is None else 60.0 * self.max_minutes,
         )
 
     def send(self, kind: str, payload: Any) -> None:
@@ -421,6 +425,11 @@ class TrainingJob:
         self.stop_reached = ending.stop_reached
         if ending.stopped_before_start:
             return run_store.STOPPED, "Stopped before the first batch."
+        if ending.timed_out:
+            return run_store.STOPPED, (
+                f"Stopped: the class's time limit of {plural(self.max_minutes or 0, 'minute')} per training was "
+                f"reached during epoch {self._epoch}; the model so far is kept (epoch {self._saved_epochs()})."
+            )
         if ending.diverged:
             kept = f" The model of epoch {self._saved_epochs()} is kept." if self._saved_epochs() else ""
             return run_store.DIVERGED, (
@@ -570,47 +579,64 @@ def new_job(
     *,
     experiment: str = "",
     evaluate_test: bool = False,
+    defaults: access.ClassLimits | None = None,
 ) -> TrainingJob:
     """Create a run of ``store.user`` and return its job, not yet started (``job.run()`` here, or a Trainer's queue).
 
     The run trains on ``dataset`` (the bundled MNIST when None) and records its name and checksum; the network
-    gets one output unit per class of the dataset, whatever ``model_config.num_classes`` says.
+    gets one output unit per class of the dataset, whatever ``model_config.num_classes`` says. The class limits
+    are the teacher's (``RunStore.class_limits``), with ``defaults`` (the lab's settings) for those not set; the
+    job gets their time limit.
 
     Raises
     ------
     ConfigError
         The network is too big to train here (see ``architectures.check_size``).
     LimitExceededError
-        The training breaks a limit the teacher set for the class (``RunStore.class_limits``).
+        The training breaks a limit of the class.
     StoreError, RunNameError
         The run cannot be created.
     """
     dataset = dataset or shared_mnist()
     model_config = config.replace(model_config, num_classes=dataset.n_classes)
     architectures.check_size(model_config)
-    check_limits(store, [(model_config, train_config)])
+    limits = check_limits(store, [(model_config, train_config)], defaults)
     run_id = store.create_run(
         name, config.to_dict(model_config), config.to_dict(train_config), reasons_for(model_config, train_config),
         experiment=experiment, dataset=dataset.name, dataset_sha256=dataset.sha256, environment=environment.describe(),
     )
     return TrainingJob(
-        run_id, name, model_config, train_config, store, dataset, evaluate_test=evaluate_test, experiment=experiment
+        run_id, name, model_config, train_config, store, dataset, evaluate_test=evaluate_test, experiment=experiment,
+        max_minutes=limits.max_training_minutes,
     )
 
 
-def check_limits(store: run_store.RunStore, trainings: list[tuple[config.ModelConfig, config.TrainConfig]]) -> None:
+def check_limits(
+    store: run_store.RunStore,
+    trainings: list[tuple[config.ModelConfig, config.TrainConfig]],
+    defaults: access.ClassLimits | None = None,
+) -> access.ClassLimits:
     """Refuse trainings of ``store.user`` that break the class limits, before any is created.
+
+    The limits are the teacher's (``RunStore.class_limits``), with ``defaults`` for each one the teacher has not
+    set (a shared lab without login has no teacher: its limits come from the settings).
+
+    Returns
+    -------
+    ClassLimits
+        The limits that hold for these trainings (their time limit applies to teachers too).
 
     Raises
     ------
     LimitExceededError
         A limit would be broken; the message names it.
     """
-    limits = store.class_limits()
-    if store.user.teacher or limits == access.ClassLimits():
-        return
+    limits = store.class_limits().over(defaults or access.ClassLimits())
+    if store.user.teacher or limits == access.ClassLimits(max_training_minutes=limits.max_training_minutes):
+        return limits
     sized = [(train.epochs, parameter_count(model) if limits.max_parameters else 0) for model, train in trainings]
     access.check_training(limits, store.user, sized, store.started_since(time.time() - 3600))
+    return limits
 
 
 @functools.lru_cache(maxsize=64)
@@ -627,10 +653,13 @@ class Trainer:
     ----------
     store : RunStore
         Where runs are kept; this process is its writer. Each training acts for the student who starts it.
+    limits : ClassLimits, optional
+        The lab's limits from its settings (``AccessSettings.limits``), for each one the teacher has not set.
     """
 
-    def __init__(self, store: run_store.RunStore):
+    def __init__(self, store: run_store.RunStore, *, limits: access.ClassLimits | None = None):
         self.store = store
+        self.limits = limits or access.ClassLimits()
         self._jobs: dict[str, TrainingJob] = {}
         # Admission (limits, the one-training rule, the run's creation and its place in the queue) is one step: two
         # tabs of a student pressing Start at once were both queued when it was not.
@@ -698,10 +727,11 @@ class Trainer:
         engine = self.engine
         engine.client()
         with self._admission:
-            check_limits(store, sized)
+            check_limits(store, sized, self.limits)
             self._refuse_busy(engine, user)
             jobs = [new_job(store, name, model_config, train_config, dataset, experiment=experiment,
-                            evaluate_test=evaluate_test) for name, model_config, train_config in trainings]
+                            evaluate_test=evaluate_test, defaults=self.limits)
+                    for name, model_config, train_config in trainings]
             for job in jobs:
                 self._jobs[job.run_id] = job
                 job.submit(engine.queue)
@@ -756,6 +786,7 @@ class Trainer:
                 run_id, run.name, config.from_dict(config.ModelConfig, run.model_config),
                 config.from_dict(config.TrainConfig, run.train_config), store, dataset,
                 evaluate_test=bool(waiting.get("evaluate_test")), experiment=run.experiment,
+                max_minutes=store.class_limits().over(self.limits).max_training_minutes,
             )
             with self._admission:
                 self._jobs[run_id] = job
