@@ -77,9 +77,9 @@ def encoded(image: Image.Image, fmt: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-def png_declaring(width: int, height: int) -> bytes:
-    """A tiny real PNG whose header (IHDR, with a valid CRC) claims ``width`` x ``height``."""
-    png = encoded(Image.new("L", (8, 8)), "PNG")
+def png_declaring(width: int, height: int, mode: str = "L") -> bytes:
+    """A tiny real PNG in ``mode`` whose header (IHDR, with a valid CRC) claims ``width`` x ``height``."""
+    png = encoded(Image.new(mode, (8, 8)), "PNG")
     chunk = b"IHDR" + struct.pack(">II", width, height) + png[24:29]
     return png[:12] + chunk + struct.pack(">I", zlib.crc32(chunk)) + png[33:]
 
@@ -490,15 +490,59 @@ def test_huge_declared_size_is_refused_quickly_without_allocating():
 def test_huge_declared_size_is_refused_by_our_own_limit_too(monkeypatch):
     # Some libraries turn Pillow's bomb check off; the pixel limit must hold anyway.
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
-    with pytest.raises(ImageInputError, match="50000x50000 pixels; the limit is 16 megapixels"):
+    with pytest.raises(ImageInputError, match="50000x50000 pixels; the limit for a grey PNG is 64 megapixels"):
         load_image(png_declaring(50_000, 50_000))
 
 
-def test_5000x5000_is_refused_quickly_with_its_size():
+@pytest.mark.parametrize(("mode", "kind"), [("RGBA", "transparent"), ("LA", "transparent"), ("I;16", "I;16")])
+def test_5000x5000_with_transparency_or_16_bits_is_refused_quickly_with_its_size(mode, kind):
+    # Pillow reduces these through full-size copies (RGBA premultiplied, 16-bit scaled): they stay at 16 MP.
     started = time.perf_counter()
-    with pytest.raises(ImageInputError, match="5000x5000 pixels; the limit is 16 megapixels"):
-        load_image(png_declaring(5000, 5000))
+    with pytest.raises(ImageInputError, match=f"5000x5000 pixels; the limit for a {kind} PNG is 16 megapixels"):
+        load_image(png_declaring(5000, 5000, mode))
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(("mode", "side", "limit"), [("L", 8001, 64), ("P", 7072, 50), ("RGB", 5001, 25)])
+def test_large_pngs_over_their_decoded_size_are_refused_naming_the_limit(mode, side, limit):
+    with pytest.raises(ImageInputError, match=f"{side}x{side} pixels; the limit for a [a-z]+ PNG is {limit} megapixels"):
+        load_image(png_declaring(side, side, mode))
+
+
+def test_a_decompression_bomb_png_is_still_refused_naming_the_limits():
+    tracemalloc.start()
+    with pytest.raises(ImageInputError) as refused:
+        load_image(png_declaring(30_000, 30_000))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert str(refused.value).startswith("The image has more than 179 megapixels; the limit is 16 megapixels "
+                                         "(e.g. 4000x4000; PNGs up to 25 megapixels in colour without transparency "
+                                         "and 64 in grey;")
+    assert peak < 5_000_000
+
+
+def digit_png(mnist, mode: str, side: int = 5000) -> tuple[bytes, int]:
+    """A ``side`` x ``side`` PNG of MNIST test digit 0 (a 7) written in dark ink on light paper, and its label."""
+    digit = Image.fromarray(mnist.x_test[0]).resize((side // 2, side // 2), Image.Resampling.BILINEAR)
+    page = Image.new("L", (side, side), 225)
+    page.paste(Image.new("L", digit.size, 20), (side // 4, side // 4), mask=digit)
+    return encoded(page.convert(mode), "PNG", compress_level=1), int(mnist.y_test[0])
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_a_5000x5000_png_of_a_digit_is_read_and_predicted(trained_home, mnist, mode):
+    from mnist_lab import predictions
+    from mnist_lab.predictions.inference import RunModel
+    from mnist_lab.runs.store import RunStore
+
+    data, label = digit_png(mnist, mode)
+    assert Image.open(io.BytesIO(data)).size == (5000, 5000) and len(data) < MAX_BYTES
+    store = RunStore(trained_home)
+    model = RunModel.load(store, next(run for run in store.list_runs() if run.name == "small fast"))
+    own = predictions.read_own_digit(model, data)
+    assert own.original.size == (preprocess.WORKING_SIDE, preprocess.WORKING_SIDE)
+    assert np.corrcoef(own.seen.ravel(), to_mnist(mnist.x_test[0]).ravel())[0, 1] > 0.9
+    assert int(np.argmax(own.probabilities)) == label
 
 
 # --- load_image: phone photos, decoded at a reduced size ---------------------------------------------

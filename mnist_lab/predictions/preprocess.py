@@ -24,6 +24,16 @@ MAX_PIXELS = 16_000_000
 #: Most pixels a baseline JPEG may declare. JPEG decodes at 1/2, 1/4 or 1/8 of its size (``Image.draft``), so a
 #: 50- or 64-megapixel phone photo (8160x6120, 9248x6936) is decoded at about 3 megapixels (8160x6120 at 2040x1530), within the bound above.
 MAX_JPEG_PIXELS = 72_000_000
+#: Lossless images (PNG, BMP, GIF, WebP) cannot be decoded at a reduced size: they may declare more than
+#: ``MAX_PIXELS`` when their full-size pixels, as Pillow stores them, take at most this many bytes. Measured
+#: (``benchmarks/large_png.py``): the 16-megapixel RGBA PNG allowed before costs the most (about 130 MB of peak
+#: memory: Pillow reduces RGBA through a premultiplied full-size copy); a 25-megapixel RGB or a 64-megapixel grey
+#: PNG costs less.
+MAX_DECODED_BYTES = 100_000_000
+MAX_LOSSLESS_PIXELS = 64_000_000  # a 8000x8000 grey scan; also under Pillow's own bomb warning (89 megapixels)
+#: Bytes per pixel a lossless image costs at full size, by mode: Pillow keeps RGB in 32 bits, and a palette
+#: image is turned into grey before it is reduced. Other modes (transparency, 16-bit) are held to ``MAX_PIXELS``.
+_FULL_SIZE_BYTES = {"1": 1, "L": 1, "P": 2, "RGB": 4}
 WORKING_SIDE = 1024  # load_image shrinks larger images to this long side: the result is 28x28 anyway
 #: Modes whose pixels ``Image.reduce`` may average as they are (not palette indices, not 16-bit special modes).
 _REDUCIBLE_MODES = ("1", "L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "I", "F")
@@ -38,8 +48,9 @@ STRONG_INK = 0.4  # ink above this share of the strongest ink sets the digit's b
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, BMP, GIF, WebP)"
 _NO_INK = "The image has no ink: draw a digit or upload a photo of one"
-_LIMITS = (f"e.g. 4000x4000; JPEG photos from a phone up to {MAX_JPEG_PIXELS / 1e6:.0f} megapixels, as the camera "
-           "saves them")
+_LIMITS = (f"e.g. 4000x4000; PNGs up to {MAX_DECODED_BYTES / 4e6:.0f} megapixels in colour without transparency "
+           f"and {MAX_LOSSLESS_PIXELS / 1e6:.0f} in grey; JPEG photos from a phone up to "
+           f"{MAX_JPEG_PIXELS / 1e6:.0f} megapixels, as the camera saves them")
 
 
 
@@ -56,9 +67,11 @@ def load_image(data: bytes) -> Image.Image:
     ----------
     data : bytes
         The file's content. PNG, JPEG, BMP, GIF (first frame) and WebP are accepted, up to ``MAX_BYTES``
-        bytes. Baseline JPEGs may declare up to ``MAX_JPEG_PIXELS`` pixels, other images (and progressive
-        JPEGs, which libjpeg decodes through a full-size buffer) up to ``MAX_PIXELS``; the pixel count is
-        checked from the header before anything is decoded, and again at the size that will be decoded.
+        bytes. Baseline JPEGs may declare up to ``MAX_JPEG_PIXELS`` pixels; grey, palette and RGB images in
+        lossless formats as many as take ``MAX_DECODED_BYTES`` at full size (64 megapixels grey, 25 in colour);
+        other images (and progressive JPEGs, which libjpeg decodes through a full-size buffer) up to
+        ``MAX_PIXELS``. The pixel count is checked from the header before anything is decoded, and again at the
+        size that will be decoded.
 
     Returns
     -------
@@ -97,6 +110,16 @@ def load_image(data: bytes) -> Image.Image:
 def _is_baseline_jpeg(image: Image.Image) -> bool:
     """Whether ``image`` is a JPEG that libjpeg can decode at a reduced scale without a full-size buffer."""
     return image.format == "JPEG" and not image.info.get("progressive") and not image.info.get("progression")
+
+
+def _most_pixels(image: Image.Image) -> int:
+    """The most pixels ``image`` may declare: by its format, and for lossless formats by its decoded bytes."""
+    if _is_baseline_jpeg(image):
+        return MAX_JPEG_PIXELS
+    per_pixel = _FULL_SIZE_BYTES.get(image.mode)
+    if image.format == "JPEG" or per_pixel is None or "transparency" in image.info:
+        return MAX_PIXELS
+    return max(MAX_PIXELS, min(MAX_LOSSLESS_PIXELS, MAX_DECODED_BYTES // per_pixel))
 
 
 def _draft(image: Image.Image) -> None:
@@ -217,7 +240,7 @@ def _open(data: bytes) -> Image.Image:
 def _check_pixel_count(image: Image.Image) -> None:
     """Refuse, from the header, images with more pixels than their format may declare."""
     width, height = image.size
-    most = MAX_JPEG_PIXELS if _is_baseline_jpeg(image) else MAX_PIXELS
+    most = _most_pixels(image)
     if width * height <= most:
         return
     if image.format == "JPEG" and width * height <= MAX_JPEG_PIXELS:
@@ -226,16 +249,24 @@ def _check_pixel_count(image: Image.Image) -> None:
             f"{MAX_PIXELS / 1e6:.0f} megapixels because they are decoded at full size: save it as a standard "
             "(baseline) JPEG, as a phone's camera does, shrink it or crop it around the digit"
         )
+    kind = "" if image.format == "JPEG" else f" for a {_kind(image)} {image.format}"
     raise ImageInputError(
-        f"The image is {width}x{height} pixels; the limit is {most / 1e6:.0f} megapixels "
+        f"The image is {width}x{height} pixels; the limit{kind} is {most / 1e6:.0f} megapixels "
         f"({_LIMITS}): shrink it or crop it around the digit"
     )
 
 
+def _kind(image: Image.Image) -> str:
+    """'grey', 'colour', 'palette' or 'transparent', as the limits tell them apart."""
+    if "transparency" in image.info or image.mode in ("RGBA", "LA", "PA"):
+        return "transparent"
+    return {"1": "grey", "L": "grey", "P": "palette", "RGB": "colour"}.get(image.mode, image.mode)
+
+
 def _check_decoded_size(image: Image.Image) -> None:
-    """Refuse an image that would still be decoded above ``MAX_PIXELS`` (a JPEG whose scale could not shrink it)."""
+    """Refuse an image that would still be decoded above its limit (a JPEG whose scale could not shrink it)."""
     width, height = image.size
-    if width * height > MAX_PIXELS:
+    if width * height > (MAX_PIXELS if image.format == "JPEG" else _most_pixels(image)):
         raise ImageInputError(
             f"The image would be decoded at {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels "
             f"({_LIMITS}): a picture this long and narrow cannot be shrunk while decoding, so crop it around the digit"
