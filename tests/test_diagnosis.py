@@ -95,6 +95,22 @@ def test_overfitting_names_the_epoch_of_the_lowest_validation_loss():
     assert found.tries[0] == "Epochs: 2, where the validation loss was lowest."
 
 
+def test_a_wide_final_gap_is_overfitting_even_when_the_validation_loss_barely_rose():
+    rows = ((1, 0.64, 0.78, 0.74), (2, 0.93, 0.91, 0.37), (3, 0.9967, 0.94, 0.2688), (4, 1.0, 0.93, 0.2854))
+    history = [{"epoch": e, "accuracy": a, "val_accuracy": v, "loss": 0.1, "val_loss": vl} for e, a, v, vl in rows]
+    found = diagnosis.generalisation(_run_with(history, architecture="custom"))
+    assert found.summary == ("Overfitting: training accuracy reached 100.00% against 93.00% on the validation images, "
+                             "7.00 points apart; the validation loss was lowest after epoch 3 (0.2688) and was "
+                             "0.2854 by epoch 4.")
+    assert found.tries[0] == "Epochs: 3, where the validation loss was lowest."
+    still_falling = [*history[:3], dict(history[3], val_loss=0.25)]
+    found = diagnosis.generalisation(_run_with(still_falling, architecture="custom"))
+    assert "although the validation loss was still falling in epoch 4" in found.summary
+    assert not any(line.startswith("Epochs:") for line in found.tries)
+    narrow = [*history[:3], dict(history[3], val_accuracy=0.96)]  # 4 points apart, loss up 6%: not named
+    assert diagnosis.generalisation(_run_with(narrow, architecture="custom")) is None
+
+
 def test_a_run_that_generalises_gets_no_warning():
     history = [{"epoch": e, "accuracy": a, "val_accuracy": v, "loss": 0.1, "val_loss": vl}
                for e, a, v, vl in ((1, 0.95, 0.96, 0.15), (2, 0.98, 0.975, 0.10), (3, 0.985, 0.98, 0.09))]

@@ -5,8 +5,11 @@ number its prose quotes is traced back to the run store; then one test per false
 """
 
 import dataclasses
+import math
 import re
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ import pytest
 from mnist_lab import evaluation, report, training
 from mnist_lab.models import architectures, config, measured, optim, presets
 from mnist_lab.predictions import inference
+from mnist_lab.report.held_up import KERAS_DEFAULT_RATES
 from mnist_lab.runs.store import RunStore
 from mnist_lab.training import split_sizes
 from tests.conftest import train_small_run
@@ -31,7 +35,42 @@ def store(trained_home, tmp_path_factory):
     store = RunStore(home)
     # The Keras example with plain SGD at a learning rate far too small for it, for one epoch: it learns nothing.
     train_small_run(store, "near chance", "keras-classic", epochs=1, limit=1000, optimizer="sgd", learning_rate=1e-5)
+    # The five kinds of run of issue 22, small: the default preset on enough images for its batch norm; the same on
+    # 3,000 images, where it collapses on new images; plain SGD at 0.0001; a 3.2M-weight custom network that
+    # overfits 1,000 images in 15 epochs; the default preset stopped in its second epoch.
+    train_preset_run(store, "default preset", train_limit=10_000)
+    train_preset_run(store, "preset on 3000", train_limit=3_000)
+    train_preset_run(store, "sgd 0.0001", train_limit=2_000, optimizer="sgd", learning_rate=1e-4)
+    big = config.ModelConfig(architecture="custom", conv_blocks=1, filters=32, dense_units=512, batch_norm=False,
+                             dropout=0.0)
+    train_job(store, "big custom", big, config.TrainConfig(epochs=15, train_limit=1_000, batch_size=64,
+                                                          optimizer="adam", learning_rate=1e-3, schedule="constant"))
+    train_preset_run(store, "stopped", train_limit=6_000, epochs=3, stop_after_epoch=1)
     return store
+
+
+def train_preset_run(store, name, *, stop_after_epoch=None, **changes):
+    """Train the default preset with ``changes`` to its training settings."""
+    preset = presets.preset(config.ModelConfig().architecture)  # the preset the Train form offers first
+    train_job(store, name, preset.model, config.replace(preset.train, **changes), stop_after_epoch=stop_after_epoch)
+
+
+def train_job(store, name, model_config, train_config, *, stop_after_epoch=None):
+    """Train a run in this thread, stopped by its own epoch listener after ``stop_after_epoch`` when given."""
+    job = training.new_job(store, name, model_config, train_config)
+    if stop_after_epoch is not None:
+        threading.Thread(target=stop_in_epoch, args=(job, stop_after_epoch + 1), daemon=True).start()
+    job.run()
+
+
+def stop_in_epoch(job, epoch, batches=5):
+    """Press Stop once the job has trained ``batches`` batches of ``epoch``."""
+    while not job.done:
+        progress = job.progress()
+        if progress.epoch >= epoch and progress.batch >= batches:
+            job.stop()
+            return
+        time.sleep(0.005)
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +159,14 @@ def run_figures(chosen: report.RunEvidence, mnist) -> list[float]:
     if row.get("val_accuracy") is not None:  # the log's training against validation accuracy, and that noise
         figures += [(row["accuracy"] - row["val_accuracy"]) * 100, (row["val_accuracy"] - row["accuracy"]) * 100,
                     2 * np.sqrt(row["val_accuracy"] * (1 - row["val_accuracy"]) / validation) * 100]
-    timed = [r["train_seconds"] for r in run.history if r.get("train_seconds") is not None]
-    if timed:
-        figures += [timed[-1] / len(timed), len(timed)]
+    timed = [r for r in run.history if r.get("train_seconds") is not None]
+    full = [r for r in timed if not r.get("partial")]
+    if full:
+        figures += [full[-1]["train_seconds"] / len(full), len(full)]
+    figures.append(math.ceil(images / run.train_config["batch_size"]))  # batches an epoch
+    default = KERAS_DEFAULT_RATES.get(run.train_config.get("optimizer"))
+    if default:  # the rate against Keras' default, in whichever direction
+        figures += [default, run.train_config["learning_rate"] / default, default / run.train_config["learning_rate"]]
     return [float(value) for value in figures]
 
 
@@ -137,7 +181,11 @@ def quoted_truly(token: str, figures: list[float]) -> bool:
     return any(abs(figure * scale - value) <= tolerance for figure in figures)
 
 
-@pytest.mark.parametrize("name", ["small fast", "small perceptron", "near chance"])
+KINDS_OF_RUN = ["small fast", "small perceptron", "near chance", "default preset", "preset on 3000", "sgd 0.0001",
+                "big custom", "stopped"]
+
+
+@pytest.mark.parametrize("name", KINDS_OF_RUN)
 def test_every_number_the_report_quotes_is_the_runs_own(name, evidence, mnist, facts):
     chosen = evidence[name]
     document = prose(report.to_markdown(report.reading_copy(build(mnist, facts, chosen))))
@@ -358,3 +406,62 @@ def test_a_stopped_runs_time_is_not_called_a_time_per_epoch():
                             "epoch) and part of epoch 2, which ended early (stopped).")
     finished = Run("20260101-120000-abcdef", "r", 0.0, "finished", "", {}, {}, {}, {}, 1, history=history[:1])
     assert _timing(finished) == " Its training took 4.4 s for 1 epoch (4.4 s per epoch) on the machine that trained it."
+
+
+def test_the_five_kinds_of_run_went_as_issue_22_describes_them(store):
+    runs = {run.name: store.get(run.id) for run in store.list_runs()}
+    assert runs["stopped"].status == "stopped" and runs["stopped"].history[-1].get("partial")
+    assert runs["stopped"].history[-1]["epoch"] == 2
+    assert training.diagnosis.diagnose(runs["sgd 0.0001"]) is not None
+    assert training.diagnosis.generalisation(runs["preset on 3000"]).summary.startswith("It learned its training")
+    assert training.diagnosis.generalisation(runs["big custom"]).summary.startswith("Overfitting")
+    assert training.diagnosis.generalisation(runs["default preset"]) is None
+    assert training.diagnosis.diagnose(runs["default preset"]) is None
+
+
+def test_a2_says_how_each_runs_choices_held_up_from_its_own_log(evidence, mnist, facts):
+    for name in KINDS_OF_RUN:
+        chosen = evidence[name]
+        run = chosen.run
+        a2 = build(mnist, facts, chosen).answer("a2").text
+        failed, fragile = training.diagnosis.diagnose(run), training.diagnosis.generalisation(run)
+        assert ("the choices failed" in a2) == (failed is not None), name
+        assert ("did not carry over to new images" in a2) == (failed is None and fragile is not None), name
+        assert ("In this run they reached" in a2) == (failed is None and fragile is None), name
+        if fragile is not None and failed is None:
+            assert fragile.summary in a2
+        rate, default = run.train_config["learning_rate"], KERAS_DEFAULT_RATES[run.train_config["optimizer"]]
+        direction = "is Keras' default" if rate == default else ("times Keras' default" if rate > default
+                                                                  else "of Keras' default")
+        assert direction in a2, name
+        assert ("never had its low-rate phase" in a2) == (name == "stopped"), name
+
+
+def test_the_overfitting_run_names_the_epoch_of_its_lowest_validation_loss(evidence, mnist, facts):
+    run = evidence["big custom"].run
+    best = min(run.history, key=lambda row: row["val_loss"])
+    a2 = build(mnist, facts, evidence["big custom"]).answer("a2").text
+    assert f"the validation loss was lowest after epoch {best['epoch']} ({best['val_loss']:.4f})" in a2
+    assert "this run trained" not in a2  # a 15-epoch run is not flagged as too short for any choice
+
+
+def test_the_sgd_run_is_said_to_have_too_small_a_rate_in_a2_and_a4_alike(evidence, mnist, facts):
+    built = build(mnist, facts, evidence["sgd 0.0001"])
+    for question in ("a2", "a4"):
+        assert "0.0001 is too small for SGD" in built.answer(question).text, question
+    assert "too short to tell" not in built.answer("a4").text
+
+
+def test_b6_never_calls_a_collapse_usual(evidence, mnist, facts):
+    for name in KINDS_OF_RUN:
+        chosen = evidence[name]
+        row = next(row for row in chosen.run.history if row["epoch"] == chosen.evaluation.epoch)
+        b6 = build(mnist, facts, chosen).answer("b6").text
+        if row.get("val_accuracy") is None:
+            assert "training ahead by" not in b6 and "validation ahead by" not in b6, name
+            continue
+        points = (row["accuracy"] - row["val_accuracy"]) * 100
+        if abs(points) >= 0.005:
+            assert ("training ahead by" in b6) == (points > 0), name
+            assert ("validation ahead by" in b6) == (points < 0), name
+        assert ("as usual" in b6) == (0 < points <= 2), name

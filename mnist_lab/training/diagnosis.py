@@ -28,6 +28,9 @@ COLLAPSE_GAP = 0.2
 OVERFIT_RISE = 0.1
 #: ... and training accuracy at least this far above validation accuracy at the end.
 OVERFIT_GAP = 0.01
+#: Training accuracy this far above validation accuracy at the end is named overfitting whatever the validation
+#: loss did: a 3.2M-weight network on 900 images reached 100% against 93% with its validation loss 6% above its low.
+OVERFIT_WIDE_GAP = 0.05
 #: The architectures whose layers are all batch-normalised (a custom network is when its batch_norm is on).
 BATCH_NORMALISED = ("fast", "deep")
 #: A batch-normalised network trained for fewer steps than this in all may do far worse on new images: its running
@@ -226,7 +229,8 @@ def _collapse(run: run_store.Run, first: dict[str, Any], last: dict[str, Any]) -
 
 
 def _overfitting(run: run_store.Run) -> Diagnosis | None:
-    """Validation loss that rose well above its lowest value while training stayed ahead; None otherwise."""
+    """Validation loss that rose well above its lowest value while training stayed ahead, or training accuracy far
+    above validation accuracy at the end; None otherwise."""
     losses = [(row["epoch"], row["val_loss"]) for row in run.history if _finite(row.get("val_loss"))]
     if len(losses) < 3:
         return None
@@ -234,15 +238,24 @@ def _overfitting(run: run_store.Run) -> Diagnosis | None:
     last_epoch, last = losses[-1]
     final = run.history[-1]
     gap = final.get("accuracy", 0.0) - final.get("val_accuracy", 1.0)
-    if best_epoch == last_epoch or last < best * (1 + OVERFIT_RISE) or not gap >= OVERFIT_GAP:
+    rising = best_epoch != last_epoch and last >= best * (1 + OVERFIT_RISE) and gap >= OVERFIT_GAP
+    if not rising and not gap >= OVERFIT_WIDE_GAP:
         return None
-    summary = (f"Overfitting: the validation loss was lowest after epoch {best_epoch} ({best:.4f}) and rose to "
-               f"{last:.4f} by epoch {last_epoch}, while training accuracy reached {final['accuracy']:.2%} against "
-               f"{final['val_accuracy']:.2%} on the validation images.")
-    findings = ("After its best epoch the network kept fitting its training images more closely, and its "
-                "predictions on new images grew less certain where they were wrong.",)
-    tries = (f"Epochs: {best_epoch}, where the validation loss was lowest.",
-             "Dropout or augmentation: on (the deep preset has both), or a smaller network.",
+    accuracies = f"training accuracy reached {final['accuracy']:.2%} against {final['val_accuracy']:.2%} on the " \
+                 "validation images"
+    if rising:
+        summary = (f"Overfitting: the validation loss was lowest after epoch {best_epoch} ({best:.4f}) and rose to "
+                   f"{last:.4f} by epoch {last_epoch}, while {accuracies}.")
+    elif best_epoch != last_epoch:
+        summary = (f"Overfitting: {accuracies}, {gap * 100:.2f} points apart; the validation loss was lowest after "
+                   f"epoch {best_epoch} ({best:.4f}) and was {last:.4f} by epoch {last_epoch}.")
+    else:
+        summary = (f"Overfitting: {accuracies}, {gap * 100:.2f} points apart, although the validation loss was "
+                   f"still falling in epoch {last_epoch}.")
+    findings = ("The network fits its training images far more closely than new ones: it has learned features of "
+                "those particular images that do not carry over.",)
+    stop_at = (f"Epochs: {best_epoch}, where the validation loss was lowest.",) if best_epoch != last_epoch else ()
+    tries = (*stop_at, "Dropout or augmentation: on (the deep preset has both), or a smaller network.",
              "Training images: more, if this run used a subset.")
     return Diagnosis(summary, findings, tries)
 
