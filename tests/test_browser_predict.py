@@ -104,3 +104,14 @@ def test_uploads_show_the_picture_and_the_answer_or_say_what_is_wrong(prediction
         image.wait_for()
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
         assert image.evaluate("img => img.naturalWidth") == width
+    # The box read is shown and said; the crop is set by hand with the keyboard alone.
+    page.get_by_text("MNIST Lab read the part inside the red box").wait_for()
+    page.get_by_text("Set the crop by hand").click()
+    said = page.get_by_text(re.compile(r"of the height\), as you set it\."))
+    said.wait_for()
+    left = int(re.search(r"from (\d+)% to", said.inner_text()).group(1))
+    page.get_by_role("slider", name=re.compile("Left and right")).first.focus()  # the left edge's handle
+    page.keyboard.press("ArrowLeft")
+    page.get_by_text(f"from {left - 1}% to").wait_for()
+    page.wait_for_selector(IDLE)
+    assert page.get_by_text(re.compile(r"The model reads \d \(\d+\.\d%\)")).count() == 1
