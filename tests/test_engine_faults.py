@@ -104,3 +104,21 @@ def test_trainings_waiting_when_the_server_is_killed_are_queued_again_in_order_o
         assert run.id == runs[name].id and run.status == run_store.FINISHED, run.message
         assert run.owner == runs[name].owner == f"browser:{name[:-2].lower()}" and run.saved_epochs == 1
     assert everyone.get(runs["long"].id).status == run_store.INTERRUPTED  # it had trained: not started again
+
+
+def test_a_worker_grown_since_its_first_training_is_restarted_between_trainings(home, monkeypatch):
+    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    monkeypatch.setenv("MNIST_LAB_WORKER_RECYCLE_MB", "-10000")  # always "grown": restarted after each but the 1st
+    trainer = training.Trainer(run_store.RunStore(home))
+    small = config.TrainConfig(epochs=1, train_limit=300, batch_size=50)
+    try:
+        done = []
+        for number in range(3):
+            job = trainer.start(f"run {number + 1}", PERCEPTRON, small)
+            assert job.join(timeout=300) and job.progress().status == run_store.FINISHED, job.progress().message
+            done.append(job)
+    finally:
+        trainer.engine.close()
+    pids = [job.worker["pid"] for job in done]
+    assert pids[0] == pids[1] != pids[2]  # the 2nd grew past its level after the 1st: the 3rd ran on a new process
+    assert all(job.worker_memory_mb > 100 for job in done)

@@ -95,6 +95,12 @@ class Ending:
         ``(epoch, batches done in it)`` when the fit returned.
     timed_out : bool
         The training reached its time limit (``FitSpec.max_seconds``) and stopped there.
+    memory_mb : float
+        The resident memory of the worker process after it released the fit's memory, in MB; 0 where not
+        measured (the ``end`` message is sent before that release; the worker's task returns it).
+    recycle : bool
+        The worker's memory has grown so much since its first training that it should be restarted before the
+        next (:func:`mnist_lab.training.worker.train_task` decides).
     """
 
     diverged: bool
@@ -102,6 +108,8 @@ class Ending:
     stop_reached: tuple[int, int] | None
     last: tuple[int, int]
     timed_out: bool = False
+    memory_mb: float = 0.0
+    recycle: bool = False
 
 
 class StopSignal:

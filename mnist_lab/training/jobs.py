@@ -143,6 +143,8 @@ class TrainingJob:
         #: ``(epoch, batches done)`` when the stop request reached the training; None without a stop.
         self.stop_reached: tuple[int, int] | None = None
         self.training_images = split_sizes(len(dataset.y_train), train_config)[0]
+        #: The resident memory of the worker process after the training released its memory (NaN until known).
+        self.worker_memory_mb = math.nan
         self._queue = None
         self._remote: engines.RemoteTraining | None = None
         self._lock = threading.Lock()
@@ -262,6 +264,9 @@ class TrainingJob:
             status, message = run_store.STOPPED, f"Interrupted during epoch {self._epoch}; saved epochs are kept."
         except Exception as error:  # the run must end with a status whatever went wrong
             message = _failure_text(error, where="this process")
+            if not isinstance(error, (MnistLabError, MemoryError)):  # those say what to do in the run's message
+                logger.error("Training %s failed; the run says so. Report it with this traceback.", self.run_id,
+                             exc_info=error)
         finally:
             status, message = self._finish(status, message)
         return status
@@ -331,6 +336,7 @@ class TrainingJob:
             if self.stop_event.is_set():
                 self._remote.stop()
             status, message = self._follow(self._remote)
+            self._recycle_grown_worker(engine)
         except Exception as error:  # the run must end with a status whatever went wrong
             status, message = self._remote_failure(error, engine)
         finally:
@@ -380,6 +386,34 @@ class TrainingJob:
                 if remote.ending().get("retried"):  # raises the task's error, or KilledWorker
                     return run_store.INTERRUPTED, self._process_lost_text()
                 raise RuntimeError("the worker's task ended without saying how the training ended")
+
+    def _recycle_grown_worker(self, engine: engines.Engine) -> None:
+        """Restart the worker process that trained this job when its memory has grown (its task's ``recycle``).
+
+        Done before the job ends, so the queue sends the next training to the restarted worker, not to one being
+        restarted. Worker threads in this process are never restarted; a worker without a nanny cannot be.
+        """
+        worker = self.worker
+        if not worker or worker.get("pid") == os.getpid():
+            return
+        try:
+            ending = self._remote.ending()  # the task returns once the worker has released the fit's memory
+        except Exception as error:
+            logger.info("Training %s: its worker's task did not return (%s: %s).", self.run_id,
+                        type(error).__name__, error)
+            return
+        self.worker_memory_mb = float(ending.get("memory_mb") or math.nan)
+        if not ending.get("recycle"):
+            return
+        try:
+            engine.client().restart_workers([worker["worker"]], timeout=120)
+        except Exception as error:
+            logger.warning("The training worker %s has grown to %.0f MB and could not be restarted (%s: %s); it "
+                           "trains on. Start workers with a nanny (the default of `dask worker`) so that they can "
+                           "be.", worker["worker"], self.worker_memory_mb, type(error).__name__, error)
+            return
+        logger.info("Restarted the training worker %s between trainings: its memory had grown to %.0f MB.",
+                    worker["worker"], self.worker_memory_mb)
 
     def _remote_failure(self, error: Exception, engine: engines.Engine) -> tuple[str, str]:
         """The final status and message of a training whose task raised ``error``."""
