@@ -171,3 +171,18 @@ def test_locating_a_phone_photo_takes_under_half_a_second(mnist):
 def test_a_photo_file_round_trip_keeps_the_picture_for_display(model, mnist):
     own = predictions.read_own_digit(model, digit_on_desk(mnist.x_test[0]))
     assert own.original.size == own.location.size
+
+
+@pytest.mark.parametrize("side", [60, 120])
+def test_a_small_digit_beside_a_large_desk_is_found(mnist, side):
+    from tests.photos import desk_band
+
+    page = desk_band(write(paper((1600, 1200)), mnist.x_test[0], top=300, left=700, side=side))
+    picture = preprocess.load_image(jpeg(page))
+    location = locate.locate_digit(picture)
+    scale = 1024 / 1600  # the photo is read at 1,024 px
+    left, top, right, bottom = location.box
+    assert left <= 700 * scale + side * scale / 2 and right >= (700 + side / 2) * scale
+    assert top >= 0.24 * 768 and bottom < 0.5 * 768  # written at 25% and location.dropped_edges == ("bottom",)
+    written = preprocess.to_mnist(mnist.x_test[0])
+    assert np.corrcoef(preprocess.to_mnist(location.ink).ravel(), written.ravel())[0, 1] > 0.9
