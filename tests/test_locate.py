@@ -186,3 +186,11 @@ def test_a_small_digit_beside_a_large_desk_is_found(mnist, side):
     assert top >= 0.24 * 768 and bottom < 0.5 * 768  # written at 25% and location.dropped_edges == ("bottom",)
     written = preprocess.to_mnist(mnist.x_test[0])
     assert np.corrcoef(preprocess.to_mnist(location.ink).ravel(), written.ravel())[0, 1] > 0.9
+
+
+def test_a_picture_of_only_a_desk_edge_is_read_but_named():
+    page = paper((800, 600))
+    page[450:, :] = 60.0  # the desk along the bottom, and no digit
+    location = locate.locate_digit(preprocess.load_image(jpeg(page)))
+    assert location.reasons[0] == "every mark runs along the picture's edge, as a desk edge or a shadow does"
+    assert not location.border_ink_dropped  # it was read: nothing else was there

@@ -152,8 +152,8 @@ def locate_digit(image: Image.Image | np.ndarray, *, crop: tuple[float, float, f
     surface, noise = _paper(darkness)
     ink = darkness - surface
     np.maximum(ink, 0.0, out=ink)
-    # The 50th strongest pixel: a digit has far more, a speck of noise or dust fewer.
-    peak = float(np.partition(ink.ravel(), -min(50, max(1, ink.size // 1000)))[-min(50, max(1, ink.size // 1000))])
+    rank = min(50, max(1, ink.size // 1000))  # the 50th strongest pixel: a digit has far more, dust or noise fewer
+    peak = float(np.partition(ink.ravel(), -rank)[-rank])
     if peak < max(MIN_CONTRAST, NOISE * noise):
         raise BlankImageError("The image has no ink: draw a digit or upload a photo of one"
                               + (" (none inside the crop: widen it)" if crop is not None else ""))
@@ -169,12 +169,17 @@ def locate_digit(image: Image.Image | np.ndarray, *, crop: tuple[float, float, f
     kept = ~edge & (found.areas >= SPECK * found.areas[~edge].max(initial=0))  # specks: next to the largest kept
     dropped_share = float(found.areas[edge].sum()) / ink.size
     dropped = found.main_sides(edge)
-    if not kept.any():  # only marks along the edge: read them rather than nothing
+    only_edge = not kept.any()
+    if only_edge:  # only marks along the edge: read them rather than nothing, and say so
         kept, dropped, dropped_share = found.areas >= SPECK * found.areas.max(initial=0), (), 0.0
     group = found.near_the_largest(kept)
     logger.debug("located %d of %d marks; left out %d along %s", group.sum(), count, edge.sum(), dropped)
-    return _location(image_box=box, size=(width, height), ink=ink, found=found, kept=kept, read=group,
-                     dropped=dropped, dropped_share=dropped_share, automatic=True, whole=False)
+    location = _location(image_box=box, size=(width, height), ink=ink, found=found, kept=kept, read=group,
+                         dropped=dropped, dropped_share=dropped_share, automatic=True, whole=False)
+    if only_edge:
+        location = replace(location, reasons=("every mark runs along the picture's edge, as a desk edge or a "
+                                              "shadow does", *location.reasons))
+    return location
 
 
 class _Marks:
