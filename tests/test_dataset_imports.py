@@ -79,8 +79,18 @@ def test_emnist_files_are_stored_with_the_transposed_marker(home, arrays, monkey
 def test_a_stored_file_that_changes_is_refused(home, arrays, stored):
     path = home / "datasets" / "Existing" / (ROLES[3] + ".gz")
     path.write_bytes(idx_files(_bad(arrays, ROLES[3], arrays[3][::-1].copy()))[ROLES[3] + ".gz"])
-    with pytest.raises(DatasetError, match=r"t10k-labels-idx1-ubyte\.gz: the content differs from the checksum"):
+    with pytest.raises(DatasetError, match=r"^Existing/t10k-labels-idx1-ubyte\.gz: the content differs from the checksum") as refused:
         get_dataset("Existing", home)
+    assert str(home) not in str(refused.value)  # a page shows it: no path of the server
+
+
+def test_an_imported_dataset_names_no_path_of_the_server(home, arrays, stored):
+    dataset = get_dataset("Existing", home)
+    assert dataset.source == "IDX files in Existing" and str(home) not in dataset.source
+    (home / "datasets" / "Existing" / "classes.txt").write_bytes(b"x" * (limits.MAX_CLASSES_FILE_BYTES + 1))
+    with pytest.raises(DatasetError, match=r"^Existing/classes\.txt: .* is too big") as refused:
+        get_dataset("Existing", home)
+    assert str(home) not in str(refused.value)
 
 
 def _bomb():

@@ -94,7 +94,7 @@ def write_checksums(folder: Path, file_hashes: dict[str, str]) -> None:
     (folder / CHECKSUMS_FILE).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
 
 
-def _verify_checksums(folder: Path, filenames: Sequence[str], hashes: Sequence[str]) -> None:
+def _verify_checksums(folder: Path, filenames: Sequence[str], hashes: Sequence[str], where: str) -> None:
     """Compare the files with ``checksums.json`` when the folder has one."""
     path = folder / CHECKSUMS_FILE
     if not path.is_file():
@@ -103,23 +103,26 @@ def _verify_checksums(folder: Path, filenames: Sequence[str], hashes: Sequence[s
         recorded = json.loads(path.read_text(encoding="utf-8"))["files"]
         expected = [recorded[filename] for filename in filenames]
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise DatasetError(f"{path}: damaged or incomplete ({error}); import the dataset again") from error
+        raise DatasetError(f"{where}/{CHECKSUMS_FILE}: damaged or incomplete ({type(error).__name__}); import the "
+                           "dataset again") from error
     for filename, digest, wanted in zip(filenames, hashes, expected):
         if digest != wanted:
             raise DatasetError(
-                f"{folder / filename}: the content differs from the checksum recorded at import ({CHECKSUMS_FILE}); "
+                f"{where}/{filename}: the content differs from the checksum recorded at import ({CHECKSUMS_FILE}); "
                 "the file was changed or damaged: delete the dataset and import it again"
             )
 
 
-def _read_small(path: Path, limit: int) -> bytes:
+def _read_small(path: Path, limit: int, where: str) -> bytes:
     """Read a small file, refusing it from its size on disk when it is over ``limit``."""
     if path.stat().st_size > limit:
-        raise DatasetError(f"{path}: {limits.format_bytes(path.stat().st_size)} is too big for this file")
+        raise DatasetError(f"{where}/{path.name}: {limits.format_bytes(path.stat().st_size)} is too big for this file")
     return path.read_bytes()
 
 
-def read_idx_folder(folder: str | Path, *, name: str | None = None, transposed: bool | None = None) -> Dataset:
+def read_idx_folder(
+    folder: str | Path, *, name: str | None = None, transposed: bool | None = None, where: str | None = None
+) -> Dataset:
     """Read a dataset kept as four IDX files in a folder (see the module's docstring for the layout).
 
     Parameters
@@ -130,6 +133,9 @@ def read_idx_folder(folder: str | Path, *, name: str | None = None, transposed: 
         The dataset's name; defaults to the folder's name.
     transposed : bool, optional
         Whether the images are stored transposed (EMNIST); None applies the module's rule.
+    where : str, optional
+        How messages and the dataset's ``source`` name the folder; defaults to its path. The app passes the
+        dataset's name, so that no page shows a path of the server.
 
     Returns
     -------
@@ -145,19 +151,22 @@ def read_idx_folder(folder: str | Path, *, name: str | None = None, transposed: 
         the file.
     """
     folder = Path(folder)
+    where = where or str(folder)
     try:
         entries = sorted(entry.name for entry in folder.iterdir() if entry.is_file())
-        filenames = match_roles(entries, str(folder))
+        filenames = match_roles(entries, where)
         paths = [folder / filename for filename in filenames]
-        arrays = read_four([functools.partial(open, path, "rb") for path in paths], [str(path) for path in paths])
+        arrays = read_four([functools.partial(open, path, "rb") for path in paths],
+                           [f"{where}/{filename}" for filename in filenames])
         classes_path = folder / CLASSES_FILE
         class_names = (
-            parse_class_names(_read_small(classes_path, limits.MAX_CLASSES_FILE_BYTES), str(classes_path))
+            parse_class_names(_read_small(classes_path, limits.MAX_CLASSES_FILE_BYTES, where), f"{where}/{CLASSES_FILE}")
             if classes_path.is_file()
             else None
         )
     except OSError as error:
-        raise DatasetError(f"{error.filename or folder}: cannot be read ({error.strerror or error})") from error
+        unread = Path(error.filename).name if error.filename else ""
+        raise DatasetError(f"{where}/{unread}: cannot be read ({error.strerror or error})") from error
     if transposed is None:
         if (folder / TRANSPOSED_MARKER).exists():
             transposed = True
@@ -166,14 +175,14 @@ def read_idx_folder(folder: str | Path, *, name: str | None = None, transposed: 
         else:
             transposed = transposed_by_name(folder.name, *filenames)
     hashes = [content_sha256(array) for array in arrays]
-    _verify_checksums(folder, filenames, hashes)
+    _verify_checksums(folder, filenames, hashes, where)
     return assemble(
         name or folder.name,
         arrays,
-        [str(path) for path in paths],
+        [f"{where}/{filename}" for filename in filenames],
         class_names,
-        classes_source=str(folder / CLASSES_FILE),
+        classes_source=f"{where}/{CLASSES_FILE}",
         transposed=transposed,
-        source=f"IDX files in {folder}",
+        source=f"IDX files in {where}",
         sha256=combined_sha256(hashes),
     )

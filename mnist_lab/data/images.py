@@ -174,11 +174,11 @@ def import_image_folder(source: str | Path, name: str, home: Path | None = None,
     dataset = assemble(
         name,
         arrays,
-        [str(target / (role + ".gz")) for role in ROLES],
+        [f"{name}/{role}.gz" for role in ROLES],
         classes,
         classes_source=str(source),
         transposed=False,
-        source=f"IDX files in {target}",
+        source=f"IDX files in {name}",
         sha256=combined_sha256(hashes),
     )
 

@@ -275,7 +275,7 @@ def import_idx_upload(
         class_names,
         classes_source=prefix + CLASSES_FILE,
         transposed=transposed,
-        source=f"IDX files in {target}",
+        source=f"IDX files in {name}",
         sha256=combined_sha256(hashes),
     )
     stored = [role + (".gz" if contents[f][:2] == _GZIP_MAGIC else "") for role, f in zip(ROLES, filenames)]

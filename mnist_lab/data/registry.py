@@ -78,7 +78,7 @@ def _fingerprint(folder: Path) -> tuple:
     try:
         entries = [(entry.name, entry.stat()) for entry in folder.iterdir() if entry.is_file()]
     except OSError as error:
-        raise DatasetError(f"{folder}: cannot be read ({error.strerror or error})") from error
+        raise DatasetError(f"the folder of the dataset {folder.name!r} cannot be read ({error.strerror or error})") from error
     return (str(folder.resolve()), *sorted((name, info.st_size, info.st_mtime_ns) for name, info in entries))
 
 
@@ -110,8 +110,8 @@ def get_dataset(name: str, home: Path | None = None) -> Dataset:
     if folder is None:
         raise DatasetError(f"no dataset named {name!r}; available: {', '.join([MNIST_NAME, *registered])}")
     if not folder.is_dir():
-        raise DatasetError(f"{folder}: the folder of the dataset {name!r} does not exist (check {DATASETS_ENV})")
-    return cache.get(name, _fingerprint(folder), lambda: read_idx_folder(folder, name=name))
+        raise DatasetError(f"the folder of the dataset {name!r} does not exist (check {DATASETS_ENV})")
+    return cache.get(name, _fingerprint(folder), lambda: read_idx_folder(folder, name=name, where=name))
 
 
 def dataset_for_run(name: str, sha256: str, home: Path | None = None) -> Dataset:
