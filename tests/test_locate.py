@@ -194,3 +194,15 @@ def test_a_picture_of_only_a_desk_edge_is_read_but_named():
     location = locate.locate_digit(preprocess.load_image(jpeg(page)))
     assert location.reasons[0] == "every mark runs along the picture's edge, as a desk edge or a shadow does"
     assert not location.border_ink_dropped  # it was read: nothing else was there
+
+
+def test_a_transparent_canvas_export_is_outlined_as_black_strokes_on_white(mnist):
+    rgba = np.zeros((280, 280, 4), dtype=np.uint8)
+    rgba[:, :, :3] = 255  # white strokes: invisible on white unless shown by their opacity
+    rgba[:, :, 3] = np.asarray(Image.fromarray(mnist.x_test[0]).resize((280, 280)))
+    picture = Image.fromarray(rgba)
+    location = locate.locate_digit(picture)
+    framed = np.asarray(location.outlined(picture))
+    left, top, right, bottom = location.box
+    inside = framed[top + 5 : bottom - 5, left + 5 : right - 5]
+    assert framed[2, 2].tolist() == [255, 255, 255] and inside.min() < 40  # white paper, dark strokes

@@ -95,8 +95,19 @@ class Location:
                 "of its classes, so its answer may mean little here.")
 
     def outlined(self, picture: Image.Image) -> Image.Image:
-        """The picture in colour with the box drawn in red (3 px at the picture's 1,024 px working size)."""
-        framed = picture.convert("RGB")
+        """The picture in colour with the box drawn in red (3 px at the picture's 1,024 px working size).
+
+        A picture with transparency is shown on white; one drawn on a transparent background (a canvas export)
+        shows its strokes in black, whatever their colour, as ``to_mnist`` reads them.
+        """
+        if picture.mode == "RGBA":
+            alpha = picture.getchannel("A")
+            if np.median(np.asarray(alpha)) < 128:
+                framed = Image.eval(alpha, lambda value: 255 - value).convert("RGB")
+            else:
+                framed = Image.alpha_composite(Image.new("RGBA", picture.size, "white"), picture).convert("RGB")
+        else:
+            framed = picture.convert("RGB")
         width = max(2, round(max(framed.size) / 340))
         left, top, right, bottom = self.box
         ImageDraw.Draw(framed).rectangle((left, top, right - 1, bottom - 1), outline=(220, 30, 30), width=width)
