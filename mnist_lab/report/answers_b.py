@@ -279,7 +279,7 @@ def _b7(sources: Sources, q: Question) -> Answer:
     wrong = int(ev.confusion.loc[ev.confusion["true"] != ev.confusion["predicted"], "count"].sum())
     pairs = ev.confused_pairs
     named = "; ".join(f"{row['count']} image{'s' if row['count'] != 1 else ''} of {_a(row['true'])} read as "
-                      f"{row['predicted']}" for _, row in pairs.head(3).iterrows())
+                      f"{markdown_text(row['predicted'])}" for _, row in pairs.head(3).iterrows())
     text += (f"\n\nRun {sources.name}: {wrong:,} of {ev.summary['n']:,} test images are off the diagonal. "
              + (f"The most frequent mistakes: {named}." if len(pairs) else "No mistakes at all."))
     return Answer(q, text, (Chart(charts.confusion_heatmap(ev.confusion), "Confusion matrix of the test images"),
@@ -287,8 +287,8 @@ def _b7(sources: Sources, q: Question) -> Answer:
 
 
 def _a(digit: Any) -> str:
-    """The digit with its indefinite article: "a 7", "an 8"."""
-    return f"{'an' if str(digit) == '8' else 'a'} {digit}"
+    """The class with its indefinite article, as Markdown text: "a 7", "an 8"."""
+    return f"{'an' if str(digit) == '8' else 'a'} {markdown_text(digit)}"
 
 
 def _b8(sources: Sources, q: Question) -> Answer:

@@ -1,0 +1,82 @@
+"""Class names come from a student's classes.txt: every page, the Markdown, HTML and notebook exports show them as
+text, never as links, pictures or HTML (issue 24)."""
+
+import re
+
+import pytest
+
+from mnist_lab import data, report, training
+from mnist_lab.data.idx import write_idx
+from mnist_lab.models import config
+from mnist_lab.runs.store import RunStore
+from tests.apptest_helpers import open_app_page
+from tests.test_dataset_pipeline import three_class_split
+
+HOSTILE_CLASSES = ("<img src=//evil.example/a>", "[ring](http://evil.example)", "![bar](http://evil.example/b)")
+LIVE = (re.compile(r"(?<!\\)<img"), re.compile(r"(?<!\\)\]\(http://evil"))
+
+
+@pytest.fixture(scope="module")
+def hostile_folder(tmp_path_factory, mnist):
+    folder = tmp_path_factory.mktemp("datasets") / "Hostile3"
+    folder.mkdir()
+    x_train, y_train = three_class_split(mnist.x_train, mnist.y_train, 300)
+    x_test, y_test = three_class_split(mnist.x_test, mnist.y_test, 50)
+    for stem, array in (("train-images-idx3-ubyte", x_train), ("train-labels-idx1-ubyte", y_train),
+                        ("t10k-images-idx3-ubyte", x_test), ("t10k-labels-idx1-ubyte", y_test)):
+        write_idx(folder / f"{stem}.gz", array, compress=True)
+    (folder / "classes.txt").write_text("\n".join(HOSTILE_CLASSES) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def hostile_home(hostile_folder, tmp_path_factory):
+    home = tmp_path_factory.mktemp("hostile-home") / "home"
+    store = RunStore(home)
+    job = training.new_job(store, "hostile classes", config.ModelConfig(architecture="keras-classic"),
+                           config.TrainConfig(epochs=1, batch_size=64), data.read_idx_folder(hostile_folder))
+    assert job.run() == "finished", job.progress().message
+    return home, job.run_id
+
+
+@pytest.fixture
+def hostile_env(hostile_home, hostile_folder, monkeypatch):
+    home, run_id = hostile_home
+    monkeypatch.setenv("MNIST_LAB_HOME", str(home))
+    monkeypatch.setenv("MNIST_LAB_DATASETS", str(hostile_folder))
+    return RunStore(home), run_id
+
+
+def assert_no_live_markup(text: str, where: str) -> None:
+    for pattern in LIVE:
+        assert not pattern.search(text), f"{where}: {pattern.pattern} in {text[:300]!r}"
+
+
+def test_the_exports_show_class_names_as_text(hostile_env):
+    store, run_id = hostile_env
+    run = store.get(run_id)
+    dataset = data.get_dataset("Hostile3")
+    evidence, built = report.report_of_run(store, run, dataset)
+    markdown = report.to_markdown(report.reading_copy(built))
+    assert "evil.example" in markdown  # the names are in the document
+    assert_no_live_markup(markdown, "Markdown export")
+    html = report.to_html(report.reading_copy(built))
+    assert "evil.example" in html and "<img src=//evil" not in html and 'href="http://evil' not in html
+    notebook = report.build_notebook(evidence, dataset, report.reading_copy(built))
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            assert_no_live_markup(cell.source, "notebook Markdown cell")
+
+
+@pytest.mark.parametrize("page", ["app_pages/data.py", "app_pages/predict.py", "app_pages/evaluate.py",
+                                  "app_pages/report.py"])
+def test_every_page_shows_class_names_as_text(hostile_env, page):
+    _, run_id = hostile_env
+    at = open_app_page(page, active_run=run_id)
+    at.selectbox(key="sidebar_dataset_picker").set_value("Hostile3").run()
+    assert not at.exception
+    shown = [str(element.value) for kind in ("markdown", "caption", "error", "warning", "info", "success",
+                                             "subheader", "header", "title")
+             for element in getattr(at, kind)]
+    for text in shown:
+        assert_no_live_markup(text, page)
