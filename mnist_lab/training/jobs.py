@@ -331,18 +331,22 @@ class TrainingJob:
 
     def _train_remotely(self, engine: engines.Engine) -> None:
         status, message = run_store.FAILED, ""
+        followed = False
         try:
             self._remote = engine.submit(self.spec())
             if self.stop_event.is_set():
                 self._remote.stop()
             status, message = self._follow(self._remote)
-            self._recycle_grown_worker(engine)
+            followed = True
         except Exception as error:  # the run must end with a status whatever went wrong
             status, message = self._remote_failure(error, engine)
         finally:
+            # The run's status is final at once; its worker slot is freed once the worker has released the fit's
+            # memory (and been restarted, when it had grown), so the next training never meets a restarting worker.
+            self._finish(status, message, before_freeing=functools.partial(self._recycle_grown_worker, engine)
+                         if followed else None)
             if self._remote is not None:
                 self._remote.release()
-            self._finish(status, message)
 
     def _follow(self, remote: engines.RemoteTraining) -> tuple[str, str]:
         """Store the worker's messages until its task ends; return the final status and message.
@@ -390,8 +394,9 @@ class TrainingJob:
     def _recycle_grown_worker(self, engine: engines.Engine) -> None:
         """Restart the worker process that trained this job when its memory has grown (its task's ``recycle``).
 
-        Done before the job ends, so the queue sends the next training to the restarted worker, not to one being
-        restarted. Worker threads in this process are never restarted; a worker without a nanny cannot be.
+        Called once the run's status is final and before its queue slot is freed, so the queue sends the next
+        training to the restarted worker, not to one being restarted. Worker threads in this process are never
+        restarted; a worker without a nanny cannot be.
         """
         worker = self.worker
         if not worker or worker.get("pid") == os.getpid():
@@ -481,8 +486,12 @@ class TrainingJob:
         """Return the last epoch whose model was saved."""
         return max((row["epoch"] for row in self._epoch_rows if row.get("model_saved")), default=0)
 
-    def _finish(self, status: str, message: str) -> tuple[str, str]:
-        """Store the final status, final metrics and worker; a store failure is reported in the job. Once only."""
+    def _finish(self, status: str, message: str, *,
+                before_freeing: Callable[[], None] | None = None) -> tuple[str, str]:
+        """Store the final status, final metrics and worker; a store failure is reported in the job. Once only.
+
+        ``before_freeing`` is called once the status is final and before the job's queue slot is freed.
+        """
         with self._lock:
             if self._phase == ENDED:
                 return self._status, self._message
@@ -500,6 +509,8 @@ class TrainingJob:
             status, message = run_store.FAILED, f"{message} The final status could not be saved: {error}"
         with self._lock:
             self._status, self._message = status, message
+        if before_freeing is not None:
+            before_freeing()
         if self._queue is not None:
             self._queue.finished(self, self._measured_rate())
         self._ended.set()
