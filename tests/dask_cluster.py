@@ -78,19 +78,19 @@ def write_certificates(folder: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def dask_cluster(folder: Path, workers: int = 2) -> Iterator[Cluster]:
+def dask_cluster(folder: Path, workers: int = 2, allowed_failures: int = 0) -> Iterator[Cluster]:
     """Start ``dask scheduler`` and ``workers`` ``dask worker`` processes (one thread each) on free ports, over TLS.
 
-    The scheduler fails a task at once when its worker dies (``allowed-failures`` 0), as the embedded cluster
-    does; every process runs in its own session so it can be ended as a group. While the cluster runs, this
-    process's environment names its certificate files (``MNIST_LAB_DASK_TLS_*``), so an engine given its
+    The scheduler fails a task at once when its worker dies (``allowed_failures`` 0), as the embedded cluster
+    does; with more, it runs the task again elsewhere. Every process runs in its own session so it can be ended
+    as a group. While the cluster runs, this process's environment names its certificate files (``MNIST_LAB_DASK_TLS_*``), so an engine given its
     address, here or in a child process (the CLI), connects over TLS.
     """
     port = free_port()
     address = f"tls://127.0.0.1:{port}"
     tls = write_certificates(folder / "certificates")
     certificates = ["--tls-ca-file", tls[TLS_ENVS[0]], "--tls-cert", tls[TLS_ENVS[1]], "--tls-key", tls[TLS_ENVS[2]]]
-    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(allowed_failures),
            "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{}",
            "DASK_TEMPORARY_DIRECTORY": str(folder / "scratch"), "PYTHONUNBUFFERED": "1"}
     log = folder / "cluster.log"

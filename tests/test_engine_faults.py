@@ -122,3 +122,25 @@ def test_a_worker_grown_since_its_first_training_is_restarted_between_trainings(
     pids = [job.worker["pid"] for job in done]
     assert pids[0] == pids[1] != pids[2]  # the 2nd grew past its level after the 1st: the 3rd ran on a new process
     assert all(job.worker_memory_mb > 100 for job in done)
+
+
+def test_a_worker_killed_on_a_cluster_that_runs_tasks_again_gives_a_plain_message(home, tmp_path, monkeypatch):
+    """With ``allowed-failures`` above 0, the scheduler runs the task again on a new worker, which answers at once
+    that it was retried: the run says what happened in words, not which worker address ran what again."""
+    (tmp_path / "cluster").mkdir()
+    with dask_cluster(tmp_path / "cluster", workers=1, allowed_failures=3) as cluster:
+        monkeypatch.setenv(engine.SCHEDULER_ENV, cluster.address)
+        store = run_store.RunStore()
+        trainer = training.Trainer(store)
+        try:
+            job = trainer.start("killed", PERCEPTRON, config.TrainConfig(epochs=200, train_limit=3000, batch_size=50))
+            assert wait_until(lambda: store.get(job.run_id).saved_epochs >= 1 or job.done, timeout=300)
+            os.kill(job.worker["pid"], signal.SIGKILL)
+            assert job.join(timeout=300)
+        finally:
+            trainer.engine.close()
+    run = store.get(job.run_id)
+    assert run.status == run_store.INTERRUPTED, run.message
+    assert run.message.startswith("The training process stopped "), run.message
+    assert f"(it was killed or ran out of memory); epoch {run.saved_epochs} is kept" in run.message
+    assert "worker" not in run.message and "127.0.0.1" not in run.message
