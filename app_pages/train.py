@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from mnist_lab import charts, training
+from mnist_lab import access, charts, training
 from mnist_lab.data import Dataset
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import architectures, config, optim
@@ -282,6 +282,8 @@ if button_column.button("Start training", type="primary", disabled=busy, key="st
     start(model_config, train_config, name or suggested, dataset)
 if note := run_store.name_note(name):
     st.warning(markdown_text(note), icon=":material/content_cut:")
+if limits := access.limits.describe(trainer.limits_for(resources.user())):
+    st.caption(limits)
 if short := diagnosis.short_training(config.to_dict(model_config), config.to_dict(train_config), len(dataset.y_train)):
     st.warning(short, icon=":material/speed:")
 st.caption(f"Trains on **{markdown_text(dataset.name)}** (change it in the sidebar), on "

@@ -103,4 +103,7 @@ def test_the_train_page_of_a_shared_lab_refuses_a_training_over_the_limit_in_the
     assert not at.exception, at.exception
     assert any("This class allows at most 3 epochs per training; this one asks for 5" in error.value
                for error in at.error)
+    limits = "This class allows at most 3 epochs per training, networks of at most 2,000,000 weights and 6 " \
+             "trainings per student per hour; each training stops after 15 minutes and keeps its model."
+    assert limits in [caption.value for caption in at.caption]  # told before pressing Start
     assert run_store.RunStore(home, user=STUDENT).list_runs() == []

@@ -65,6 +65,28 @@ class ClassLimits:
         return None if self.max_training_minutes is None else 60.0 * self.max_training_minutes
 
 
+def describe(limits: ClassLimits) -> str:
+    """The limits in one sentence for a student ("" when there are none).
+
+    Examples
+    --------
+    >>> describe(ClassLimits(max_epochs=20, max_training_minutes=15))
+    'This class allows at most 20 epochs per training; each training stops after 15 minutes and keeps its model.'
+    """
+    parts = []
+    if limits.max_epochs is not None:
+        parts.append(f"at most {plural(limits.max_epochs, 'epoch')} per training")
+    if limits.max_parameters is not None:
+        parts.append(f"networks of at most {limits.max_parameters:,} weights")
+    if limits.trainings_per_hour is not None:
+        parts.append(f"{plural(limits.trainings_per_hour, 'training')} per student per hour")
+    allowed = f"This class allows {', '.join(parts[:-1])}{' and ' if len(parts) > 1 else ''}{parts[-1]}" if parts else ""
+    if limits.max_training_minutes is None:
+        return f"{allowed}." if allowed else ""
+    stop = f"each training stops after {plural(limits.max_training_minutes, 'minute')} and keeps its model."
+    return f"{allowed}; {stop}" if allowed else stop[0].upper() + stop[1:]
+
+
 #: The limits of a shared lab without login, where no teacher sets any, for each one the secrets leave out: a
 #: class of 20 on one worker then waits at most about 15 minutes per student ahead in the queue.
 SHARED_DEFAULTS = ClassLimits(max_epochs=50, max_parameters=2_000_000, trainings_per_hour=6, max_training_minutes=15)

@@ -794,6 +794,12 @@ class Trainer:
                 "at a time, so that everyone's turn comes: wait until it ends, or stop it."
             )
 
+    def limits_for(self, user: access.User) -> access.ClassLimits:
+        """The limits ``user``'s trainings are held to: the teacher's, else the lab's settings (only the time limit
+        for a teacher)."""
+        limits = self.store.class_limits().over(self.limits)
+        return access.ClassLimits(max_training_minutes=limits.max_training_minutes) if user.teacher else limits
+
     def warm_up(self) -> None:
         """Start the engine in the background (the embedded cluster, TensorFlow in its workers); errors wait.
 
