@@ -403,3 +403,15 @@ def test_an_answer_with_any_markdown_is_read_back_as_written(exported, tmp_path,
     name, content = export(copy, evidence, built, kind)
     verdict = workbook.verify_handin(copy.as_user(TEACHER), content, name)
     assert verdict.status == workbook.GENUINE, verdict.message
+
+
+def test_the_checklist_counts_the_epochs_a_stopped_run_really_trained():
+    from mnist_lab.runs.store import Run
+    from mnist_lab.workbook.checklist import _epochs_trained
+
+    history = [{"epoch": 1}, {"epoch": 2, "partial": True}]
+    stopped = Run("20261206-120000-abcdef", "r", 0.0, "stopped", "", {}, {"epochs": 3}, {}, {}, 2, history=history)
+    assert _epochs_trained(stopped) == "1 full epoch and part of epoch 2 of the 3 planned (it ended as stopped)"
+    finished = Run("20261206-120000-abcdef", "r", 0.0, "finished", "", {}, {"epochs": 1}, {}, {}, 1,
+                   history=history[:1])
+    assert _epochs_trained(finished) == "1 epoch"

@@ -12,6 +12,7 @@ from mnist_lab.data import Dataset
 from mnist_lab.models import architectures, optim
 from mnist_lab.report.evidence import RunEvidence
 from mnist_lab.report.sources import label
+from mnist_lab.runs.store import FINISHED, Run
 from mnist_lab.text import markdown_text, plural
 from mnist_lab.workbook.figures import Figure, data_figures, run_figures
 
@@ -63,8 +64,19 @@ def _a2_run(evidence: RunEvidence, f: dict[str, Figure]) -> Items:
             f"Your optimizer, {markdown_text(label(optim.OPTIMIZERS, train.get('optimizer')))} at a learning rate "
             f"of {_text(f, 'learning rate')} with the {markdown_text(label(optim.SCHEDULES, train.get('schedule')))} "
             f"schedule: why, and whether this run shows it worked (test accuracy {_text(f, 'test accuracy')}).",
-            f"Batch size {_text(f, 'batch size')}, {plural(evidence.run.saved_epochs, 'epoch')} on "
+            f"Batch size {_text(f, 'batch size')}, {_epochs_trained(evidence.run)} on "
             f"{_text(f, 'number of training images')} training images: what each choice costs or gains."]
+
+
+def _epochs_trained(run: Run) -> str:
+    """The epochs a run trained: all it planned, or, for one that ended early, the full ones and the part."""
+    full = sum(1 for row in run.history if not row.get("partial"))
+    planned = run.train_config.get("epochs", full)
+    if run.status == FINISHED or not run.history:
+        return plural(full or planned, "epoch")
+    last = run.history[-1]
+    part = f" and part of epoch {last['epoch']}" if last.get("partial") else ""
+    return f"{plural(full, 'full epoch')}{part} of the {planned} planned (it ended as {run.status})"
 
 
 def _a3_run(evidence: RunEvidence, f: dict[str, Figure]) -> Items:
