@@ -33,7 +33,7 @@ def pick_cell() -> None:
         st.session_state[TRUE], st.session_state[PREDICTED] = cell[0]["true"], cell[0]["predicted"]
 
 
-def headline(ev: evaluation.Evaluation, classes: int) -> None:
+def headline(run: run_store.Run, ev: evaluation.Evaluation, classes: int) -> None:
     s = ev.summary
     decimals = evaluation.auc_decimals([s["roc_auc_macro"], *ev.per_class["roc_auc"]])
     figures = {
@@ -49,7 +49,8 @@ def headline(ev: evaluation.Evaluation, classes: int) -> None:
     for column, kind in zip(st.columns(2), ("macro", "weighted")):
         p, r, f = (s[f"{name}_{kind}"] for name in ("precision", "recall", "f1"))
         column.markdown(f"**{kind.title()}** precision {p:.2%} · recall {r:.2%} · F1 {f:.2%}")
-    st.markdown(evaluation.gap_explanation(s, classes=classes))
+    logged = next((row.get("accuracy") for row in run.history if row.get("epoch") == ev.epoch), None)
+    st.markdown(evaluation.gap_explanation(s, classes=classes, logged_train_accuracy=logged))
     report_links.link_to_answer("b6")
     if s["train_accuracy"] is not None:
         st.caption(f"Train accuracy: this model on {s['train_images']:,} of the images it was trained on, measured like the "
@@ -93,7 +94,7 @@ def one_run(run: run_store.Run) -> None:
     classes = list(data.class_names)
     st.caption(f"Run **{markdown_text(run.name)}** ({run.status}), model of epoch {ev.epoch}, on all {ev.summary['n']:,} "
                f"test images of {markdown_text(data.name)}.")
-    headline(ev, len(classes))
+    headline(run, ev, len(classes))
     version = (run.id, run.saved_epochs)  # the evaluation and every chart of it follow the saved model
     tabs.lazy_tabs({"Per class": per_class_section, "Confusion matrix": confusion_section,
                     "ROC and precision-recall": curves_section}, TAB, ev, data, version)

@@ -284,3 +284,12 @@ def test_comparison_axes_come_from_the_data_or_show_differences_to_a_baseline(ru
 def test_recall_labels_get_room_in_the_exported_chart(evaluations):
     chart = charts.recall_bars(evaluations["small fast"].per_class, accuracy=0.9).to_dict()
     assert chart["width"] == {"step": charts.evaluation.BAND} and charts.evaluation.BAND >= 40
+
+
+def test_a_model_that_learned_in_training_but_not_as_finished_model_is_a_collapse_not_underfitting():
+    summary = {"accuracy": 0.2589, "n": 10_000, "train_accuracy": 0.27, "train_images": 2_000}
+    collapsed = evaluation.gap_explanation(summary, logged_train_accuracy=0.8004)
+    assert "its training log recorded 80.0% while it trained" in collapsed and "a collapse, not underfitting" in collapsed
+    assert "it underfits" not in collapsed
+    for logged in (None, 0.30):  # no log, or a log that learned nothing either: underfitting
+        assert "it underfits" in evaluation.gap_explanation(summary, logged_train_accuracy=logged)

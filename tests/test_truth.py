@@ -465,3 +465,11 @@ def test_b6_never_calls_a_collapse_usual(evidence, mnist, facts):
             assert ("training ahead by" in b6) == (points > 0), name
             assert ("validation ahead by" in b6) == (points < 0), name
         assert ("as usual" in b6) == (0 < points <= 2), name
+
+
+def test_b6_calls_a_collapse_a_collapse_and_a_run_near_chance_underfitting(evidence, mnist, facts):
+    collapsed = build(mnist, facts, evidence["preset on 3000"]).answer("b6").text
+    assert "a collapse, not underfitting" in collapsed and "it underfits" not in collapsed
+    assert "A2 says why, and what to try" in collapsed
+    near = build(mnist, facts, evidence["sgd 0.0001"]).answer("b6").text
+    assert "it underfits" in near and "collapse" not in near

@@ -342,7 +342,7 @@ def sampling_noise(first: float, first_n: int, second: float, second_n: int) -> 
     return 2 * math.sqrt(variance) * 100
 
 
-def gap_explanation(summary: dict[str, Any], *, classes: int = 10) -> str:
+def gap_explanation(summary: dict[str, Any], *, classes: int = 10, logged_train_accuracy: float | None = None) -> str:
     """A few sentences on the train-versus-test accuracy gap of an evaluation summary, built from its figures.
 
     Parameters
@@ -351,6 +351,9 @@ def gap_explanation(summary: dict[str, Any], *, classes: int = 10) -> str:
         :attr:`Evaluation.summary`: ``accuracy``, ``n``, ``train_accuracy`` and ``train_images``.
     classes : int
         How many classes the model chooses from (guessing is right once in ``classes``).
+    logged_train_accuracy : float, optional
+        The training accuracy the run's log recorded for the evaluated epoch, while it trained: a model that learned
+        its training images in training but not as a finished model has collapsed, it does not underfit.
 
     Returns
     -------
@@ -367,7 +370,13 @@ def gap_explanation(summary: dict[str, Any], *, classes: int = 10) -> str:
     noise = sampling_noise(train, summary.get("train_images") or 0, test, summary["n"])
     within = (f"a difference within the sampling noise of the two measurements (about ±{noise:.1f} points for "
               f"{summary.get('train_images', 0):,} training and {summary['n']:,} test images)")
-    if train < (1 + 1 / classes) / 2:
+    learnt = (1 + 1 / classes) / 2
+    if train < learnt and logged_train_accuracy is not None and logged_train_accuracy >= learnt:
+        return (f"As a finished model it gets only {train:.1%} of its own training images right (guessing gets "
+                f"{1 / classes:.0%}), although its training log recorded {logged_train_accuracy:.1%} while it trained: "
+                "it learned them in training but fails when it runs as it does on new images (a collapse, not "
+                f"underfitting), so the gap of {abs(points):.1f} points says nothing about how well it generalises.")
+    if train < learnt:
         return (f"This model gets only {train:.1%} of its own training images right (guessing gets "
                 f"{1 / classes:.0%}): it has not learnt the task yet, it underfits, so the gap of {abs(points):.1f} "
                 f"points says nothing about how well it generalises. {why}")

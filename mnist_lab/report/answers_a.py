@@ -129,8 +129,14 @@ def _against_preset(run: run_store.Run) -> str:
     return f"Compared with the `{name}` preset, this run used {'; '.join(differing)}."
 
 
+#: The catalogue of each setting whose values are choices, named by their labels in the answers.
+_CHOICES = {"loss": optim.LOSSES, "optimizer": optim.OPTIMIZERS, "schedule": optim.SCHEDULES}
+
+
 def _value(key: str, value) -> str:
     """A setting as the answers print it."""
+    if key in _CHOICES:
+        return label(_CHOICES[key], value)
     if key == "train_limit" and not value:
         return "all"
     if isinstance(value, bool):

@@ -225,7 +225,9 @@ def _b6(sources: Sources, q: Question) -> Answer:
         return Answer(q, text, todo=sources.needs_run("its own training and test accuracy"))
     run, ev = sources.run.run, sources.run.evaluation
     s = ev.summary
-    text = evaluation.gap_explanation(s, classes=len(sources.data.class_names))
+    row = next((row for row in run.history if row.get("epoch") == ev.epoch), {})
+    text = evaluation.gap_explanation(s, classes=len(sources.data.class_names),
+                                      logged_train_accuracy=row.get("accuracy"))
     figures = {"Test accuracy": f"{s['accuracy']:.2%}"}
     if s.get("train_accuracy") is not None:
         text = (f"Run {sources.name}: {s['train_accuracy']:.2%} on {s['train_images']:,} of its training images, "
@@ -253,7 +255,7 @@ def _log_comparison(sources: Sources, row: dict[str, Any]) -> str:
         return f"{opening}: the same."
     if points >= diagnosis.COLLAPSE_GAP * 100:
         return (f"{opening}: training ahead by {points:.2f} points, far beyond the usual small gap. The network does "
-                "much worse on images it did not train on: the Train page says why, and what to try.")
+                "much worse on images it did not train on: A2 says why, and what to try.")
     if points > USUAL_GAP_POINTS:
         return f"{opening}: training ahead by {points:.2f} points, more than the usual gap of a point or two."
     if points > 0:

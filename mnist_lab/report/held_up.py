@@ -74,7 +74,8 @@ def _outcome(run: run_store.Run) -> str:
         return f"**In this run the choices failed.** {failed.summary} Most likely cause: {failed.tries[0]}"
     fragile = diagnosis.generalisation(run)
     if fragile is not None:
-        return f"**In this run they did not carry over to new images.** {fragile.summary} {fragile.findings[0]}"
+        return (f"**In this run they did not carry over to new images.** {fragile.summary} {fragile.findings[0]} "
+                f"What to try first: {fragile.tries[0]}")
     last = run.history[-1]
     for key, split in (("val_accuracy", "validation"), ("accuracy", "training")):
         if isinstance(last.get(key), (int, float)):
