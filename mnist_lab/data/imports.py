@@ -18,6 +18,7 @@ names), ``checksums.json`` and ``owner.json`` (who added it, :mod:`mnist_lab.dat
 from __future__ import annotations
 
 import io
+import logging
 import re
 import shutil
 import tempfile
@@ -49,6 +50,8 @@ from mnist_lab.data.validate import (
     read_four,
 )
 from mnist_lab.errors import DatasetError
+
+logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 ._-]*")
 _CHUNK = 1 << 20
@@ -107,7 +110,9 @@ def store(target: Path, write: Callable[[Path], None], *, user: User = PERSONAL)
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
     except OSError as error:
-        raise DatasetError(f"{root}: datasets cannot be stored there ({error.strerror or error})") from error
+        logger.error("The datasets folder %s cannot be written: %s", root, error)
+        raise DatasetError(f"datasets cannot be stored on this server now ({error.strerror or error}); tell whoever "
+                           "runs the lab") from error
     try:
         write(staging)
         (staging / owners.OWNER_FILE).write_text(owners.owner_record(user), encoding="utf-8")
@@ -117,7 +122,9 @@ def store(target: Path, write: Callable[[Path], None], *, user: User = PERSONAL)
                 raise DatasetError(f"a dataset named {target.name!r} was stored meanwhile; choose another name")
             staging.rename(target)
     except OSError as error:
-        raise DatasetError(f"{target}: the dataset could not be stored ({error.strerror or error})") from error
+        logger.error("The dataset %r could not be stored in %s: %s", target.name, root, error)
+        raise DatasetError(f"the dataset {target.name!r} could not be stored ({error.strerror or error}); tell "
+                           "whoever runs the lab") from error
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
