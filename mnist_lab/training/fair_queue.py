@@ -128,11 +128,13 @@ class FairQueue:
             return Overview(self._slots, len(self._running), len(self._waiting), self._problem, self._engine.description)
 
     def shut_down(self) -> list[TrainingJob]:
-        """Cancel every waiting training and stop every running one; return the running ones."""
+        """Stop every running training and keep the waiting ones for the next server; return the running ones.
+
+        The waiting trainings leave the queue but keep their runs, still marked as waiting: the next server
+        queues them again in their order (``Trainer.take_back_waiting``), as after a crash.
+        """
         with self._cond:
-            waiting, running = list(self._waiting), list(self._running)
-        for job in waiting:
-            job.cancel()
+            running, self._waiting = list(self._running), []
         for job in running:
             job.stop()
         return running

@@ -43,6 +43,8 @@ LOST_CONTACT_SECONDS = 30.0
 #: Kept for callers that read the old name: how long a shutting-down process waits for its trainings.
 SHUTDOWN_WAIT_SECONDS = engines.SHUTDOWN_WAIT_SECONDS
 WAITING, TRAINING, ENDED = "waiting", "training", "ended"
+#: The most characters of an error's own text a failed run's message quotes.
+FAILURE_TEXT_CHARS = 300
 
 _STARTED_JOBS: weakref.WeakSet[TrainingJob] = weakref.WeakSet()
 
@@ -604,7 +606,10 @@ def _failure_text(error: BaseException, *, where: str) -> str:
         return f"{where[0].upper()}{where[1:]} ran out of memory: try a smaller model, batch size or training subset."
     if isinstance(error, run_store.StoreError):
         return f"Training ended: {error}."
-    return f"Training failed: {type(error).__name__}: {error}"
+    text = str(error)
+    if len(text) > FAILURE_TEXT_CHARS:  # Keras quotes whole arrays in some errors
+        text = text[:FAILURE_TEXT_CHARS].rstrip() + " [...]"
+    return f"Training failed: {type(error).__name__}: {text}"
 
 
 def _duration_text(seconds: float) -> str:
