@@ -24,18 +24,23 @@ def three_class_split(images: np.ndarray, labels: np.ndarray, per_class: int) ->
     return np.ascontiguousarray(images[chosen][:, :, ::-1][order]), new_labels[order]
 
 
-@pytest.fixture(scope="module")
-def shapes_folder(tmp_path_factory, mnist):
-    """The folder ``Shapes3`` in MNIST's format: four gzipped IDX files and a classes.txt."""
-    folder = tmp_path_factory.mktemp("datasets") / "Shapes3"
+def write_three_class_folder(folder, mnist, classes, *, train_per_class, test_per_class):
+    """Write a three-class dataset in MNIST's format into ``folder``: four gzipped IDX files and a classes.txt."""
     folder.mkdir()
-    x_train, y_train = three_class_split(mnist.x_train, mnist.y_train, 600)
-    x_test, y_test = three_class_split(mnist.x_test, mnist.y_test, 150)
+    x_train, y_train = three_class_split(mnist.x_train, mnist.y_train, train_per_class)
+    x_test, y_test = three_class_split(mnist.x_test, mnist.y_test, test_per_class)
     for stem, array in (("train-images-idx3-ubyte", x_train), ("train-labels-idx1-ubyte", y_train),
                         ("t10k-images-idx3-ubyte", x_test), ("t10k-labels-idx1-ubyte", y_test)):
         write_idx(folder / f"{stem}.gz", array, compress=True)
-    (folder / "classes.txt").write_text("\n".join(CLASSES) + "\n")
+    (folder / "classes.txt").write_text("\n".join(classes) + "\n")
     return folder
+
+
+@pytest.fixture(scope="module")
+def shapes_folder(tmp_path_factory, mnist):
+    """The folder ``Shapes3`` in MNIST's format: four gzipped IDX files and a classes.txt."""
+    return write_three_class_folder(tmp_path_factory.mktemp("datasets") / "Shapes3", mnist, CLASSES,
+                                    train_per_class=600, test_per_class=150)
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ import re
 import pytest
 
 from mnist_lab import data, report, training
-from mnist_lab.data.idx import write_idx
 from mnist_lab.models import config
 from mnist_lab.runs.store import RunStore
 from tests.apptest_helpers import open_app_page
-from tests.test_dataset_pipeline import three_class_split
+from tests.test_dataset_pipeline import write_three_class_folder
 
 HOSTILE_CLASSES = ("<img src=//evil.example/a>", "[ring](http://evil.example)", "![bar](http://evil.example/b)")
 LIVE = (re.compile(r"(?<!\\)<img"), re.compile(r"(?<!\\)\]\(http://evil"))
@@ -18,15 +17,8 @@ LIVE = (re.compile(r"(?<!\\)<img"), re.compile(r"(?<!\\)\]\(http://evil"))
 
 @pytest.fixture(scope="module")
 def hostile_folder(tmp_path_factory, mnist):
-    folder = tmp_path_factory.mktemp("datasets") / "Hostile3"
-    folder.mkdir()
-    x_train, y_train = three_class_split(mnist.x_train, mnist.y_train, 300)
-    x_test, y_test = three_class_split(mnist.x_test, mnist.y_test, 50)
-    for stem, array in (("train-images-idx3-ubyte", x_train), ("train-labels-idx1-ubyte", y_train),
-                        ("t10k-images-idx3-ubyte", x_test), ("t10k-labels-idx1-ubyte", y_test)):
-        write_idx(folder / f"{stem}.gz", array, compress=True)
-    (folder / "classes.txt").write_text("\n".join(HOSTILE_CLASSES) + "\n")
-    return folder
+    return write_three_class_folder(tmp_path_factory.mktemp("datasets") / "Hostile3", mnist, HOSTILE_CLASSES,
+                                    train_per_class=300, test_per_class=50)
 
 
 @pytest.fixture(scope="module")
