@@ -19,9 +19,11 @@ MNIST_OVERLAPS = ("Classes that overlap here (4 and 9; 3, 5 and 8) are among tho
 
 
 @st.cache_data(show_spinner=False)
-def gallery_strips(name: str, split: str, per_class: int, seed: int) -> dict:
+def gallery_strips(name: str, split: str, per_class: int, seed: int) -> dict[str, tuple[int, object]]:
+    """Per class name: how many images its strip holds, and the strip."""
     chosen = resources.dataset(name)
-    return {label: explore.tile(images) for label, images in explore.gallery(chosen, split, per_class, seed).items()}
+    return {label: (len(images), explore.tile(images))
+            for label, images in explore.gallery(chosen, split, per_class, seed).items()}
 
 
 @st.cache_data(show_spinner="Computing the class statistics...")
@@ -46,10 +48,12 @@ def digit_map(name: str, method: str, sample: int, seed: int) -> explore.Embeddi
 
 
 def image_row(pictures: list, names: tuple[str, ...], title: str, key: str) -> None:
-    """One small picture of every class under ``title``, in a row that wraps on a narrow screen."""
+    """One small picture of every class under ``title``, in a row that wraps on a narrow screen; each picture's
+    text alternative is the title and its class."""
     st.markdown(f"**{title}**")
     with st.container(key=key):
-        st.image(pictures, caption=list(names), output_format="PNG")
+        st.image(pictures, caption=list(names), output_format="PNG",
+                 alt=[f"{title} of class {name}" for name in names])
 
 
 def add_dataset() -> None:
@@ -107,10 +111,11 @@ def examples(data: datasets.Dataset) -> None:
     per_class = size_col.slider("Examples per class", 1, 20, 10, key="gallery_per_class", persist_state="page")
     seed = seed_col.number_input("Shuffle seed", 0, 10_000, 0, key="gallery_seed", persist_state="page",
                                  help="Another seed, other examples.")
-    for class_name, strip in gallery_strips(data.name, split, per_class, int(seed)).items():
+    for class_name, (count, strip) in gallery_strips(data.name, split, per_class, int(seed)).items():
         label, images = st.columns([1, 12], vertical_alignment="center")
         label.markdown(f"**{markdown_text(class_name)}**")
-        images.image(strip, output_format="PNG")
+        images.image(strip, output_format="PNG",
+                     alt=f"{count} random {split} image{'s' * (count != 1)} of class {class_name}, side by side")
     report_links.link_to_answer("a1")
 
 

@@ -79,7 +79,10 @@ def confusion_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) 
     pairs_col.dataframe(ev.confused_pairs, hide_index=True, width="stretch", height=150)
     cell = evaluation.cell_examples(ev, data, true, predicted)
     if cell.total:
-        st.image([explore.tile(cell.images[i : i + 10]) for i in range(0, len(cell.images), 10)], output_format="PNG")
+        rows = range(0, len(cell.images), 10)
+        st.image([explore.tile(cell.images[i : i + 10]) for i in rows], output_format="PNG",
+                 alt=[f"Test images {i + 1} to {min(i + 10, len(cell.images))} of class {true} read as {predicted}"
+                      for i in rows])
         shown = f"showing the {len(cell.images)} it was surest of" if cell.total > len(cell.images) else "surest first"
         st.caption(f"{cell.total} test images of class {markdown_text(true)} read as {markdown_text(predicted)}; {shown}.")
     else:

@@ -77,11 +77,13 @@ def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
     if own_digit is not None:
         if own_digit.original is not None:
             input_col.image(own_digit.location.outlined(own_digit.original),
-                            caption=f"Your picture. {own_digit.location.description()}", width=280)
-        seen_col.image(own_digit.picture(), "What the model sees: 28x28, fitted into 20x20, centred by mass (MNIST's layout)",
-                       output_format="PNG")
+                            caption=f"Your picture. {own_digit.location.description()}", width=280,
+                            alt=f"Your uploaded picture with the box MNIST Lab reads. {own_digit.location.description()}")
         out = predictions.explain_output(own_digit.probabilities)
         names = data.class_names
+        seen_col.image(own_digit.picture(), "What the model sees: 28x28, fitted into 20x20, centred by mass (MNIST's layout)",
+                       output_format="PNG", alt=f"Your digit as the model sees it, 28x28 pixels; it reads "
+                                                f"{names[out.predicted]} ({out.confidence:.0%})")
         result_col.markdown(f"The model reads **{markdown_text(names[out.predicted])}** ({out.confidence:.1%}); next "
                             f"best: {markdown_text(names[out.runner_up])} ({out.runner_up_probability:.1%}).")
         if own_digit.location.warning is not None:
@@ -120,7 +122,7 @@ def test_digits(model: inference.RunModel, data: Dataset, scores, version: tuple
     st.caption(f"{chosen.matches:,} of {len(data.y_test):,} test digits match. Under each: ✓/✗, true → predicted, "
                "confidence.")
     st.image(predictions.thumbnails(data.x_test, chosen.frame["index"]), list(chosen.frame["caption"]),
-             output_format="PNG")
+             output_format="PNG", alt=list(chosen.frame["alt"]))
     labels = dict(zip(chosen.frame["index"].tolist(), chosen.frame["label"]))
     pick = st.selectbox("Look closer at", list(labels), format_func=labels.get, key="predict_sample",
                         persist_state="page")
@@ -187,13 +189,16 @@ def inside_the_network(model: inference.RunModel, data: Dataset, scores, version
     st.subheader("First-layer weights" if first.kind == "dense" else "First-layer filters")
     order = " Left to right: the units of digits 0 to 9." if first.layer == architectures.OUTPUT_LAYER else ""
     st.image(inside.weights_image(first.weights),
-             f"{len(first.weights)} of {first.total}: blue positive, red negative.{order}", output_format="PNG")
+             f"{len(first.weights)} of {first.total}: blue positive, red negative.{order}", output_format="PNG",
+             alt=f"{len(first.weights)} of the {first.total} first-layer weight images of {first.layer}, blue where a "
+                 "weight is positive and red where it is negative")
     for layer in seen.feature_maps:
         st.subheader(f"Feature maps of {layer.layer}")
         st.image(inside.maps_image(layer), f"{len(layer.maps)} of {layer.channels} maps after "
                  f"{' → '.join(layer.steps)}; "
                  f"{'blue positive, red negative' if layer.signed else 'black 0, white the strongest response'}",
-                 output_format="PNG")
+                 output_format="PNG", alt=f"{len(layer.maps)} of the {layer.channels} feature maps of {layer.layer} "
+                                          "for the chosen digit")
     st.subheader("Which pixels drove the decision")
     out = predictions.explain_output(seen.probabilities)
     drawn = (vega.specs(decision_charts(pixels, seen, out)) if shown is None else

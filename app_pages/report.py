@@ -109,7 +109,7 @@ def show_evidence(item: report.Evidence, key: tuple) -> None:
     elif isinstance(item, report.Table):
         st.dataframe(item.frame, hide_index=True, height="content")
     elif isinstance(item, report.Images):
-        st.image(png_files(key, item.images), caption=list(item.captions))
+        st.image(png_files(key, item.images), caption=list(item.captions), alt=list(item.alternatives))
     elif isinstance(item, report.Chart) and item.panels:
         panels = vega.cached(("report panels", *key), lambda: list(item.panels))
         for column, panel in zip(st.columns(len(panels)), panels):  # stacked on a phone

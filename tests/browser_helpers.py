@@ -62,3 +62,41 @@ def start_training(page, name, *, epochs, images):
     page.get_by_label("Run name").press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Start training").click()
+
+
+# axe-core (bundled by axe-playwright-python, so it runs offline) ---------------------------------------------------
+
+# Rules the app cannot meet because Streamlit itself breaks them, each with the reason. Nothing else is silenced: a
+# serious or critical violation of any other rule fails the test that checks the page.
+AXE_ALLOWED: dict[str, str] = {}
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
+
+def axe_violations(page) -> list[dict]:
+    """The serious and critical axe-core violations of the page as it is now, less the rules in ``AXE_ALLOWED``.
+
+    Each is axe's own result (``id``, ``impact``, ``help``, ``nodes`` with their ``target`` and ``html``).
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"resultTypes": ["violations"]}).response
+    return [violation for violation in results["violations"]
+            if violation["impact"] in AXE_FAILING_IMPACTS and violation["id"] not in AXE_ALLOWED]
+
+
+def describe_violations(violations: list[dict]) -> str:
+    """The violations one per line: the rule, its impact, how many elements, and the first few of them."""
+    lines = []
+    for violation in violations:
+        nodes = violation["nodes"]
+        lines.append(f"{violation['id']} ({violation['impact']}, {len(nodes)} elements): {violation['help']}")
+        for node in nodes[:5]:
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            lines.append(f"    {' '.join(map(str, node['target']))}: {node['html'][:160]} | {summary[:240]}")
+    return "\n".join(lines)
+
+
+def assert_accessible(page, where: str) -> None:
+    """Fail with axe-core's findings if the page has a serious or critical violation not in ``AXE_ALLOWED``."""
+    violations = axe_violations(page)
+    assert not violations, f"axe-core on {where}:\n{describe_violations(violations)}"

@@ -25,7 +25,7 @@ def class_recall_chart(recalls: pd.DataFrame) -> alt.LayerChart:
     x = alt.X("class:N", sort=order, title="class")
     y = alt.Y("recall:Q", title="test recall", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False))
     boxes = alt.Chart(recalls).mark_boxplot(extent="min-max", opacity=0.5, size=18).encode(x=x, y=y)
-    points = alt.Chart(recalls).mark_circle(size=28, color="#1f6feb").encode(
+    points = alt.Chart(recalls).mark_circle(size=28, color="#0b57d0").encode(
         x=x, y=y, tooltip=["student", "run", "class", alt.Tooltip("recall:Q", format=".2%")]
     )
     return (boxes + points).properties(width=BAND * max(len(order), 1), height=240, autosize=NATURAL_SIZE)

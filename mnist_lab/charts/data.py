@@ -17,7 +17,10 @@ def class_balance(counts: pd.DataFrame) -> alt.Chart:
             x=alt.X("class:N", title="class"),
             xOffset="split:N",
             y=alt.Y("count:Q", title="images"),
-            color=alt.Color("split:N", title="split"),
+            # Blue and dark orange: apart for every common colour-vision deficiency, both over 3:1 on white (the
+            # theme's orange was 2.4:1); the bars' order within a class (train left) says the split as well.
+            color=alt.Color("split:N", title="split", scale=alt.Scale(domain=["train", "test"],
+                                                                      range=["#2166ac", "#b35806"])),
             tooltip=["class", "split", alt.Tooltip("count:Q", format=","), alt.Tooltip("share:Q", format=".2%")],
         )
         .properties(height=260)

@@ -9,16 +9,23 @@ from mnist_lab.charts.base import heatmap
 
 
 def probability_bars(frame: pd.DataFrame, *, height: int = 220) -> alt.LayerChart:
-    """The 10 softmax outputs (columns ``digit``, ``probability``, ``chosen``) with the argmax highlighted."""
+    """The 10 softmax outputs (columns ``digit``, ``probability``, ``chosen``) with the argmax highlighted.
+
+    The argmax differs by more than colour: its bar is dark red, the others mid blue (both over 3:1 on white, and
+    apart in lightness for a reader who cannot tell red from blue), and its label is bold and says "argmax".
+    """
     base = alt.Chart(frame).encode(
         x=alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         tooltip=["digit", alt.Tooltip("probability:Q", format=".4f")],
     )
     bars = base.mark_bar().encode(
-        color=alt.condition("datum.chosen", alt.value("#d62728"), alt.value("#9ecae1")),
+        color=alt.condition("datum.chosen", alt.value("#a50f15"), alt.value("#4a90c8")),
     )
-    labels = base.mark_text(dy=-6, fontSize=11).encode(text=alt.Text("probability:Q", format=".0%"))
+    labels = base.mark_text(dy=-6, fontSize=11).encode(
+        text=alt.Text("label:N"),
+        fontWeight=alt.condition("datum.chosen", alt.value("bold"), alt.value("normal")),
+    ).transform_calculate(label="format(datum.probability, '.0%') + (datum.chosen ? ' argmax' : '')")
     return alt.layer(bars, labels).properties(height=height)
 
 

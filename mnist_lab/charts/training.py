@@ -52,10 +52,14 @@ def _curve_layers(frame: pd.DataFrame, color: str) -> alt.LayerChart:
         color=alt.Color(f"{color}:N", title=color, scale=RUN_SCALE if color == "run" else alt.Undefined),
         tooltip=tooltip if color != "split" else tooltip[1:],
     )
-    lines = base.mark_line()
-    if color != "split":
-        lines = lines.encode(strokeDash=alt.StrokeDash("split:N", title="split", legend=SPLIT_LEGEND))
-    return alt.layer(lines, base.mark_point(filled=True, size=40))
+    # The split is never told by colour alone: it sets the dash (train solid, validation dashed) and, for one run,
+    # the points' shape as well, so that a reader who cannot tell the colours apart still can the curves.
+    lines = base.mark_line().encode(strokeDash=alt.StrokeDash("split:N", title="split", legend=SPLIT_LEGEND
+                                                              if color != "split" else alt.Undefined))
+    points = base.mark_point(filled=True, size=40)
+    if color == "split":
+        points = points.encode(shape=alt.Shape("split:N", title="split"))
+    return alt.layer(lines, points)
 
 
 def epoch_curves(frame: pd.DataFrame, *, color: str = "split", height: int = 220) -> alt.FacetChart:

@@ -27,8 +27,9 @@ class Samples:
     ----------
     frame : pandas.DataFrame
         Columns ``index`` (position in the test split), ``true``, ``predicted``, ``confidence``
-        (probability of the predicted digit), ``correct``, ``caption`` (short, under a thumbnail)
-        and ``label`` (long, for a picker).
+        (probability of the predicted digit), ``correct``, ``caption`` (short, under a thumbnail),
+        ``label`` (long, for a picker) and ``alt`` (the thumbnail's text alternative: the label and whether the
+        prediction is right, in words).
     matches : int
         Number of test digits that pass the filters.
     """
@@ -114,6 +115,10 @@ def _sample_frame(index: np.ndarray, true: np.ndarray, predicted: np.ndarray, co
             "caption": [f"{m} {t} → {p} · {c:.0%}" for m, t, p, c in zip(marks, true, predicted, confidence)],
             "label": [
                 f"#{i}: true {t}, predicted {p} ({c:.1%})" for i, t, p, c in zip(index, true, predicted, confidence)
+            ],
+            "alt": [
+                f"Test digit #{i}, labelled {t}, read as {p} with {c:.0%} confidence: {'right' if ok else 'wrong'}"
+                for i, t, p, c, ok in zip(index, true, predicted, confidence, correct)
             ],
         }
     )

@@ -40,7 +40,9 @@ def _a1(sources: Sources, q: Question) -> Answer:
     table.columns.name = None
     return Answer(q, text, (
         Images(strips, tuple(sources.facts.gallery), f"{GALLERY_PER_CLASS} random training images of each {sources.noun} "
-               "(dark ink on white)"),
+               "(dark ink on white)",
+               tuple(f"{len(images)} random training images of {sources.noun} {name}, side by side"
+                     for name, images in sources.facts.gallery.items())),
         Table(table, f"Images per {sources.noun} and split"),
     ))
 
@@ -183,14 +185,16 @@ def _a3(sources: Sources, q: Question) -> Answer:
             f"y_test[:3]                        # {data.y_test[:3].tolist()}")
     evidence = [
         Images(tuple(predictions.thumbnails(data.x_test, first["index"], scale=2)), tuple(first["caption"]),
-               f"The first {len(first)} test images: ✓ right or ✗ wrong, true → predicted {sources.noun}, confidence"),
+               f"The first {len(first)} test images: ✓ right or ✗ wrong, true → predicted {sources.noun}, confidence",
+               tuple(first["alt"])),
         Code(code, "Printed outputs"),
     ]
     mistakes = predictions.select_samples(scores, data.y_test, mistakes_only=True, order=predictions.ORDERS[1],
                                           limit=10)
     if mistakes.matches:
         evidence.append(Images(tuple(predictions.thumbnails(data.x_test, mistakes.frame["index"], scale=2)),
-                               tuple(mistakes.frame["caption"]), "The mistakes it was surest of"))
+                               tuple(mistakes.frame["caption"]), "The mistakes it was surest of",
+                               tuple(mistakes.frame["alt"])))
     return Answer(q, text, tuple(evidence))
 
 

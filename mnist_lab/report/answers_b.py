@@ -309,7 +309,10 @@ def _b8(sources: Sources, q: Question) -> Answer:
             f"print(probabilities.round(3))\n# {out.printed}\n"
             f"np.argmax(probabilities)  # {out.predicted}\ny_test[{SAMPLE_INDEX}]  # {truth}")
     image = explore.tile(sources.data.x_test[SAMPLE_INDEX : SAMPLE_INDEX + 1], scale=4)
-    return Answer(q, text, (Images((image,), (f"test image #{SAMPLE_INDEX}",)), Code(code, "The softmax vector")))
+    alt = (f"Test image #{SAMPLE_INDEX}, labelled {truth}, read as {out.predicted} with {out.confidence:.0%} "
+           f"confidence: {'right' if out.predicted == truth else 'wrong'}")
+    return Answer(q, text, (Images((image,), (f"test image #{SAMPLE_INDEX}",), alts=(alt,)),
+                            Code(code, "The softmax vector")))
 
 
 def _b9(sources: Sources, q: Question) -> Answer:

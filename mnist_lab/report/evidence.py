@@ -36,11 +36,18 @@ class Table:
 
 @dataclass(frozen=True)
 class Images:
-    """Pictures (uint8 grey arrays), each with a short caption."""
+    """Pictures (uint8 grey arrays), each with a short caption and, where the caption alone does not say what the
+    picture shows, a longer text alternative (``alts``, one per picture; empty: the captions are the alternatives)."""
 
     images: tuple[np.ndarray, ...]
     captions: tuple[str, ...]
     caption: str = ""
+    alts: tuple[str, ...] = ()
+
+    @property
+    def alternatives(self) -> tuple[str, ...]:
+        """Each picture's text alternative: its entry of ``alts``, else its caption."""
+        return self.alts or self.captions
 
 
 @dataclass(frozen=True)

@@ -296,7 +296,7 @@ def _evidence_markdown(item: Evidence, embed: Callable[[bytes], str]) -> str:
         return caption + _markdown_table(item.frame)
     if isinstance(item, Images):
         return caption + " ".join(f"![{markdown_text(text)}]({embed(png_file(image))})"
-                                  for image, text in zip(item.images, item.captions))
+                                  for image, text in zip(item.images, item.alternatives))
     if isinstance(item, Chart):
         png, error = chart_png(item)
         if not png:

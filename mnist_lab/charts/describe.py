@@ -1,0 +1,214 @@
+"""Each chart in one sentence: what it shows for this run or dataset, computed from the frame the chart is drawn from.
+
+A reader who cannot see a chart gets its key figures in words (issue 26): every function here takes the same tidy
+frame as the chart builder of the same name in :mod:`mnist_lab.charts` and returns one sentence, or two where a chart
+has two halves. No sentence says more than its figures: no "good", no "well", only what was measured.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _pct(value: float, decimals: int = 1) -> str:
+    return f"{value:.{decimals}%}"
+
+
+def _extreme(frame: pd.DataFrame, column: str, label: str, *, largest: bool) -> tuple:
+    """The row with the largest (or smallest) ``column``: its ``label`` and value, the first in order on ties."""
+    values = frame[column].to_numpy(dtype=float)
+    position = int(np.nanargmax(values) if largest else np.nanargmin(values))
+    return frame[label].iloc[position], float(values[position])
+
+
+def class_balance(counts: pd.DataFrame) -> str:
+    """The fewest and most images per class in each split (frame of :func:`mnist_lab.data.explore.class_counts`).
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"class": ["0", "1", "0", "1"], "split": ["train", "train", "test", "test"],
+    ...                        "count": [90, 110, 9, 11], "share": [0.45, 0.55, 0.45, 0.55]})
+    >>> class_balance(counts)
+    'Training images per class: from 90 (class 0, 45.0%) to 110 (class 1, 55.0%); test images per class: from 9 (class 0, 45.0%) to 11 (class 1, 55.0%).'
+    """
+    parts = []
+    for split, noun in (("train", "Training"), ("test", "test")):
+        rows = counts[counts["split"] == split].reset_index(drop=True)
+        if rows.empty:
+            continue
+        low = rows.iloc[int(rows["count"].to_numpy().argmin())]
+        high = rows.iloc[int(rows["count"].to_numpy().argmax())]
+        parts.append(f"{noun} images per class: from {int(low['count']):,} (class {low['class']}, "
+                     f"{_pct(low['share'])}) to {int(high['count']):,} (class {high['class']}, {_pct(high['share'])})")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
+
+
+def pixel_histogram(hist: pd.DataFrame, scale: str) -> str:
+    """Where the ink pixels' values lie on one ``scale`` (frame of :func:`mnist_lab.data.explore.pixel_histogram`).
+
+    Examples
+    --------
+    >>> hist = pd.DataFrame({"scale": "raw 0-255", "start": [1.0, 128.0], "end": [128.0, 256.0], "share": [0.3, 0.7]})
+    >>> pixel_histogram(hist, "raw 0-255")
+    'Ink pixels on the raw 0-255 scale: the largest bar, 70.0% of them, is from 128 to 256; 30.0% lie in the lower half of the range.'
+    """
+    rows = hist[hist["scale"] == scale].reset_index(drop=True)
+    top = rows.iloc[int(rows["share"].to_numpy().argmax())]
+    middle = (rows["start"].min() + rows["end"].max()) / 2
+    lower = float(rows.loc[rows["end"] <= middle, "share"].sum())
+    return (f"Ink pixels on the {scale} scale: the largest bar, {_pct(top['share'])} of them, is from "
+            f"{top['start']:.4g} to {top['end']:.4g}; {_pct(lower)} lie in the lower half of the range.")
+
+
+def digit_image(frame: pd.DataFrame, *, label: str = "") -> str:
+    """How much ink one image has and where (frame of :func:`mnist_lab.data.explore.image_frame`, values 0-255).
+
+    Examples
+    --------
+    >>> from mnist_lab.data.explore import image_frame
+    >>> image = np.zeros((28, 28), dtype=np.uint8); image[6:23, 14] = 255
+    >>> digit_image(image_frame(image), label="1")
+    'A 28x28 image labelled 1: 17 of its 784 pixels have ink, in rows 6 to 22 and columns 14 to 14; the darkest value is 255.'
+    """
+    rows, cols = int(frame["row"].max()) + 1, int(frame["col"].max()) + 1
+    ink = frame[frame["value"] > 0]
+    what = f"A {rows}x{cols} image" + (f" labelled {label}" if label else "")
+    if ink.empty:
+        return f"{what}: it is blank, all {rows * cols} pixels are 0."
+    return (f"{what}: {len(ink)} of its {rows * cols} pixels have ink, in rows {int(ink['row'].min())} to "
+            f"{int(ink['row'].max())} and columns {int(ink['col'].min())} to {int(ink['col'].max())}; the darkest "
+            f"value is {ink['value'].max():.4g}.")
+
+
+def probability_bars(frame: pd.DataFrame) -> str:
+    """The predicted class, the runner-up and what the rest share (frame of ``explain_output``'s ``frame``).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"digit": ["0", "1", "2"], "probability": [0.1, 0.85, 0.05],
+    ...                       "chosen": [False, True, False]})
+    >>> probability_bars(frame)
+    'The model gives 85.0% to 1 (its prediction) and 10.0% to 0; the other 1 class shares 5.0%.'
+    """
+    ranked = frame.sort_values("probability", ascending=False, kind="stable").reset_index(drop=True)
+    first, second = ranked.iloc[0], ranked.iloc[1]
+    rest = len(ranked) - 2
+    others = (f"; the other {rest} class{'es' * (rest != 1)} share{'s' * (rest == 1)} "
+              f"{_pct(float(ranked['probability'].iloc[2:].sum()))}" if rest else "")
+    return (f"The model gives {_pct(first['probability'])} to {first['digit']} (its prediction) and "
+            f"{_pct(second['probability'])} to {second['digit']}{others}.")
+
+
+def epoch_metric(history: pd.DataFrame, metric: str) -> str:
+    """Where a metric started and ended per split, and its best epoch on validation (frame of
+    :func:`mnist_lab.training.curves.history_frame`).
+
+    Examples
+    --------
+    >>> history = pd.DataFrame({"epoch": [1, 2, 1, 2], "metric": "loss", "split": ["train", "train", "validation",
+    ...                         "validation"], "value": [0.5, 0.3, 0.4, 0.35]})
+    >>> epoch_metric(history, "loss")
+    'Loss over 2 epochs: train from 0.5 to 0.3, validation from 0.4 to 0.35 (lowest, 0.35, in epoch 2).'
+    """
+    rows = history[history["metric"] == metric].sort_values("epoch")
+    if rows.empty:
+        return f"No {metric} was recorded yet."
+    epochs = int(rows["epoch"].max())
+    best = "lowest" if metric == "loss" else "highest"
+    shown = (lambda v: _pct(v, 2)) if metric == "accuracy" else (lambda v: f"{v:.4g}")
+    parts = []
+    for split, values in rows.groupby("split", sort=False):
+        text = f"{split} from {shown(values['value'].iloc[0])} to {shown(values['value'].iloc[-1])}"
+        if split == "validation" and len(values) > 1:
+            epoch, value = _extreme(values, "value", "epoch", largest=metric != "loss")
+            text += f" ({best}, {shown(value)}, in epoch {int(epoch)})"
+        parts.append(text)
+    return f"{metric.capitalize()} over {epochs} epoch{'s' * (epochs != 1)}: {', '.join(parts)}."
+
+
+def batch_curve(frame: pd.DataFrame) -> str:
+    """The running loss of the first and the last batch recorded (frame of ``curves.batch_frame``).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"epoch": [1, 1, 2], "batch": [1, 2, 1], "loss": [2.3, 1.1, 0.4],
+    ...                       "epoch_position": [0.5, 1.0, 1.5]})
+    >>> batch_curve(frame)
+    'Running training loss from 2.3 (epoch 1, batch 1) to 0.4 (epoch 2, batch 1), 3 batches recorded.'
+    """
+    first, last = frame.iloc[0], frame.iloc[-1]
+    return (f"Running training loss from {first['loss']:.4g} (epoch {int(first['epoch'])}, batch {int(first['batch'])}) "
+            f"to {last['loss']:.4g} (epoch {int(last['epoch'])}, batch {int(last['batch'])}), {len(frame):,} batch"
+            f"{'es' * (len(frame) != 1)} recorded.")
+
+
+def recall_bars(per_class: pd.DataFrame, *, accuracy: float) -> str:
+    """The class found least and most often, against the accuracy (frame of ``Evaluation.per_class``).
+
+    Examples
+    --------
+    >>> per_class = pd.DataFrame({"class": ["0", "1", "2"], "recall": [0.99, 0.9, 0.95]})
+    >>> recall_bars(per_class, accuracy=0.95)
+    'Recall from 90.0% (class 1) to 99.0% (class 0); 1 of 3 classes below the accuracy of 95.0%.'
+    """
+    low_class, low = _extreme(per_class, "recall", "class", largest=False)
+    high_class, high = _extreme(per_class, "recall", "class", largest=True)
+    below = int((per_class["recall"] < accuracy).sum())
+    return (f"Recall from {_pct(low)} (class {low_class}) to {_pct(high)} (class {high_class}); {below} of "
+            f"{len(per_class)} classes below the accuracy of {_pct(accuracy)}.")
+
+
+def ranking_error_bars(per_class: pd.DataFrame) -> str:
+    """The classes with the most and the fewest ranking errors (frame of ``Evaluation.per_class``).
+
+    Examples
+    --------
+    >>> per_class = pd.DataFrame({"class": ["0", "1"], "ranking_errors": [1.5, 12.0]})
+    >>> ranking_error_bars(per_class)
+    'Ranking errors per 10,000 pairs: most for class 1 (12.0), fewest for class 0 (1.5).'
+    """
+    most_class, most = _extreme(per_class, "ranking_errors", "class", largest=True)
+    fewest_class, fewest = _extreme(per_class, "ranking_errors", "class", largest=False)
+    return (f"Ranking errors per 10,000 pairs: most for class {most_class} ({most:.1f}), fewest for class "
+            f"{fewest_class} ({fewest:.1f}).")
+
+
+def confusion(frame: pd.DataFrame) -> str:
+    """How many test images lie on the diagonal and the largest mistake (``Evaluation.confusion``: columns
+    ``true``, ``predicted``, ``count``).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"true": ["4", "4", "9", "9"], "predicted": ["4", "9", "4", "9"],
+    ...                       "count": [95, 5, 2, 98]})
+    >>> confusion(frame)
+    '193 of 200 test images (96.5%) lie on the diagonal (read right); the largest mistake: 5 images of class 4 read as 9.'
+    """
+    counts = frame["count"].to_numpy(dtype=float)
+    right = frame["true"].astype(str) == frame["predicted"].astype(str)
+    total, on = int(counts.sum()), int(counts[right.to_numpy()].sum())
+    text = f"{on:,} of {total:,} test images ({_pct(on / total if total else 0.0)}) lie on the diagonal (read right)"
+    mistakes = frame[~right & (frame["count"] > 0)]
+    if mistakes.empty:
+        return text + "; there is no mistake."
+    worst = mistakes.iloc[int(mistakes["count"].to_numpy().argmax())]
+    count = int(worst["count"])
+    return (text + f"; the largest mistake: {count:,} image{'s' * (count != 1)} of class {worst['true']} read as "
+            f"{worst['predicted']}.")
+
+
+def curves_auc(per_class: pd.DataFrame, column: str, name: str) -> str:
+    """The classes with the lowest and the highest area under a curve (``column`` of ``Evaluation.per_class``,
+    ``name`` such as "ROC AUC").
+
+    Examples
+    --------
+    >>> per_class = pd.DataFrame({"class": ["0", "1"], "roc_auc": [0.9991, 0.9950]})
+    >>> curves_auc(per_class, "roc_auc", "ROC AUC")
+    'ROC AUC per class from 0.9950 (class 1) to 0.9991 (class 0).'
+    """
+    low_class, low = _extreme(per_class, column, "class", largest=False)
+    high_class, high = _extreme(per_class, column, "class", largest=True)
+    return f"{name} per class from {low:.4f} (class {low_class}) to {high:.4f} (class {high_class})."
