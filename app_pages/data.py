@@ -4,6 +4,7 @@ import streamlit as st
 
 from mnist_lab import charts
 from mnist_lab import data as datasets
+from mnist_lab.charts import describe
 from mnist_lab.data import explore, limits, owners
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
@@ -123,7 +124,8 @@ def classes(data: datasets.Dataset) -> None:
     counts, means, stds, _, _ = class_statistics(data.name)
     st.header("Class balance")
     st.markdown(explore.balance_sentence(counts))
-    vega.show(statistics_charts(data.name)[0], width="stretch")
+    vega.show_described(statistics_charts(data.name)[0], describe.class_balance(counts), counts, width="stretch",
+                        name="the class balance")
     st.header("The average digit and where digits differ")
     st.markdown(
         "First row: the mean of each class's training images. Second row: the per-pixel standard deviation, dark "
@@ -137,8 +139,10 @@ def classes(data: datasets.Dataset) -> None:
 def pixels(data: datasets.Dataset) -> None:
     _, _, _, histogram, facts = class_statistics(data.name)
     st.header("Pixel intensities, raw and scaled")
-    for column, chart in zip(st.columns(2), statistics_charts(data.name)[1]):
-        vega.show(chart, column, width="stretch")
+    for column, chart, scale in zip(st.columns(2), statistics_charts(data.name)[1], histogram["scale"].unique()):
+        vega.show_described(chart, describe.pixel_histogram(histogram, scale),
+                            histogram[histogram["scale"] == scale], column, width="stretch",
+                            name=f"the {scale} histogram")
     st.markdown(explore.pixel_sentence(histogram, facts, int(data.x_train.max())))
     report_links.link_to_answer("b1")
     one_digit(data)
@@ -153,9 +157,12 @@ def one_digit(data: datasets.Dataset) -> None:
     index = int(pick_index.number_input("Image index", 0, len(labels) - 1, 0, key="inspect_index",
                                         persist_state="page"))
     digit, explanation = st.columns([1, 1])
-    vega.show(vega.cached(("data digit", data.sha256, split, index),
-                          lambda: charts.heatmap(explore.image_frame(images[index]), domain=[0, 255])), digit,
-              width="content")
+    pixels = explore.image_frame(images[index])
+    vega.show_described(vega.cached(("data digit", data.sha256, split, index),
+                                    lambda: charts.heatmap(pixels, domain=[0, 255])),
+                        describe.digit_image(pixels, label=data.class_names[labels[index]]),
+                        describe.pixel_table(pixels), digit,
+                        width="content", name=f"image {index}")
     explanation.markdown(
         f"Image {index} of the {split} split is labelled **{markdown_text(data.class_names[labels[index]])}**. "
         f"Hover a cell to read its value (0 = empty background, drawn white here; 255 = full ink, drawn black).\n\n"

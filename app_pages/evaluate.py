@@ -3,6 +3,7 @@
 import streamlit as st
 
 from mnist_lab import charts, evaluation
+from mnist_lab.charts import describe
 from mnist_lab.data import Dataset, explore
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
@@ -71,7 +72,8 @@ def confusion_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) 
     chosen = (st.session_state[TRUE], st.session_state[PREDICTED])
     chart = vega.cached(("confusion", *version, normalized, chosen),
                         lambda: charts.confusion_heatmap(ev.confusion, normalized=normalized, chosen=chosen))
-    vega.show(chart, on_select=pick_cell, selection_mode=charts.CELL, key=MATRIX)
+    vega.show_described(chart, describe.confusion(ev.confusion), ev.confusion[["true", "predicted", "count", "row_share"]],
+                        on_select=pick_cell, selection_mode=charts.CELL, key=MATRIX, name="the confusion matrix")
     st.caption("Click a cell, or choose it below, to see its test images.")
     true_col, predicted_col, pairs_col = st.columns([1, 1, 3])
     true = true_col.selectbox("True class", classes, key=TRUE, persist_state="page")
@@ -115,10 +117,13 @@ def per_class_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) 
     st.download_button("Download the table (CSV)", ev.per_class.to_csv(index=False),
                        file_name=f"per-class-{version[0]}.csv", mime="text/csv", on_click="ignore", key="evaluate_csv")
     recall_col, errors_col = st.columns(2)
-    vega.show(vega.cached(("recall", *version), lambda: charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"])),
-              recall_col, width="stretch")
-    vega.show(vega.cached(("ranking errors", *version), lambda: charts.ranking_error_bars(ev.per_class)), errors_col,
-              width="stretch")
+    vega.show_described(
+        vega.cached(("recall", *version), lambda: charts.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"])),
+        describe.recall_bars(ev.per_class, accuracy=ev.summary["accuracy"]),
+        ev.per_class[["class", "recall", "support"]], recall_col, width="stretch", name="the recall per class")
+    vega.show_described(vega.cached(("ranking errors", *version), lambda: charts.ranking_error_bars(ev.per_class)),
+                        describe.ranking_error_bars(ev.per_class), ev.per_class[["class", "ranking_errors", "roc_auc"]],
+                        errors_col, width="stretch", name="the ranking errors per class")
     report_links.link_to_answer("a4")
 
 
@@ -131,9 +136,13 @@ def curves_section(ev: evaluation.Evaluation, data: Dataset, version: tuple) -> 
     shown = shown_col.multiselect("Curves", curves, default=curves, key=f"evaluate_curves_{data.name}",
                                   persist_state="page")
     axis = roc_axis(axis_col, "evaluate_roc_axis")
-    vega.show(vega.cached(("roc", *version, tuple(shown), axis), lambda: charts.roc_chart(ev.roc, classes, shown, axis=axis)),
-              width="content")
-    vega.show(vega.cached(("pr", *version, tuple(shown)), lambda: charts.pr_chart(ev.pr, classes, shown)), width="content")
+    vega.show_described(
+        vega.cached(("roc", *version, tuple(shown), axis), lambda: charts.roc_chart(ev.roc, classes, shown, axis=axis)),
+        describe.curves_auc(ev.per_class, "roc_auc", "ROC AUC"), ev.roc[ev.roc["class"].isin(shown)],
+        width="content", name="the ROC curves")
+    vega.show_described(vega.cached(("pr", *version, tuple(shown)), lambda: charts.pr_chart(ev.pr, classes, shown)),
+                        describe.curves_auc(ev.per_class, "average_precision", "Average precision"),
+                        ev.pr[ev.pr["class"].isin(shown)], width="content", name="the precision-recall curves")
 
 
 def roc_axis(column, key: str) -> str:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from mnist_lab import charts, predictions
+from mnist_lab.charts import describe
 from mnist_lab.data import Dataset, explore
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import architectures
@@ -88,7 +89,8 @@ def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
                             f"best: {markdown_text(names[out.runner_up])} ({out.runner_up_probability:.1%}).")
         if own_digit.location.warning is not None:
             result_col.warning(own_digit.location.warning)
-        vega.show(charts.probability_bars(out.frame), result_col, width="stretch")
+        vega.show_described(charts.probability_bars(out.frame), describe.probability_bars(out.frame),
+                            out.frame, result_col, width="stretch", name="the probabilities")
 
 
 def crop_controls(column, location, upload_id: str) -> tuple[int, int, int, int] | None:
@@ -129,10 +131,13 @@ def test_digits(model: inference.RunModel, data: Dataset, scores, version: tuple
     st.session_state[PICK] = pick
     out = predictions.explain_output(scores[pick])
     digit_col, bars_col = st.columns([1, 2])
-    vega.show(vega.cached(("test digit", data.name, data.sha256, pick), lambda: digit_chart(data.x_test[pick])),
-              digit_col, width="content")
-    vega.show(vega.cached(("probabilities", *version, pick), lambda: charts.probability_bars(out.frame)), bars_col,
-              width="stretch")
+    pixels = explore.image_frame(data.x_test[pick])
+    vega.show_described(vega.cached(("test digit", data.name, data.sha256, pick), lambda: digit_chart(data.x_test[pick])),
+                        describe.digit_image(pixels, label=data.class_names[int(data.y_test[pick])]),
+                        describe.pixel_table(pixels), digit_col, width="content", name=f"test digit #{pick}")
+    vega.show_described(vega.cached(("probabilities", *version, pick), lambda: charts.probability_bars(out.frame)),
+                        describe.probability_bars(out.frame), out.frame, bars_col, width="stretch",
+                        name="the probabilities")
     truth = int(data.y_test[pick])
     st.markdown(f"Softmax turns the last layer's {data.n_classes} scores into probabilities that add up to "
                 f"{out.total:.3f}. `np.argmax` picks the position of the largest: **{out.predicted}** "

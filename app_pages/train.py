@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from mnist_lab import access, charts, training
+from mnist_lab.charts import describe
 from mnist_lab.data import Dataset
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import architectures, config, optim
@@ -116,15 +117,17 @@ def where_trainings_run() -> str:
 
 def draw_batches(run: run_store.Run, progress: training.Progress) -> None:
     if progress.batches:
-        vega.show(vega.cached(("batches", run.version), lambda: charts.batch_curve(
-            curves.batch_frame(progress.batches, progress.batches_per_epoch))), width="stretch")
+        frame = curves.batch_frame(progress.batches, progress.batches_per_epoch)
+        vega.show_described(vega.cached(("batches", run.version), lambda: charts.batch_curve(frame)),
+                            describe.batch_curve(frame), frame, width="stretch", name="the batch-by-batch loss")
 
 
 def draw_epochs(key: tuple, history: pd.DataFrame) -> None:
     """Loss and accuracy per epoch side by side (stacked on a phone), built once per ``key`` for every session."""
     specs = vega.cached(("epochs", *key), lambda: [charts.metric_curve(history, metric) for metric in curves.METRICS])
-    for column, spec in zip(st.columns(len(specs)), specs):
-        vega.show(spec, column, width="stretch")
+    for column, spec, metric in zip(st.columns(len(specs)), specs, curves.METRICS):
+        vega.show_described(spec, describe.epoch_metric(history, metric), history[history["metric"] == metric],
+                            column, width="stretch", name=f"the {metric} per epoch")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

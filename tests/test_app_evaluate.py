@@ -64,7 +64,8 @@ def test_one_run_shows_headline_table_matrix_and_curves(run_ids, runs_home):
     assert any("What a confusion matrix tells" in md.value for md in at.markdown)
     assert any('"name":"cell"' in spec.replace(" ", "") for spec in chart_specs(at))
     # The most frequent mistake is chosen at first, and its images are shown.
-    pair = at.dataframe[0].value.iloc[0]
+    pairs = next(table.value for table in at.dataframe if list(table.value.columns) == ["true", "predicted", "count"])
+    pair = pairs.iloc[0]
     chosen = (at.selectbox(key="evaluate_true").value, at.selectbox(key="evaluate_predicted").value)
     assert chosen == (pair["true"], pair["predicted"])
     assert f"{pair['count']} test images of class {pair['true']} read as {pair['predicted']}" in captions(at)

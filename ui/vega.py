@@ -17,6 +17,8 @@ from typing import Any
 import streamlit as st
 from streamlit import dataframe_util
 
+from mnist_lab.text import markdown_text
+
 
 def spec(chart: Any) -> dict:
     """The Vega-Lite spec of an Altair ``chart`` (a dict passes through), without schema validation, its named
@@ -62,3 +64,18 @@ def cached(key: tuple, _build: Callable[[], Any]) -> dict | list[dict]:
     """
     built = _build()
     return specs(built) if isinstance(built, list) else spec(built)
+
+
+def show_described(chart: Any, summary: str, table: Any, where: Any = None, *, name: str = "this chart",
+                   **options: Any) -> Any:
+    """Draw ``chart`` as :func:`show` does, then its one-sentence ``summary`` (from :mod:`mnist_lab.charts.describe`)
+    and, in a closed expander, ``table``: the figures it is drawn from, for a reader who cannot see the chart.
+
+    ``name`` is what the expander calls the chart ("the class balance"). Returns what :func:`show` returns.
+    """
+    place = st if where is None else where
+    drawn = show(chart, place, **options)
+    place.caption(markdown_text(summary))
+    with place.expander(f"The data of {name} as a table"):
+        st.dataframe(table, hide_index=True, width="stretch")
+    return drawn

@@ -82,6 +82,20 @@ def digit_image(frame: pd.DataFrame, *, label: str = "") -> str:
             f"value is {ink['value'].max():.4g}.")
 
 
+def pixel_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """An image in long form (columns ``row``, ``col``, ``value``) as the table of its pixels: a column ``row``,
+    then one column per image column ("column 0"...).
+
+    Examples
+    --------
+    >>> from mnist_lab.data.explore import image_frame
+    >>> pixel_table(image_frame(np.array([[0, 255], [7, 0]]))).to_dict("records")
+    [{'row': 0, 'column 0': 0, 'column 1': 255}, {'row': 1, 'column 0': 7, 'column 1': 0}]
+    """
+    table = frame.pivot(index="row", columns="col", values="value")
+    return table.rename(columns=lambda col: f"column {col}").rename_axis(columns=None).reset_index()
+
+
 def probability_bars(frame: pd.DataFrame) -> str:
     """The predicted class, the runner-up and what the rest share (frame of ``explain_output``'s ``frame``).
 

@@ -12,7 +12,7 @@ def probability_bars(frame: pd.DataFrame, *, height: int = 220) -> alt.LayerChar
     """The 10 softmax outputs (columns ``digit``, ``probability``, ``chosen``) with the argmax highlighted.
 
     The argmax differs by more than colour: its bar is dark red, the others mid blue (both over 3:1 on white, and
-    apart in lightness for a reader who cannot tell red from blue), and its label is bold and says "argmax".
+    apart in lightness for a reader who cannot tell red from blue), and its label says "argmax".
     """
     base = alt.Chart(frame).encode(
         x=alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0)),
@@ -22,10 +22,8 @@ def probability_bars(frame: pd.DataFrame, *, height: int = 220) -> alt.LayerChar
     bars = base.mark_bar().encode(
         color=alt.condition("datum.chosen", alt.value("#a50f15"), alt.value("#4a90c8")),
     )
-    labels = base.mark_text(dy=-6, fontSize=11).encode(
-        text=alt.Text("label:N"),
-        fontWeight=alt.condition("datum.chosen", alt.value("bold"), alt.value("normal")),
-    ).transform_calculate(label="format(datum.probability, '.0%') + (datum.chosen ? ' argmax' : '')")
+    labels = base.mark_text(dy=-6, fontSize=11).encode(text=alt.Text("label:N")).transform_calculate(
+        label="format(datum.probability, '.0%') + (datum.chosen ? ' argmax' : '')")
     return alt.layer(bars, labels).properties(height=height)
 
 
