@@ -145,7 +145,7 @@ def test_digits(model: inference.RunModel, data: Dataset, scores, version: tuple
                 f"is **{truth}** ({markdown_text(data.class_names[truth])}): the prediction is "
                 f"{'right' if out.predicted == truth else '**wrong**'}.")
     st.code(f"probabilities = model.predict(x_test[{pick}:{pick + 1}])[0]\nprint(probabilities.round(3))\n"
-            f"# {out.printed}\nnp.argmax(probabilities)  # {out.predicted}")
+            f"# {out.printed}\nnp.argmax(probabilities)  # {out.predicted}", wrap_lines=True)  # no scrolling box on a phone
     report_links.link_to_answer("b8")
 
 

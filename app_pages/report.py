@@ -100,6 +100,12 @@ def png_files(key: tuple, _images: tuple) -> list[bytes]:
     return [report.png_file(image) for image in _images]
 
 
+def described(item: report.Chart) -> None:
+    """The chart's summary in words and its figures as a table, under the chart."""
+    if item.summary:
+        vega.describe(item.summary, item.table)
+
+
 def show_evidence(item: report.Evidence, key: tuple) -> None:
     if item.caption:
         st.caption(item.caption)
@@ -114,10 +120,12 @@ def show_evidence(item: report.Evidence, key: tuple) -> None:
         panels = vega.cached(("report panels", *key), lambda: list(item.panels))
         for column, panel in zip(st.columns(len(panels)), panels):  # stacked on a phone
             vega.show(panel, column, width="stretch")
+        described(item)
     elif isinstance(item, report.Chart):
         # Each chart at its own size unless it may stretch: stretched, a natural-size chart (square plot, legend
         # below) kept its axes and legend outside the stretched width and was cut off at 1,400 px.
         vega.show(vega.cached(("report chart", *key), lambda: item.chart), width="stretch" if item.stretch else "content")
+        described(item)
     else:
         st.code(item.code, language="python", wrap_lines=True)
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from mnist_lab import access, evaluation, report, training
+from mnist_lab.charts import describe
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs.store import DIVERGED, FINISHED, RunStore
@@ -245,14 +246,17 @@ def test_html_is_one_self_contained_document_whose_only_external_links_are_citat
     assert links == ["#b8", "https://example.org/perceptron", "https://example.org/x.png"]
 
 
-def test_markdown_export_has_the_question_numbers_as_headings(mnist, fast_report):
+def test_markdown_export_has_the_question_numbers_as_headings(mnist, evidence, fast_report):
     document = report.to_markdown(report.reading_copy(fast_report))
     headings = re.findall(r"^### (\w\d)\. ", document, flags=re.MULTILINE)
     assert headings == [q.number for q in report.QUESTIONS]
     assert document.startswith("# MNIST Lab report: small fast")
     assert "| class | precision | recall | F1 | ROC AUC | ranking errors per 10,000 pairs | test images |" in document
     assert document.count("](data:image/png;base64,") >= 10 + 20  # the digits of A1 and A3
-    assert "*Confusion matrix of the test images*\n\n![Confusion matrix of the test images](data:image/png;base64," in document
+    # The chart's text alternative and the sentence under it: what it shows for this run, from its figures.
+    summary = re.escape(report.markdown_text(describe.confusion(evidence["small fast"].evaluation.confusion)))
+    assert re.search(r"\*Confusion matrix of the test images\*\n\n!\[Confusion matrix of the test images\. "
+                     + summary + r"\]\(data:image/png;base64,[^)]+\)\n\n" + summary, document)
 
 
 def test_user_text_cannot_format_markdown():

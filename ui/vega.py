@@ -73,9 +73,15 @@ def show_described(chart: Any, summary: str, table: Any, where: Any = None, *, n
 
     ``name`` is what the expander calls the chart ("the class balance"). Returns what :func:`show` returns.
     """
-    place = st if where is None else where
-    drawn = show(chart, place, **options)
-    place.caption(markdown_text(summary))
-    with place.expander(f"The data of {name} as a table"):
-        st.dataframe(table, hide_index=True, width="stretch")
+    drawn = show(chart, where, **options)
+    describe(summary, table, where, name=name)
     return drawn
+
+
+def describe(summary: str, table: Any, where: Any = None, *, name: str = "this chart") -> None:
+    """A chart's one-sentence ``summary`` and, in a closed expander, its figures (``table``, none when None)."""
+    place = st if where is None else where
+    place.caption(markdown_text(summary))
+    if table is not None:
+        with place.expander(f"The data of {name} as a table"):
+            st.dataframe(table, hide_index=True, width="stretch")

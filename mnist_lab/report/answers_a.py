@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from mnist_lab import charts, evaluation, predictions
+from mnist_lab.charts import describe
 from mnist_lab.data import explore
 from mnist_lab.models import architectures, config, optim, presets
 from mnist_lab.report.evidence import GALLERY_PER_CLASS, Answer, Chart, Code, Figures, Images, Table
@@ -225,12 +226,16 @@ def _a4(sources: Sources, q: Question) -> Answer:
         Figures(figures),
         Table(_per_class_table(per_class, decimals), f"Per {sources.noun}"),
         Chart(charts.roc_chart(ev.roc, classes, [*classes, *charts.AVERAGES]), f"ROC curves, one {sources.noun} "
-              "against the rest, with the micro and macro averages, on a logarithmic false-positive-rate axis"),
+              "against the rest, with the micro and macro averages, on a logarithmic false-positive-rate axis",
+              summary=describe.curves_auc(per_class, "roc_auc", "ROC AUC"), table=ev.roc),
         Chart(charts.recall_bars(per_class, accuracy=s["accuracy"]), f"Recall per {sources.noun}; the line is the "
-              "accuracy", stretch=True),
-        Chart(charts.ranking_error_bars(per_class), f"Ranking errors per {sources.noun} (1 - ROC AUC)", stretch=True),
+              "accuracy", stretch=True, summary=describe.recall_bars(per_class, accuracy=s["accuracy"]),
+              table=per_class[["class", "recall", "support"]]),
+        Chart(charts.ranking_error_bars(per_class), f"Ranking errors per {sources.noun} (1 - ROC AUC)", stretch=True,
+              summary=describe.ranking_error_bars(per_class), table=per_class[["class", "ranking_errors", "roc_auc"]]),
         Chart(charts.pr_chart(ev.pr, classes, [*classes, "micro"]), f"Precision against recall, one {sources.noun} "
-              "against the rest"),
+              "against the rest", summary=describe.curves_auc(per_class, "average_precision", "Average precision"),
+              table=ev.pr[ev.pr["class"].isin([*classes, "micro"])]),
     ))
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_lab import charts, evaluation, predictions, training
+from mnist_lab.charts import describe
 from mnist_lab.data import explore
 from mnist_lab.models import config, optim
 from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Table
@@ -177,7 +178,8 @@ def _b4(sources: Sources, q: Question) -> Answer:
              f"10 outputs add up to {out.total:.3f}.")
     return Answer(q, text, (layer_table(last, "The output layer"),
                             Chart(charts.probability_bars(out.frame),
-                                  f"The 10 outputs for test image #{SAMPLE_INDEX}")))
+                                  f"The 10 outputs for test image #{SAMPLE_INDEX}",
+                                  summary=describe.probability_bars(out.frame), table=out.frame)))
 
 
 def _b5(sources: Sources, q: Question) -> Answer:
@@ -241,7 +243,9 @@ def _b6(sources: Sources, q: Question) -> Answer:
     history = curves.history_frame(run.history)
     if len(history):
         evidence.append(Chart(charts.epoch_curves(history), "Loss and accuracy per epoch",
-                              panels=tuple(charts.metric_curve(history, metric) for metric in curves.METRICS)))
+                              panels=tuple(charts.metric_curve(history, metric) for metric in curves.METRICS),
+                              summary=" ".join(describe.epoch_metric(history, metric) for metric in curves.METRICS),
+                              table=history))
     return Answer(q, text, tuple(evidence))
 
 
@@ -284,7 +288,9 @@ def _b7(sources: Sources, q: Question) -> Answer:
                       f"{markdown_text(row['predicted'])}" for _, row in pairs.head(3).iterrows())
     text += (f"\n\nRun {sources.name}: {wrong:,} of {ev.summary['n']:,} test images are off the diagonal. "
              + (f"The most frequent mistakes: {named}." if len(pairs) else "No mistakes at all."))
-    return Answer(q, text, (Chart(charts.confusion_heatmap(ev.confusion), "Confusion matrix of the test images"),
+    return Answer(q, text, (Chart(charts.confusion_heatmap(ev.confusion), "Confusion matrix of the test images",
+                                  summary=describe.confusion(ev.confusion),
+                                  table=ev.confusion[["true", "predicted", "count", "row_share"]]),
                             Table(pairs, "The most confused pairs")))
 
 

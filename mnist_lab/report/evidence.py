@@ -63,6 +63,10 @@ class Chart:
     caption: str = ""
     panels: tuple = ()
     stretch: bool = False
+    #: What the chart shows for this run in one sentence (:mod:`mnist_lab.charts.describe`), and the figures it is
+    #: drawn from: for a reader who cannot see it.
+    summary: str = ""
+    table: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -301,7 +301,9 @@ def _evidence_markdown(item: Evidence, embed: Callable[[bytes], str]) -> str:
         png, error = chart_png(item)
         if not png:
             return f"{caption}*This chart could not be drawn: {markdown_text(error)}*"
-        return f"{caption}![{markdown_text(item.caption)}]({embed(png)})"
+        summary = f"\n\n{markdown_text(item.summary)}" if item.summary else ""
+        alt = f"{item.caption}. {item.summary}" if item.summary else item.caption
+        return f"{caption}![{markdown_text(alt)}]({embed(png)}){summary}"
     fence = "````" if "```" in item.code else "```"
     return f"{caption}{fence}\n{item.code}\n{fence}"
 
