@@ -200,8 +200,9 @@ def digit_map_section(data: datasets.Dataset) -> None:
         projected = digit_map(data.name, method, sample, 0)
     points = projected.points
     title = f"{len(points):,} training images, {method.upper()}, computed in {projected.seconds:.1f} s"
-    vega.show(vega.cached(("map", data.sha256, method, sample, title),
-                          lambda: charts.embedding_scatter(points, title=title)), width="stretch")
+    vega.show_described(vega.cached(("map", data.sha256, method, sample, title),
+                                    lambda: charts.embedding_scatter(points, title=title)),
+                        describe.embedding(points), points, width="stretch", name="the map")
     inputs = data.image_shape[0] * data.image_shape[1]
     st.caption(
         f"This {what} took {projected.seconds:.1f} s to compute on this server (measured when it was computed; it is "

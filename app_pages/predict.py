@@ -208,8 +208,11 @@ def inside_the_network(model: inference.RunModel, data: Dataset, scores, version
     out = predictions.explain_output(seen.probabilities)
     drawn = (vega.specs(decision_charts(pixels, seen, out)) if shown is None else
              vega.cached(("decision", *shown), lambda: decision_charts(pixels, seen, out)))
-    for column, chart in zip(st.columns(3), drawn):
-        vega.show(chart, column, width="content")
+    maps = [(explore.image_frame(pixels), "the digit"), *(
+        (explore.image_frame(seen.saliency[digit]), f"the score of {digit}") for digit in (out.predicted, out.runner_up))]
+    sentences = [describe.digit_image(maps[0][0]), *(describe.saliency(frame, name=name) for frame, name in maps[1:])]
+    for column, chart, (frame, name), sentence in zip(st.columns(3), drawn, maps, sentences):
+        vega.show_described(chart, sentence, describe.pixel_table(frame), column, width="content", name=name)
     st.caption("Gradient x input: how much each pixel's ink raised (blue) or lowered (red) the score; blank pixels "
                "count for nothing.")
 

@@ -37,6 +37,8 @@ class Findings:
 
     def check(self, page, where: str) -> None:
         page.wait_for_function(CHARTS_DRAWN)
+        if shots := os.environ.get("A11Y_SHOTS"):  # a folder for a screenshot of every state checked, to look at
+            page.screenshot(path=str(Path(shots) / (re.sub(r"[^\w]+", "-", where).strip("-") + ".png")), full_page=True)
         violations = axe_violations(page)
         if violations:
             self.found[where] = violations
@@ -89,7 +91,6 @@ def test_every_page_as_a_new_visitor_sees_it(chromium, lab, size):
     for title in PAGES:
         visit(page, lab, title)
         check_every_tab(page, findings, f"{title} (no run yet, {size})")
-    page.screenshot(path=f"/tmp/shots26/new-visitor-{size.replace(' ', '')}.png", full_page=True)
     context.close()
     findings.assert_none()
 

@@ -141,3 +141,23 @@ def test_every_picture_of_the_report_has_a_text_alternative_naming_what_it_shows
     gallery = pictures[0]
     for alt, (name, images) in zip(gallery.alternatives, facts.gallery.items()):
         assert alt == f"{len(images)} random training images of digit {name}, side by side"
+
+
+def test_the_saliency_sentence_counts_the_pixels_that_raise_and_lower_the_score():
+    effect = np.zeros((28, 28))
+    effect[10:14, 12] = 0.25
+    effect[20, 3] = -0.5
+    sentence = describe.saliency(explore.image_frame(effect), name="the score of 1")
+    assert sentence == ("For the score of 1: 4 pixels raised it (by 1 in all) and 1 lowered it (by 0.5); the strongest "
+                        "push up is at row 10, column 12.")
+
+
+def test_the_map_sentence_names_the_closest_and_farthest_class_centres(mnist):
+    points = explore.embedding(mnist, method="pca", sample=1000, seed=0).points
+    centres = {name: group[["x", "y"]].mean().to_numpy() for name, group in points.groupby("class")}
+    pairs = {(a, b): float(np.linalg.norm(centres[a] - centres[b])) for a in centres for b in centres if a < b}
+    (near_a, near_b), near = min(pairs.items(), key=lambda item: item[1])
+    (far_a, far_b), far = max(pairs.items(), key=lambda item: item[1])
+    assert describe.embedding(points) == (f"1,000 images on the map; the centres of classes {near_a} and {near_b} lie "
+                                          f"closest ({near:.3g} apart), those of {far_a} and {far_b} farthest "
+                                          f"({far:.3g} apart).")

@@ -226,3 +226,49 @@ def curves_auc(per_class: pd.DataFrame, column: str, name: str) -> str:
     low_class, low = _extreme(per_class, column, "class", largest=False)
     high_class, high = _extreme(per_class, column, "class", largest=True)
     return f"{name} per class from {low:.4f} (class {low_class}) to {high:.4f} (class {high_class})."
+
+
+def saliency(frame: pd.DataFrame, *, name: str) -> str:
+    """Which pixels raised and which lowered a class's score (a signed map in long form: ``row``, ``col``,
+    ``value``; ``name`` says whose score, such as "the score of 7").
+
+    Examples
+    --------
+    >>> from mnist_lab.data.explore import image_frame
+    >>> saliency(image_frame(np.array([[0.5, -0.1], [0.0, 0.2]])), name="the score of 7")
+    'For the score of 7: 2 pixels raised it (by 0.7 in all) and 1 lowered it (by 0.1); the strongest push up is at row 0, column 0.'
+    """
+    values = frame["value"].to_numpy(dtype=float)
+    up, down = values > 0, values < 0
+    raised, lowered = int(up.sum()), int(down.sum())
+    if not raised and not lowered:
+        return f"For {name}: no pixel changed it (every value is 0)."
+    text = (f"For {name}: {raised} pixel{'s' * (raised != 1)} raised it (by {values[up].sum():.3g} in all) "
+            f"and {lowered} lowered it (by {-values[down].sum():.3g})")
+    if raised:
+        strongest = frame.iloc[int(values.argmax())]
+        text += f"; the strongest push up is at row {int(strongest['row'])}, column {int(strongest['col'])}"
+    return text + "."
+
+
+def embedding(points: pd.DataFrame) -> str:
+    """How many images the 2-D map shows and which classes' centres lie closest and farthest apart
+    (``Embedding.points``: columns ``x``, ``y``, ``class``).
+
+    Examples
+    --------
+    >>> points = pd.DataFrame({"x": [0.0, 0.2, 5.0, 1.0], "y": [0.0, 0.0, 0.0, 0.0], "class": ["4", "9", "0", "9"]})
+    >>> embedding(points)
+    '4 images on the map; the centres of classes 4 and 9 lie closest (0.6 apart), those of 0 and 4 farthest (5 apart).'
+    """
+    centres = points.groupby("class", sort=True)[["x", "y"]].mean()
+    text = f"{len(points):,} images on the map"
+    if len(centres) < 2:
+        return text + "."
+    names = list(centres.index)
+    xy = centres.to_numpy(dtype=float)
+    distance = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
+    pairs = [(distance[i, j], names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))]
+    near, far = min(pairs, key=lambda pair: pair[0]), max(pairs, key=lambda pair: pair[0])
+    return (f"{text}; the centres of classes {near[1]} and {near[2]} lie closest ({near[0]:.3g} apart), those of "
+            f"{far[1]} and {far[2]} farthest ({far[0]:.3g} apart).")
