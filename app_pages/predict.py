@@ -7,11 +7,12 @@ from mnist_lab.charts import describe
 from mnist_lab.data import Dataset, explore
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import architectures
-from mnist_lab.predictions import inference, inside, preprocess
+from mnist_lab.predictions import inference, inside, keyboard, preprocess
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar, tabs, vega
 
+SAID = "predict_keyboard_said"  # the keyboard grid's last sentence, read out after the run that made it
 CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts an empty canvas
 OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last own digit, for the Inside tab
 PICK, TAB = "predict_picked", "predict_tab"  # the test digit picked last, for the other tabs; the open tab
@@ -44,7 +45,7 @@ def test_digit_shapes(run_id: str, saved_epochs: int, index: int, _model: infere
 
 @st.fragment
 def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
-    inputs = ["Draw", "Upload"] if data.drawable else ["Upload"]
+    inputs = ["Draw", "Keyboard", "Upload"] if data.drawable else ["Upload"]
     source = st.segmented_control("Input", inputs, default=inputs[0], key="predict_input",
                                   persist_state="page") or inputs[0]
     if not data.drawable:
@@ -59,6 +60,10 @@ def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
                               return_image_data=True, key=f"predict_canvas_{clears}").image_data
             st.button("Clear", key="predict_clear", on_click=lambda: st.session_state.update({CLEARS: clears + 1}),
                       help="Hover the canvas for undo and redo.")
+        elif source == "Keyboard":
+            from ui.keyboard_grid import keyboard_grid  # registers a component: only inside a running app
+            cells = keyboard_grid(key="predict_keyboard", said=st.session_state.get(SAID, ""))
+            image = keyboard.canvas_picture(cells) if cells else None
         else:
             upload = st.file_uploader("A photo or screenshot of one digit", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
                                       key="predict_upload", max_upload_size=preprocess.MAX_BYTES // 2**20)
@@ -91,6 +96,12 @@ def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
             result_col.warning(own_digit.location.warning)
         vega.show_described(charts.probability_bars(out.frame), describe.probability_bars(out.frame),
                             out.frame, result_col, width="stretch", name="the probabilities")
+    if source == "Keyboard":  # the grid reads out what was drawn and what the model reads, after each change
+        said = keyboard.describe(cells) + ("" if own_digit is None else
+                                           f" The model reads {data.class_names[out.predicted]} ({out.confidence:.1%}).")
+        if said != st.session_state.get(SAID):
+            st.session_state[SAID] = said
+            st.rerun(scope="fragment")
 
 
 def crop_controls(column, location, upload_id: str) -> tuple[int, int, int, int] | None:
