@@ -6,6 +6,10 @@ import time
 from playwright.sync_api import expect
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+#: How long an ``expect`` waits for its condition unless told otherwise. Playwright's 5 s is too short for a page that
+#: is redrawn after a rerun on a loaded machine (CI under load failed test_browser_workbook once); a condition that
+#: holds at once still returns at once.
+expect.set_options(timeout=30_000)
 
 
 def wait_idle(page, timeout=60_000):
