@@ -80,3 +80,7 @@ class LimitExceededError(MnistLabError, ValueError):
 
 class WorkbookError(MnistLabError, ValueError):
     """A student's answer, name or hand-in cannot be used: too long, an unknown question, an unreadable file."""
+
+
+class DatabaseSettingError(StoreError):
+    """The configured database cannot be used: a malformed URL, a missing driver, a refused login or no server."""

@@ -141,3 +141,40 @@ def class_store(trained_copy):
             db.execute("UPDATE runs SET student = ?, student_name = ? WHERE name = ?", (user.id, user.name, name))
     db.close()
     return trained_copy.as_user(TEACHER)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL server for the session (Debian's, started as the ``postgres`` user); yields its base URL.
+
+    Skipped, saying why, only where PostgreSQL is not installed; under ``CI=true`` that is a failure.
+    """
+    import os
+
+    from tests import postgres
+
+    reason = postgres.why_not()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL tests must run in CI: {reason}")
+        pytest.skip(reason)
+    with postgres.running_server(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    from tests import postgres
+
+    return postgres.new_database(postgres_server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, monkeypatch):
+    """Run the test on each database: SQLite in the home (the default), then PostgreSQL, chosen as the app
+    chooses it (``MNIST_LAB_DATABASE_URL``). Yields the dialect's name."""
+    monkeypatch.delenv("MNIST_LAB_DATABASE_URL", raising=False)
+    if request.param == "postgresql":
+        monkeypatch.setenv("MNIST_LAB_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    return request.param

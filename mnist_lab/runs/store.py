@@ -1,218 +1,182 @@
-"""The run store: one home directory with a SQLite database and one folder of files per run."""
+"""The run store: runs in a database (SQLite in the home by default, or PostgreSQL) and a folder of files per run.
+
+The database is chosen by a URL (:mod:`mnist_lab.runs.database`); its schema is brought up to date on opening
+(:mod:`mnist_lab.runs.upgrade`); a run's model and arrays live in its folder, and on a database server also in
+the database (:mod:`mnist_lab.runs.files`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import json
-import math
-import os
-import re
+import logging
 import secrets
 import shutil
-import socket
 import sqlite3
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, RowMapping
 
 from mnist_lab.access.limits import ClassLimits
 from mnist_lab.access.users import PERSONAL, User
-from mnist_lab.errors import AccessError, RunNameError, RunNotFoundError, StoreError
+from mnist_lab.errors import AccessError, DatabaseSettingError, RunNameError, RunNotFoundError, StoreError
 from mnist_lab.paths import HOME_ENV as HOME_ENV  # re-exported: callers name it run_store.HOME_ENV
 from mnist_lab.paths import default_home
-from mnist_lab.runs import migrations
-
-MODEL_FILE = "model.keras"
-NAME_MAX = 80
-#: The metric a queued run carries until a worker takes it (its value: what the queue needs to queue it again).
-WAITING = "waiting_in_queue"
-NOT_STARTED_MESSAGE = ("Not started: the server restarted while it waited in the queue. It is queued again, in its "
-                       "turn, as soon as the server's training queue is back.")
-PROCESS_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-RUNNING, FINISHED, STOPPED, DIVERGED, INTERRUPTED, FAILED = (
-    "running",
-    "finished",
-    "stopped",
-    "diverged",
-    "interrupted",
-    "failed",
+from mnist_lab.runs import database as database_mod
+from mnist_lab.runs import liveness, upgrade
+from mnist_lab.runs.database import DATABASE_ENV as DATABASE_ENV
+from mnist_lab.runs.files import MODEL_FILE, RunFiles
+from mnist_lab.runs.liveness import NOT_STARTED_MESSAGE as NOT_STARTED_MESSAGE
+from mnist_lab.runs.liveness import PROCESS_TOKEN, WAITING
+from mnist_lab.runs.records import (
+    DIVERGED,
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    NAME_MAX,
+    RUN_ID,
+    RUNNING,
+    STATUSES,
+    STOPPED,
+    Run,
+    clean_name,
+    distinct_labels,
+    download_filename,
+    json_safe,
+    name_note,
+    to_run,
 )
-STATUSES = (RUNNING, FINISHED, STOPPED, DIVERGED, INTERRUPTED, FAILED)
+from mnist_lab.runs.schema import class_settings, epochs, insert_or, runs, starts
 
-_RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Run:
-    """One stored run as the pages see it."""
-
-    id: str
-    name: str
-    created: float
-    status: str
-    message: str
-    model_config: dict[str, Any]
-    train_config: dict[str, Any]
-    reasons: dict[str, str]
-    metrics: dict[str, Any]
-    saved_epochs: int
-    experiment: str = ""
-    dataset: str = "MNIST"
-    dataset_sha256: str = ""
-    history: list[dict[str, Any]] = field(default_factory=list)
-    #: The software versions and machine the run was trained with (``mnist_lab.environment.describe``);
-    #: empty for runs created before MNIST Lab recorded them.
-    environment: dict[str, Any] = field(default_factory=dict)
-    #: The id of the user the run belongs to (``mnist_lab.access.User.id``) and their name.
-    owner: str = PERSONAL.id
-    owner_name: str = PERSONAL.name
-
-    @property
-    def version(self) -> tuple:
-        """What a view of the run depends on: its id, name, status, saved and recorded epochs.
-
-        Two equal versions show the same run the same way, so views built from it can be kept and shared.
-        """
-        return self.id, self.name, self.status, self.saved_epochs, len(self.history)
-
-    @property
-    def has_model(self) -> bool:
-        """Whether at least one epoch was saved, so the model can be loaded."""
-        return self.saved_epochs > 0
-
-    @property
-    def problem(self) -> str | None:
-        """Why the run's model cannot be used, as a sentence without a final full stop; None when it can.
-
-        Only the database is consulted: a model file deleted or damaged on disk shows when it is loaded.
-        """
-        if self.has_model:
-            return None
-        if self.status == RUNNING:
-            return f"run {self.name!r} has no saved model yet: it is in its first epoch, wait until that epoch ends"
-        why = f": {self.message.rstrip('.')}" if self.message else ""
-        return f"run {self.name!r} has no saved model, no epoch of it was kept ({self.status}{why})"
+# The names callers have always imported from here.
+__all__ = ["DATABASE_ENV", "DIVERGED", "FAILED", "FINISHED", "HOME_ENV", "INTERRUPTED", "MODEL_FILE", "NAME_MAX",
+           "NOT_STARTED_MESSAGE", "RUNNING", "STATUSES", "STOPPED", "WAITING", "AccessError", "DatabaseSettingError",
+           "Run", "RunNameError", "RunNotFoundError", "RunStore", "StoreError", "clean_name", "default_home",
+           "distinct_labels", "download_filename", "name_note"]
 
 
-def distinct_labels(runs: Sequence[Run], *, with_status: bool = False) -> dict[str, str]:
-    """Label of each run id: its name (and status), with the end of its id where names repeat.
+class RunStore(RunFiles):
+    """Runs kept in a database and in ``home/runs/<id>/``, as one user may see and change them.
 
-    Pickers need distinct labels: Streamlit maps a picked label back to the first option that has it.
-    """
-    names = [run.name for run in runs]
-    labels = {run.id: run.name if names.count(run.name) == 1 else f"{run.name} ({run.id[-6:]})" for run in runs}
-    return {run.id: f"{labels[run.id]} · {run.status}" if with_status else labels[run.id] for run in runs}
-
-
-def clean_name(name: str) -> str:
-    """Return ``name`` without control characters and outer spaces, at most NAME_MAX characters."""
-    if not isinstance(name, str):
-        raise RunNameError(f"a run name must be text, got {type(name).__name__}")
-    cleaned = _printable(name)
-    if not cleaned:
-        raise RunNameError("a run name cannot be empty")
-    return cleaned[:NAME_MAX]
-
-
-def name_note(name: str) -> str | None:
-    """A sentence saying how :func:`clean_name` will cut ``name`` to NAME_MAX characters; None when it fits."""
-    if not isinstance(name, str):
-        return None
-    cleaned = _printable(name)
-    if len(cleaned) <= NAME_MAX:
-        return None
-    return (f"Run names are at most {NAME_MAX} characters; this one has {len(cleaned):,}, so it is kept as its first "
-            f"{NAME_MAX}: {cleaned[:NAME_MAX]!r}.")
-
-
-def _printable(name: str) -> str:
-    """``name`` without control characters and outer spaces, not yet cut to NAME_MAX."""
-    return "".join(ch for ch in name if ch.isprintable()).strip()
-
-
-def download_filename(run: Run) -> str:
-    """Return a safe file name for downloading the run's model."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", run.name).strip("-.")[:40] or "run"
-    return f"{slug}-{run.id}.keras"
-
-
-class RunStore:
-    """Runs kept in ``home/runs.sqlite`` and ``home/runs/<id>/``, as one user may see and change them.
-
-    Opening a store brings its database to the current schema (:mod:`mnist_lab.runs.migrations`). Every
-    operation acts for the store's ``user``: a student lists, reads, renames, deletes and downloads only their own
-    runs; a teacher also reads and deletes everyone's. A run the user may not see raises
-    :class:`RunNotFoundError`, exactly as a run that does not exist, so nothing about it leaks.
+    Opening a store brings its database to the current schema. Every operation acts for the store's ``user``: a
+    student lists, reads, renames, deletes and downloads only their own runs; a teacher also reads and deletes
+    everyone's. A run the user may not see raises :class:`RunNotFoundError`, exactly as a run that does not
+    exist, so nothing about it leaks.
 
     Parameters
     ----------
     home : str or Path, optional
-        The home directory; defaults to :func:`default_home`.
+        The home directory; defaults to :func:`default_home`. With a database server it only caches files.
     user : User, optional
         Whom the store acts for; the personal user (a lab nobody shares) by default. :meth:`as_user` gives a view
         for another user without opening the database again.
+    database : str, optional
+        The database's SQLAlchemy URL; defaults to ``$MNIST_LAB_DATABASE_URL``, else ``home/runs.sqlite``.
+    database_setting : str, optional
+        Where ``database`` came from (``--database``, the secrets), named in error messages.
 
     Raises
     ------
     StoreError
         The home or its database cannot be read or written, or the database was written by a newer MNIST Lab.
+    DatabaseSettingError
+        The database URL is unusable: malformed, a missing driver, a refused login, an unreachable server.
     """
 
-    def __init__(self, home: str | Path | None = None, *, user: User = PERSONAL):
+    def __init__(self, home: str | Path | None = None, *, user: User = PERSONAL, database: str | None = None,
+                 database_setting: str | None = None):
         self.user = user
         self.home = Path(home) if home is not None else default_home()
-        self.database = self.home / "runs.sqlite"
+        self.setting = database_mod.resolve(database, home=self.home, setting=database_setting)
+        #: The SQLite file; None when the database is a server.
+        self.database = self.setting.sqlite_file
+        #: Whether runs' files are kept in the database too (a server), the home only caching them.
+        self.files_in_database = self.database is None
         try:
             (self.home / "runs").mkdir(parents=True, exist_ok=True)
-            migrations.migrate(self.database)
-        except (OSError, sqlite3.Error) as error:
-            raise StoreError(f"cannot open the run store in {self.home}: {error}") from error
+            self._engine = database_mod.engine_for(self.setting)
+            database_mod.check(self._engine, self.setting)
+            upgrade.upgrade(self._engine, self.setting)
+        except DatabaseSettingError:
+            raise
+        except StoreError as error:
+            raise StoreError(f"cannot open the run store in {self._where()}: {error}") from error
+        except (OSError, exc.SQLAlchemyError) as error:
+            raise StoreError(f"cannot open the run store in {self._where()}: {error}") from error
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the run store in {self._where()}: {error}") from error
         self.recover_interrupted()
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """Yield a connection in one transaction; sqlite errors become StoreError."""
-        try:
-            db = sqlite3.connect(self.database, timeout=10)
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot open {self.database}: {error}") from error
-        try:
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.row_factory = sqlite3.Row
-            with db:
-                yield db
-        except sqlite3.Error as error:
-            raise StoreError(f"the run store in {self.home} cannot be read or written: {error}") from error
-        finally:
-            db.close()
+    def __repr__(self) -> str:
+        return f"<RunStore {self.setting.shown} for {self.user.id}>"
+
+    def _where(self) -> str:
+        return str(self.home) if self.database is not None else self.setting.shown
+
+    @property
+    def where(self) -> str:
+        """Where the runs live, in words: the SQLite file, or the server's database without the password."""
+        return str(self.database) if self.database is not None else self.setting.shown
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, *, write: bool = True) -> Iterator[Connection]:
+        """Yield a connection in one transaction; database errors become StoreError."""
+        try:
+            with database_mod.begin(self._engine, write=write) as db:
+                yield db
+        except exc.SQLAlchemyError as error:
+            raise StoreError(f"the run store in {self._where()} cannot be read or written: "
+                             f"{database_mod.scrub(error, self.setting)}") from error
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
         """One transaction on the store's database, for the store's companions (:mod:`mnist_lab.workbook`).
 
-        Rows come as :class:`sqlite3.Row`; database errors become :class:`StoreError`.
+        Parameters
+        ----------
+        write : bool
+            Whether the transaction writes: on SQLite it then takes the write lock when it begins, so a
+            read-then-write never fails half-way; False lets readers run side by side.
+
+        Yields
+        ------
+        sqlalchemy.engine.Connection
+            Run Core statements on it (:mod:`mnist_lab.runs.schema`); errors become :class:`StoreError`.
         """
-        with self._connect() as db:
+        with self._connect(write=write) as db:
             yield db
 
-    def check_access(self, db: sqlite3.Connection, run_id: str, *, change: bool = False) -> None:
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock ``name`` across every process using this database (the trainer's admission).
+
+        The block may use the store meanwhile. PostgreSQL: an advisory lock; SQLite: a lock file in the home.
+        """
+        try:
+            with database_mod.held(self._engine, name, lock_file=self.home / f".{name}.lock"):
+                yield
+        except exc.SQLAlchemyError as error:
+            raise StoreError(f"cannot take the {name} lock of the run store in {self._where()}: {error}") from error
+
+    def check_access(self, db: Connection, run_id: str, *, change: bool = False) -> None:
         """Raise :class:`RunNotFoundError` unless the user may read the run (``change``: may change it).
 
         Parameters
         ----------
-        db : sqlite3.Connection
+        db : Connection
             A connection from :meth:`transaction`.
         run_id : str
         change : bool
-            Only the run's owner may change it; a teacher may read everyone's.
+            Only the run's owner may change it; a teacher may read everyone's. On PostgreSQL the run's row is
+            then locked until the transaction ends, so concurrent changes of one run never overwrite each other.
         """
         self._row(db, run_id, change=change)
 
@@ -224,41 +188,32 @@ class RunStore:
 
     def _folder(self, run_id: str) -> Path:
         """The folder of a run, refusing ids that are not of the store's own form; no access check."""
-        if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        if not isinstance(run_id, str) or not RUN_ID.match(run_id):
             raise RunNotFoundError(run_id)
         return self.home / "runs" / run_id
 
-    def _row(self, db: sqlite3.Connection, run_id: str, *, change: bool = False) -> sqlite3.Row:
+    def _row(self, db: Connection, run_id: str, *, change: bool = False) -> RowMapping:
         """The run's row if the user may read it (``change``: may change it, which only its owner may)."""
         self._folder(run_id)
-        row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        query = sa.select(runs).where(runs.c.id == run_id)
+        row = db.execute(query.with_for_update() if change else query).mappings().fetchone()
         mine = row is not None and row["student"] == self.user.id
         if row is None or not (mine or (self.user.teacher and not change)):
             raise RunNotFoundError(run_id)
         return row
 
     def run_dir(self, run_id: str) -> Path:
-        """Return the folder of a run the user may read."""
-        with self._connect() as db:
+        """Return the folder of a run the user may read (with a database server, its local cache)."""
+        with self._connect(write=False) as db:
             self._row(db, run_id)
-        return self._folder(run_id)
+        folder = self._folder(run_id)
+        if self.files_in_database:
+            folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
-    def model_path(self, run_id: str) -> Path:
-        """Return the path of the saved model of a run the user may read."""
-        return self.run_dir(run_id) / MODEL_FILE
-
-    def create_run(
-        self,
-        name: str,
-        model_config: dict[str, Any],
-        train_config: dict[str, Any],
-        reasons: dict[str, str],
-        *,
-        experiment: str = "",
-        dataset: str = "MNIST",
-        dataset_sha256: str = "",
-        environment: dict[str, Any] | None = None,
-    ) -> str:
+    def create_run(self, name: str, model_config: dict[str, Any], train_config: dict[str, Any],
+                   reasons: dict[str, str], *, experiment: str = "", dataset: str = "MNIST",
+                   dataset_sha256: str = "", environment: dict[str, Any] | None = None) -> str:
         """Create a run of the store's user, in status ``running`` kept alive by this process; return its id.
 
         ``experiment`` names the one-click experiment the run belongs to (the Report page's), if any;
@@ -272,40 +227,23 @@ class RunStore:
         except OSError as error:
             raise StoreError(f"cannot create a folder for the run in {self.home}: {error}") from error
         with self._connect() as db:
-            db.execute(
-                "INSERT INTO runs (id, name, created, status, model_config, train_config, reasons, owner, experiment,"
-                " dataset, dataset_sha256, environment, student, student_name)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    clean_name(name),
-                    created,
-                    RUNNING,
-                    json.dumps(model_config),
-                    json.dumps(train_config),
-                    json.dumps(reasons),
-                    PROCESS_TOKEN,
-                    experiment,
-                    dataset,
-                    dataset_sha256,
-                    json.dumps(environment or {}),
-                    self.user.id,
-                    self.user.name,
-                ),
-            )
-            db.execute("INSERT INTO starts (student, started) VALUES (?, ?)", (self.user.id, created))
+            db.execute(runs.insert().values(
+                id=run_id, name=clean_name(name), created=created, status=RUNNING,
+                model_config=json.dumps(model_config), train_config=json.dumps(train_config),
+                reasons=json.dumps(reasons), owner=PROCESS_TOKEN, experiment=experiment, dataset=dataset,
+                dataset_sha256=dataset_sha256, environment=json.dumps(environment or {}), student=self.user.id,
+                student_name=self.user.name))
+            db.execute(starts.insert().values(student=self.user.id, started=created))
         return run_id
 
     def record_epoch(self, run_id: str, epoch: int, row: dict[str, Any], *, model_saved: bool) -> None:
         """Store one epoch's metrics of the user's own run and, when its model was saved, count it as recoverable."""
         with self._connect() as db:
             self._row(db, run_id, change=True)
-            db.execute(
-                "INSERT OR REPLACE INTO epochs (run_id, epoch, row) VALUES (?, ?, ?)",
-                (run_id, epoch, json.dumps(_json_safe(row))),
-            )
+            insert_or(db, epochs, {"run_id": run_id, "epoch": epoch, "row": json.dumps(json_safe(row))},
+                      keys=("run_id", "epoch"), update=("row",))
             if model_saved:
-                db.execute("UPDATE runs SET saved_epochs = ? WHERE id = ?", (epoch, run_id))
+                db.execute(runs.update().where(runs.c.id == run_id).values(saved_epochs=epoch))
 
     def finish(self, run_id: str, status: str, *, message: str = "", metrics: dict[str, Any] | None = None) -> None:
         """Set the final status of the user's own run, with a message and final metrics."""
@@ -313,38 +251,41 @@ class RunStore:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         with self._connect() as db:
             self._row(db, run_id, change=True)
-            db.execute(
-                "UPDATE runs SET status = ?, message = ?, metrics = ?, owner = '' WHERE id = ?",
-                (status, message, json.dumps(_json_safe(metrics or {})), run_id),
-            )
+            db.execute(runs.update().where(runs.c.id == run_id).values(
+                status=status, message=message, metrics=json.dumps(json_safe(metrics or {})), owner=""))
 
     def update_metrics(self, run_id: str, **metrics: Any) -> None:
         """Merge ``metrics`` (figures computed from the run, such as its evaluation) into its stored metrics."""
         with self._connect() as db:
-            merged = {**json.loads(self._row(db, run_id)["metrics"]), **metrics}
-            db.execute("UPDATE runs SET metrics = ? WHERE id = ?", (json.dumps(_json_safe(merged)), run_id))
+            row = self._row(db, run_id)
+            if db.dialect.name == "postgresql":  # lock the row read, so two merges never lose one another
+                row = db.execute(sa.select(runs.c.metrics).where(runs.c.id == run_id).with_for_update()
+                                 ).mappings().one()
+            merged = {**json.loads(row["metrics"]), **metrics}
+            db.execute(runs.update().where(runs.c.id == run_id).values(metrics=json.dumps(json_safe(merged))))
 
     def rename(self, run_id: str, name: str) -> None:
         """Give the user's own run a new name."""
         cleaned = clean_name(name)
         with self._connect() as db:
             self._row(db, run_id, change=True)
-            db.execute("UPDATE runs SET name = ? WHERE id = ?", (cleaned, run_id))
+            db.execute(runs.update().where(runs.c.id == run_id).values(name=cleaned))
 
     def delete(self, run_id: str) -> None:
         """Delete a run (the user's own; a teacher's, anyone's) and its files; a run still training is refused."""
         with self._connect() as db:
             if self._row(db, run_id)["status"] == RUNNING:
                 raise StoreError("this run is still training: stop it before deleting it")
-            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            db.execute(runs.delete().where(runs.c.id == run_id))
         shutil.rmtree(self._folder(run_id), ignore_errors=True)
 
     def get(self, run_id: str) -> Run:
         """Return one run the user may read, with its per-epoch history."""
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             row = self._row(db, run_id)
-            epochs = db.execute("SELECT row FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,)).fetchall()
-        return _to_run(row, [json.loads(e["row"]) for e in epochs])
+            history = db.execute(sa.select(epochs.c.row).where(epochs.c.run_id == run_id)
+                                 .order_by(epochs.c.epoch)).scalars().all()
+        return to_run(row, [json.loads(text) for text in history])
 
     def list_runs(self, *, everyone: bool = False) -> list[Run]:
         """Return the user's runs, newest first, without their histories (runs of dead processes become interrupted).
@@ -362,14 +303,10 @@ class RunStore:
         if everyone and not self.user.teacher:
             raise AccessError("only a teacher sees the runs of the whole class")
         self.recover_interrupted()
-        with self._connect() as db:
-            if everyone:
-                rows = db.execute("SELECT * FROM runs ORDER BY created DESC, id DESC").fetchall()
-            else:
-                rows = db.execute(
-                    "SELECT * FROM runs WHERE student = ? ORDER BY created DESC, id DESC", (self.user.id,)
-                ).fetchall()
-        return [_to_run(row, []) for row in rows]
+        query = sa.select(runs).order_by(runs.c.created.desc(), runs.c.id.desc())
+        with self._connect(write=False) as db:
+            rows = db.execute(query if everyone else query.where(runs.c.student == self.user.id)).mappings().all()
+        return [to_run(row, []) for row in rows]
 
     def started_since(self, since: float) -> int:
         """How many trainings the user started at or after ``since`` (seconds since the epoch).
@@ -377,16 +314,16 @@ class RunStore:
         The class limit on trainings per hour counts these; a run deleted since still counts, so deleting runs
         frees no trainings.
         """
-        with self._connect() as db:
-            return db.execute(
-                "SELECT COUNT(*) FROM starts WHERE student = ? AND started >= ?", (self.user.id, since)
-            ).fetchone()[0]
+        with self._connect(write=False) as db:
+            return db.execute(sa.select(sa.func.count()).select_from(starts).where(
+                starts.c.student == self.user.id, starts.c.started >= since)).scalar_one()
 
     def class_limits(self) -> ClassLimits:
         """The limits the teacher set for the class (none set: no limits)."""
-        with self._connect() as db:
-            row = db.execute("SELECT value FROM class_settings WHERE key = 'limits'").fetchone()
-        return ClassLimits() if row is None else ClassLimits.from_dict(json.loads(row["value"]))
+        with self._connect(write=False) as db:
+            value = db.execute(sa.select(class_settings.c.value).where(class_settings.c.key == "limits")
+                               ).scalar_one_or_none()
+        return ClassLimits() if value is None else ClassLimits.from_dict(json.loads(value))
 
     def set_class_limits(self, limits: ClassLimits) -> None:
         """Set the class's limits.
@@ -399,9 +336,8 @@ class RunStore:
         if not self.user.teacher:
             raise AccessError("only a teacher sets the limits of the class")
         with self._connect() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO class_settings (key, value) VALUES ('limits', ?)", (json.dumps(limits.to_dict()),)
-            )
+            insert_or(db, class_settings, {"key": "limits", "value": json.dumps(limits.to_dict())}, keys=("key",),
+                      update=("value",))
 
     def recover_interrupted(self) -> list[str]:
         """Mark runs left ``running`` by a process that no longer exists as ``interrupted``.
@@ -409,23 +345,12 @@ class RunStore:
         A run that was still waiting in that process's queue (metrics :data:`WAITING`) says it never started; the
         next server's trainer queues it again (:meth:`take_back_waiting`).
         """
+        with self._connect(write=False) as db:
+            dead = liveness.dead_runs(db)
+        if not dead:
+            return []
         with self._connect() as db:
-            rows = db.execute("SELECT id, owner, saved_epochs, metrics FROM runs WHERE status = ?",
-                              (RUNNING,)).fetchall()
-            dead = [row for row in rows if not _owner_alive(row["owner"])]
-            for row in dead:
-                epochs = row["saved_epochs"]
-                message = (
-                    f"The training process ended unexpectedly; the model is usable up to epoch {epochs}."
-                    if epochs
-                    else NOT_STARTED_MESSAGE if _waited(row)
-                    else "The training process ended unexpectedly before the first epoch was saved."
-                )
-                db.execute(
-                    "UPDATE runs SET status = ?, message = ?, owner = '' WHERE id = ?",
-                    (INTERRUPTED, message, row["id"]),
-                )
-        return [row["id"] for row in dead]
+            return liveness.mark_interrupted(db, dead)
 
     def take_back_waiting(self) -> list[tuple[str, User]]:
         """Make the runs that waited in the queue of a process that ended this process's again, oldest first.
@@ -439,145 +364,4 @@ class RunStore:
             Each run's id and the student it belongs to (never a teacher: the student's own rights suffice).
         """
         with self._connect() as db:
-            rows = db.execute("SELECT id, student, student_name, saved_epochs, metrics FROM runs WHERE status = ? "
-                              "ORDER BY created, id", (INTERRUPTED,)).fetchall()
-            taken = []
-            for row in rows:
-                if row["saved_epochs"] or not _waited(row):
-                    continue
-                changed = db.execute("UPDATE runs SET status = ?, message = '', owner = ? WHERE id = ? AND status = ?",
-                                     (RUNNING, PROCESS_TOKEN, row["id"], INTERRUPTED)).rowcount
-                if changed:
-                    taken.append((row["id"], User(row["student"], row["student_name"] or row["student"])))
-        return taken
-
-    def save_array(self, run_id: str, name: str, array: np.ndarray) -> None:
-        """Store an array computed from a run the user may read (such as its test-set scores), atomically."""
-        target = self.run_dir(run_id) / f"{name}.npy"
-        try:
-            # A unique partial file: two sessions may save the same array at the same time.
-            handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{name}-", suffix=".npy")
-            with os.fdopen(handle, "wb") as file:
-                np.save(file, array)
-            os.replace(partial, target)
-        except OSError as error:
-            raise StoreError(f"cannot save {name} for run {run_id}: {error}") from error
-
-    def load_array(self, run_id: str, name: str) -> np.ndarray | None:
-        """Return an array stored with a run the user may read, or None when absent or unreadable."""
-        path = self.run_dir(run_id) / f"{name}.npy"
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            return None
-
-    def cached_array(
-        self,
-        run_id: str,
-        name: str,
-        compute: Callable[[], np.ndarray],
-        *,
-        valid: Callable[[np.ndarray], bool] | None = None,
-    ) -> np.ndarray:
-        """Return the array stored with the run under ``name``; when there is none, compute it and store it.
-
-        Parameters
-        ----------
-        run_id : str
-            The run.
-        name : str
-            The array's file name in the run's folder, without ``.npy``. Put the saved epoch in it
-            (``test_scores_epoch3``) when the array depends on the model, so a newer model never reads
-            an older model's array.
-        compute : callable
-            Returns the array; called only when no usable array is stored.
-        valid : callable, optional
-            Whether a stored array can be used (its shape, its fields); one it rejects is computed and
-            stored again.
-
-        Returns
-        -------
-        numpy.ndarray
-            The stored array, or the one ``compute`` returned, which is now stored.
-
-        Raises
-        ------
-        StoreError
-            The computed array cannot be written to the run's folder.
-        """
-        stored = self.load_array(run_id, name)
-        if stored is not None and (valid is None or valid(stored)):
-            return stored
-        array = compute()
-        self.save_array(run_id, name, array)
-        return array
-
-    def drop_arrays(self, run_id: str) -> None:
-        """Remove the arrays cached with a run the user may read, so they are computed again."""
-        for path in self.run_dir(run_id).glob("*.npy"):
-            path.unlink(missing_ok=True)
-
-
-def _waited(row: sqlite3.Row) -> bool:
-    """Whether the run of ``row`` was still waiting in a queue (never sent to a worker) when last heard of."""
-    try:
-        return bool(json.loads(row["metrics"] or "{}").get(WAITING))
-    except (ValueError, AttributeError):
-        return False
-
-
-def _owner_alive(owner: str) -> bool:
-    """Whether the process that owns a running run still exists."""
-    if owner == PROCESS_TOKEN:
-        return True
-    try:
-        host, pid_text, _ = owner.split(":")
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if host != socket.gethostname() or pid == os.getpid():
-        # Same pid with another token: this process was restarted and reuses the pid.
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _to_run(row: sqlite3.Row, history: list[dict[str, Any]]) -> Run:
-    """Build a Run from a database row."""
-    return Run(
-        id=row["id"],
-        name=row["name"],
-        created=row["created"],
-        status=row["status"],
-        message=row["message"],
-        model_config=json.loads(row["model_config"]),
-        train_config=json.loads(row["train_config"]),
-        reasons=json.loads(row["reasons"]),
-        metrics=json.loads(row["metrics"]),
-        saved_epochs=row["saved_epochs"],
-        experiment=row["experiment"],
-        dataset=row["dataset"],
-        dataset_sha256=row["dataset_sha256"],
-        history=history,
-        environment=json.loads(row["environment"]),
-        owner=row["student"],
-        owner_name=row["student_name"],
-    )
-
-
-def _json_safe(value: Any) -> Any:
-    """Replace NaN and infinities (not valid JSON) with None, and numpy scalars with Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+            return liveness.take_back_waiting(db)

@@ -525,20 +525,9 @@ class TrainingJob:
         return len(full) * self.training_images / seconds if seconds else None
 
     def _save_model(self, model: bytes) -> None:
-        """Write the model's bytes atomically, so a crash while saving keeps the previous epoch's file."""
-        path = self.store.model_path(self.run_id)
-        partial = path.with_name("partial-model.keras")
-        try:
-            partial.write_bytes(model)
-            os.replace(partial, path)
-        except OSError as error:
-            raise run_store.StoreError(
-                f"the model could not be saved ({error.strerror or error}): the disk is full or the run "
-                f"folder is not writable. Free some space or set {run_store.HOME_ENV} to a writable folder"
-            ) from error
-        finally:
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
+        """Keep the model's bytes atomically (a crash while saving keeps the previous epoch's), in the database too
+        when it is a server."""
+        self.store.save_model(self.run_id, model)
 
     def _store_test_scores(self, epoch: int, scores: Any) -> None:
         """Keep the final model's test-set probabilities with the run, where its first evaluation finds them."""
@@ -776,7 +765,8 @@ class Trainer:
             architectures.check_size(model_config)
         engine = self.engine
         engine.client()
-        with self._admission:
+        # The thread lock orders this server's sessions; the store's lock, every process using the database.
+        with self._admission, store.exclusive("admission"):
             check_limits(store, sized, self.limits)
             self._refuse_busy(engine, user)
             jobs = [new_job(store, name, model_config, train_config, dataset, experiment=experiment,

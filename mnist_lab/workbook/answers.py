@@ -9,9 +9,12 @@ import logging
 import time
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from mnist_lab.access.users import is_login
 from mnist_lab.errors import AccessError, WorkbookError
 from mnist_lab.report.questions import QUESTIONS, question
+from mnist_lab.runs.schema import answers, insert_or, reveals, student_names
 from mnist_lab.runs.store import RunStore
 from mnist_lab.workbook.explanations import HIDDEN, may_reveal
 
@@ -78,7 +81,7 @@ class Workbook:
 
     def __init__(self, store: RunStore, run_id: str):
         self.store, self.run_id = store, run_id
-        with store.transaction() as db:
+        with store.transaction(write=False) as db:
             store.check_access(db, run_id)
 
     def __repr__(self) -> str:
@@ -86,9 +89,9 @@ class Workbook:
 
     def answers(self) -> dict[str, SavedAnswer]:
         """The saved answers, question id to answer, in the assignment's order."""
-        with self.store.transaction() as db:
+        with self.store.transaction(write=False) as db:
             self.store.check_access(db, self.run_id)
-            rows = db.execute("SELECT * FROM answers WHERE run_id = ?", (self.run_id,)).fetchall()
+            rows = db.execute(sa.select(answers).where(answers.c.run_id == self.run_id)).mappings().all()
         found = {row["question"]: SavedAnswer(row["question"], row["text"], row["first_saved"], row["saved"])
                  for row in rows}
         return {q.id: found[q.id] for q in QUESTIONS if q.id in found}
@@ -121,22 +124,20 @@ class Workbook:
         now = time.time()
         with self.store.transaction() as db:
             self.store.check_access(db, self.run_id, change=True)
+            which = (answers.c.run_id == self.run_id) & (answers.c.question == qid)
             if not cleaned:
-                db.execute("DELETE FROM answers WHERE run_id = ? AND question = ?", (self.run_id, qid))
+                db.execute(sa.delete(answers).where(which))
                 return None
-            db.execute(
-                "INSERT INTO answers (run_id, question, text, first_saved, saved) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (run_id, question) DO UPDATE SET text = excluded.text, saved = excluded.saved",
-                (self.run_id, qid, cleaned, now, now),
-            )
-            row = db.execute("SELECT * FROM answers WHERE run_id = ? AND question = ?", (self.run_id, qid)).fetchone()
+            insert_or(db, answers, {"run_id": self.run_id, "question": qid, "text": cleaned, "first_saved": now,
+                                    "saved": now}, keys=("run_id", "question"), update=("text", "saved"))
+            row = db.execute(sa.select(answers).where(which)).mappings().one()
         return SavedAnswer(qid, row["text"], row["first_saved"], row["saved"])
 
     def reveals(self) -> dict[str, Reveal]:
         """The explanations revealed so far, question id to its first reveal."""
-        with self.store.transaction() as db:
+        with self.store.transaction(write=False) as db:
             self.store.check_access(db, self.run_id)
-            rows = db.execute("SELECT * FROM reveals WHERE run_id = ?", (self.run_id,)).fetchall()
+            rows = db.execute(sa.select(reveals).where(reveals.c.run_id == self.run_id)).mappings().all()
         return {row["question"]: Reveal(row["question"], row["revealed"], bool(row["after_answer"])) for row in rows}
 
     def reveal(self, question_id: str, *, policy: str) -> Reveal:
@@ -164,15 +165,16 @@ class Workbook:
         qid = _question_id(question_id)
         with self.store.transaction() as db:
             self.store.check_access(db, self.run_id, change=True)
-            answered = db.execute("SELECT 1 FROM answers WHERE run_id = ? AND question = ?",
-                                  (self.run_id, qid)).fetchone() is not None
+            answered = db.execute(sa.select(answers.c.question).where(
+                answers.c.run_id == self.run_id, answers.c.question == qid)).first() is not None
             if not may_reveal(policy, answered=answered):
                 raise AccessError("your teacher has hidden MNIST Lab's explanations" if policy == HIDDEN else
                                   "MNIST Lab's explanation of this question opens once you have saved your own "
                                   "answer to it")
-            db.execute("INSERT OR IGNORE INTO reveals (run_id, question, revealed, after_answer) VALUES (?, ?, ?, ?)",
-                       (self.run_id, qid, time.time(), int(answered)))
-            row = db.execute("SELECT * FROM reveals WHERE run_id = ? AND question = ?", (self.run_id, qid)).fetchone()
+            insert_or(db, reveals, {"run_id": self.run_id, "question": qid, "revealed": time.time(),
+                                    "after_answer": int(answered)}, keys=("run_id", "question"))
+            row = db.execute(sa.select(reveals).where(reveals.c.run_id == self.run_id,
+                                                      reveals.c.question == qid)).mappings().one()
         logger.debug("run %s: explanation of %s revealed", self.run_id, qid)
         return Reveal(qid, row["revealed"], bool(row["after_answer"]))
 
@@ -201,9 +203,10 @@ def student_name(store: RunStore) -> str:
 
 def typed_name(store: RunStore, student: str) -> str:
     """The name ``student`` (a user id) typed for their hand-ins, "" when they typed none."""
-    with store.transaction() as db:
-        row = db.execute("SELECT name FROM student_names WHERE student = ?", (student,)).fetchone()
-    return "" if row is None else row["name"]
+    with store.transaction(write=False) as db:
+        name = db.execute(sa.select(student_names.c.name).where(student_names.c.student == student)
+                          ).scalar_one_or_none()
+    return name or ""
 
 
 def set_student_name(store: RunStore, name: str) -> str:
@@ -218,7 +221,7 @@ def set_student_name(store: RunStore, name: str) -> str:
     if not cleaned:
         raise WorkbookError("type the name your teacher knows you by: it heads every hand-in")
     with store.transaction() as db:
-        db.execute("INSERT OR REPLACE INTO student_names (student, name) VALUES (?, ?)", (store.user.id, cleaned))
+        insert_or(db, student_names, {"student": store.user.id, "name": cleaned}, keys=("student",), update=("name",))
     return cleaned
 
 
@@ -232,8 +235,8 @@ def names_of_students(store: RunStore) -> dict[str, str]:
     """
     if not store.user.teacher:
         raise AccessError("only a teacher sees the names of the whole class")
-    with store.transaction() as db:
-        return {row["student"]: row["name"] for row in db.execute("SELECT * FROM student_names")}
+    with store.transaction(write=False) as db:
+        return {row["student"]: row["name"] for row in db.execute(sa.select(student_names)).mappings()}
 
 
 def _question_id(question_id: str) -> str:

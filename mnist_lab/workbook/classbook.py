@@ -12,12 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+import sqlalchemy as sa
 
 from mnist_lab.data import Dataset
 from mnist_lab.errors import AccessError, MnistLabError
 from mnist_lab.report.exporters import to_html
 from mnist_lab.report.notebook import report_of_run
 from mnist_lab.report.questions import QUESTIONS
+from mnist_lab.runs import schema
 from mnist_lab.runs.store import FINISHED, Run, RunStore
 from mnist_lab.workbook.answers import names_of_students
 from mnist_lab.workbook.handin import build_handin
@@ -54,12 +56,15 @@ def handins_frame(store: RunStore, runs: Sequence[Run]) -> pd.DataFrame:
     if not store.user.teacher:
         raise AccessError("only a teacher sees the class's hand-ins")
     names = names_of_students(store)
-    with store.transaction() as db:
-        answered = {row["run_id"]: (row["n"], row["last"]) for row in db.execute(
-            "SELECT run_id, COUNT(*) AS n, MAX(saved) AS last FROM answers GROUP BY run_id")}
-        revealed = {row["run_id"]: (row["before"], row["after"]) for row in db.execute(
-            "SELECT run_id, SUM(1 - after_answer) AS before, SUM(after_answer) AS after FROM reveals GROUP BY run_id")}
-        codes = {row["run_id"]: row["code"] for row in db.execute("SELECT run_id, code FROM receipts ORDER BY issued")}
+    with store.transaction(write=False) as db:
+        answered = {row.run_id: (row.n, row.last) for row in db.execute(
+            sa.select(schema.answers.c.run_id, sa.func.count().label("n"), sa.func.max(schema.answers.c.saved).label("last"))
+            .group_by(schema.answers.c.run_id))}
+        revealed = {row.run_id: (row.before, row.after) for row in db.execute(
+            sa.select(schema.reveals.c.run_id, sa.func.sum(1 - schema.reveals.c.after_answer).label("before"),
+                      sa.func.sum(schema.reveals.c.after_answer).label("after")).group_by(schema.reveals.c.run_id))}
+        codes = {row.run_id: row.code for row in db.execute(
+            sa.select(schema.receipts.c.run_id, schema.receipts.c.code).order_by(schema.receipts.c.issued))}
     rows = [_handin_row(run, names, answered.get(run.id), revealed.get(run.id, (0, 0)), codes.get(run.id, ""))
             for run in runs if run.id in answered or run.id in codes]
     return pd.DataFrame(rows, columns=["id", *HANDIN_COLUMNS])

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 
+import sqlalchemy as sa
+
 from mnist_lab.access.settings import EXPLANATION_POLICIES, PERSONAL_MODE, AccessSettings
 from mnist_lab.errors import AccessError, WorkbookError
+from mnist_lab.runs.schema import class_settings, insert_or
 from mnist_lab.runs.store import RunStore
 
 SHOWN, AFTER_ANSWER, HIDDEN = EXPLANATION_POLICIES
@@ -47,9 +50,9 @@ def class_policy(store: RunStore, settings: AccessSettings) -> str:
     str
         One of :data:`SHOWN`, :data:`AFTER_ANSWER`, :data:`HIDDEN`.
     """
-    with store.transaction() as db:
-        row = db.execute("SELECT value FROM class_settings WHERE key = ?", (_KEY,)).fetchone()
-    saved = json.loads(row["value"]) if row is not None else ""
+    with store.transaction(write=False) as db:
+        value = db.execute(sa.select(class_settings.c.value).where(class_settings.c.key == _KEY)).scalar_one_or_none()
+    saved = json.loads(value) if value is not None else ""
     return saved if saved in EXPLANATION_POLICIES else settings.explanations or default_policy(settings.mode)
 
 
@@ -69,7 +72,7 @@ def set_class_policy(store: RunStore, policy: str) -> None:
         raise WorkbookError(f"the explanations setting must be one of {', '.join(EXPLANATION_POLICIES)}, "
                             f"got {policy!r}")
     with store.transaction() as db:
-        db.execute("INSERT OR REPLACE INTO class_settings (key, value) VALUES (?, ?)", (_KEY, json.dumps(policy)))
+        insert_or(db, class_settings, {"key": _KEY, "value": json.dumps(policy)}, keys=("key",), update=("value",))
 
 
 def may_reveal(policy: str, *, answered: bool) -> bool:

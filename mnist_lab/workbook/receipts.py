@@ -20,8 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
 from mnist_lab.report.exporters import markdown_words
 from mnist_lab.report.handin import Receipt
+from mnist_lab.runs import schema
+from mnist_lab.runs.schema import insert_or
 from mnist_lab.runs.store import Run, RunStore
 
 logger = logging.getLogger(__name__)
@@ -92,9 +96,9 @@ def issue(store: RunStore, fields: dict[str, Any], answers: Mapping[str, str]) -
     document = json.dumps({"mnist_lab_receipt": FORMAT, "fields": signed, "signature": signature}, sort_keys=True)
     with store.transaction() as db:
         store.check_access(db, fields["run"])
-        db.execute("INSERT INTO receipts (code, run_id, student, issued, payload) VALUES (?, ?, ?, ?, ?)",
-                   (code, fields["run"], fields["student"], time.time(),
-                    json.dumps({"fields": signed, "answers": dict(answers)})))
+        db.execute(schema.receipts.insert().values(code=code, run_id=fields["run"], student=fields["student"],
+                                            issued=time.time(),
+                                            payload=json.dumps({"fields": signed, "answers": dict(answers)})))
     return Receipt(code, document)
 
 
@@ -107,8 +111,8 @@ def short_code(signature: str) -> str:
 def server_key(store: RunStore) -> bytes:
     """The server's signing key: made the first time it is needed, then read from the store; never exported."""
     with store.transaction() as db:
-        db.execute("INSERT OR IGNORE INTO server_keys (name, value) VALUES (?, ?)", (_KEY_NAME, secrets.token_bytes(32)))
-        return bytes(db.execute("SELECT value FROM server_keys WHERE name = ?", (_KEY_NAME,)).fetchone()["value"])
+        insert_or(db, schema.server_keys, {"name": _KEY_NAME, "value": secrets.token_bytes(32)}, keys=("name",))
+        return bytes(db.execute(sa.select(schema.server_keys.c.value).where(schema.server_keys.c.name == _KEY_NAME)).scalar_one())
 
 
 def fingerprint(key: bytes) -> str:
@@ -247,10 +251,10 @@ def words_of(text: str) -> list[str]:
 
 
 def _issued(store: RunStore, receipt_id: Any) -> dict | None:
-    with store.transaction() as db:
-        rows = db.execute("SELECT payload FROM receipts").fetchall()
-    for row in rows:
-        record = json.loads(row["payload"])
+    with store.transaction(write=False) as db:
+        payloads = db.execute(sa.select(schema.receipts.c.payload)).scalars().all()
+    for payload in payloads:
+        record = json.loads(payload)
         if record["fields"].get("receipt id") == receipt_id:
             return record
     return None

@@ -1,0 +1,84 @@
+"""A real PostgreSQL server for tests: Debian's ``postgresql``, in a temporary folder, on a free port.
+
+initdb refuses to run as root (CI runs as root), so the server's files belong to the ``postgres`` user and its
+commands run through ``runuser`` when this process is root. Connections use ``trust`` on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.server import free_port
+
+#: Where Debian installs the server's programs (one folder per major version).
+BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+def binaries() -> Path | None:
+    """The folder of initdb and pg_ctl, the newest version found; None when PostgreSQL is not installed."""
+    found = sorted((Path(folder) for folder in glob.glob(BIN_GLOB) if (Path(folder) / "initdb").exists()),
+                   key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
+    return found[-1] if found else None
+
+
+def why_not() -> str | None:
+    """Why a server cannot be started here, or None when it can."""
+    if binaries() is None:
+        return "PostgreSQL is not installed (apt-get install -y postgresql; .ci/run does it)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root without a 'postgres' user for initdb (apt-get install -y postgresql makes it)"
+        if shutil.which("runuser") is None:
+            return "running as root without runuser to start PostgreSQL as the 'postgres' user"
+    return None
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@contextlib.contextmanager
+def running_server(folder: Path) -> Iterator[str]:
+    """Start a server with its data in ``folder``; yield its base URL (no database name); stop it after."""
+    bin_dir = binaries()
+    assert bin_dir is not None, why_not()
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        for path in (folder, *folder.parents):
+            if path == Path(path.anchor):
+                break
+            os.chmod(path, os.stat(path).st_mode | 0o711)  # the server user must reach its folder
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    data, log, port = folder / "data", folder / "server.log", free_port()
+    run = dict(check=True, capture_output=True, text=True, timeout=120)
+    subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
+                                    "-E", "UTF8", "--no-sync"]), **run)
+    subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(log),
+                                    "-o", f"-p {port} -k {folder} -h 127.0.0.1 -F", "start"]), **run)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+                       capture_output=True, timeout=120, check=False)
+
+
+def new_database(base_url: str) -> str:
+    """Create an empty database on the server of ``base_url``; return its URL."""
+    import psycopg
+
+    name = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(base_url.replace("postgresql+psycopg", "postgresql") + "/postgres",
+                         autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{base_url}/{name}"
