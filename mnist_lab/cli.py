@@ -25,6 +25,8 @@ from mnist_lab.runs import store as run_store
 from mnist_lab.training import engine, sweeps
 
 HOME_HELP = f"home directory of runs and datasets (default: ${HOME_ENV} or ~/.mnist_lab)"
+DATABASE_HELP = (f"SQLAlchemy URL of the run store's database, e.g. postgresql+psycopg://USER:PASSWORD@HOST/DB "
+                 f"(default: ${run_store.DATABASE_ENV}, else runs.sqlite in the home)")
 SCHEDULER_HELP = (f"address of a Dask scheduler whose workers train (default: ${engine.SCHEDULER_ENV}; for train, "
                   "none trains in this process; for sweep, none starts workers on this machine)")
 
@@ -50,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--jsonl", action="store_true", help="print one JSON object per epoch")
     train.add_argument("--scheduler", help=SCHEDULER_HELP)
     train.add_argument("--home", help=HOME_HELP)
+    train.add_argument("--database", help=DATABASE_HELP)
     train.set_defaults(handler=run_train)
     sweep = commands.add_parser("sweep", help="train a preset once per value of one or two settings, in parallel "
                                               "where workers allow, tagged as one sweep")
@@ -65,9 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jsonl", action="store_true", help="print one JSON object per finished run")
     sweep.add_argument("--scheduler", help=SCHEDULER_HELP)
     sweep.add_argument("--home", help=HOME_HELP)
+    sweep.add_argument("--database", help=DATABASE_HELP)
     sweep.set_defaults(handler=run_sweep)
     listing = commands.add_parser("datasets", help="list the datasets runs can train on")
     listing.add_argument("--home", help=HOME_HELP)
+    listing.add_argument("--database", help=DATABASE_HELP)
     listing.set_defaults(handler=run_datasets)
     adding = commands.add_parser(
         "import-dataset",
@@ -77,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     adding.add_argument("source", help="the folder or .zip to import")
     adding.add_argument("--name", required=True, help="the dataset's name (letters, digits, spaces, -_.)")
     adding.add_argument("--home", help=HOME_HELP)
+    adding.add_argument("--database", help=DATABASE_HELP)
     adding.set_defaults(handler=run_import)
     notebook = commands.add_parser(
         "notebook", help="export a run as a Jupyter notebook that trains it again in plain Keras and answers the "
@@ -88,13 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
     notebook.add_argument("--with-outputs", action="store_true",
                           help="put the app's figures and tables in the notebook as cell outputs")
     notebook.add_argument("--home", help=HOME_HELP)
+    notebook.add_argument("--database", help=DATABASE_HELP)
     notebook.set_defaults(handler=run_notebook)
     verify = commands.add_parser(
         "verify", help="check a student's hand-in (HTML, PDF, Markdown .zip or notebook) against the receipts this "
                        "server issued: genuine, altered (naming each field that differs) or made by another server")
     verify.add_argument("file", help="the hand-in file")
     verify.add_argument("--home", help=HOME_HELP)
+    verify.add_argument("--database", help=DATABASE_HELP)
     verify.set_defaults(handler=run_verify)
+    database = commands.add_parser("db", help="the run store's database: bring its schema up to date, or show it")
+    database.add_argument("action", choices=("upgrade", "status"),
+                          help="upgrade: apply the schema migrations the database lacks (the app also does on start); "
+                               "status: show where the runs live and the schema revision")
+    database.add_argument("--home", help=HOME_HELP)
+    database.add_argument("--database", help=DATABASE_HELP)
+    database.set_defaults(handler=run_db)
     return parser
 
 
@@ -115,7 +130,7 @@ def run_train(args: argparse.Namespace) -> int:
     """Train as ``args`` say, printing progress; return the exit status."""
     chosen = presets.preset(args.preset)
     train_config = train_config_from(args, chosen.train)
-    store = run_store.RunStore(args.home)
+    store = _store(args)
     dataset = data.get_dataset(args.dataset, _home(args))
     name = args.name or args.preset
     if _use_scheduler(args):
@@ -140,7 +155,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     train_config = train_config_from(args, chosen.train)
     axes = [sweeps.parse_axis(text) for text in args.vary]
     sweeps.points(chosen.model, train_config, axes)  # refuse a bad grid before starting anything
-    store = run_store.RunStore(args.home)
+    store = _store(args)
     dataset = data.get_dataset(args.dataset, _home(args))
     _use_scheduler(args)
     jobs = sweeps.start(training.Trainer(store), args.name or args.preset, chosen.model, train_config, axes,
@@ -226,7 +241,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_notebook(args: argparse.Namespace) -> int:
     """Write the notebook of run ``args.run_id`` to ``args.output``; return the exit status."""
-    store = run_store.RunStore(args.home)
+    store = _store(args)
     run = store.get(args.run_id)
     dataset = data.dataset_for_run(run.dataset, run.dataset_sha256, _home(args))
     if args.student:
@@ -248,10 +263,28 @@ def run_verify(args: argparse.Namespace) -> int:
         content = Path(args.file).read_bytes()
     except OSError as error:
         raise WorkbookError(f"cannot read {args.file}: {error.strerror or error}") from error
-    store = run_store.RunStore(args.home, user=access.SERVER)
+    store = _store(args, user=access.SERVER)
     verdict = workbook.verify_handin(store, content, Path(args.file).name)
     print(f"{verdict.status}: {verdict.message}")
     return 0 if verdict.status == workbook.GENUINE else 1
+
+
+def run_db(args: argparse.Namespace) -> int:
+    """Upgrade the database's schema (opening the store applies what is missing), or show it."""
+    store = _store(args, user=access.SERVER)
+    if args.action == "upgrade":
+        applied = store.upgraded
+        print(f"{store.where}: " + (f"applied {', '.join(applied)}; " if applied else "already up to date; ")
+              + store.schema_revision())
+    else:
+        print(f"runs live in {store.where}; {store.schema_revision()}")
+    return 0
+
+
+def _store(args: argparse.Namespace, *, user: access.User = access.PERSONAL) -> run_store.RunStore:
+    """The run store of the command's home and database (``--database``, else the environment's)."""
+    return run_store.RunStore(args.home, user=user, database=args.database,
+                              database_setting="--database" if args.database else None)
 
 
 def _home(args: argparse.Namespace) -> Path:
@@ -272,6 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; bad arguments exit with status 2 and a message."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "database", None):
+        # The library's own stores (a dataset's owners, the trainer's) read the database from the environment.
+        os.environ[run_store.DATABASE_ENV] = args.database
     try:
         return args.handler(args)
     except MnistLabError as error:

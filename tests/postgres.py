@@ -1,7 +1,8 @@
 """A real PostgreSQL server for tests: Debian's ``postgresql``, in a temporary folder, on a free port.
 
 initdb refuses to run as root (CI runs as root), so the server's files belong to the ``postgres`` user and its
-commands run through ``runuser`` when this process is root. Connections use ``trust`` on 127.0.0.1 only.
+commands run through ``runuser`` when this process is root. The server listens on 127.0.0.1 only, and asks for
+a password made for the session.
 """
 
 from __future__ import annotations
@@ -61,13 +62,19 @@ def running_server(folder: Path) -> Iterator[str]:
             os.chmod(path, os.stat(path).st_mode | 0o711)  # the server user must reach its folder
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     data, log, port = folder / "data", folder / "server.log", free_port()
-    run = dict(check=True, capture_output=True, text=True, timeout=120)
-    subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
+    run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
+    # Connections over TCP need the password, so a test can give a wrong one; the server's socket trusts.
+    password, password_file = secrets.token_hex(8), folder / "password"
+    password_file.write_text(password)
+    if os.geteuid() == 0:
+        os.chown(password_file, entry.pw_uid, entry.pw_gid)
+    subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "--auth-local=trust",
+                                    "--auth-host=scram-sha-256", f"--pwfile={password_file}", "-U", "postgres",
                                     "-E", "UTF8", "--no-sync"]), **run)
     subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(log),
                                     "-o", f"-p {port} -k {folder} -h 127.0.0.1 -F", "start"]), **run)
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        yield f"postgresql+psycopg://postgres:{password}@127.0.0.1:{port}"
     finally:
         subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
                        capture_output=True, timeout=120, check=False)

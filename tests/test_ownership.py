@@ -19,6 +19,9 @@ ALICE = access.User("login:alice", "Alice")
 BOB = access.User("login:bob", "Bob")
 TEACHER = access.User("login:teacher", "Ms Teach", teacher=True)
 
+# Every test about the store runs on both databases (the `database` fixture).
+store_tests = pytest.mark.usefixtures("database")
+
 
 def other_students_run(home):
     """Alice's finished run with a saved model and an array, as Bob's store sees the same home."""
@@ -31,6 +34,7 @@ def other_students_run(home):
     return run_id
 
 
+@store_tests
 def test_every_store_operation_on_another_students_run_is_refused_as_not_found(home):
     run_id = other_students_run(home)
     bob = RunStore(home).as_user(BOB)
@@ -65,6 +69,7 @@ def test_every_store_operation_on_another_students_run_is_refused_as_not_found(h
     assert RunStore(home, user=ALICE).model_path(run_id).read_bytes() == b"model"
 
 
+@store_tests
 def test_each_student_lists_and_changes_only_their_own_runs(home):
     alice, bob = RunStore(home, user=ALICE), RunStore(home).as_user(BOB)
     mine = alice.create_run("alice 1", {}, {}, {})
@@ -78,6 +83,7 @@ def test_each_student_lists_and_changes_only_their_own_runs(home):
     assert alice.get(mine).name == "alice 1"
 
 
+@store_tests
 def test_a_teacher_reads_and_deletes_every_run_but_renames_and_finishes_only_their_own(home):
     run_id = other_students_run(home)
     teacher = RunStore(home, user=TEACHER)
@@ -96,6 +102,7 @@ def test_a_teacher_reads_and_deletes_every_run_but_renames_and_finishes_only_the
     assert not (home / "runs" / run_id).exists()
 
 
+@store_tests
 def test_only_a_teacher_sets_the_class_limits_and_they_are_kept(home):
     limits = access.ClassLimits(max_epochs=3, max_parameters=100_000, trainings_per_hour=5)
     with pytest.raises(AccessError, match="only a teacher"):
@@ -112,6 +119,7 @@ def small(epochs=1, architecture="perceptron"):
             config.TrainConfig(epochs=epochs, train_limit=500, batch_size=50))
 
 
+@store_tests
 def test_the_library_refuses_trainings_beyond_the_class_limits_before_anything_is_created(home):
     RunStore(home, user=TEACHER).set_class_limits(
         access.ClassLimits(max_epochs=2, max_parameters=10_000, trainings_per_hour=2))
@@ -141,6 +149,7 @@ def test_the_library_refuses_trainings_beyond_the_class_limits_before_anything_i
         training.new_job(RunStore(home, user=ALICE), "after deleting", *small())
 
 
+@store_tests
 def test_the_command_line_obeys_the_class_limits(home):
     RunStore(home, user=TEACHER).set_class_limits(access.ClassLimits(max_epochs=1))
     command = [sys.executable, "-m", "mnist_lab", "train", "--preset", "perceptron", "--epochs", "2", "--limit", "500"]
@@ -152,6 +161,7 @@ def test_the_command_line_obeys_the_class_limits(home):
     assert RunStore(home).list_runs() == []
 
 
+@store_tests
 def test_a_student_cannot_stop_another_students_training(home):
     store = RunStore(home)
     trainer = training.Trainer(store)
@@ -172,6 +182,7 @@ def test_a_student_cannot_stop_another_students_training(home):
         job.join(timeout=300)
 
 
+@store_tests
 def test_comparison_runs_belong_to_the_student_who_started_them(home):
     from mnist_lab.training import experiments
 

@@ -1,4 +1,5 @@
-"""The SQLite run store: runs survive restarts, dead owners become interrupted, bad names are safe."""
+"""The run store, on SQLite and on PostgreSQL: runs survive restarts, dead owners become interrupted, bad names are
+safe."""
 
 import os
 import sqlite3
@@ -12,12 +13,21 @@ from mnist_lab.runs import migrations
 from mnist_lab.runs import store as run_store
 from mnist_lab.runs.store import RunNameError, RunNotFoundError, RunStore, StoreError
 
+# Every test runs on both databases (the `database` fixture); the few about the SQLite file say so.
+pytestmark = pytest.mark.usefixtures("database")
+
+
+def sqlite_only(database):
+    if database != "sqlite":
+        pytest.skip("about the SQLite file in the home")
+
 
 def new_run(store, name="first"):
     return store.create_run(name, {"architecture": "fast"}, {"epochs": 2}, {"loss": "because"})
 
 
-def test_home_comes_from_the_environment(home):
+def test_home_comes_from_the_environment(home, database):
+    sqlite_only(database)
     assert RunStore().home == home
     assert (home / "runs.sqlite").exists()
 
@@ -27,7 +37,8 @@ def test_default_home_is_not_relative_to_the_working_directory(monkeypatch):
     assert run_store.default_home().is_absolute()
 
 
-def test_database_uses_wal(home):
+def test_database_uses_wal(home, database):
+    sqlite_only(database)
     RunStore()
     with sqlite3.connect(home / "runs.sqlite") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -47,7 +58,8 @@ def test_run_round_trip_and_survives_reopening(home):
     assert (run.dataset, run.dataset_sha256) == ("MNIST", "")
 
 
-def test_a_new_store_is_at_the_latest_schema_version(home):
+def test_a_new_store_is_at_the_latest_schema_version(home, database):
+    sqlite_only(database)
     with sqlite3.connect(RunStore().database) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
     db.close()
@@ -169,6 +181,8 @@ def test_cached_array_is_computed_once_and_stored(home):
     assert len(calls) == 1
     np.testing.assert_array_equal(again, first)
     assert [path.name for path in store.run_dir(run_id).iterdir()] == ["scores_epoch1.npy"]
+    if store.files_in_database:  # the folder is only a cache: a store with an empty home finds the array
+        np.testing.assert_array_equal(RunStore(home.parent / "other home").load_array(run_id, "scores_epoch1"), first)
 
 
 def test_cached_array_is_computed_again_when_the_stored_one_is_rejected(home):

@@ -12,12 +12,14 @@ import sys
 import zipfile
 
 import pytest
+import sqlalchemy as sa
 
 from mnist_lab import access, report, workbook
 from mnist_lab.data import shared_mnist
 from mnist_lab.errors import AccessError, RunNotFoundError, WorkbookError
 from mnist_lab.evaluation import classroom
 from mnist_lab.report.pdf import pdf_text, to_pdf
+from mnist_lab.runs import schema
 from mnist_lab.runs.store import RunStore
 from mnist_lab.workbook import classbook, receipts
 
@@ -33,6 +35,7 @@ def alices_run(home):
     return alice, alice.create_run("alice's run", {"architecture": "fast"}, {"epochs": 1}, {})
 
 
+@pytest.mark.usefixtures("database")  # on SQLite and on PostgreSQL
 def test_answers_are_kept_per_run_and_survive_a_new_store(home):
     alice, run_id = alices_run(home)
     book = workbook.Workbook(alice, run_id)
@@ -47,6 +50,7 @@ def test_answers_are_kept_per_run_and_survive_a_new_store(home):
     assert reopened.save("a1", "   ") is None and list(reopened.answers()) == ["b6"]  # an empty answer removes it
 
 
+@pytest.mark.usefixtures("database")  # on SQLite and on PostgreSQL
 def test_bad_answers_are_refused_with_a_message(home):
     alice, run_id = alices_run(home)
     book = workbook.Workbook(alice, run_id)
@@ -58,6 +62,7 @@ def test_bad_answers_are_refused_with_a_message(home):
         book.save("a1", b"bytes")
 
 
+@pytest.mark.usefixtures("database")  # on SQLite and on PostgreSQL
 def test_only_the_runs_student_writes_and_a_teacher_only_reads(home):
     alice, run_id = alices_run(home)
     workbook.Workbook(alice, run_id).save("a1", "mine")
@@ -72,6 +77,7 @@ def test_only_the_runs_student_writes_and_a_teacher_only_reads(home):
     assert workbook.Workbook(alice, run_id).answers()["a1"].text == "mine"
 
 
+@pytest.mark.usefixtures("database")  # on SQLite and on PostgreSQL
 def test_a_reveal_is_recorded_once_with_its_time_and_whether_the_answer_came_first(home):
     alice, run_id = alices_run(home)
     book = workbook.Workbook(alice, run_id)
@@ -89,6 +95,7 @@ def test_a_reveal_is_recorded_once_with_its_time_and_whether_the_answer_came_fir
     assert set(book.reveals()) == {"a2", "b6"}
 
 
+@pytest.mark.usefixtures("database")  # on SQLite and on PostgreSQL
 def test_the_explanations_setting_defaults_by_mode_and_the_teachers_choice_wins(home):
     store = RunStore(home)
     assert workbook.class_policy(store, access.AccessSettings()) == workbook.SHOWN
@@ -357,8 +364,9 @@ def test_a_deleted_run_takes_its_answers_but_keeps_its_receipts(exported, tmp_pa
     run_id = evidence.run.id
     content = export(copy, evidence, built, "html")[1]
     copy.delete(run_id)
-    with copy.transaction() as db:
-        assert db.execute("SELECT COUNT(*) FROM answers WHERE run_id = ?", (run_id,)).fetchone()[0] == 0
+    with copy.transaction(write=False) as db:
+        assert db.execute(sa.select(sa.func.count()).select_from(schema.answers)
+                          .where(schema.answers.c.run_id == run_id)).scalar_one() == 0
     assert workbook.verify_handin(copy.as_user(TEACHER), content, "h.html").status == workbook.GENUINE
 
 

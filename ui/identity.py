@@ -31,6 +31,11 @@ def _secrets() -> Mapping:
         return {}
 
 
+def app_secrets() -> Mapping:
+    """The app's secrets as a plain mapping (empty without a secrets file), for the other helpers of ``ui``."""
+    return _secrets()
+
+
 def settings() -> access.AccessSettings:
     """The lab's access settings; a page that cannot read them says why and stops."""
     try:

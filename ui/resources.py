@@ -7,9 +7,12 @@ import streamlit as st
 from mnist_lab import access, data
 from mnist_lab.data import Dataset
 from mnist_lab.runs import store as run_store
+from mnist_lab.text import markdown_text
 from ui import identity
 
 _USER = "mnist_lab_user"
+#: Where the app's database URL is set, following Streamlit's convention for ``st.connection``.
+DATABASE_SECRET = "[connections.mnist_lab] url in .streamlit/secrets.toml"
 
 
 def dataset_names() -> list[str]:
@@ -41,30 +44,39 @@ def user() -> access.User:
 
 def store() -> run_store.RunStore:
     """The run store in the configured home directory, acting for this session's user."""
-    return _store_at(str(run_store.default_home())).as_user(user())
+    return _store_at(str(run_store.default_home()), database_url()).as_user(user())
+
+
+def database_url() -> str | None:
+    """The database URL of the secrets (``[connections.mnist_lab] url``); None: ``MNIST_LAB_DATABASE_URL``, else
+    the SQLite file in the home. The library never reads Streamlit's secrets: this hands it the URL."""
+    section = identity.app_secrets().get("connections") or {}
+    chosen = section.get("mnist_lab") if isinstance(section, dict) else None
+    url = chosen.get("url") if isinstance(chosen, dict) else None
+    return str(url) if url else None
 
 
 def _reader(home: str) -> run_store.RunStore:
     """The server's reading view, for results shared by sessions; only for runs ``store()`` has returned."""
-    return _store_at(home).as_user(access.SERVER)
+    return _store_at(home, database_url()).as_user(access.SERVER)
 
 
 def trainer():
     """The per-server training facade of the configured home; the first call starts the Dask engine in the
     background (the embedded cluster and TensorFlow in its workers), so the first Start does not wait for it."""
-    return _trainer_at(str(run_store.default_home()))
+    return _trainer_at(str(run_store.default_home()), database_url())
 
 
 @st.cache_resource
-def _store_at(home: str) -> run_store.RunStore:
-    return run_store.RunStore(home)
+def _store_at(home: str, url: str | None) -> run_store.RunStore:
+    return run_store.RunStore(home, database=url, database_setting=DATABASE_SECRET if url else None)
 
 
 @st.cache_resource
-def _trainer_at(home: str):
+def _trainer_at(home: str, url: str | None):
     from mnist_lab.training import Trainer
 
-    trainer = Trainer(_store_at(home), limits=identity.settings().limits)  # a shared lab's limits, from the secrets
+    trainer = Trainer(_store_at(home, url), limits=identity.settings().limits)  # a shared lab's limits, from the secrets
     trainer.warm_up()
     return trainer
 
@@ -73,6 +85,9 @@ def store_or_stop() -> run_store.RunStore:
     """Return the run store, or explain in the page why it cannot be opened and stop the page."""
     try:
         return store()
+    except run_store.DatabaseSettingError as error:
+        st.error(f"The run store's database cannot be used: {markdown_text(str(error))}.")
+        st.stop()
     except run_store.StoreError as error:
         st.error(f"The run store cannot be opened: {error}. Set {run_store.HOME_ENV} to a writable folder.")
         st.stop()

@@ -104,7 +104,8 @@ class RunStore(RunFiles):
             (self.home / "runs").mkdir(parents=True, exist_ok=True)
             self._engine = database_mod.engine_for(self.setting)
             database_mod.check(self._engine, self.setting)
-            upgrade.upgrade(self._engine, self.setting)
+            #: The schema revisions opening the store applied (``mnist-lab db upgrade`` prints them).
+            self.upgraded = upgrade.upgrade(self._engine, self.setting)
         except DatabaseSettingError:
             raise
         except StoreError as error:
@@ -125,6 +126,10 @@ class RunStore(RunFiles):
     def where(self) -> str:
         """Where the runs live, in words: the SQLite file, or the server's database without the password."""
         return str(self.database) if self.database is not None else self.setting.shown
+
+    def schema_revision(self) -> str:
+        """The database's schema revision in a sentence."""
+        return upgrade.describe(self._engine)
 
     @contextlib.contextmanager
     def _connect(self, *, write: bool = True) -> Iterator[Connection]:
