@@ -165,9 +165,12 @@ def postgres_server(tmp_path_factory):
 @pytest.fixture
 def postgres_url(postgres_server):
     """The URL of a new, empty database on the session's PostgreSQL server."""
+    from mnist_lab.runs import database
     from tests import postgres
 
-    return postgres.new_database(postgres_server)
+    url = postgres.new_database(postgres_server)
+    yield url
+    database.dispose(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -72,7 +72,7 @@ def running_server(folder: Path) -> Iterator[str]:
                                     "--auth-host=scram-sha-256", f"--pwfile={password_file}", "-U", "postgres",
                                     "-E", "UTF8", "--no-sync"]), **run)
     subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(log),
-                                    "-o", f"-p {port} -k {folder} -h 127.0.0.1 -F", "start"]), **run)
+                                    "-o", f"-p {port} -k {folder} -h 127.0.0.1 -F -c max_connections=300", "start"]), **run)
     try:
         yield f"postgresql+psycopg://postgres:{password}@127.0.0.1:{port}"
     finally:

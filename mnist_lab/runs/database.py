@@ -122,6 +122,15 @@ def engine_for(chosen: DatabaseSetting) -> Engine:
     return engine
 
 
+def dispose(url: str) -> None:
+    """Close the process's pooled connections to the database of ``url`` (a test's database about to go)."""
+    key = sa.make_url(url).render_as_string(hide_password=False)
+    with _engines_lock:
+        engine = _engines.pop(key, None)
+    if engine is not None:
+        engine.dispose()
+
+
 def _make_engine(chosen: DatabaseSetting) -> Engine:
     try:
         if chosen.dialect == "sqlite":
