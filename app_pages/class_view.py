@@ -73,7 +73,7 @@ def datasets_section() -> None:
         st.write(f"Delete the dataset **{markdown_text(chosen)}** for good? {owners.KEPT_RUNS}")
         if st.button("Delete dataset", type="primary", key="class_dataset_delete"):
             try:
-                deletion = datasets.delete_dataset(chosen, user, home)
+                deletion = datasets.delete_dataset(chosen, user, home, database=resources.database_url())
             except MnistLabError as error:
                 st.error(markdown_text(str(error)))
             else:

@@ -93,7 +93,7 @@ def delete_control(name: str) -> None:
         st.write(f"Delete the dataset **{markdown_text(name)}** for good? {owners.KEPT_RUNS}")
         if st.button("Delete dataset", type="primary", key="dataset_delete"):
             try:
-                deletion = datasets.delete_dataset(name, user, home)
+                deletion = datasets.delete_dataset(name, user, home, database=resources.database_url())
             except MnistLabError as error:
                 st.error(markdown_text(str(error)))
                 return

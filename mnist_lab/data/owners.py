@@ -172,7 +172,7 @@ def check_may_add(user: User, home: Path | None = None) -> None:
         )
 
 
-def delete_dataset(name: str, user: User, home: Path | None = None) -> DatasetDeletion:
+def delete_dataset(name: str, user: User, home: Path | None = None, *, database: str | None = None) -> DatasetDeletion:
     """Delete the imported dataset ``name`` for ``user``, keeping the runs trained on it.
 
     Parameters
@@ -183,6 +183,9 @@ def delete_dataset(name: str, user: User, home: Path | None = None) -> DatasetDe
         Who deletes it: a teacher, or the student who added it while no run of another user was trained on it.
     home : Path, optional
         Home directory of the datasets and the run store; defaults to ``paths.default_home()``.
+    database : str, optional
+        The run store's database URL (the app's secrets'); ``$MNIST_LAB_DATABASE_URL`` or the home's SQLite file
+        when absent.
 
     Returns
     -------
@@ -214,7 +217,7 @@ def delete_dataset(name: str, user: User, home: Path | None = None) -> DatasetDe
     from mnist_lab.access.users import SERVER
 
     try:
-        runs = [run for run in RunStore(home, user=SERVER).list_runs(everyone=True) if run.dataset == name]
+        runs = [run for run in RunStore(home, user=SERVER, database=database).list_runs(everyone=True) if run.dataset == name]
     except StoreError as error:
         raise DatasetError(f"the runs trained on {name!r} cannot be checked ({error}); try again") from error
     training = [run for run in runs if run.status == RUNNING]

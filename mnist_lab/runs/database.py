@@ -163,7 +163,7 @@ def check(engine: Engine, chosen: DatabaseSetting) -> None:
             connection.execute(sa.text("SELECT 1"))
     except exc.OperationalError as error:
         if chosen.dialect == "sqlite":
-            raise StoreError(f"cannot open the run store {chosen.sqlite_file}: {scrub(error, chosen)}") from error
+            raise StoreError(scrub(error, chosen)) from error
         raise DatabaseSettingError(
             f"the database in {chosen.setting} ({chosen.shown}) cannot be used: {scrub(error, chosen)}. Check "
             "the host, port, user, password and database name") from error
