@@ -206,3 +206,22 @@ def test_a_run_trained_on_postgres_predicts_after_the_home_is_deleted(postgres_u
     assert (after.argmax(axis=1) == labels).mean() > 0.3  # it reads digits (chance: 0.1)
     np.testing.assert_array_equal(fresh.load_array(run_id, "test_scores_epoch1"), before)
     assert (tmp_path / "new home" / "runs" / run_id / "model.keras").exists()
+
+
+def test_a_run_trained_on_another_machine_stays_running_until_that_process_ends(postgres_url, tmp_path, monkeypatch):
+    monkeypatch.setenv(DATABASE_ENV, postgres_url)
+    # Another machine: its host name differs, so only the database can tell whether its process lives.
+    code = ("import socket, sys\nsocket.gethostname = lambda: 'another-machine'\n"
+            "from mnist_lab.runs.store import RunStore\n"
+            "print(RunStore().create_run('remote', {}, {}, {}), flush=True)\nsys.stdin.read()")
+    other = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, env={**os.environ, "MNIST_LAB_HOME": str(tmp_path / "other")})
+    try:
+        run_id = other.stdout.readline().strip()
+        store = RunStore(tmp_path / "home")
+        assert store.recover_interrupted() == []
+        assert store.get(run_id).status == "running"
+    finally:
+        other.communicate("", timeout=60)
+    assert wait_until(lambda: store.recover_interrupted() == [run_id], timeout=30)
+    assert store.get(run_id).status == "interrupted"

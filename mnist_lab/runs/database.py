@@ -123,12 +123,45 @@ def engine_for(chosen: DatabaseSetting) -> Engine:
 
 
 def dispose(url: str) -> None:
-    """Close the process's pooled connections to the database of ``url`` (a test's database about to go)."""
+    """Close the process's connections to the database of ``url`` (a test's database about to go)."""
     key = sa.make_url(url).render_as_string(hide_password=False)
     with _engines_lock:
         engine = _engines.pop(key, None)
+        keeper = _keepers.pop(key, None)
+    if keeper is not None:
+        keeper.close()
     if engine is not None:
         engine.dispose()
+
+
+_keepers: dict[str, Connection] = {}
+
+
+def keep_lock(engine: Engine, name: str) -> None:
+    """Hold the PostgreSQL advisory lock ``name`` for as long as this process lives (no-op on SQLite).
+
+    The lock lives on a connection of its own, taken once per database: when the process ends, however it ends,
+    the server closes that connection and the lock is free, which any other machine can see
+    (:func:`locked_elsewhere`).
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    key = engine.url.render_as_string(hide_password=False)
+    with _engines_lock:
+        if key in _keepers:
+            return
+        keeper = engine.connect()
+        keeper.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": lock_key(name)})
+        keeper.commit()
+        _keepers[key] = keeper
+
+
+def locked_elsewhere(connection: Connection, name: str) -> bool:
+    """Whether another session holds the PostgreSQL advisory lock ``name`` (a live process's :func:`keep_lock`)."""
+    taken = connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(name)}).scalar_one()
+    if taken:
+        connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(name)})
+    return not taken
 
 
 def _make_engine(chosen: DatabaseSetting) -> Engine:

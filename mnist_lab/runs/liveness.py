@@ -2,6 +2,11 @@
 
 A run in status ``running`` names its process in ``runs.owner`` (``host:pid:token``). A run whose process is gone
 becomes ``interrupted``; one that was still waiting in that process's queue is taken back by the next server.
+
+Whether the process lives: with SQLite, the operating system says (the database is on this machine); with
+PostgreSQL, whose clients may be on other machines (the app server, a teacher's command line), each process that
+trains holds an advisory lock named after it on a connection of its own (:func:`announce`), which the server
+frees when the process ends, however it ends.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import socket
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from mnist_lab.access.users import User
+from mnist_lab.runs.database import keep_lock, locked_elsewhere
 from mnist_lab.runs.records import INTERRUPTED, RUNNING
 from mnist_lab.runs.schema import runs
 
@@ -29,11 +35,23 @@ NOT_STARTED_MESSAGE = ("Not started: the server restarted while it waited in the
 PROCESS_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def announce(engine: Engine) -> None:
+    """Let every process using the database see that this one lives while it owns runs (PostgreSQL)."""
+    keep_lock(engine, _lock_name(PROCESS_TOKEN))
+
+
 def dead_runs(db: Connection) -> list[Any]:
     """The rows of running runs whose process no longer exists."""
     rows = db.execute(sa.select(runs.c.id, runs.c.owner, runs.c.saved_epochs, runs.c.metrics)
                       .where(runs.c.status == RUNNING)).mappings().all()
+    if db.dialect.name == "postgresql":
+        return [row for row in rows if row["owner"] != PROCESS_TOKEN
+                and not locked_elsewhere(db, _lock_name(row["owner"]))]
     return [row for row in rows if not _owner_alive(row["owner"])]
+
+
+def _lock_name(owner: str) -> str:
+    return f"process:{owner}"
 
 
 def mark_interrupted(db: Connection, dead: list[Any]) -> list[str]:

@@ -225,6 +225,7 @@ class RunStore(RunFiles):
         ``dataset`` and ``dataset_sha256`` name the data it trains on and the SHA-256 of its files;
         ``environment`` records the software and machine that train it.
         """
+        liveness.announce(self._engine)
         created = time.time()
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime(created)) + "-" + secrets.token_hex(3)
         try:
@@ -368,5 +369,6 @@ class RunStore(RunFiles):
         list of (str, User)
             Each run's id and the student it belongs to (never a teacher: the student's own rights suffice).
         """
+        liveness.announce(self._engine)
         with self._connect() as db:
             return liveness.take_back_waiting(db)
