@@ -107,12 +107,12 @@ _engines_lock = threading.Lock()
 
 
 def engine_for(chosen: DatabaseSetting) -> Engine:
-    """The process's engine of a database (made once per URL), checked with one connection.
+    """The process's engine of a database, made once per URL (:func:`check` tries it).
 
     Raises
     ------
     DatabaseSettingError
-        The driver is missing, the server refuses the login or cannot be reached.
+        The URL names a driver that is not installed, or options SQLAlchemy refuses.
     """
     key = chosen.url.render_as_string(hide_password=False)
     with _engines_lock:
