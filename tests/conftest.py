@@ -144,12 +144,15 @@ def class_store(trained_copy):
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
+def postgres_server():
     """A real PostgreSQL server for the session (Debian's, started as the ``postgres`` user); yields its base URL.
 
     Skipped, saying why, only where PostgreSQL is not installed; under ``CI=true`` that is a failure.
     """
     import os
+    import shutil
+    import tempfile
+    from pathlib import Path
 
     from tests import postgres
 
@@ -158,8 +161,13 @@ def postgres_server(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL tests must run in CI: {reason}")
         pytest.skip(reason)
-    with postgres.running_server(tmp_path_factory.mktemp("postgres")) as url:
-        yield url
+    # Not under pytest's basetemp: another pytest session on the machine prunes old basetemps, server and all.
+    folder = Path(tempfile.mkdtemp(prefix="mnist-lab-postgres-"))
+    try:
+        with postgres.running_server(folder / "server") as url:
+            yield url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
