@@ -5,6 +5,7 @@ import streamlit as st
 
 from mnist_lab import access, charts, workbook
 from mnist_lab import data as datasets
+from mnist_lab.charts import describe
 from mnist_lab.data import owners
 from mnist_lab.errors import MnistLabError
 from mnist_lab.evaluation import classroom
@@ -139,7 +140,8 @@ if recalls.empty:
 for dataset in sorted(recalls["dataset"].unique()):
     chosen_recalls = recalls[recalls["dataset"] == dataset]
     st.markdown(classroom.hardest_classes(recalls, dataset))
-    vega.show(charts.class_recall_chart(chosen_recalls), width="content")
+    vega.show_described(charts.class_recall_chart(chosen_recalls), describe.class_recalls(chosen_recalls),
+                        chosen_recalls, width="content", name=f"the recalls on {dataset}")
 
 st.header("Limits for the class")
 st.caption("Checked before a student's training is queued, on this page's server and on the command line; "

@@ -194,17 +194,25 @@ def compare_runs() -> None:
     metrics = ("recall", evaluation.RANKING_ERRORS)
     bars = vega.cached(("compare bars", versions, baseline),
                        lambda: [charts.compare_bars(comparison.per_class, metric, baseline=baseline) for metric in metrics])
-    for column, chart in zip(st.columns(2), bars):
-        vega.show(chart, column, width="stretch")
+    for column, chart, metric in zip(st.columns(2), bars, metrics):
+        vega.show_described(chart, describe.compare_metric(comparison.per_class, metric,
+                                                           higher_is_better=metric == "recall"),
+                            comparison.per_class[comparison.per_class["metric"] == metric], column, width="stretch",
+                            name=f"the {metric} of the runs")
     st.caption(f"{evaluation.RANKING_ERRORS[0].upper()}{evaluation.RANKING_ERRORS[1:]}: 1 - ROC AUC of the class; hover a "
                "point for the AUC itself.")
     class_col, axis_col = st.columns([2, 2], vertical_alignment="bottom")
     class_name = class_col.selectbox("ROC of class", [*classes, *charts.AVERAGES], key="evaluate_compare_class")
     axis = roc_axis(axis_col, "evaluate_compare_axis")
-    vega.show(vega.cached(("compare roc", versions, class_name, axis),
-                          lambda: charts.compare_roc(comparison.roc, class_name, axis=axis)), width="content")
+    vega.show_described(vega.cached(("compare roc", versions, class_name, axis),
+                                    lambda: charts.compare_roc(comparison.roc, class_name, axis=axis)),
+                        describe.compare_auc(comparison.roc, class_name),
+                        comparison.roc[comparison.roc["class"] == class_name], width="content",
+                        name=f"the ROC curves of class {class_name}")
     st.subheader("Training curves")
-    vega.show(vega.cached(("compare history", versions), lambda: charts.epoch_curves(comparison.history, color="run")))
+    vega.show_described(vega.cached(("compare history", versions),
+                                    lambda: charts.epoch_curves(comparison.history, color="run")),
+                        describe.compare_history(comparison.history), comparison.history, name="the training curves")
 
 
 st.title("Evaluate: how good is the model?")

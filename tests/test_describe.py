@@ -161,3 +161,18 @@ def test_the_map_sentence_names_the_closest_and_farthest_class_centres(mnist):
     assert describe.embedding(points) == (f"1,000 images on the map; the centres of classes {near_a} and {near_b} lie "
                                           f"closest ({near:.3g} apart), those of {far_a} and {far_b} farthest "
                                           f"({far:.3g} apart).")
+
+
+def test_the_comparison_sentences_quote_each_runs_figures():
+    per_class = pd.DataFrame({"run": ["a"] * 3 + ["b"] * 3, "class": ["0", "1", "2"] * 2, "metric": "recall",
+                              "value": [0.99, 0.97, 0.90, 0.98, 0.98, 0.96]})
+    assert describe.compare_metric(per_class, "recall") == (
+        "Recall per class: b is best on 2 of 3 classes, a on 1; the runs differ most on class 2 (a 0.9, b 0.96).")
+    errors = per_class.assign(metric="ranking errors", value=[1.0, 2.0, 9.0, 3.0, 1.5, 4.0])
+    assert describe.compare_metric(errors, "ranking errors", higher_is_better=False).startswith(
+        "Ranking errors per class: b is best on 2 of 3 classes, a on 1; the runs differ most on class 2")
+    history = curves.runs_history_frame({"a": [{"epoch": 1, "val_accuracy": 0.9, "val_loss": 0.3},
+                                               {"epoch": 2, "val_accuracy": 0.93, "val_loss": 0.25}],
+                                         "b": [{"epoch": 1, "val_accuracy": 0.95, "val_loss": 0.2}]})
+    assert describe.compare_history(history) == ("Last validation accuracy: a 93.00% (epoch 2), b 95.00% (epoch 1). "
+                                                 "Last validation loss: a 0.25 (epoch 2), b 0.2 (epoch 1).")

@@ -272,3 +272,80 @@ def embedding(points: pd.DataFrame) -> str:
     near, far = min(pairs, key=lambda pair: pair[0]), max(pairs, key=lambda pair: pair[0])
     return (f"{text}; the centres of classes {near[1]} and {near[2]} lie closest ({near[0]:.3g} apart), those of "
             f"{far[1]} and {far[2]} farthest ({far[0]:.3g} apart).")
+
+
+def compare_metric(per_class: pd.DataFrame, metric: str, *, higher_is_better: bool = True) -> str:
+    """Which run leads on how many classes, and the class where the runs differ most (``Comparison.per_class``:
+    columns ``run``, ``class``, ``metric``, ``value``).
+
+    Examples
+    --------
+    >>> per_class = pd.DataFrame({"run": ["a", "a", "b", "b"], "class": ["0", "1", "0", "1"], "metric": "recall",
+    ...                           "value": [0.99, 0.90, 0.98, 0.95]})
+    >>> compare_metric(per_class, "recall")
+    'Recall per class: a is best on 1 of 2 classes, b on 1; the runs differ most on class 1 (a 0.9, b 0.95).'
+    """
+    rows = per_class[per_class["metric"] == metric]
+    table = rows.pivot_table(index="class", columns="run", values="value", sort=False)
+    best = table.idxmax(axis=1) if higher_is_better else table.idxmin(axis=1)
+    wins = best.value_counts()
+    runs = sorted(table.columns, key=lambda run: -wins.get(run, 0))
+    leads = ", ".join([f"{runs[0]} is best on {int(wins.get(runs[0], 0))} of {len(table)} classes",
+                       *(f"{run} on {int(wins.get(run, 0))}" for run in runs[1:])])
+    spread = (table.max(axis=1) - table.min(axis=1)).astype(float)
+    widest = spread.idxmax()
+    values = ", ".join(f"{run} {table.loc[widest, run]:.4g}" for run in table.columns)
+    return f"{metric[:1].upper()}{metric[1:]} per class: {leads}; the runs differ most on class {widest} ({values})."
+
+
+def compare_auc(roc: pd.DataFrame, class_name: str) -> str:
+    """Each run's area under the ROC curve of one class (``Comparison.roc``: columns ``run``, ``class``, ``auc``).
+
+    Examples
+    --------
+    >>> roc = pd.DataFrame({"run": ["a", "a", "b"], "class": "3", "auc": [0.998, 0.998, 0.9912]})
+    >>> compare_auc(roc, "3")
+    'ROC AUC of class 3: a 0.9980, b 0.9912.'
+    """
+    runs = roc[roc["class"] == class_name].drop_duplicates("run")
+    return f"ROC AUC of class {class_name}: " + ", ".join(f"{row.run} {row.auc:.4f}" for row in runs.itertuples()) + "."
+
+
+def compare_history(history: pd.DataFrame) -> str:
+    """Each run's last validation accuracy and loss, with its epoch (``Comparison.history``: columns ``run``,
+    ``epoch``, ``metric``, ``split``, ``value``).
+
+    Examples
+    --------
+    >>> history = pd.DataFrame({"run": ["a", "a", "b"], "epoch": [1, 2, 1], "metric": "accuracy",
+    ...                         "split": "validation", "value": [0.9, 0.95, 0.8]})
+    >>> compare_history(history)
+    'Last validation accuracy: a 95.00% (epoch 2), b 80.00% (epoch 1).'
+    """
+    parts = []
+    for metric in ("accuracy", "loss"):
+        rows = history[(history["metric"] == metric) & (history["split"] == "validation")]
+        if rows.empty:
+            continue
+        shown = (lambda v: _pct(v, 2)) if metric == "accuracy" else (lambda v: f"{v:.4g}")
+        lasts = [rows[rows["run"] == run].sort_values("epoch").iloc[-1] for run in rows["run"].unique()]
+        parts.append(f"Last validation {metric}: " + ", ".join(
+            f"{row['run']} {shown(row['value'])} (epoch {int(row['epoch'])})" for row in lasts) + ".")
+    return " ".join(parts) if parts else "No validation figures were recorded."
+
+
+def class_recalls(recalls: pd.DataFrame) -> str:
+    """The classes with the lowest and the highest median recall across a class's runs (columns ``class``,
+    ``recall``, ``run``).
+
+    Examples
+    --------
+    >>> recalls = pd.DataFrame({"class": ["0", "0", "1", "1"], "recall": [0.9, 0.8, 0.99, 0.97],
+    ...                         "run": ["a", "b", "a", "b"]})
+    >>> class_recalls(recalls)
+    'Median test recall over 2 runs: lowest for class 0 (85.0%), highest for class 1 (98.0%).'
+    """
+    medians = recalls.groupby("class", sort=False)["recall"].median()
+    runs = recalls["run"].nunique()
+    return (f"Median test recall over {runs} run{'s' * (runs != 1)}: lowest for class {medians.idxmin()} "
+            f"({_pct(medians.min())}), highest for class {medians.idxmax()} ({_pct(medians.max())}).")

@@ -9,17 +9,18 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from mnist_lab.charts.base import NATURAL_SIZE, RUN_SCALE
+from mnist_lab.charts.base import DIGIT_COLORS, NATURAL_SIZE, RUN_SCALE
 from mnist_lab.evaluation import COMPARED, PAIRS, RANKING_ERRORS, auc_decimals
 
 #: The selection parameter of the confusion matrix; its value holds the clicked cell's ``true`` and ``predicted``.
 CELL = "cell"
 AVERAGES = ("micro", "macro")
-# category10, so each digit keeps the colour it has in charts.DIGIT_SCALE; the averages are drawn in black.
-DIGIT_COLORS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-)
+# Each digit keeps the colour it has in charts.DIGIT_SCALE (base.DIGIT_COLORS); the averages are drawn in black.
 AVERAGE_DASH = {"micro": [6, 3], "macro": [2, 2]}
+#: The classes' curves differ by dash as well as colour, so that a reader who cannot tell the colours apart can
+#: still follow one (none is an average's dash).
+DIGIT_DASHES = ([1, 0], [8, 2], [4, 2], [1, 2], [8, 2, 1, 2], [12, 3], [3, 3, 1, 3], [6, 2, 2, 2], [2, 4],
+                [10, 2, 2, 2, 2, 2])
 # Square plots of curves: with their axes (the log scale's "0.00001" is wide) they fit a phone's 390 px page.
 SQUARE = 260
 HEATMAP = 310
@@ -91,14 +92,14 @@ def _curve_labels(frame: pd.DataFrame, score: str, short: str) -> pd.DataFrame:
 
 
 def _curve_styles(frame: pd.DataFrame, classes: Sequence[str]) -> tuple[list[str], list[str], list[list[int]]]:
-    """Legend order, colours and dashes: digits solid in their category10 colour by position, averages dashed black."""
+    """Legend order, colours and dashes: each digit in its colour and dash by position, averages dashed black."""
     label_of = frame.drop_duplicates("class").set_index("class")["curve"]
     domain, colors, dashes = [], [], []
     for position, name in enumerate(classes):
         if name in label_of.index:
             domain.append(label_of[name])
             colors.append("#000000" if name in AVERAGES else DIGIT_COLORS[position % len(DIGIT_COLORS)])
-            dashes.append(AVERAGE_DASH.get(name, [1, 0]))
+            dashes.append(AVERAGE_DASH.get(name, DIGIT_DASHES[position % len(DIGIT_DASHES)]))
     return domain, colors, dashes
 
 
