@@ -147,7 +147,7 @@ def run_figures(chosen: report.RunEvidence, mnist) -> list[float]:
         *chosen.scores[report.SAMPLE_INDEX], *np.argmax(chosen.scores[:3], axis=1),
         int((np.argmax(chosen.scores[: report.SHOWN_PREDICTIONS], axis=1)
              == mnist.y_test[: report.SHOWN_PREDICTIONS]).sum()),
-        round((1 - s["accuracy"]) * s["n"]), 1 / len(mnist.class_names),
+        round((1 - s["accuracy"]) * s["n"]), round(s["accuracy"] * s["n"]), 1 / len(mnist.class_names),
     ]
     if s["train_accuracy"] is not None:  # the train-versus-test gap, in points, its noise and the error ratio
         gap = (s["train_accuracy"] - s["accuracy"]) * 100
@@ -164,6 +164,8 @@ def run_figures(chosen: report.RunEvidence, mnist) -> list[float]:
     if full:
         figures += [full[-1]["train_seconds"] / len(full), len(full)]
     figures.append(math.ceil(images / run.train_config["batch_size"]))  # batches an epoch
+    top_two = np.sort(chosen.scores[report.SAMPLE_INDEX])[-2:]
+    figures.append(1 - top_two.sum())  # the share of the other classes beside the output layer's chart
     default = KERAS_DEFAULT_RATES.get(run.train_config.get("optimizer"))
     if default:  # the rate against Keras' default, in whichever direction
         figures += [default, run.train_config["learning_rate"] / default, default / run.train_config["learning_rate"]]
