@@ -2,6 +2,7 @@
 own. A student sees and stops only their own runs, even with another student's full URL; the teacher sees the class."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -72,9 +73,21 @@ def test_an_unverified_teachers_address_grants_nothing(chromium, login_app, tmp_
 
 
 def run_options(page, label):
-    """The option labels of the picker ``label``."""
-    wait_idle(page, timeout=WAIT)
-    page.get_by_role("combobox", name=label).click()
+    """The option labels of the picker ``label``.
+
+    A rerun of the page (a running training redraws it) can close the list as it opens: the click is repeated until
+    the list shows, within ``WAIT``.
+    """
+    deadline = time.monotonic() + WAIT / 1000
+    while True:
+        wait_idle(page, timeout=WAIT)
+        page.get_by_role("combobox", name=label).click()
+        try:
+            expect(page.get_by_role("option").first).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
     options = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return options
