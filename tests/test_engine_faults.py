@@ -118,6 +118,9 @@ def test_a_worker_grown_since_its_first_training_is_restarted_between_trainings(
     monkeypatch.setenv(engine.WORKERS_ENV, "1")
     monkeypatch.setenv("MNIST_LAB_WORKER_RECYCLE_MB", "-10000")  # always "grown": restarted after each but the 1st
     trainer = training.Trainer(run_store.RunStore(home))
+    # The engine is shared by the process: one an earlier test left running has workers started without this test's
+    # recycle setting (in the whole suite the three trainings ran on such a worker). Start its workers afresh.
+    trainer.engine.close()
     small = config.TrainConfig(epochs=1, train_limit=300, batch_size=50)
     try:
         done = []
