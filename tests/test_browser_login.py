@@ -5,6 +5,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.browser_helpers import open_page, start_training, wait_idle
@@ -93,6 +94,20 @@ def run_options(page, label):
     return options
 
 
+def choose(page, label, option):
+    """Pick ``option`` in the picker ``label``, opening its list again if a rerun closed it."""
+    deadline = time.monotonic() + WAIT / 1000
+    while True:
+        wait_idle(page, timeout=WAIT)
+        page.get_by_role("combobox", name=label).click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=5_000)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_students_reach_only_their_own_runs_and_the_teacher_sees_the_class(chromium, login_app, tmp_path):
     sessions = {}
     try:
@@ -142,8 +157,7 @@ def test_students_reach_only_their_own_runs_and_the_teacher_sees_the_class(chrom
         assert sorted(run_options(teacher, "A student's run")) == [
             "Alice · alices long run · running", "Bob · bobs small run · finished"]
         assert teacher.get_by_role("button", name="Stop").count() == 0
-        teacher.get_by_role("combobox", name="A student's run").click()
-        teacher.get_by_role("option", name="Bob · bobs small run · finished").click()
+        choose(teacher, "A student's run", "Bob · bobs small run · finished")
         wait_idle(teacher, timeout=WAIT)
         teacher.get_by_role("button", name="Open it, read-only").click()
         wait_idle(teacher, timeout=WAIT)
