@@ -58,13 +58,18 @@ def shapes_home(shapes_folder, trained_home, tmp_path_factory):
     return home, job.run_id
 
 
+def app_environment(monkeypatch, home, folder, run_id):
+    """Make ``home`` the app's home and register ``folder`` through MNIST_LAB_DATASETS; return (store, run id)."""
+    monkeypatch.setenv("MNIST_LAB_HOME", str(home))
+    monkeypatch.setenv("MNIST_LAB_DATASETS", str(folder))
+    return RunStore(home), run_id
+
+
 @pytest.fixture
 def shapes_env(shapes_home, shapes_folder, monkeypatch):
     """The app's environment: the shapes home and Shapes3 registered through MNIST_LAB_DATASETS."""
     home, run_id = shapes_home
-    monkeypatch.setenv("MNIST_LAB_HOME", str(home))
-    monkeypatch.setenv("MNIST_LAB_DATASETS", str(shapes_folder))
-    return RunStore(home), run_id
+    return app_environment(monkeypatch, home, shapes_folder, run_id)
 
 
 def test_a_run_records_its_dataset_and_gets_one_output_per_class(shapes_env, shapes_folder):

@@ -9,7 +9,7 @@ from mnist_lab import data, report, training
 from mnist_lab.models import config
 from mnist_lab.runs.store import RunStore
 from tests.apptest_helpers import open_app_page
-from tests.test_dataset_pipeline import write_three_class_folder
+from tests.test_dataset_pipeline import app_environment, write_three_class_folder
 
 HOSTILE_CLASSES = ("<img src=//evil.example/a>", "[ring](http://evil.example)", "![bar](http://evil.example/b)")
 LIVE = (re.compile(r"(?<!\\)<img"), re.compile(r"(?<!\\)\]\(http://evil"))
@@ -34,9 +34,7 @@ def hostile_home(hostile_folder, tmp_path_factory):
 @pytest.fixture
 def hostile_env(hostile_home, hostile_folder, monkeypatch):
     home, run_id = hostile_home
-    monkeypatch.setenv("MNIST_LAB_HOME", str(home))
-    monkeypatch.setenv("MNIST_LAB_DATASETS", str(hostile_folder))
-    return RunStore(home), run_id
+    return app_environment(monkeypatch, home, hostile_folder, run_id)
 
 
 def assert_no_live_markup(text: str, where: str) -> None:
