@@ -2,12 +2,15 @@
 
 import functools
 import json
+import threading
 
 import jsonschema
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab import access
+from mnist_lab.training import experiments
 from tests.server import ROOT
+from tests.waiting import wait_for
 from ui import identity
 
 #: The class of the AppTest tests: two students and a teacher, logged in.
@@ -58,3 +61,17 @@ def assert_valid_charts(at: AppTest) -> None:
     """Every chart the page drew is valid Vega-Lite: the app draws specs without Altair's validation (ui/vega.py)."""
     for chart in at.get("vega_lite_chart"):
         jsonschema.validate(json.loads(chart.proto.spec), _vega_lite_schema())
+
+
+def comparison_running() -> bool:
+    """Whether a one-click comparison's thread is still alive in this process."""
+    return any(thread.name.startswith("experiment-") for thread in threading.enumerate())
+
+
+def wait_for_comparison(store, key: str, timeout: float = 180) -> experiments.Outcome:
+    """Wait until every run of the comparison ``key`` has ended and its thread is gone; return its outcome."""
+    def ended():
+        outcome = experiments.outcome(store, experiments.EXPERIMENTS[key])
+        return outcome if outcome is not None and outcome.complete and not comparison_running() else None
+
+    return wait_for(ended, timeout=timeout, interval=0.5, what=f"the comparison {key} to end")

@@ -9,13 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from mnist_lab.training.engine import TLS_ENVS
 from tests.server import ROOT, free_port
+from tests.waiting import wait_for
 
 DASK = str(Path(sys.executable).parent / "dask")
 
@@ -45,16 +45,6 @@ class Cluster:
         """Address -> process id of every worker connected now."""
         with self.client() as client:
             return client.run(os.getpid)
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` seconds pass; return whether it held."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def write_certificates(folder: Path) -> dict[str, str]:
@@ -110,8 +100,11 @@ def dask_cluster(folder: Path, workers: int = 2, allowed_failures: int = 0) -> I
     saved = {name: os.environ.get(name) for name in TLS_ENVS}
     os.environ.update(tls)
     try:
-        if not wait_until(lambda: _connected(cluster) >= workers, timeout=180, interval=1.0):
-            raise RuntimeError(f"the test cluster did not start:\n{log.read_text()[-3000:]}")
+        try:
+            wait_for(lambda: _connected(cluster) >= workers, timeout=180, interval=1.0,
+                     what=f"{workers} workers to connect")
+        except AssertionError as error:
+            raise RuntimeError(f"the test cluster did not start ({error}):\n{log.read_text()[-3000:]}") from error
         yield cluster
     finally:
         for name, value in saved.items():

@@ -7,10 +7,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,15 +47,17 @@ def wait_serving(url: str, answered: Callable, process: subprocess.Popen, log: P
 
     ``what`` names the process in the failure ("the app").
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers_now() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()}")
         with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
-            if answered(answer):
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"{what} did not answer within {timeout} s:\n{log.read_text()}")
+            return answered(answer)
+        return False
+
+    try:
+        wait_for(answers_now, timeout=timeout, interval=0.3, what=f"{what} to answer {url}")
+    except AssertionError as error:
+        raise RuntimeError(f"{error}:\n{log.read_text()}") from error
 
 
 def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:

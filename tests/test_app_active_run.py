@@ -1,15 +1,13 @@
 """AppTest: the active run is the one the student chose. Comparison runs are never chosen for them, a reload keeps
 the choice, only a Train-page start switches it (and says so), and the Report page names the run it describes."""
 
-import threading
-import time
 
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.models import config
 from mnist_lab.runs.store import RunStore
 from mnist_lab.training import experiments
-from tests.apptest_helpers import open_app_page
+from tests.apptest_helpers import open_app_page, wait_for_comparison
 from tests.server import ROOT
 
 PICKER = "sidebar_run_picker"
@@ -36,17 +34,6 @@ def add_comparison_run(store):
                               config.to_dict(config.TrainConfig()), {}, experiment="b5-cnn")
     store.finish(run_id, "finished", message="Finished 2 epochs.")
     return run_id
-
-
-def wait_for_comparison(store, key, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        outcome = experiments.outcome(store, experiments.EXPERIMENTS[key])
-        running = any(thread.name.startswith("experiment-") for thread in threading.enumerate())
-        if outcome is not None and outcome.complete and not running:
-            return outcome
-        time.sleep(0.5)
-    raise AssertionError(f"{key} did not finish in {timeout} s")
 
 
 def test_a_new_session_describes_the_newest_own_run_and_lists_comparison_runs_last(trained_copy):

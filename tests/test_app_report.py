@@ -1,8 +1,6 @@
 """AppTest of the Report page: every question with its evidence, figures from the run, links and one-click comparisons."""
 
 import re
-import threading
-import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,7 +9,9 @@ from mnist_lab import report, training
 from mnist_lab.models import config
 from mnist_lab.runs.store import FINISHED, STOPPED, RunStore
 from mnist_lab.training import experiments
+from tests.apptest_helpers import comparison_running, wait_for_comparison
 from tests.server import ROOT
+from tests.waiting import wait_for
 
 HEADINGS = [f"{q.number}. {q.title}" for q in report.QUESTIONS]
 
@@ -137,19 +137,6 @@ def test_a_run_without_a_model_still_gets_every_question(home):
     assert all("has no saved model" in info.value for info in at.info[1:])
 
 
-def wait_for(store, key, timeout=120):
-    """Wait until every run of the comparison has ended and its thread is gone; return its outcome."""
-    chosen = experiments.EXPERIMENTS[key]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        outcome = experiments.outcome(store, chosen)
-        running = any(thread.name.startswith("experiment-") for thread in threading.enumerate())
-        if outcome is not None and outcome.complete and not running:
-            return outcome
-        time.sleep(0.5)
-    raise AssertionError(f"{key} did not finish in {timeout} s")
-
-
 def test_one_click_comparisons_run_and_their_results_are_quoted(run_ids, monkeypatch):
     tiny = config.TrainConfig(epochs=1, train_limit=2000, batch_size=64, validation_fraction=0.2)
     monkeypatch.setattr(experiments, "SMALL_TRAIN", tiny)
@@ -167,7 +154,7 @@ def test_one_click_comparisons_run_and_their_results_are_quoted(run_ids, monkeyp
     assert not at.exception, at.exception
     assert any(re.match(r"Running… run [12] of 2: B5 perceptron or CNN: ", bar.proto.text) for bar in at.get("progress"))
     store = RunStore()
-    perceptron, cnn = wait_for(store, "b5-perceptron-vs-cnn").runs
+    perceptron, cnn = wait_for_comparison(store, "b5-perceptron-vs-cnn").runs
     assert (perceptron.status, cnn.status) == (FINISHED, FINISHED)
     at.run()
     text = captions(at)  # the comparison's result is evidence: its table's caption
@@ -176,7 +163,7 @@ def test_one_click_comparisons_run_and_their_results_are_quoted(run_ids, monkeyp
     assert "Comparison (each trained on the same 1,600 training images (400 more for validation) for 1 epoch)" in text
     assert at.button(key="report_b5-perceptron-vs-cnn").label.startswith("Run the comparison again")
     at.button(key="report_b1-scaling").click().run()
-    scaled, raw = wait_for(store, "b1-scaling").runs
+    scaled, raw = wait_for_comparison(store, "b1-scaling").runs
     assert (scaled.model_config["architecture"], raw.model_config["architecture"]) == ("perceptron", "perceptron")
     assert (scaled.model_config["scale_inputs"], raw.model_config["scale_inputs"]) == (True, False)
     at.run()
@@ -193,10 +180,7 @@ def test_the_session_that_started_a_comparison_can_stop_it(run_ids, monkeypatch)
     assert not [button for button in other.button if button.key == "report_stop"]
     at.button(key="report_stop").click().run()
     store = RunStore()
-    deadline = time.monotonic() + 60
-    while any(thread.name.startswith("experiment-") for thread in threading.enumerate()):
-        assert time.monotonic() < deadline, "the comparison did not stop"
-        time.sleep(0.2)
+    wait_for(lambda: not comparison_running(), timeout=60, what="the comparison to stop")
     scaled, raw = experiments.outcome(store, experiments.EXPERIMENTS["b1-scaling"]).runs
     assert scaled.status == STOPPED and raw is None
     at.run()
@@ -206,7 +190,4 @@ def test_the_session_that_started_a_comparison_can_stop_it(run_ids, monkeypatch)
     at.run()
     assert not [button for button in at.button if button.key == "report_stop"]
     other.button(key="report_stop").click().run()
-    deadline = time.monotonic() + 60
-    while any(thread.name.startswith("experiment-") for thread in threading.enumerate()):
-        assert time.monotonic() < deadline, "the second comparison did not stop"
-        time.sleep(0.2)
+    wait_for(lambda: not comparison_running(), timeout=60, what="the second comparison to stop")

@@ -3,7 +3,6 @@
 import os
 import shutil
 import signal
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +10,7 @@ from playwright.sync_api import expect
 from mnist_lab.runs import store as run_store
 from tests.browser_helpers import open_page, start_training, wait_idle
 from tests.server import free_port, start_app, wait_healthy
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -36,14 +36,12 @@ def test_sigkill_mid_training_then_restart(chromium, trained_home, tmp_path):
         wait_idle(page)
         open_page(page, "Train")
         start_training(page, "killed run", epochs=60, images=6000)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
+
+        def killed_after_two_epochs():
             killed = next((run for run in run_store.RunStore(home).list_runs() if run.name == "killed run"), None)
-            if killed is not None and killed.saved_epochs >= 2:
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail("the training never saved two epochs")
+            return killed if killed is not None and killed.saved_epochs >= 2 else None
+
+        killed = wait_for(killed_after_two_epochs, timeout=180, interval=0.5, what="the training to save two epochs")
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

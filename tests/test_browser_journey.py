@@ -1,24 +1,21 @@
 """The whole journey of a student in a real Chromium, from the data to the downloaded report."""
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser_helpers import open_page, open_tab, start_training, training_position, wait_idle
 from tests.test_browser_predict import SEVEN, draw
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 
 
 def wait_for_epoch(page, epoch, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if page.get_by_text(re.compile(r"Epoch \d+ of \d+, batch \d+")).count() and training_position(page)[0] >= epoch:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"training never reached epoch {epoch}")
+    wait_for(lambda: page.get_by_text(re.compile(r"Epoch \d+ of \d+, batch \d+")).count()
+             and training_position(page)[0] >= epoch, timeout=timeout, interval=0.5,
+             what=f"the training to reach epoch {epoch}")
 
 
 def test_student_journey(chromium, trained_app_url, tmp_path):

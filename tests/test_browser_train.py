@@ -1,23 +1,25 @@
 """The Train page in a real Chromium: live curves, page switches while training, Stop."""
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser_helpers import open_page, start_training, training_position, wait_idle
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 
 
 def wait_until_further(page, than, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if page.get_by_text(re.compile(r"Epoch \d+ of \d+, batch [1-9]")).count() and training_position(page) > than:
-            return training_position(page)
-        time.sleep(0.5)
-    raise AssertionError(f"training did not move past {than}")
+    """Wait until the training shown has moved past the (epoch, batch) ``than``; return where it is."""
+    def further():
+        if page.get_by_text(re.compile(r"Epoch \d+ of \d+, batch [1-9]")).count():
+            position = training_position(page)
+            return position if position > than else None
+        return None
+
+    return wait_for(further, timeout=timeout, interval=0.5, what=f"the training to move past {than}")
 
 
 def test_train_live_switch_pages_and_stop(page, app_url):

@@ -18,8 +18,9 @@ from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
 from mnist_lab.training import engine, sweeps
-from tests.dask_cluster import dask_cluster, wait_until
+from tests.dask_cluster import dask_cluster
 from tests.server import ROOT
+from tests.waiting import wait_for
 
 PERCEPTRON = config.ModelConfig(architecture="perceptron")
 
@@ -98,7 +99,7 @@ def test_the_app_trains_on_the_cluster_and_stop_reaches_the_worker_within_a_batc
     at.button(key="start_training").click().run()
     assert not at.exception, at.exception
     job = resources.trainer().job(at.session_state["training_run"])
-    assert wait_until(lambda: job.progress().batch >= 3 or job.done, timeout=300)
+    wait_for(lambda: job.progress().batch >= 3 or job.done, timeout=300, what="the training to reach batch 3 or end")
     at.run()
     at.button(key="stop_training").click().run()
     assert job.join(timeout=120)
@@ -152,7 +153,8 @@ def test_a_worker_killed_mid_training_interrupts_its_run_and_the_next_runs_elsew
     store = run_store.RunStore()
     trainer = training.Trainer(store)
     job = trainer.start("killed", PERCEPTRON, config.TrainConfig(epochs=200, train_limit=3000, batch_size=50))
-    assert wait_until(lambda: store.get(job.run_id).saved_epochs >= 2 or job.done, timeout=300)
+    wait_for(lambda: store.get(job.run_id).saved_epochs >= 2 or job.done, timeout=300,
+             what="the run to save two epochs or end")
     killed = job.worker
     os.kill(killed["pid"], signal.SIGKILL)
     assert job.join(timeout=120)

@@ -12,7 +12,7 @@ from mnist_lab.runs import store as run_store
 from mnist_lab.training import engine
 from mnist_lab.training.fair_queue import FairQueue
 from tests.apptest_helpers import open_app_page
-from tests.dask_cluster import wait_until
+from tests.waiting import wait_for
 
 _ticks = itertools.count()
 
@@ -64,7 +64,7 @@ def test_students_take_turns_and_one_students_sweep_fills_only_free_slots():
     assert waits == sorted(waits) and waits[0] == 0.0 and waits[1] > 0  # one slot assumed until one is known
 
     free.free = 1  # a worker joins: the first in line starts by itself
-    assert wait_until(lambda: alice[0].launched, timeout=10)
+    wait_for(lambda: alice[0].launched, timeout=10, what="Alice's first training to launch")
     names, _ = order(queue, everyone)
     assert names == ["bob", "carol", "alice 2", "alice 3"]  # alice has a training running: the others go first
     assert queue.cancel(carol) and not queue.cancel(carol)
@@ -72,7 +72,8 @@ def test_students_take_turns_and_one_students_sweep_fills_only_free_slots():
     assert queue.busy("alice") is alice[0] and queue.busy("carol") is None
 
     free.free = 3  # more workers: every slot is used, alice's sweep too
-    assert wait_until(lambda: bob.launched and alice[1].launched, timeout=10)
+    wait_for(lambda: bob.launched and alice[1].launched, timeout=10,
+             what="Bob's and Alice's second trainings to launch")
     assert not alice[2].launched and queue.overview().running == 3 and queue.overview().waiting == 1
     assert bob.started_at <= alice[1].started_at
 
@@ -99,7 +100,8 @@ def test_three_sessions_on_one_slot_see_their_place_and_start_in_turn_without_a_
         return trainer.job(sessions[name].session_state["training_run"])
 
     sessions["first"].button(key="start_training").click().run()
-    assert wait_until(lambda: not job_of("first").waiting or job_of("first").done, timeout=300)
+    wait_for(lambda: not job_of("first").waiting or job_of("first").done, timeout=300,
+             what="the first training to leave the queue")
     for name in ("second", "third", "cancelled"):
         sessions[name].button(key="start_training").click().run()
         assert not sessions[name].exception, sessions[name].exception

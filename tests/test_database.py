@@ -17,8 +17,8 @@ from mnist_lab.errors import DatabaseSettingError, MnistLabError, StoreError
 from mnist_lab.runs import database, migrations, schema, upgrade
 from mnist_lab.runs.store import DATABASE_ENV, RunStore
 from tests.conftest import train_small_run
-from tests.dask_cluster import wait_until
 from tests.server import ROOT, free_port
+from tests.waiting import wait_for
 
 SECRET = "s3cret-Pa55"
 
@@ -169,7 +169,8 @@ def test_the_admission_lock_holds_other_processes_back_on_postgres(postgres_url,
             other = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                                      env={**os.environ, "MNIST_LAB_HOME": str(tmp_path / "other")})
             with engine.connect() as db:
-                assert wait_until(lambda: db.execute(waiting).scalar_one() == 1, timeout=60)
+                wait_for(lambda: db.execute(waiting).scalar_one() == 1, timeout=60,
+                         what="the other process to wait for the lock")
             assert other.poll() is None
         assert other.communicate(timeout=60)[0].strip() == "in"
     finally:
@@ -223,5 +224,5 @@ def test_a_run_trained_on_another_machine_stays_running_until_that_process_ends(
         assert store.get(run_id).status == "running"
     finally:
         other.communicate("", timeout=60)
-    assert wait_until(lambda: store.recover_interrupted() == [run_id], timeout=30)
+    wait_for(lambda: store.recover_interrupted() == [run_id], timeout=30, what="the run to be recovered as interrupted")
     assert store.get(run_id).status == "interrupted"

@@ -5,7 +5,6 @@ import gc
 import gzip
 import json
 import threading
-import time
 import tracemalloc
 import weakref
 
@@ -30,6 +29,7 @@ from mnist_lab.runs.store import FINISHED, RunStore
 from tests.apptest_helpers import ALICE, BOB, TEACHER
 from tests.test_dataset_folders import ROLES, idx_content, idx_files, snapshot, three_classes, write_folder, zip_of
 from tests.test_dataset_images import png_folder
+from tests.waiting import wait_for
 
 MB = 1 << 20
 #: What a refused bomb may allocate while it is checked: its headers, never its data.
@@ -217,10 +217,8 @@ def test_a_dataset_no_page_uses_is_released_after_its_idle_time(home, arrays, mo
     monkeypatch.setattr(limits, "DATASET_IDLE_SECONDS", 0.3)
     b = get_dataset("B", home)  # a page still shows B
     a_images = weakref.ref(get_dataset("A", home).x_train)
-    deadline = time.monotonic() + 30
-    while registry.cache.names() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert registry.cache.names() == [], "nothing asked for A or B for 0.3 s: the cache lets go of both"
+    # nothing asked for A or B for 0.3 s: the cache lets go of both
+    wait_for(lambda: registry.cache.names() == [], timeout=30, interval=0.05, what="the cache to let go of A and B")
     gc.collect()
     assert a_images() is None and registry.cache.in_memory() == ["B"]
     assert get_dataset("B", home) is b  # still shared with the page that holds it

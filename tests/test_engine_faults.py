@@ -13,7 +13,8 @@ from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
 from mnist_lab.training import engine, jobs
-from tests.dask_cluster import dask_cluster, wait_until
+from tests.dask_cluster import dask_cluster
+from tests.waiting import wait_for
 
 PERCEPTRON = config.ModelConfig(architecture="perceptron")
 
@@ -28,7 +29,8 @@ def test_a_scheduler_killed_mid_training_interrupts_the_run_and_keeps_its_last_e
         trainer = training.Trainer(store)
         try:
             job = trainer.start("cut off", PERCEPTRON, config.TrainConfig(epochs=200, train_limit=3000, batch_size=50))
-            assert wait_until(lambda: store.get(job.run_id).saved_epochs >= 1 or job.done, timeout=300)
+            wait_for(lambda: store.get(job.run_id).saved_epochs >= 1 or job.done, timeout=300,
+                     what="the run to save an epoch or end")
             assert not job.done, job.progress().message
             scheduler = cluster.processes[0]
             with caplog.at_level(logging.WARNING, logger=jobs.__name__):
@@ -145,7 +147,8 @@ def test_a_worker_killed_on_a_cluster_that_runs_tasks_again_gives_a_plain_messag
         trainer = training.Trainer(store)
         try:
             job = trainer.start("killed", PERCEPTRON, config.TrainConfig(epochs=200, train_limit=3000, batch_size=50))
-            assert wait_until(lambda: store.get(job.run_id).saved_epochs >= 1 or job.done, timeout=300)
+            wait_for(lambda: store.get(job.run_id).saved_epochs >= 1 or job.done, timeout=300,
+                     what="the run to save an epoch or end")
             os.kill(job.worker["pid"], signal.SIGKILL)
             assert job.join(timeout=300)
         finally:

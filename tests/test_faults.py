@@ -5,7 +5,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -13,15 +12,7 @@ import pytest
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
 from tests.server import ROOT
-
-
-def wait_for(predicate, timeout=180, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
+from tests.waiting import wait_for
 
 
 def test_sigkill_during_training_leaves_an_interrupted_usable_run(tmp_path, trained_home):
@@ -38,7 +29,8 @@ def test_sigkill_during_training_leaves_an_interrupted_usable_run(tmp_path, trai
         return next((run for run in run_store.RunStore(home).list_runs() if run.name == "killed"), None)
 
     try:
-        assert wait_for(lambda: (run := killed_run()) is not None and run.saved_epochs >= 2)
+        wait_for(lambda: (run := killed_run()) is not None and run.saved_epochs >= 2, timeout=180,
+                 what="the killed run to save two epochs")
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()

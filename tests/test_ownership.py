@@ -13,7 +13,7 @@ from mnist_lab.errors import AccessError, LimitExceededError, RunNotFoundError
 from mnist_lab.models import architectures, config
 from mnist_lab.runs import store as run_store
 from mnist_lab.runs.store import RunStore
-from tests.dask_cluster import wait_until
+from tests.waiting import wait_for
 
 ALICE = access.User("login:alice", "Alice")
 BOB = access.User("login:bob", "Bob")
@@ -167,7 +167,9 @@ def test_a_student_cannot_stop_another_students_training(home):
     trainer = training.Trainer(store)
     job = trainer.start("alice's", *small(epochs=200), user=ALICE)
     try:
-        assert wait_until(lambda: not job.waiting, timeout=300)  # training, so a stop keeps the run
+        # training, so a stop keeps the run
+        wait_for(lambda: not job.waiting, timeout=300,
+                 what="the training to leave the queue")
         with pytest.raises(RunNotFoundError):
             trainer.stop(job.run_id, BOB)
         with pytest.raises(RunNotFoundError):

@@ -5,7 +5,6 @@ import html.parser
 import re
 import shutil
 import threading
-import time
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs.store import DIVERGED, FINISHED, RunStore
 from mnist_lab.training import experiments
+from tests.waiting import wait_for
 
 HOSTILE = '<script>alert("x")</script> **bold** [link](http://example.com) $x$'
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}
@@ -395,8 +395,11 @@ def test_stopping_a_comparison_that_waits_for_someone_elses_training_starts_noth
     class CrowdedTrainer(FakeTrainer):
         """The first arm starts; then someone else's training holds the trainer."""
 
+        refused = 0
+
         def start(self, *args, **kwargs):
             if self.started:
+                self.refused += 1
                 raise training.TrainingBusyError("Another training is running ('theirs', epoch 1 of 9).")
             return super().start(*args, **kwargs)
 
@@ -407,7 +410,7 @@ def test_stopping_a_comparison_that_waits_for_someone_elses_training_starts_noth
     runner = experiments.ExperimentRunner(trainer)
     runner.start("b5-perceptron-vs-cnn")
     trainer.release.set()  # the first arm ends; the second waits for 'theirs'
-    time.sleep(0.5)
+    wait_for(lambda: trainer.refused, timeout=60, what="the second arm to be refused while 'theirs' trains")
     runner.stop()
     assert runner.join(10)
     assert [start[2] for start in trainer.started] == ["b5-perceptron"]

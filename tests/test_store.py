@@ -12,7 +12,7 @@ import pytest
 from mnist_lab.runs import migrations
 from mnist_lab.runs import store as run_store
 from mnist_lab.runs.store import RunNameError, RunNotFoundError, RunStore, StoreError
-from tests.dask_cluster import wait_until
+from tests.waiting import wait_for
 
 # Every test runs on both databases (the `database` fixture); the few about the SQLite file say so.
 pytestmark = pytest.mark.usefixtures("database")
@@ -107,7 +107,8 @@ def test_run_left_running_by_a_dead_process_becomes_interrupted(home):
     )
     run_id = result.stdout.strip()
     # PostgreSQL frees the ended process's lock when its server process sees the connection close: wait for it.
-    assert wait_until(lambda: RunStore().get(run_id).status == run_store.INTERRUPTED, timeout=30)
+    wait_for(lambda: RunStore().get(run_id).status == run_store.INTERRUPTED, timeout=30,
+             what="the run to be marked interrupted")
     run = RunStore().get(run_id)
     assert "epoch 1" in run.message and run.saved_epochs == 1
 

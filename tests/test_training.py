@@ -1,6 +1,5 @@
 """The training engine on real MNIST subsets with real Keras models."""
 
-import time
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
 from mnist_lab.training import fit
 from tests.conftest import train_small_run
+from tests.waiting import wait_for
 
 ALICE, BOB = access.User("alice", "Alice"), access.User("bob", "Bob")
 
@@ -46,9 +46,8 @@ def test_epochs_are_recorded_in_order_with_a_saved_model(home):
 def test_stop_ends_within_one_batch_and_keeps_a_loadable_model(home):
     store = run_store.RunStore()
     job = training.Trainer(store).start("stop me", *small("keras-classic", epochs=5, train_limit=3000, batch_size=32))
-    deadline = time.monotonic() + 120
-    while job.progress().batch < 3 and not job.done and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: job.progress().batch >= 3 or job.done, timeout=120, interval=0.01,
+             what="the training to reach batch 3")
     job.stop()
     assert job.join(timeout=120)
     progress = job.progress()
