@@ -10,6 +10,29 @@ def mnist():
     return shared_mnist()
 
 
+@pytest.fixture(scope="session")
+def facts(mnist):
+    """The report's facts about the bundled MNIST (counts, shapes), computed once."""
+    from mnist_lab import report
+
+    return report.data_facts(mnist)
+
+
+def evidence_by_name(store, mnist):
+    """The report's evidence of every run of ``store``, by run name: each model loaded and evaluated on MNIST."""
+    from mnist_lab import evaluation, report
+    from mnist_lab.predictions import inference
+
+    found = {}
+    for listed in store.list_runs():
+        run = store.get(listed.id)
+        model = inference.RunModel.load(store, run)
+        evaluated = evaluation.evaluate_run(store, run, lambda model=model: model, mnist)
+        scores = inference.test_scores(store, run, model, mnist.x_test)
+        found[run.name] = report.RunEvidence(store.get(run.id), model, evaluated, scores)
+    return found
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A fresh, empty run home, also set in the environment for code that reads it there."""

@@ -13,9 +13,9 @@ import pytest
 from mnist_lab import access, evaluation, report, training
 from mnist_lab.charts import describe
 from mnist_lab.models import config
-from mnist_lab.predictions import inference
 from mnist_lab.runs.store import DIVERGED, FINISHED, RunStore
 from mnist_lab.training import experiments
+from tests.conftest import evidence_by_name
 from tests.waiting import wait_for
 
 HOSTILE = '<script>alert("x")</script> **bold** [link](http://example.com) $x$'
@@ -33,19 +33,7 @@ def store(trained_home, tmp_path_factory):
 @pytest.fixture(scope="module")
 def evidence(store, mnist):
     """RunEvidence of both runs, by name."""
-    found = {}
-    for listed in store.list_runs():
-        run = store.get(listed.id)
-        model = inference.RunModel.load(store, run)
-        ev = evaluation.evaluate_run(store, run, lambda model=model: model, mnist)
-        scores = inference.test_scores(store, run, model, mnist.x_test)
-        found[run.name] = report.RunEvidence(store.get(run.id), model, ev, scores)
-    return found
-
-
-@pytest.fixture(scope="module")
-def facts(mnist):
-    return report.data_facts(mnist)
+    return evidence_by_name(store, mnist)
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,10 @@ import pytest
 
 from mnist_lab import evaluation, report, training
 from mnist_lab.models import architectures, config, measured, optim, presets
-from mnist_lab.predictions import inference
 from mnist_lab.report.held_up import KERAS_DEFAULT_RATES
 from mnist_lab.runs.store import RunStore
 from mnist_lab.training import split_sizes
-from tests.conftest import train_small_run
+from tests.conftest import evidence_by_name, train_small_run
 
 NUMBER = re.compile(r"(?<![\w.#\\/-])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(e-\d+)?(%?)(?![\w])")
 
@@ -76,19 +75,7 @@ def stop_in_epoch(job, epoch, batches=5):
 @pytest.fixture(scope="module")
 def evidence(store, mnist):
     """RunEvidence of every run, by name."""
-    found = {}
-    for listed in store.list_runs():
-        run = store.get(listed.id)
-        model = inference.RunModel.load(store, run)
-        ev = evaluation.evaluate_run(store, run, lambda model=model: model, mnist)
-        scores = inference.test_scores(store, run, model, mnist.x_test)
-        found[run.name] = report.RunEvidence(store.get(run.id), model, ev, scores)
-    return found
-
-
-@pytest.fixture(scope="module")
-def facts(mnist):
-    return report.data_facts(mnist)
+    return evidence_by_name(store, mnist)
 
 
 def build(mnist, facts, chosen):
