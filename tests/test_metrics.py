@@ -18,7 +18,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from mnist_lab.evaluation import confusion, metrics
+from mnist_lab.evaluation import confusion, curves, metrics
 from mnist_lab.evaluation.metrics import MetricsInputError
 
 # Any warning not expected by a test (sklearn's zero-division or sum-to-one warnings included) fails it.
@@ -447,4 +447,4 @@ def test_thinning_picks_the_points_the_full_greedy_search_picks(max_points):
             if distance > best_distance:
                 best, best_distance = i, distance
         kept.append(best)
-    assert metrics._thin(x, y, max_points).tolist() == sorted(kept)
+    assert curves._thin(x, y, max_points).tolist() == sorted(kept)

@@ -1,16 +1,16 @@
-"""Evaluation metrics for a classifier's class scores: per-class report, summary, ROC and PR curves.
+"""Evaluation metrics for a classifier's class scores: the per-class table, the summary, and all of it at once.
 
 Pure functions in the scikit-learn style, ``f(y_true, y_score, *, ...)``, whose values are
 scikit-learn's own. ``y_true`` holds class labels, ``y_score`` an ``(n, k)`` matrix of class
 scores (softmax probabilities, or any scores where only rankings matter); the predicted
 class is the argmax of each row. A class that does not occur in ``y_true`` gets NaN for the
 metrics that need positive samples (ROC AUC, average precision) and a warning, not an error.
+The ROC and precision-recall curves are in :mod:`mnist_lab.evaluation.curves`; :func:`report` computes the
+tables and the curves from one validated input.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -18,14 +18,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import (
-    auc,
-    precision_recall_curve,
-    precision_recall_fscore_support,
-    roc_curve,
-)
+from sklearn.metrics import auc, precision_recall_fscore_support
 
 from mnist_lab.errors import MetricsInputError
+from mnist_lab.evaluation.curves import check_max_points, pr_curves, pr_of, roc_curves, roc_of
+from mnist_lab.evaluation.scores import Scores, absent_classes, lone_classes, warn_undefined
 
 __all__ = [
     "MetricsInputError",
@@ -41,126 +38,25 @@ __all__ = [
 PROBABILITY_SUM_TOLERANCE = 1e-3
 
 
-
-class _Scored:
-    """Validated inputs: class indices of y_true, the score matrix and the labels of its columns."""
-
-    def __init__(self, y_true, y_score, labels) -> None:
-        y_true = np.asarray(y_true)
-        y_score = np.asarray(y_score)
-        if y_score.ndim != 2:
-            raise MetricsInputError(
-                f"y_score must be a 2-D (samples, classes) array of scores, got shape {y_score.shape}"
-            )
-        if y_true.ndim != 1:
-            raise MetricsInputError(f"y_true must be a 1-D array of class labels, got shape {y_true.shape}")
-        if len(y_true) != y_score.shape[0]:
-            raise MetricsInputError(
-                f"y_true has {len(y_true)} samples but y_score has shape {y_score.shape}"
-            )
-        if len(y_true) == 0:
-            raise MetricsInputError("y_true and y_score are empty: there is nothing to evaluate")
-        labels = np.arange(y_score.shape[1]) if labels is None else np.asarray(labels)
-        if labels.ndim != 1 or len(labels) != y_score.shape[1]:
-            raise MetricsInputError(
-                f"labels has shape {labels.shape} but y_score has shape {y_score.shape}: "
-                "give one label per score column"
-            )
-        if len(labels) < 2:
-            raise MetricsInputError(f"y_score has shape {y_score.shape}: at least 2 classes are needed")
-        if len(set(labels.tolist())) != len(labels):
-            raise MetricsInputError(f"labels must be distinct, got {labels.tolist()}")
-        if not np.issubdtype(y_score.dtype, np.floating):
-            y_score = y_score.astype(np.float64)
-        if not np.isfinite(y_score).all():
-            raise MetricsInputError("y_score contains NaN or infinite values")
-        self.labels = labels
-        self.score = y_score
-        self.true_index = _column_index(y_true, labels)
-        self.pred_index = np.argmax(y_score, axis=1)
-        self.onehot = self.true_index[:, None] == np.arange(len(labels))
-        self._curves: dict[tuple[str, int | None], tuple[np.ndarray, ...]] = {}
-
-    def binary(self, j: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """One-vs-rest truth and scores of column ``j``, or of every column ravelled (micro) for None."""
-        return (self.onehot.ravel(), self.score.ravel()) if j is None else self.column(j)
-
-    def roc(self, j: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``roc_curve(drop_intermediate=True)`` of column ``j`` (None: micro), computed once per input."""
-        key = ("roc", j)
-        if key not in self._curves:
-            self._curves[key] = roc_curve(*self.binary(j), drop_intermediate=True)
-        return self._curves[key]
-
-    def average_precision(self, j: int | None) -> float:
-        """scikit-learn's ``average_precision_score`` of column ``j`` (None: micro), computed once per input.
-
-        The step integral of the full precision-recall curve, exactly as scikit-learn computes it.
-        """
-        key = ("ap", j)
-        if key not in self._curves:
-            precision, recall, _ = precision_recall_curve(*self.binary(j))
-            self._curves[key] = (max(0.0, float(-np.sum(np.diff(recall) * precision[:-1]))),)
-        return self._curves[key][0]
-
-    @property
-    def names(self) -> list[str]:
-        """Labels as strings, for curve frames and messages."""
-        return [str(label) for label in self.labels.tolist()]
-
-    def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
-        """One-vs-rest truth and scores of column ``j``."""
-        return self.onehot[:, j], self.score[:, j]
-
-
-def _column_index(y_true: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Map each label of ``y_true`` to its column in the score matrix."""
-    column_of = {label: j for j, label in enumerate(labels.tolist())}
-    values = y_true.tolist()
-    unknown = sorted({v for v in values if v not in column_of}, key=str)
-    if unknown:
-        raise MetricsInputError(
-            f"y_true contains {unknown[:10]} which are not among the labels {labels.tolist()}"
-        )
-    return np.fromiter((column_of[v] for v in values), dtype=np.intp, count=len(values))
-
-
-def _absent_classes(data: _Scored) -> np.ndarray:
-    """Mask of classes with no sample in y_true: no positives, so ROC and PR are undefined."""
-    return ~data.onehot.any(axis=0)
-
-
-def _lone_classes(data: _Scored) -> np.ndarray:
-    """Mask of the class that makes up all of y_true: no negatives, so ROC is undefined."""
-    return data.onehot.all(axis=0)
-
-
-def _warn_undefined(data: _Scored, mask: np.ndarray, what: str, why: str) -> None:
-    """Warn, once per call, that ``what`` is undefined for the classes in ``mask``."""
-    if mask.any():
-        names = ", ".join(name for name, undefined in zip(data.names, mask) if undefined)
-        warnings.warn(f"{what} undefined for class {names}: {why}", UndefinedMetricWarning, stacklevel=3)
-
-
-def _roc_auc_per_class(data: _Scored) -> np.ndarray:
+def _roc_auc_per_class(data: Scores) -> np.ndarray:
     """One-vs-rest ROC AUC of each class, NaN where y_true lacks positives or negatives.
 
     The area under the curve of ``roc_curve(drop_intermediate=True)``, as ``roc_auc_score`` computes it,
     from the curve that :func:`roc_curves` draws.
     """
-    undefined = _absent_classes(data) | _lone_classes(data)
+    undefined = absent_classes(data) | lone_classes(data)
     return np.array(
         [np.nan if undefined[j] else auc(*data.roc(j)[:2]) for j in range(len(data.labels))]
     )
 
 
-def _average_precision_per_class(data: _Scored) -> np.ndarray:
+def _average_precision_per_class(data: Scores) -> np.ndarray:
     """Average precision of each class, NaN where y_true has no sample of it."""
-    undefined = _absent_classes(data)
+    undefined = absent_classes(data)
     return np.array([np.nan if undefined[j] else data.average_precision(j) for j in range(len(data.labels))])
 
 
-def _prf(data: _Scored, average: str | None):
+def _prf(data: Scores, average: str | None):
     """Precision, recall, F1 and support, with 0 where a ratio is 0/0 (scikit-learn's default value)."""
     return precision_recall_fscore_support(
         data.true_index,
@@ -195,17 +91,32 @@ def per_class_report(y_true, y_score, *, labels: Sequence | None = None) -> pd.D
     ------
     MetricsInputError
         If shapes do not match, the input is empty, or ``y_true`` holds an unknown label.
+
+    Examples
+    --------
+    Four images of three classes; the last 2 scores highest as a 1:
+
+    >>> y_true = [0, 1, 2, 2]
+    >>> y_score = [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]]
+    >>> per_class_report(y_true, y_score)[["precision", "recall", "support", "roc_auc"]]
+           precision  recall  support  roc_auc
+    class
+    0            1.0     1.0        1      1.0
+    1            0.5     1.0        1      1.0
+    2            1.0     0.5        2      1.0
+
+    Class 2's ROC AUC is still 1: both 2s score higher for class 2 (0.7, 0.3) than every other image (0.1, 0.1).
     """
-    return _per_class(_Scored(y_true, y_score, labels))
+    return _per_class(Scores(y_true, y_score, labels))
 
 
-def _per_class(data: _Scored) -> pd.DataFrame:
+def _per_class(data: Scores) -> pd.DataFrame:
     """:func:`per_class_report` of validated inputs."""
     precision, recall, f1, support = _prf(data, average=None)
-    _warn_undefined(
-        data, _absent_classes(data), "ROC AUC and average precision are", "y_true has no sample of it (NaN)"
+    warn_undefined(
+        data, absent_classes(data), "ROC AUC and average precision are", "y_true has no sample of it (NaN)"
     )
-    _warn_undefined(data, _lone_classes(data), "ROC AUC is", "it is the only class in y_true (NaN)")
+    warn_undefined(data, lone_classes(data), "ROC AUC is", "it is the only class in y_true (NaN)")
     roc_auc = _roc_auc_per_class(data)
     average_precision = _average_precision_per_class(data)
     return pd.DataFrame(
@@ -247,11 +158,24 @@ def summary(y_true, y_score, *, labels: Sequence | None = None) -> dict[str, flo
     ------
     MetricsInputError
         If shapes do not match, the input is empty, or ``y_true`` holds an unknown label.
+
+    Examples
+    --------
+    >>> figures = summary([0, 1, 2, 2], [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]])
+    >>> figures["n"], figures["accuracy"], round(figures["f1_macro"], 3), round(figures["log_loss"], 3)
+    (4, 0.75, 0.778, 0.535)
+
+    The error names the shapes that do not fit:
+
+    >>> summary([0, 1], [[0.5, 0.5]])
+    Traceback (most recent call last):
+    ...
+    mnist_lab.errors.MetricsInputError: y_true has 2 samples but y_score has shape (1, 2)
     """
-    return _summary(_Scored(y_true, y_score, labels))
+    return _summary(Scores(y_true, y_score, labels))
 
 
-def _summary(data: _Scored) -> dict[str, float]:
+def _summary(data: Scores) -> dict[str, float]:
     """:func:`summary` of validated inputs."""
     result: dict[str, float] = {
         "n": len(data.true_index),
@@ -263,8 +187,8 @@ def _summary(data: _Scored) -> dict[str, float]:
         result[f"precision_{average}"] = float(precision)
         result[f"recall_{average}"] = float(recall)
         result[f"f1_{average}"] = float(f1)
-    undefined = _absent_classes(data) | _lone_classes(data)
-    _warn_undefined(
+    undefined = absent_classes(data) | lone_classes(data)
+    warn_undefined(
         data, undefined, "ROC AUC is", "y_true lacks its positives or negatives (left out of roc_auc_macro)"
     )
     roc_auc = _roc_auc_per_class(data)
@@ -272,7 +196,7 @@ def _summary(data: _Scored) -> dict[str, float]:
     return result
 
 
-def _log_loss(data: _Scored) -> float:
+def _log_loss(data: Scores) -> float:
     """Mean cross-entropy of the true class, clipped like scikit-learn's; NaN if rows are not probabilities."""
     score = data.score
     sums = score.sum(axis=1)
@@ -290,223 +214,6 @@ def _log_loss(data: _Scored) -> float:
     return float(-np.mean(np.log(p_true.astype(np.float64))))
 
 
-def _check_max_points(max_points: int | None) -> None:
-    """Refuse a thinning target that could not keep both ends of a curve."""
-    if max_points is not None and max_points < 2:
-        raise MetricsInputError(f"max_points must be None or at least 2, got {max_points}")
-
-
-def _thin(x: np.ndarray, y: np.ndarray, max_points: int | None, start: np.ndarray | None = None) -> np.ndarray:
-    """Indices of at most ``max_points`` points that keep the curve's shape, both ends included.
-
-    Greedy Ramer-Douglas-Peucker: start from the two ends (and the indices ``start``, if given) and keep
-    adding the point farthest from the polyline kept so far; stop early once every other point lies on
-    that polyline. Each point's distance to its segment is kept between steps and computed again only
-    for the points of the segment that the newly kept point splits, so a step costs the length of that
-    segment rather than of the whole curve.
-    """
-    n = len(x)
-    if max_points is None or n <= max_points:
-        return np.arange(n)
-    kept = np.zeros(n, dtype=bool)
-    kept[[0, n - 1]] = True
-    if start is not None:
-        kept[start] = True
-    anchors = np.flatnonzero(kept).tolist()
-    distance = np.zeros(n)
-    for left, right in itertools.pairwise(anchors):
-        _segment_distances(x, y, left, right, distance)
-    for _ in range(max_points - len(anchors)):
-        farthest = int(np.argmax(distance))
-        if distance[farthest] == 0.0:
-            break
-        kept[farthest] = True
-        distance[farthest] = 0.0
-        place = bisect.bisect(anchors, farthest)
-        left, right = anchors[place - 1], anchors[place]
-        anchors.insert(place, farthest)
-        _segment_distances(x, y, left, farthest, distance)
-        _segment_distances(x, y, farthest, right, distance)
-    return np.flatnonzero(kept)
-
-
-def _segment_distances(x: np.ndarray, y: np.ndarray, left: int, right: int, out: np.ndarray) -> None:
-    """Write into ``out`` the distance of each point strictly between ``left`` and ``right`` to their segment."""
-    if right - left < 2:
-        return
-    xs, ys = x[left + 1 : right], y[left + 1 : right]
-    dx, dy = x[right] - x[left], y[right] - y[left]
-    length2 = dx * dx + dy * dy
-    if length2 > 0:
-        along = np.clip(((xs - x[left]) * dx + (ys - y[left]) * dy) / length2, 0.0, 1.0)
-    else:
-        along = np.zeros(len(xs))
-    out[left + 1 : right] = np.hypot(xs - (x[left] + along * dx), ys - (y[left] + along * dy))
-
-
-def _curve_frame(name: str, columns: dict[str, np.ndarray], x: str, y: str, max_points: int | None) -> pd.DataFrame:
-    """Long-form rows of one curve, thinned, with the class name first."""
-    keep = _thin(columns[x], columns[y], max_points)
-    frame = pd.DataFrame({key: np.asarray(value)[keep] for key, value in columns.items()})
-    frame.insert(0, "class", name)
-    return frame
-
-
-def _macro_roc(fprs: list[np.ndarray], tprs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of the per-class TPRs interpolated on the union of their FPRs (scikit-learn's example)."""
-    grid = np.unique(np.concatenate(fprs))
-    mean_tpr = np.mean([np.interp(grid, fpr, tpr) for fpr, tpr in zip(fprs, tprs)], axis=0)
-    if mean_tpr[0] > 0:
-        # Start the averaged curve at the origin like the others; a vertical step at FPR 0 adds no area.
-        grid, mean_tpr = np.concatenate([[0.0], grid]), np.concatenate([[0.0], mean_tpr])
-    return grid, mean_tpr
-
-
-def roc_curves(
-    y_true, y_score, *, labels: Sequence | None = None, max_points: int | None = None
-) -> pd.DataFrame:
-    """One-vs-rest ROC curve of each class, plus micro- and macro-averaged curves, in long form.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n,)
-        True class labels; each must be one of ``labels``.
-    y_score : array-like of shape (n, k)
-        Class scores or probabilities.
-    labels : sequence of length k, optional
-        Label of each score column. Defaults to ``range(k)``.
-    max_points : int, optional
-        Keep at most this many points per curve, chosen to keep its shape (greedy
-        Ramer-Douglas-Peucker: half of them on a linear false-positive-rate axis, the rest on a logarithmic
-        one) and always including its first and last points. ``None`` keeps every point that
-        ``sklearn.metrics.roc_curve(drop_intermediate=True)`` returns.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``class`` (the label as a string, ``"micro"`` or ``"macro"``), ``fpr``,
-        ``tpr``, ``threshold`` (``inf`` at the first point as in scikit-learn, NaN for the
-        macro curve) and ``auc`` (the area under the full, unthinned curve, repeated on each
-        row). Micro: the one-hot truth and the scores ravelled into one binary problem.
-        Macro: the mean of the per-class TPRs interpolated on the union of their FPRs.
-        A class absent from ``y_true`` (or the only class in it) has no curve, is left out of
-        the macro average, and raises an ``UndefinedMetricWarning``.
-
-    Raises
-    ------
-    MetricsInputError
-        If shapes do not match, the input is empty, ``y_true`` holds an unknown label, or
-        ``max_points`` is below 2.
-    """
-    _check_max_points(max_points)
-    return _roc(_Scored(y_true, y_score, labels), max_points)
-
-
-def _roc(data: _Scored, max_points: int | None) -> pd.DataFrame:
-    """:func:`roc_curves` of validated inputs."""
-    undefined = _absent_classes(data) | _lone_classes(data)
-    _warn_undefined(
-        data, undefined, "the ROC curve is", "y_true lacks its positives or negatives (no curve, left out of macro)"
-    )
-    frames, fprs, tprs = [], [], []
-    for j, name in enumerate(data.names):
-        if undefined[j]:
-            continue
-        fpr, tpr, threshold = data.roc(j)
-        fprs.append(fpr)
-        tprs.append(tpr)
-        frames.append(_roc_frame(name, fpr, tpr, threshold, max_points))
-    fpr, tpr, threshold = data.roc(None)
-    frames.append(_roc_frame("micro", fpr, tpr, threshold, max_points))
-    if fprs:
-        fpr, tpr = _macro_roc(fprs, tprs)
-        frames.append(_roc_frame("macro", fpr, tpr, np.full(len(fpr), np.nan), max_points))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _roc_frame(name: str, fpr, tpr, threshold, max_points: int | None) -> pd.DataFrame:
-    """Rows of one ROC curve with its full AUC, thinned to keep its shape on a linear and a logarithmic FPR axis."""
-    columns = {"fpr": fpr, "tpr": tpr, "threshold": threshold, "auc": np.full(len(fpr), auc(fpr, tpr))}
-    keep = _thin_linear_and_log(np.asarray(fpr, dtype=float), np.asarray(tpr, dtype=float), max_points)
-    frame = pd.DataFrame({key: np.asarray(value)[keep] for key, value in columns.items()})
-    frame.insert(0, "class", name)
-    return frame
-
-
-def _thin_linear_and_log(fpr: np.ndarray, tpr: np.ndarray, max_points: int | None) -> np.ndarray:
-    """Half the points chosen on a linear FPR axis, the rest on a logarithmic one.
-
-    A strong classifier's curve does all its rising below an FPR of 1%, which a linear axis squeezes
-    into its left edge: thinned there alone, the log-axis view would lose its steps.
-    """
-    if max_points is None or len(fpr) <= max_points:
-        return np.arange(len(fpr))
-    linear = _thin(fpr, tpr, max(2, max_points // 2))
-    positive = fpr[fpr > 0]
-    if not len(positive):
-        return linear
-    floor = positive.min()
-    span = max(np.log10(fpr.max() / floor), 1e-12)
-    log_x = (np.log10(np.maximum(fpr, floor)) - np.log10(floor)) / span
-    return _thin(log_x, tpr, max_points, start=linear)
-
-
-def pr_curves(
-    y_true, y_score, *, labels: Sequence | None = None, max_points: int | None = None
-) -> pd.DataFrame:
-    """One-vs-rest precision-recall curve of each class, plus the micro-averaged curve, in long form.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n,)
-        True class labels; each must be one of ``labels``.
-    y_score : array-like of shape (n, k)
-        Class scores or probabilities.
-    labels : sequence of length k, optional
-        Label of each score column. Defaults to ``range(k)``.
-    max_points : int, optional
-        Keep at most this many points per curve, chosen to keep its shape (greedy
-        Ramer-Douglas-Peucker) and always including its first and last points. ``None`` keeps every point that
-        ``sklearn.metrics.precision_recall_curve(drop_intermediate=True)`` returns.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``class`` (the label as a string, or ``"micro"``), ``recall``, ``precision``,
-        ``threshold`` (NaN at the last point, recall 0 and precision 1, which has none) and
-        ``average_precision`` (of the full curve, repeated on each row). Micro: the one-hot
-        truth and the scores ravelled into one binary problem. A class absent from ``y_true``
-        has no curve and raises an ``UndefinedMetricWarning``.
-
-    Raises
-    ------
-    MetricsInputError
-        If shapes do not match, the input is empty, ``y_true`` holds an unknown label, or
-        ``max_points`` is below 2.
-    """
-    _check_max_points(max_points)
-    return _pr(_Scored(y_true, y_score, labels), max_points)
-
-
-def _pr(data: _Scored, max_points: int | None) -> pd.DataFrame:
-    """:func:`pr_curves` of validated inputs."""
-    undefined = _absent_classes(data)
-    _warn_undefined(data, undefined, "the precision-recall curve is", "y_true has no sample of it (no curve)")
-    frames = [_pr_frame(data, j, name, max_points) for j, name in enumerate(data.names) if not undefined[j]]
-    frames.append(_pr_frame(data, None, "micro", max_points))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _pr_frame(data: _Scored, j: int | None, name: str, max_points: int | None) -> pd.DataFrame:
-    """Rows of the precision-recall curve of column ``j`` (None: micro) with its average precision."""
-    precision, recall, threshold = precision_recall_curve(*data.binary(j), drop_intermediate=True)
-    columns = {
-        "recall": recall,
-        "precision": precision,
-        "threshold": np.append(threshold, np.nan),
-        "average_precision": np.full(len(recall), data.average_precision(j)),
-    }
-    return _curve_frame(name, columns, "recall", "precision", max_points)
 
 
 class Report(NamedTuple):
@@ -545,7 +252,14 @@ def report(y_true, y_score, *, labels: Sequence | None = None, max_points: int |
     MetricsInputError
         If shapes do not match, the input is empty, ``y_true`` holds an unknown label, or
         ``max_points`` is below 2.
+
+    Examples
+    --------
+    >>> figures = report([0, 1, 2, 2], [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]],
+    ...                  max_points=3)
+    >>> figures.summary["accuracy"], figures.per_class["recall"].tolist(), len(figures.roc.query("`class` == 'micro'"))
+    (0.75, [1.0, 1.0, 0.5], 3)
     """
-    _check_max_points(max_points)
-    data = _Scored(y_true, y_score, labels)
-    return Report(_summary(data), _per_class(data), _roc(data, max_points), _pr(data, max_points))
+    check_max_points(max_points)
+    data = Scores(y_true, y_score, labels)
+    return Report(_summary(data), _per_class(data), roc_of(data, max_points), pr_of(data, max_points))

@@ -1,0 +1,16 @@
+"""The Examples sections of the public API run as written: a reader who copies one gets the output shown."""
+
+import doctest
+import importlib
+
+import pytest
+
+DOCUMENTED = ["mnist_lab.evaluation.metrics", "mnist_lab.evaluation.curves"]
+
+
+@pytest.mark.parametrize("name", DOCUMENTED)
+def test_the_examples_run_as_written(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no example to run"
+    assert result.failed == 0
