@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from mnist_lab import logs
 from ui import contrast, identity, keras_guard, resources, sidebar
 
+logs.configure()
 keras_guard.keep_keras_state_between_reruns()
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
 contrast.raise_code_contrast()

@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnist_lab import __version__, access, data, report, training, workbook
+from mnist_lab import __version__, access, data, logs, report, training, workbook
 from mnist_lab.data import limits
 from mnist_lab.errors import DatasetError, MnistLabError, WorkbookError
 from mnist_lab.models import config, presets
@@ -305,6 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; bad arguments exit with status 2 and a message."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    logs.configure(default="WARNING")
     if getattr(args, "database", None):
         # The library's own stores (a dataset's owners, the trainer's) read the database from the environment.
         os.environ[run_store.DATABASE_ENV] = args.database
