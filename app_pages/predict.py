@@ -4,10 +4,10 @@ import streamlit as st
 
 from mnist_lab import charts, predictions
 from mnist_lab.charts import describe
-from mnist_lab.data import Dataset, explore
+from mnist_lab.data import Dataset, explore, preprocess
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import architectures
-from mnist_lab.predictions import inference, inside, keyboard, preprocess
+from mnist_lab.predictions import inference, inside, keyboard
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from ui import report_links, resources, sidebar, tabs, vega

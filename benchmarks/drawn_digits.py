@@ -27,9 +27,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mnist_lab.data import load_mnist
+from mnist_lab.data.preprocess import plain_resize, to_mnist
 from mnist_lab.models.architectures import build_model
 from mnist_lab.models.config import ModelConfig
-from mnist_lab.predictions.preprocess import plain_resize, to_mnist
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 CANVAS = 280

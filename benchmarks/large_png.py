@@ -46,7 +46,7 @@ CASES = [  # (name, format, mode, width, height)
 CHILD = textwrap.dedent(
     """
     import ctypes, gc, sys, time
-    from mnist_lab.predictions import preprocess
+    from mnist_lab.data import preprocess
 
     def peak_kib():
         with open("/proc/self/status") as status:

@@ -20,7 +20,7 @@ MEMORY_LIMIT_MB, TIME_LIMIT_S = 200, 5.0
 
 PROBE = r"""
 import json, resource, sys, time
-from mnist_lab.predictions.preprocess import ImageInputError, load_image, to_mnist
+from mnist_lab.data.preprocess import ImageInputError, load_image, to_mnist
 data = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()

@@ -6,9 +6,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mnist_lab import predictions
-from mnist_lab.predictions import locate, preprocess
+from mnist_lab.data import locate, preprocess
+from mnist_lab.data.preprocess import BlankImageError, ImageInputError
 from mnist_lab.predictions.inference import RunModel
-from mnist_lab.predictions.preprocess import BlankImageError, ImageInputError
 from mnist_lab.runs.store import RunStore
 from tests.photos import digit_on_desk, jpeg, paper, write
 

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from mnist_lab import predictions
+from mnist_lab.data.preprocess import BlankImageError, ImageInputError
 from mnist_lab.predictions.inference import RunModel
-from mnist_lab.predictions.preprocess import BlankImageError, ImageInputError
 from mnist_lab.runs.store import RunStore
 
 # Six digits: predicted = argmax, confidence = the max; rows 1, 3 and 4 are mistakes.

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_lab.predictions import preprocess
-from mnist_lab.predictions.preprocess import (
+from mnist_lab.data import preprocess
+from mnist_lab.data.preprocess import (
     MAX_BYTES,
     BlankImageError,
     ImageInputError,

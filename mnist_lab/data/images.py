@@ -7,7 +7,7 @@ dataset must have the same size.
 
 Each image is converted once, at import, to 28x28 grey uint8: an image of exactly 28x28 is kept as it is, in
 grey, and taken to be light ink on a dark background like MNIST's; any other size goes through MNIST's recipe
-(:func:`mnist_lab.predictions.preprocess.to_mnist`: cropped to the ink, fitted into 20x20, centred by mass in
+(:func:`mnist_lab.data.preprocess.to_mnist`: cropped to the ink, fitted into 20x20, centred by mass in
 28x28, dark-on-light images inverted). The images of each split are then shuffled with a fixed seed, because
 training holds out the last share of the training split for validation and a folder lists its images class by
 class. The result is written as gzip IDX files with ``classes.txt`` and ``checksums.json`` into
@@ -101,7 +101,7 @@ def _convert(path: Path, first: tuple[Path, tuple[int, int]] | None) -> tuple[np
     """Return one image as 28x28 grey uint8 and its size, refusing a size other than ``first``'s."""
     from PIL import Image
 
-    from mnist_lab.predictions import preprocess
+    from mnist_lab.data import preprocess
 
     try:
         data = path.read_bytes()

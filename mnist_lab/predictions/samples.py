@@ -10,9 +10,9 @@ import pandas as pd
 from PIL import Image
 
 from mnist_lab.data import explore
+from mnist_lab.data.locate import Location, locate_digit
+from mnist_lab.data.preprocess import load_image, to_mnist
 from mnist_lab.predictions.inference import RunModel
-from mnist_lab.predictions.locate import Location, locate_digit
-from mnist_lab.predictions.preprocess import load_image, to_mnist
 
 ORDERS = ("least sure first", "most sure first", "test-set order")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from mnist_lab.data.preprocess import MIN_CONTRAST, luma, outer_ring, pixel_array
 from mnist_lab.errors import BlankImageError, ImageInputError
-from mnist_lab.predictions.preprocess import MIN_CONTRAST, _border, _grey, _pixels
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def locate_digit(image: Image.Image | np.ndarray, *, crop: tuple[float, float, f
     ImageInputError
         The image or the crop cannot be used; the message says why.
     """
-    darkness = _darkness(_pixels(image))
+    darkness = _darkness(pixel_array(image))
     height, width = darkness.shape
     box = (0, 0, width, height)
     if crop is not None:
@@ -289,13 +289,13 @@ def _darkness(pixels: np.ndarray) -> np.ndarray:
         alpha = pixels[:, :, 3].astype(np.float32) * scale
         if np.median(alpha) < 0.5:  # a transparent background (the canvas): the opaque strokes are the ink
             return alpha
-        grey = _grey(pixels[:, :, :3], scale) * alpha + (1.0 - alpha) * np.float32(
-            np.median(_grey(pixels[:, :, :3], scale)[alpha >= 0.5]))
+        grey = luma(pixels[:, :, :3], scale) * alpha + (1.0 - alpha) * np.float32(
+            np.median(luma(pixels[:, :, :3], scale)[alpha >= 0.5]))
     elif pixels.shape[2] == 3:
-        grey = _grey(pixels, scale)
+        grey = luma(pixels, scale)
     else:
         grey = pixels[:, :, 0].astype(np.float32) * scale
-    return (1.0 - grey) if np.median(_border(grey)) >= 0.5 else grey.copy()
+    return (1.0 - grey) if np.median(outer_ring(grey)) >= 0.5 else grey.copy()
 
 
 def _paper(darkness: np.ndarray) -> tuple[np.ndarray, float]:

@@ -310,7 +310,7 @@ def _scaled_to_uint8(values: np.ndarray) -> np.ndarray:
 
 def _normalised_ink(image: Image.Image | np.ndarray) -> np.ndarray:
     """Return the ink map stretched so its strongest ink is 1, raising BlankImageError if there is none."""
-    ink = _ink(_pixels(image))
+    ink = _ink(pixel_array(image))
     peak = float(ink.max())
     if peak < MIN_CONTRAST:
         raise BlankImageError(_NO_INK)
@@ -318,11 +318,11 @@ def _normalised_ink(image: Image.Image | np.ndarray) -> np.ndarray:
     return ink
 
 
-def _pixels(image: Image.Image | np.ndarray) -> np.ndarray:
+def pixel_array(image: Image.Image | np.ndarray) -> np.ndarray:
     """Return the pixels as an (H, W, C) array, C in 1, 3, 4: uint8, or float32 in [0, 1]."""
     if isinstance(image, Image.Image):
         if image.mode == "F":
-            return _pixels(np.asarray(image))
+            return pixel_array(np.asarray(image))
         image = np.asarray(_normalise_mode(image))
     if not isinstance(image, np.ndarray):
         raise ImageInputError(f"Expected a PIL image or a numpy array, got {type(image).__name__}")
@@ -355,28 +355,28 @@ def _ink(pixels: np.ndarray) -> np.ndarray:
     channels = pixels.shape[2]
     if channels == 4:
         alpha = pixels[:, :, 3]
-        if np.median(_border(alpha)) * scale < 0.5:
+        if np.median(outer_ring(alpha)) * scale < 0.5:
             return alpha.astype(np.float32) * scale  # transparent background: the opaque strokes are the ink
-        grey = _grey(pixels[:, :, :3], scale)
+        grey = luma(pixels[:, :, :3], scale)
         alpha = alpha.astype(np.float32) * scale
         if alpha.min() < 1.0:  # transparent margins of a picture take the picture's background
-            opaque_border = _border(grey)[_border(alpha) >= 0.5]
+            opaque_border = outer_ring(grey)[outer_ring(alpha) >= 0.5]
             grey = alpha * grey + (1.0 - alpha) * np.float32(np.median(opaque_border))
     elif channels == 3:
-        grey = _grey(pixels, scale)
+        grey = luma(pixels, scale)
     else:
         grey = pixels[:, :, 0].astype(np.float32) * scale
-    background = np.float32(np.median(_border(grey)))
+    background = np.float32(np.median(outer_ring(grey)))
     ink = background - grey if background >= 0.5 else grey - background
     return np.maximum(ink, 0.0, out=ink)
 
 
-def _grey(rgb: np.ndarray, scale: float) -> np.ndarray:
+def luma(rgb: np.ndarray, scale: float) -> np.ndarray:
     """Return the luma (ITU-R 601, as Pillow's "L") of RGB pixels as float32."""
     return rgb.astype(np.float32) @ (_LUMA * np.float32(scale))
 
 
-def _border(values: np.ndarray) -> np.ndarray:
+def outer_ring(values: np.ndarray) -> np.ndarray:
     """Return the pixels of the outer ring (2% of the short side, at least 1 px) as a flat array."""
     width = max(1, min(values.shape[:2]) // 50)
     return np.concatenate(
