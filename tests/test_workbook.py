@@ -423,3 +423,26 @@ def test_the_checklist_counts_the_epochs_a_stopped_run_really_trained():
     finished = Run("20261206-120000-abcdef", "r", 0.0, "finished", "", {}, {"epochs": 1}, {}, {}, 1,
                    history=history[:1])
     assert _epochs_trained(finished) == "1 epoch"
+
+
+def test_a_receipt_is_found_by_its_code_or_among_its_runs_receipts_and_not_otherwise(exported):
+    store, evidence, built = exported
+    name, content = export(store, evidence, built, "notebook")
+
+    def verdict_after(*changes):
+        notebook = json.loads(content)
+        document = json.loads(notebook["metadata"]["mnist_lab"]["receipt"])
+        for change in changes:
+            change(document)
+        notebook["metadata"]["mnist_lab"]["receipt"] = json.dumps(document)
+        return workbook.verify_handin(store.as_user(TEACHER), json.dumps(notebook).encode(), name)
+
+    def resign(document):
+        document["signature"] = "0" * 64
+
+    def move(document):
+        document["fields"]["run"] = "another run"
+
+    assert verdict_after(resign).differences == ("signature",)  # its code changed: found among its run's receipts
+    assert verdict_after(move).differences == ("run",)  # its run changed: found by its code
+    assert verdict_after(resign, move).differences == ("receipt id (no receipt with this id was issued here)",)

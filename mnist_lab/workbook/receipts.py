@@ -191,7 +191,7 @@ def check(store: RunStore, shown: Shown) -> Verdict:
     if fields.get("server") != fingerprint(key):
         return Verdict(FOREIGN, f"This hand-in was signed by another MNIST Lab server (key {fields.get('server')!s:.16}"
                                 f", this server's is {fingerprint(key)}): it cannot be checked here.", fields=fields)
-    issued = _issued(store, fields.get("receipt id"))
+    issued = _issued(store, fields, signature)
     differences = _differences(fields, signature, key, issued, shown)
     if differences:
         return Verdict(ALTERED, f"Altered: {', '.join(differences)} differ{'s' * (len(differences) == 1)} from what "
@@ -250,12 +250,22 @@ def words_of(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _issued(store: RunStore, receipt_id: Any) -> dict | None:
+def _issued(store: RunStore, fields: dict, signature: str) -> dict | None:
+    """The receipt this server issued with the file's receipt id, None if none.
+
+    Looked up by its code (the signature's start) and among the receipts of the run the file names, both indexed,
+    so that a class's thousands of receipts are never read to check one file; a file whose signature or run was
+    changed is still matched by its other half.
+    """
+    receipts = schema.receipts
+    wanted = [receipts.c.code == short_code(signature)]
+    if isinstance(fields.get("run"), str):
+        wanted.append(receipts.c.run_id == fields["run"])
     with store.transaction(write=False) as db:
-        payloads = db.execute(sa.select(schema.receipts.c.payload)).scalars().all()
+        payloads = db.execute(sa.select(receipts.c.payload).where(sa.or_(*wanted))).scalars().all()
     for payload in payloads:
         record = json.loads(payload)
-        if record["fields"].get("receipt id") == receipt_id:
+        if record["fields"].get("receipt id") == fields.get("receipt id"):
             return record
     return None
 
