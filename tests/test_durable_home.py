@@ -134,3 +134,26 @@ def test_a_forged_dataset_row_is_refused_when_a_restarted_server_writes_it_back(
                                            r"checksum or size\); it is refused"):
         get_dataset("Shapes", home, database=url)
     assert not (home / "datasets" / "Shapes").exists()
+
+
+def test_a_training_on_a_worker_finds_a_dataset_the_home_lost(home, postgres_url, mnist, tmp_path, monkeypatch):
+    """Workers read datasets from the home: the server writes the dataset back from the database before it submits."""
+    from mnist_lab.training import engine
+
+    monkeypatch.delenv(database.DATABASE_ENV, raising=False)  # the worker knows no database: only the home
+    monkeypatch.delenv("MNIST_LAB_DATASETS", raising=False)
+    monkeypatch.setenv(engine.WORKERS_ENV, "threads")
+    store = RunStore(home, database=postgres_url)
+    import_idx_upload(dataset_upload(mnist, tmp_path / "upload"), "Shapes", home, database=postgres_url)
+    dataset = get_dataset("Shapes", home, database=postgres_url)
+    shutil.rmtree(home / "datasets")  # the cache wiped after the page loaded the dataset
+    trainer = training.Trainer(store)
+    try:
+        job = trainer.start("on a worker", config.ModelConfig(architecture="fast"), config.TrainConfig(epochs=1),
+                            dataset=dataset)
+        assert job.join(timeout=300)
+    finally:
+        trainer.engine.close()
+    run = store.get(job.run_id)
+    assert run.status == FINISHED, run.message
+    assert run.metrics["worker"]["worker"].startswith("inproc://")
