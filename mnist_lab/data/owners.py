@@ -242,25 +242,34 @@ def delete_dataset(name: str, user: User, home: Path | None = None, *, database:
             f"{plural(len(others), 'run')} of other students {'was' if len(others) == 1 else 'were'} trained on "
             f"{name!r}: only a teacher can delete it now"
         )
-    folder = datasets_root(home) / name
-    doomed = folder.with_name(f".deleting-{secrets.token_hex(4)}")  # dot folders are not offered by name
     engine = stored.server_engine(home, database)
     if engine is not None:
         stored.remove(engine, name)
-    try:
-        folder.rename(doomed)
-    except FileNotFoundError:
-        if engine is None:
-            raise DatasetError(f"the dataset {name!r} was deleted meanwhile") from None
-    except OSError as error:
-        if engine is None:
-            raise DatasetError(f"the dataset {name!r} could not be deleted ({error.strerror or error}); try "
-                               "again") from error
-        logger.warning("The cached copy of the deleted dataset %r stays in %s: %s", name, folder, error)
+    _remove_folder(datasets_root(home) / name, name, cache_only=engine is not None)
     cache.release(name)
-    shutil.rmtree(doomed, ignore_errors=True)
     logger.info("deleted the dataset %r (added by %s) for %s; %d runs kept", name, record.owner, user.id, len(runs))
     return DatasetDeletion(name, tuple(run.name for run in runs))
+
+
+def _remove_folder(folder: Path, name: str, *, cache_only: bool) -> None:
+    """Remove a deleted dataset's folder; ``cache_only``: the database held it, so a missing folder is no error.
+
+    Raises
+    ------
+    DatasetError
+        The folder holds the dataset (not ``cache_only``) and cannot be removed.
+    """
+    doomed = folder.with_name(f".deleting-{secrets.token_hex(4)}")  # dot folders are not offered by name
+    try:
+        folder.rename(doomed)
+    except OSError as error:
+        if not cache_only:
+            raise DatasetError(f"the dataset {name!r} could not be deleted ({error.strerror or error}); try "
+                               "again") from error
+        if not isinstance(error, FileNotFoundError):
+            logger.warning("The cached copy of the deleted dataset %r stays in %s: %s", name, folder, error)
+        return
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def record_dataset_folder(name: str, home: Path | None = None, *, database: str | None = None) -> bool:
