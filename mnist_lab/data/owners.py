@@ -1,8 +1,8 @@
 """Who added each imported dataset, how many a student may add, and who may delete one.
 
-An import records its owner in ``owner.json`` in its folder, and with a database server also in its ``datasets``
-table (:mod:`mnist_lab.data.stored`), which is then what is read: the folder is only a cache there (``{"id", "name", "added"}``: the
-:class:`mnist_lab.access.User` who added it and when). Imports from before MNIST Lab recorded owners belong to
+An import records its owner in ``owner.json`` in its folder (``{"id", "name", "added"}``: the
+:class:`mnist_lab.access.User` who added it and when); with a database server also in the ``datasets`` table
+(:mod:`mnist_lab.data.stored`), which is then what is read, the folder being only a cache. Imports from before MNIST Lab recorded owners belong to
 the one user of a personal lab (``PERSONAL``), as runs from before identities did; in a shared lab only a
 teacher can delete them.
 
@@ -61,7 +61,7 @@ class ImportedDataset:
     added : float
         When, in seconds since the epoch; 0 when not recorded.
     size : int
-        Bytes of its files on disk.
+        Bytes of its files (as the database server records them, or on disk).
     """
 
     name: str
