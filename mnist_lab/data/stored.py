@@ -39,9 +39,9 @@ logger = logging.getLogger(__name__)
 
 #: The owner record's file name (:mod:`mnist_lab.data.owners` writes and reads it).
 OWNER_FILE = "owner.json"
-#: The largest of a dataset's small files (classes, checksums, owner, marker). When the cache is checked, files this
-#: size or smaller are compared by SHA-256, the IDX files by size only: ``checksums.json`` names their content and
-#: every load verifies them against it, so hashing them again on every read would only repeat that.
+#: A bound on a dataset's small files (classes, checksums, owner, marker). When the cache is checked, files this
+#: size or smaller are compared by SHA-256, larger ones (the IDX files) by size only: ``checksums.json`` names their
+#: content and every load verifies them against it, so hashing them again on every read would only repeat that.
 SMALL_FILE_BYTES = 64 * 1024
 
 _upgraded: set[str] = set()
