@@ -2,6 +2,8 @@
 
 import hashlib
 import shutil
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -24,6 +26,7 @@ from mnist_lab.runs import database as database_mod
 from mnist_lab.runs.schema import dataset_files, datasets
 from mnist_lab.runs.store import RunStore
 from tests.apptest_helpers import ALICE, BOB, TEACHER
+from tests.server import ROOT
 from tests.test_dataset_folders import CLASSES, expected_sha256, idx_files, three_classes, write_folder
 
 
@@ -239,3 +242,17 @@ def test_a_dataset_row_whose_name_leaves_the_folder_is_not_offered(home, postgre
         db.execute(sa.insert(datasets).values(name="../../etc", owner="x", owner_name="x", added=0.0))
     assert dataset_names(home, database=postgres_url) == ["MNIST"]
     assert imported_datasets(home, database=postgres_url) == []
+
+
+def test_the_command_line_imports_into_the_database_and_lists_from_it(home, arrays, postgres_url, tmp_path):
+    source = write_folder(tmp_path / "shapes", idx_files(arrays))
+    command = [sys.executable, "-m", "mnist_lab"]
+    imported = subprocess.run([*command, "import-dataset", str(source), "--name", "Shapes", "--home", str(home),
+                               "--database", postgres_url], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert imported.returncode == 0, imported.stderr
+    assert list(rows(postgres_url)) == ["Shapes"]
+    shutil.rmtree(home)
+    listed = subprocess.run([*command, "datasets", "--home", str(home), "--database", postgres_url], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0, listed.stderr
+    assert "Shapes: 60 training and 30 test images, classes ring, bar, seven" in listed.stdout
