@@ -21,7 +21,7 @@ from mnist_lab.data import (
     record_dataset_folder,
 )
 from mnist_lab.data.owners import owner_record
-from mnist_lab.errors import DatasetError, LimitExceededError
+from mnist_lab.errors import AccessError, DatasetError, LimitExceededError
 from mnist_lab.runs import database as database_mod
 from mnist_lab.runs.schema import dataset_files, datasets
 from mnist_lab.runs.store import RunStore
@@ -155,6 +155,16 @@ def test_deleting_removes_the_dataset_from_the_database_and_the_home(home, array
     assert [record.name for record in imported_datasets(home, database=postgres_url)] == ["Kept"]
     with pytest.raises(DatasetError, match="no dataset named 'Shapes'"):
         get_dataset("Shapes", home, database=postgres_url)
+
+
+def test_ownership_comes_from_the_database_when_the_home_is_wiped(home, arrays, postgres_url):
+    import_idx_upload(idx_files(arrays), "Bobs", home, user=BOB, database=postgres_url)
+    shutil.rmtree(home)  # no owner.json left to read: an import without one would be the personal user's
+    with pytest.raises(AccessError, match="added by another user"):
+        delete_dataset("Bobs", ALICE, home, database=postgres_url)
+    assert list(rows(postgres_url)) == ["Bobs"]
+    delete_dataset("Bobs", BOB, home, database=postgres_url)
+    assert rows(postgres_url) == {}
 
 
 def test_a_folder_written_in_the_home_is_recorded_in_the_database(home, arrays, postgres_url):
