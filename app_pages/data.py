@@ -75,7 +75,8 @@ def add_dataset() -> None:
             try:
                 with st.spinner("Checking and storing the dataset..."):
                     added = datasets.import_idx_upload({f.name: f.getvalue() for f in files}, name,
-                                                       run_store.default_home(), user=resources.user())
+                                                       run_store.default_home(), user=resources.user(),
+                                                       database=resources.database_url())
             except MnistLabError as error:
                 st.error(markdown_text(str(error)))
                 return
@@ -86,7 +87,7 @@ def add_dataset() -> None:
 def delete_control(name: str) -> None:
     """A Delete control for the dataset ``name`` when it is an import this session's user may delete."""
     home, user = run_store.default_home(), resources.user()
-    record = datasets.imported_dataset(name, home)
+    record = datasets.imported_dataset(name, home, database=resources.database_url())
     if record is None or not datasets.may_delete(record, user):
         return
     with st.popover("Delete this dataset", icon=":material/delete:"):

@@ -223,7 +223,7 @@ def run_import(args: argparse.Namespace) -> int:
     """Import the dataset at ``args.source`` under ``args.name``; return the exit status."""
     source, home = Path(args.source), _home(args)
     if (source / "train").is_dir() and (source / "test").is_dir():
-        imported = data.import_image_folder(source, args.name, home)
+        imported = data.import_image_folder(source, args.name, home, database=args.database)
     else:
         files = sorted(source.iterdir()) if source.is_dir() else [source]
         if not source.exists():
@@ -233,7 +233,7 @@ def run_import(args: argparse.Namespace) -> int:
             raise DatasetError(f"{source} holds {limits.format_bytes(total)}; the limit is "
                                f"{limits.format_bytes(limits.MAX_UPLOAD_BYTES)}")
         imported = data.import_idx_upload({path.name: path.read_bytes() for path in files if path.is_file()},
-                                          args.name, home)
+                                          args.name, home, database=args.database)
     print(f"imported {imported.name}: {len(imported.y_train):,} training and {len(imported.y_test):,} test images, "
           f"classes {', '.join(imported.class_names)}")
     return 0

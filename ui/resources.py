@@ -17,18 +17,18 @@ DATABASE_SECRET = "[connections.mnist_lab] url in .streamlit/secrets.toml"
 
 def dataset_names() -> list[str]:
     """Names of the datasets this server offers: MNIST first, then the configured and imported ones."""
-    return data.dataset_names(run_store.default_home())
+    return data.dataset_names(run_store.default_home(), database=database_url())
 
 
 def dataset(name: str = data.MNIST_NAME) -> Dataset:
     """The dataset called ``name`` as read-only uint8 arrays, from the server's byte-bounded dataset cache
     (:mod:`mnist_lab.data.cache`; no second cache here, so a dataset no page uses is released; raises DatasetError)."""
-    return data.get_dataset(name, run_store.default_home())
+    return data.get_dataset(name, run_store.default_home(), database=database_url())
 
 
 def dataset_of(run: run_store.Run) -> Dataset:
     """The dataset ``run`` was trained on, checked against its recorded checksum (raises DatasetError)."""
-    return data.dataset_for_run(run.dataset, run.dataset_sha256, run_store.default_home())
+    return data.dataset_for_run(run.dataset, run.dataset_sha256, run_store.default_home(), database=database_url())
 
 
 def sign_in() -> access.User:

@@ -22,6 +22,7 @@ from mnist_lab.data.owners import (
     imported_dataset,
     imported_datasets,
     may_delete,
+    record_dataset_folder,
 )
 from mnist_lab.data.registry import DATASETS_ENV, dataset_for_run, dataset_names, get_dataset
 
@@ -51,6 +52,7 @@ __all__ = [
     "may_delete",
     "read_idx",
     "read_idx_folder",
+    "record_dataset_folder",
     "shared_mnist",
     "write_idx",
 ]

@@ -122,7 +122,8 @@ def _convert(path: Path, first: tuple[Path, tuple[int, int]] | None) -> tuple[np
         raise DatasetError(f"{path}: cannot be read ({error.strerror or error})") from error
 
 
-def import_image_folder(source: str | Path, name: str, home: Path | None = None, *, user: User = PERSONAL) -> Dataset:
+def import_image_folder(source: str | Path, name: str, home: Path | None = None, *, user: User = PERSONAL,
+                        database: str | None = None) -> Dataset:
     """Convert a folder of images in class subfolders into an MNIST-format dataset in ``<home>/datasets/<name>/``.
 
     Parameters
@@ -135,6 +136,9 @@ def import_image_folder(source: str | Path, name: str, home: Path | None = None,
         Home directory; defaults to ``paths.default_home()``.
     user : User, optional
         Who adds it, recorded as its owner; the personal lab's user by default.
+    database : str, optional
+        The run store's database URL; with a server the dataset is also kept in its ``datasets`` tables (see
+        ``import_idx_upload``).
 
     Returns
     -------
@@ -152,8 +156,8 @@ def import_image_folder(source: str | Path, name: str, home: Path | None = None,
     LimitExceededError
         ``user`` is a student who already added ``limits.MAX_DATASETS_PER_STUDENT`` datasets.
     """
-    owners.check_may_add(user, home)
-    target = check_new_name(name, home)
+    owners.check_may_add(user, home, database=database)
+    target = check_new_name(name, home, database=database)
     source = Path(source)
     try:
         classes, splits = _listing(source)
@@ -188,5 +192,5 @@ def import_image_folder(source: str | Path, name: str, home: Path | None = None,
         (folder / CLASSES_FILE).write_text("\n".join(classes) + "\n", encoding="utf-8")
         write_checksums(folder, {role + ".gz": digest for role, digest in zip(ROLES, hashes)})
 
-    store(target, write, user=user)
+    store(target, write, user=user, database=database)
     return dataset

@@ -6,7 +6,9 @@ ratios before extracting, a hard cap on the bytes while extracting), the IDX hea
 size, a gzip file's ratio of declared to compressed size, all before decompressing its data), the strict IDX
 reader, the labels and the classes. The files are then written into a temporary folder
 ``<home>/datasets/.import-*`` and renamed to ``<home>/datasets/<name>/`` in one step, so a refused or failed
-import leaves the stored datasets as they were.
+import leaves the stored datasets as they were. With a database server, the same transaction that checks the
+student's count and the name adds the folder's files to the database (:mod:`mnist_lab.data.stored`) and commits
+only once the folder is in place.
 
 An imported folder holds the four files as uploaded (gzip or plain) under MNIST's names, ``classes.txt`` when
 one was uploaded, the ``transposed`` marker when the images are stored transposed (EMNIST: the upload holds a
@@ -18,6 +20,7 @@ names), ``checksums.json`` and ``owner.json`` (who added it, :mod:`mnist_lab.dat
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import shutil
@@ -27,8 +30,10 @@ import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 
+from sqlalchemy.engine import Engine
+
 from mnist_lab.access.users import PERSONAL, User
-from mnist_lab.data import limits, owners
+from mnist_lab.data import limits, owners, stored
 from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.data.datasets import MNIST_NAME, Dataset
 from mnist_lab.data.folders import (
@@ -50,6 +55,7 @@ from mnist_lab.data.validate import (
     read_four,
 )
 from mnist_lab.errors import DatasetError
+from mnist_lab.runs.database import lock_in_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +64,7 @@ _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def check_new_name(name: str, home: Path | None = None) -> Path:
+def check_new_name(name: str, home: Path | None = None, *, database: str | None = None) -> Path:
     """Return the folder a new dataset called ``name`` will have, refusing an unsafe or taken name.
 
     Parameters
@@ -68,6 +74,8 @@ def check_new_name(name: str, home: Path | None = None) -> Path:
         not ending with a space or ``.``; not a name in use (compared ignoring case), ``MNIST`` included.
     home : Path, optional
         Home directory; defaults to ``paths.default_home()``.
+    database : str, optional
+        The run store's database URL; with a server, the names taken are those of its ``datasets`` table.
 
     Raises
     ------
@@ -87,16 +95,20 @@ def check_new_name(name: str, home: Path | None = None) -> Path:
     if name.casefold() == MNIST_NAME.casefold():
         raise DatasetError(f"{name!r} is the name of the bundled MNIST; choose another name")
     target = datasets_root(home) / name
-    if target.exists() or name.casefold() in {taken.casefold() for taken in dataset_names(home)}:
+    # With a database server a folder in the home may be the cache of a dataset deleted by another server.
+    in_home = target.exists() and stored.server_engine(home, database) is None
+    if in_home or name.casefold() in {taken.casefold() for taken in dataset_names(home, database=database)}:
         raise DatasetError(f"a dataset named {name!r} already exists; choose another name")
     return target
 
 
-def store(target: Path, write: Callable[[Path], None], *, user: User = PERSONAL) -> None:
+def store(target: Path, write: Callable[[Path], None], *, user: User = PERSONAL, database: str | None = None) -> None:
     """Create the dataset folder ``target`` atomically: ``write`` fills a temporary folder, one rename publishes it.
 
     ``owner.json`` records ``user`` as the dataset's owner; their count of datasets is checked again just before
-    the rename, under a lock, so two uploads at once cannot both take a student's last place.
+    the rename, under a lock, so two uploads at once cannot both take a student's last place. With a database
+    server (``database``, see ``check_new_name``) the folder is also added to the database, in one transaction
+    that holds a lock across processes while it checks and commits once the folder is in place.
 
     Raises
     ------
@@ -117,10 +129,11 @@ def store(target: Path, write: Callable[[Path], None], *, user: User = PERSONAL)
         write(staging)
         (staging / owners.OWNER_FILE).write_text(owners.owner_record(user), encoding="utf-8")
         with owners.adding:
-            owners.check_may_add(user, root.parent)
-            if target.exists():
-                raise DatasetError(f"a dataset named {target.name!r} was stored meanwhile; choose another name")
-            staging.rename(target)
+            engine = stored.server_engine(root.parent, database)
+            if engine is None:
+                _publish(staging, target, user)
+            else:
+                _publish_to_server(engine, staging, target, user, database)
     except OSError as error:
         logger.error("The dataset %r could not be stored in %s: %s", target.name, root, error)
         raise DatasetError(f"the dataset {target.name!r} could not be stored ({error.strerror or error}); tell "
@@ -128,6 +141,28 @@ def store(target: Path, write: Callable[[Path], None], *, user: User = PERSONAL)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, target: Path, user: User) -> None:
+    """Rename the written folder into place, after checking the student's count and the name once more."""
+    owners.check_may_add(user, target.parent.parent)
+    if target.exists():
+        raise DatasetError(f"a dataset named {target.name!r} was stored meanwhile; choose another name")
+    staging.rename(target)
+
+
+def _publish_to_server(engine: Engine, staging: Path, target: Path, user: User, database: str | None) -> None:
+    """Add the written folder to the database server and rename it into place, in one transaction."""
+    home = target.parent.parent
+    with stored.transaction(engine, write=True) as db:
+        lock_in_transaction(db, "datasets")
+        owners.check_may_add(user, home, database=database)
+        record = json.loads((staging / owners.OWNER_FILE).read_text(encoding="utf-8"))
+        stored.insert_folder(db, target.name, staging, owner=record["id"], owner_name=record["name"],
+                             added=record["added"])
+        if target.exists():  # the cache of a dataset of this name deleted by another server
+            shutil.rmtree(target)
+        staging.rename(target)
 
 
 def _is_dataset_file(filename: str) -> bool:
@@ -232,7 +267,8 @@ def _upload_files(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], str, li
 
 
 def import_idx_upload(
-    files: Mapping[str, bytes], name: str, home: Path | None = None, *, user: User = PERSONAL
+    files: Mapping[str, bytes], name: str, home: Path | None = None, *, user: User = PERSONAL,
+    database: str | None = None,
 ) -> Dataset:
     """Check an uploaded MNIST-format dataset and store it in ``<home>/datasets/<name>/``.
 
@@ -248,6 +284,9 @@ def import_idx_upload(
         Home directory; defaults to ``paths.default_home()``.
     user : User, optional
         Who adds it, recorded as its owner; the personal lab's user by default.
+    database : str, optional
+        The run store's database URL; with a server the dataset is also kept in its ``datasets`` tables, the
+        home only caching it. ``$MNIST_LAB_DATABASE_URL``, else the home's SQLite file, when absent.
 
     Returns
     -------
@@ -264,8 +303,8 @@ def import_idx_upload(
         a file is missing, ambiguous or invalid; images are not 28x28; counts differ; a label is out of range;
         only one class. Nothing is written in any of these cases, and nothing is decompressed beyond the limits.
     """
-    owners.check_may_add(user, home)
-    target = check_new_name(name, home)
+    owners.check_may_add(user, home, database=database)
+    target = check_new_name(name, home, database=database)
     contents, prefix, origin = _upload_files(files)
     filenames = match_roles(list(contents), prefix.rstrip(": ") or "the upload")
     shown = [prefix + filename for filename in filenames]
@@ -296,5 +335,5 @@ def import_idx_upload(
             (folder / TRANSPOSED_MARKER).write_bytes(b"")
         write_checksums(folder, dict(zip(stored, hashes)))
 
-    store(target, write, user=user)
+    store(target, write, user=user, database=database)
     return dataset

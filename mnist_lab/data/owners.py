@@ -1,7 +1,8 @@
 """Who added each imported dataset, how many a student may add, and who may delete one.
 
 An import records its owner in ``owner.json`` in its folder (``{"id", "name", "added"}``: the
-:class:`mnist_lab.access.User` who added it and when). Imports from before MNIST Lab recorded owners belong to
+:class:`mnist_lab.access.User` who added it and when); with a database server also in the ``datasets`` table
+(:mod:`mnist_lab.data.stored`), which is then what is read, the folder being only a cache. Imports from before MNIST Lab recorded owners belong to
 the one user of a personal lab (``PERSONAL``), as runs from before identities did; in a shared lab only a
 teacher can delete them.
 
@@ -27,15 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnist_lab.access.users import PERSONAL, User
-from mnist_lab.data import limits
+from mnist_lab.data import limits, stored
 from mnist_lab.data.datasets import MNIST_NAME
+from mnist_lab.data.folders import read_idx_folder
 from mnist_lab.data.registry import DATASETS_ENV, _registered, cache, datasets_root
+from mnist_lab.data.stored import OWNER_FILE
 from mnist_lab.errors import AccessError, DatasetError, LimitExceededError, StoreError
 from mnist_lab.text import plural
 
 logger = logging.getLogger(__name__)
 
-OWNER_FILE = "owner.json"
 #: What happens to the runs of a deleted dataset, for the pages' confirmations.
 KEPT_RUNS = ("Runs trained on it are kept with their figures and evaluations; their models can no longer be "
              "evaluated again on its images.")
@@ -59,7 +61,7 @@ class ImportedDataset:
     added : float
         When, in seconds since the epoch; 0 when not recorded.
     size : int
-        Bytes of its files on disk.
+        Bytes of its files (as the database server records them, or on disk).
     """
 
     name: str
@@ -121,13 +123,16 @@ def _size(folder: Path) -> int:
         return 0
 
 
-def imported_datasets(home: Path | None = None) -> list[ImportedDataset]:
-    """Return the datasets added by imports into ``<home>/datasets/``, sorted by name.
+def imported_datasets(home: Path | None = None, *, database: str | None = None) -> list[ImportedDataset]:
+    """Return the datasets added by imports, sorted by name.
 
     Parameters
     ----------
     home : Path, optional
         Home directory; defaults to ``paths.default_home()``.
+    database : str, optional
+        The run store's database URL; with a server the imports are read from its ``datasets`` table, else from
+        ``<home>/datasets/``. ``$MNIST_LAB_DATABASE_URL``, else the home's SQLite file, when absent.
 
     Returns
     -------
@@ -136,17 +141,22 @@ def imported_datasets(home: Path | None = None) -> list[ImportedDataset]:
         takes it).
     """
     root = datasets_root(home)
+    registered = _registered(home, database)
+    engine = stored.server_engine(home, database)
+    if engine is not None:
+        return [ImportedDataset(record.name, record.owner, record.owner_name, record.added, record.size)
+                for record in stored.stored_datasets(engine) if registered.get(record.name) == root / record.name]
     found = []
-    for name, folder in _registered(home).items():
+    for name, folder in registered.items():
         if folder.parent == root:
             owner, owner_name, added = _read_owner(folder)
             found.append(ImportedDataset(name, owner, owner_name, added, _size(folder)))
     return sorted(found, key=lambda record: record.name)
 
 
-def imported_dataset(name: str, home: Path | None = None) -> ImportedDataset | None:
+def imported_dataset(name: str, home: Path | None = None, *, database: str | None = None) -> ImportedDataset | None:
     """Return the import called ``name``, or None when no import has that name (MNIST, a configured folder)."""
-    return next((record for record in imported_datasets(home) if record.name == name), None)
+    return next((record for record in imported_datasets(home, database=database) if record.name == name), None)
 
 
 def may_delete(record: ImportedDataset, user: User) -> bool:
@@ -154,7 +164,7 @@ def may_delete(record: ImportedDataset, user: User) -> bool:
     return user.teacher or (bool(record.owner) and record.owner == user.id)
 
 
-def check_may_add(user: User, home: Path | None = None) -> None:
+def check_may_add(user: User, home: Path | None = None, *, database: str | None = None) -> None:
     """Refuse a new dataset from a student who already has ``limits.MAX_DATASETS_PER_STUDENT``.
 
     Raises
@@ -164,7 +174,7 @@ def check_may_add(user: User, home: Path | None = None) -> None:
     """
     if not is_limited(user):
         return
-    theirs = [record.name for record in imported_datasets(home) if record.owner == user.id]
+    theirs = [record.name for record in imported_datasets(home, database=database) if record.owner == user.id]
     if len(theirs) >= limits.MAX_DATASETS_PER_STUDENT:
         raise LimitExceededError(
             f"you have added {plural(len(theirs), 'dataset')} ({', '.join(theirs)}); the limit is "
@@ -204,9 +214,9 @@ def delete_dataset(name: str, user: User, home: Path | None = None, *, database:
 
     if name == MNIST_NAME:
         raise DatasetError("the bundled MNIST cannot be deleted")
-    record = imported_dataset(name, home)
+    record = imported_dataset(name, home, database=database)
     if record is None:
-        if name in _registered(home):
+        if name in _registered(home, database):
             raise DatasetError(
                 f"the dataset {name!r} is a folder the server's operator set in {DATASETS_ENV}, not an import: "
                 "it is removed from that setting, not here"
@@ -232,13 +242,77 @@ def delete_dataset(name: str, user: User, home: Path | None = None, *, database:
             f"{plural(len(others), 'run')} of other students {'was' if len(others) == 1 else 'were'} trained on "
             f"{name!r}: only a teacher can delete it now"
         )
-    folder = datasets_root(home) / name
+    engine = stored.server_engine(home, database)
+    if engine is not None:
+        stored.remove(engine, name)
+    _remove_folder(datasets_root(home) / name, name, cache_only=engine is not None)
+    cache.release(name)
+    logger.info("deleted the dataset %r (added by %s) for %s; %d runs kept", name, record.owner, user.id, len(runs))
+    return DatasetDeletion(name, tuple(run.name for run in runs))
+
+
+def _remove_folder(folder: Path, name: str, *, cache_only: bool) -> None:
+    """Remove a deleted dataset's folder; ``cache_only``: the database held it, so a missing folder is no error.
+
+    Raises
+    ------
+    DatasetError
+        The folder holds the dataset (not ``cache_only``) and cannot be removed.
+    """
     doomed = folder.with_name(f".deleting-{secrets.token_hex(4)}")  # dot folders are not offered by name
     try:
         folder.rename(doomed)
     except OSError as error:
-        raise DatasetError(f"the dataset {name!r} could not be deleted ({error.strerror or error}); try again") from error
-    cache.release(name)
+        if not cache_only:
+            raise DatasetError(f"the dataset {name!r} could not be deleted ({error.strerror or error}); try "
+                               "again") from error
+        if not isinstance(error, FileNotFoundError):
+            logger.warning("The cached copy of the deleted dataset %r stays in %s: %s", name, folder, error)
+        return
     shutil.rmtree(doomed, ignore_errors=True)
-    logger.info("deleted the dataset %r (added by %s) for %s; %d runs kept", name, record.owner, user.id, len(runs))
-    return DatasetDeletion(name, tuple(run.name for run in runs))
+
+
+def record_dataset_folder(name: str, home: Path | None = None, *, database: str | None = None) -> bool:
+    """Record in the database the dataset folder ``<home>/datasets/<name>/`` already written in the home.
+
+    For code that writes a dataset's folder itself (a class archive being restored) and must make it as durable
+    as an import: with a database server, the folder's files and its owner (``owner.json``) are added to the
+    ``datasets`` tables in one transaction, after the folder is read as a dataset; with SQLite the folder is the
+    dataset already and nothing is written.
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name: its folder's name under ``<home>/datasets/``.
+    home : Path, optional
+        Home directory; defaults to ``paths.default_home()``.
+    database : str, optional
+        The run store's database URL; ``$MNIST_LAB_DATABASE_URL``, else the home's SQLite file, when absent.
+
+    Returns
+    -------
+    bool
+        True when the dataset was written to a database server, False with SQLite.
+
+    Raises
+    ------
+    DatasetError
+        The name cannot name a folder, the folder does not read as a dataset (``read_idx_folder``) or holds files
+        a dataset does not have, its files are too big, or the database already has a dataset of that name
+        (compared ignoring case) or cannot be written.
+    """
+    if not stored.is_dataset_name(name) or name.casefold() == MNIST_NAME.casefold():
+        raise DatasetError(f"{name!r} cannot name an imported dataset")
+    engine = stored.server_engine(home, database)
+    if engine is None:
+        return False
+    folder = datasets_root(home) / name
+    read_idx_folder(folder, name=name, where=name)
+    owner, owner_name, added = _read_owner(folder)
+    try:
+        with stored.transaction(engine, write=True) as db:
+            stored.insert_folder(db, name, folder, owner=owner, owner_name=owner_name, added=added)
+    except OSError as error:
+        raise DatasetError(f"the dataset {name!r} cannot be read from {folder.parent} "
+                           f"({error.strerror or error})") from error
+    return True

@@ -6,7 +6,8 @@ Names come, in this order, from:
 2. each folder of ``MNIST_LAB_DATASETS`` (``os.pathsep``-separated, ``/path/a:/path/b`` on Linux and macOS),
    in the order given, named after the folder (listed even when the folder is missing, so that choosing it
    says what is wrong);
-3. each folder under ``<home>/datasets/``, made by an import, sorted by name.
+3. each imported dataset, sorted by name: a folder under ``<home>/datasets/``, or, with a database server, a
+   dataset of its ``datasets`` table (:mod:`mnist_lab.data.stored`), written back to that folder before it is read.
 
 When two have the same name, the first in this order wins and the later one is skipped: a folder named
 ``MNIST`` never hides the bundled MNIST, and an import cannot take a name already in use.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mnist_lab.data import stored
 from mnist_lab.data.cache import DatasetCache
 from mnist_lab.data.datasets import BUNDLED, MNIST, MNIST_NAME, Dataset, shared_mnist
 from mnist_lab.data.folders import read_idx_folder
@@ -38,7 +40,7 @@ def datasets_root(home: Path | None = None) -> Path:
     return (home if home is not None else default_home()) / "datasets"
 
 
-def _registered(home: Path | None) -> dict[str, Path]:
+def _registered(home: Path | None, database: str | None = None) -> dict[str, Path]:
     """Return the folder of each dataset other than MNIST, by name, in the order of the module's docstring."""
     found: dict[str, Path] = {}
     for entry in os.environ.get(DATASETS_ENV, "").split(os.pathsep):
@@ -46,6 +48,12 @@ def _registered(home: Path | None) -> dict[str, Path]:
         if entry.strip() and folder.name and folder.name != MNIST_NAME:
             found.setdefault(folder.name, folder)
     root = datasets_root(home)
+    engine = stored.server_engine(home, database)
+    if engine is not None:
+        for record in stored.stored_datasets(engine):
+            if record.name != MNIST_NAME:
+                found.setdefault(record.name, root / record.name)
+        return found
     try:
         imported = sorted((child for child in root.iterdir() if child.is_dir()), key=lambda child: child.name)
     except OSError:  # no home yet, or unreadable: no imports to list
@@ -56,13 +64,16 @@ def _registered(home: Path | None) -> dict[str, Path]:
     return found
 
 
-def dataset_names(home: Path | None = None) -> list[str]:
+def dataset_names(home: Path | None = None, *, database: str | None = None) -> list[str]:
     """Return the names of the available datasets, MNIST first.
 
     Parameters
     ----------
     home : Path, optional
         Home directory whose ``datasets/`` folder holds imports; defaults to ``paths.default_home()``.
+    database : str, optional
+        The run store's database URL; with a server, the imports are those of its ``datasets`` table.
+        ``$MNIST_LAB_DATABASE_URL``, else the home's SQLite file (the home's folders), when absent.
 
     Returns
     -------
@@ -70,7 +81,7 @@ def dataset_names(home: Path | None = None) -> list[str]:
         ``MNIST``, then the folders of ``MNIST_LAB_DATASETS`` in their order, then the imports sorted by
         name; a name taken earlier skips later ones.
     """
-    return [MNIST_NAME, *_registered(home)]
+    return [MNIST_NAME, *_registered(home, database)]
 
 
 def _fingerprint(folder: Path) -> tuple:
@@ -82,7 +93,7 @@ def _fingerprint(folder: Path) -> tuple:
     return (str(folder.resolve()), *sorted((name, info.st_size, info.st_mtime_ns) for name, info in entries))
 
 
-def get_dataset(name: str, home: Path | None = None) -> Dataset:
+def get_dataset(name: str, home: Path | None = None, *, database: str | None = None) -> Dataset:
     """Return the dataset called ``name``, from the process's byte-bounded cache or read from its folder.
 
     Parameters
@@ -91,6 +102,9 @@ def get_dataset(name: str, home: Path | None = None) -> Dataset:
         One of ``dataset_names(home)``.
     home : Path, optional
         Home directory of imported datasets; defaults to ``paths.default_home()``.
+    database : str, optional
+        The run store's database URL (see ``dataset_names``). With a server, an import missing from the home, or
+        another version of it, is first written back to ``<home>/datasets/<name>/`` from the database.
 
     Returns
     -------
@@ -100,21 +114,24 @@ def get_dataset(name: str, home: Path | None = None) -> Dataset:
     Raises
     ------
     DatasetError
-        No dataset has this name (the message lists those that exist), its folder is gone, or its files are
-        refused by ``read_idx_folder``.
+        No dataset has this name (the message lists those that exist), its folder is gone, its copy in the
+        database is damaged or altered, or its files are refused by ``read_idx_folder``.
     """
     if name == MNIST_NAME:
         return shared_mnist()
-    registered = _registered(home)
+    registered = _registered(home, database)
     folder = registered.get(name)
     if folder is None:
         raise DatasetError(f"no dataset named {name!r}; available: {', '.join([MNIST_NAME, *registered])}")
+    engine = stored.server_engine(home, database) if folder.parent == datasets_root(home) else None
+    if engine is not None:
+        stored.materialize(engine, name, folder)
     if not folder.is_dir():
         raise DatasetError(f"the folder of the dataset {name!r} does not exist (check {DATASETS_ENV})")
     return cache.get(name, _fingerprint(folder), lambda: read_idx_folder(folder, name=name, where=name))
 
 
-def dataset_for_run(name: str, sha256: str, home: Path | None = None) -> Dataset:
+def dataset_for_run(name: str, sha256: str, home: Path | None = None, *, database: str | None = None) -> Dataset:
     """Return the dataset a run was trained on, refusing it when its content has changed since.
 
     Parameters
@@ -126,6 +143,8 @@ def dataset_for_run(name: str, sha256: str, home: Path | None = None) -> Dataset
         which is accepted for MNIST only.
     home : Path, optional
         Home directory of imported datasets.
+    database : str, optional
+        The run store's database URL (see ``get_dataset``).
 
     Returns
     -------
@@ -136,7 +155,7 @@ def dataset_for_run(name: str, sha256: str, home: Path | None = None) -> Dataset
     DatasetError
         The dataset is unknown or unreadable (see ``get_dataset``), or its checksum differs from ``sha256``.
     """
-    dataset = get_dataset(name, home)
+    dataset = get_dataset(name, home, database=database)
     if not sha256 and name == MNIST_NAME:
         return dataset
     if not sha256:

@@ -157,7 +157,7 @@ def evaluate_run(
 def _dataset_of(store: run_store.RunStore, run: run_store.Run, dataset: Dataset | None) -> Dataset:
     """The dataset ``run`` was trained on, checked against its recorded name and checksum."""
     if dataset is None:
-        return dataset_for_run(run.dataset, run.dataset_sha256, store.home)
+        return dataset_for_run(run.dataset, run.dataset_sha256, store.home, database=store.database_url)
     if dataset.name != run.dataset:
         raise DatasetError(f"this run was trained on {run.dataset}, not on {dataset.name}")
     return dataset

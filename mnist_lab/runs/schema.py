@@ -102,6 +102,25 @@ run_files = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
 
+#: Imported datasets kept in a database server: who added each and when (:mod:`mnist_lab.data.stored`).
+datasets = sa.Table(
+    "datasets", metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("owner_name", sa.Text, nullable=False),
+    sa.Column("added", sa.Double, nullable=False),
+)
+
+#: The files of each dataset of ``datasets``, as they are in its folder, with their SHA-256 and size.
+dataset_files = sa.Table(
+    "dataset_files", metadata,
+    sa.Column("dataset", sa.Text, sa.ForeignKey("datasets.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
 
 def insert_or(db: Connection, table: sa.Table, values: dict, *, keys: tuple[str, ...],
               update: tuple[str, ...] = ()) -> CursorResult:

@@ -119,6 +119,11 @@ class RunStore(RunFiles):
     def __repr__(self) -> str:
         return f"<RunStore {self.setting.shown} for {self.user.id}>"
 
+    @property
+    def database_url(self) -> str:
+        """The database's URL, password included, for the data layer's ``database=`` arguments; never shown."""
+        return self.setting.url.render_as_string(hide_password=False)
+
     def _where(self) -> str:
         return str(self.home) if self.database is not None else self.setting.shown
 

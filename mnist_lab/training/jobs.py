@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnist_lab import access, environment
-from mnist_lab.data import Dataset, shared_mnist
+from mnist_lab.data import Dataset, dataset_for_run, shared_mnist
 from mnist_lab.errors import EngineUnavailableError, MnistLabError, RunNotFoundError, TrainingBusyError
 from mnist_lab.models import architectures, config
 from mnist_lab.predictions import inference
@@ -335,6 +335,7 @@ class TrainingJob:
         status, message = run_store.FAILED, ""
         followed = False
         try:
+            self._materialize_dataset()
             self._remote = engine.submit(self.spec())
             if self.stop_event.is_set():
                 self._remote.stop()
@@ -349,6 +350,11 @@ class TrainingJob:
                          if followed else None)
             if self._remote is not None:
                 self._remote.release()
+
+    def _materialize_dataset(self) -> None:
+        """Make sure the home holds the dataset's folder, which workers read: with a database server it is only a
+        cache, written back from the database when it is missing (raises DatasetError)."""
+        dataset_for_run(self.dataset.name, self.dataset.sha256, self.store.home, database=self.store.database_url)
 
     def _follow(self, remote: engines.RemoteTraining) -> tuple[str, str]:
         """Store the worker's messages until its task ends; return the final status and message.
@@ -824,7 +830,7 @@ class Trainer:
             run = store.get(run_id)
             waiting = run.metrics.get(run_store.WAITING) or {}
             try:
-                dataset = dataset_for_run(run.dataset, run.dataset_sha256, store.home)
+                dataset = dataset_for_run(run.dataset, run.dataset_sha256, store.home, database=store.database_url)
             except MnistLabError as error:
                 store.finish(run_id, run_store.FAILED, message=f"Not started: its dataset cannot be loaded ({error}).")
                 continue
