@@ -286,3 +286,24 @@ def test_an_imported_dataset_is_restored_checked_and_once(class_store, mnist, tm
         archive.import_archive(other, rebuilt(data, relabelled))
     assert str(tmp_path) not in str(refused.value)
     assert not (other.home / "datasets").exists() or not any((other.home / "datasets").iterdir())
+
+
+def test_the_command_line_exports_and_imports_a_home(trained_copy, tmp_path):
+    from tests.test_cli import cli
+
+    file = tmp_path / "class.zip"
+    exported = cli("archive", "export", str(file), home=trained_copy.home)
+    assert exported.returncode == 0, exported.stderr
+    assert "wrote" in exported.stdout and "2 runs, 2 models, 0 datasets" in exported.stdout
+    fresh = tmp_path / "fresh"
+    first = cli("archive", "import", str(file), home=fresh)
+    assert first.returncode == 0, first.stderr
+    assert "Imported 2 runs; 0 already here were skipped." in first.stdout and "2 models restored" in first.stdout
+    again = cli("archive", "import", str(file), home=fresh)
+    assert "Imported 0 runs; 2 already here were skipped." in again.stdout
+    assert sorted(run.id for run in RunStore(fresh).list_runs()) == sorted(run.id for run in trained_copy.list_runs())
+
+    (tmp_path / "evil.zip").write_bytes(rebuilt(file.read_bytes(), _traversal))
+    refused = cli("archive", "import", str(tmp_path / "evil.zip"), home=fresh)
+    assert refused.returncode == 2 and "none of an archive's files" in refused.stderr
+    assert "Traceback" not in refused.stderr
