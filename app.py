@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import contrast, identity, keras_guard, resources, sidebar
+from ui import archive_panel, contrast, identity, keras_guard, resources, sidebar
 
 keras_guard.keep_keras_state_between_reruns()
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
@@ -23,4 +23,5 @@ with st.sidebar:
     identity.account_panel(user)
 sidebar.dataset_picker()
 sidebar.run_picker()
+archive_panel.personal_backup()
 navigation.run()
