@@ -121,6 +121,16 @@ def test_a_class_round_trips_through_postgresql(class_store, postgres_url, tmp_p
     assert snapshot(back)[0] == snapshot(class_store)[0]
 
 
+def test_the_class_page_says_which_database_holds_the_work_without_its_password(postgres_url, tmp_path):
+    from ui.archive_panel import where_the_work_lives
+
+    url = sa.make_url(postgres_url).set(password="s3cret-word")
+    store = RunStore(tmp_path / "home", user=TEACHER, database=url.render_as_string(hide_password=False))
+    sentence = where_the_work_lives(store)
+    assert f"host **{url.host}**" in sentence and url.database in sentence and "s3cret" not in sentence
+    assert "wipes that disk" in where_the_work_lives(RunStore(tmp_path / "local", user=TEACHER))
+
+
 def test_a_students_archive_holds_only_their_runs_and_never_the_key(class_store, tmp_path):
     alice = class_store.as_user(ALICE)
     with zipfile.ZipFile(io.BytesIO(exported_bytes(alice))) as zipped:
@@ -228,6 +238,12 @@ def _bad_status(files, manifest):
     set_table(files, manifest, "runs", runs)
 
 
+def _unknown_architecture(files, manifest):
+    runs = table(files, "runs")
+    runs[0]["model_config"] = json.dumps({"architecture": "nope"})
+    set_table(files, manifest, "runs", runs)
+
+
 def _pickle(files, manifest):
     run_id = table(files, "runs")[0]["id"]
     buffer = io.BytesIO()
@@ -246,6 +262,7 @@ def _miscount(files, manifest):
     (_version, False, "format version 99"),
     (_wrong_type, False, "epoch must be int, not str"),
     (_bad_status, False, "status 'hacked' is not one of"),
+    (_unknown_architecture, False, "row 1 of the archive's runs table: .*nope"),
     (_pickle, False, "evil.npy is not a numpy array"),
     (_miscount, False, "counts 5 rows of runs"),
 ])

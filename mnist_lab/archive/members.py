@@ -38,8 +38,9 @@ VERSION = 1
 MANIFEST = "manifest.json"
 #: What an archive covers: a teacher's whole class, or one user's own runs (a student, the personal user).
 CLASS, OWN = "class", "own"
-#: The largest archive, unpacked: a class's models and tables, and a few datasets at the upload limit.
-MAX_ARCHIVE_BYTES = 2 * 1024**3
+#: The largest archive, unpacked; an import holds it in memory whole (Community Cloud gives an app 690 MB to 2.7 GB):
+#: a class's models and tables, and a few datasets at the upload limit.
+MAX_ARCHIVE_BYTES = 1024**3
 MAX_MEMBERS = 100_000
 MAX_MANIFEST_BYTES = 32 * 1024**2
 #: The largest table: answers of a class (each at most 20,000 characters) and receipts holding them again.

@@ -2,7 +2,8 @@
 
 Each table travels as a JSON list of objects, one per row, with exactly the table's columns; bytes (the server's
 key) as base64. A row read back must have every column with a value of the column's type, and the columns
-that hold JSON, ids, questions, answers and names are checked as the store itself checks them when it writes.
+that hold JSON, ids, configurations, questions, answers and names are checked as the store itself checks them when
+it writes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mnist_lab.errors import ArchiveError, MnistLabError
+from mnist_lab.models import config
 from mnist_lab.report.questions import question
 from mnist_lab.runs import schema
 from mnist_lab.runs.records import RUN_ID, STATUSES, clean_name
@@ -65,7 +67,7 @@ def _row(table: sa.Table, number: int, row: Any) -> dict[str, Any]:
     checked = {name: _value(columns[name], row[name], where) for name in columns}
     try:
         _check_content(table.name, checked)
-    except (MnistLabError, ValueError) as error:
+    except (MnistLabError, ValueError, TypeError) as error:
         raise ArchiveError(f"{where}: {error}") from error
     return checked
 
@@ -110,6 +112,8 @@ def _check_content(table: str, row: dict[str, Any]) -> None:
             raise ValueError(f"status {row['status'][:20]!r} is not one of {', '.join(STATUSES)}")
         if row["name"] != clean_name(row["name"]):
             raise ValueError("the run's name has characters a run's name cannot have")
+        config.from_dict(config.ModelConfig, json.loads(row["model_config"]))  # values the app could not train
+        config.from_dict(config.TrainConfig, json.loads(row["train_config"]))
     if table in ("answers", "reveals"):
         question(row["question"])
     if table == "answers" and row["text"] != clean_answer(row["text"]):
