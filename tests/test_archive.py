@@ -18,6 +18,7 @@ from mnist_lab.data import get_dataset, import_idx_upload, shared_mnist
 from mnist_lab.errors import ArchiveError
 from mnist_lab.runs import schema
 from mnist_lab.runs.store import RunStore
+from mnist_lab.text import markdown_text
 from tests.apptest_helpers import ALICE, BOB, TEACHER
 from tests.test_dataset_folders import idx_files, three_classes
 
@@ -124,10 +125,10 @@ def test_a_class_round_trips_through_postgresql(class_store, postgres_url, tmp_p
 def test_the_class_page_says_which_database_holds_the_work_without_its_password(postgres_url, tmp_path):
     from ui.archive_panel import where_the_work_lives
 
-    url = sa.make_url(postgres_url).set(password="s3cret-word")
-    store = RunStore(tmp_path / "home", user=TEACHER, database=url.render_as_string(hide_password=False))
-    sentence = where_the_work_lives(store)
-    assert f"host **{url.host}**" in sentence and url.database in sentence and "s3cret" not in sentence
+    url = sa.make_url(postgres_url)
+    sentence = where_the_work_lives(RunStore(tmp_path / "home", user=TEACHER, database=postgres_url))
+    assert f"host **{url.host}**" in sentence and f"**{markdown_text(url.database)}**" in sentence
+    assert url.password not in sentence
     assert "wipes that disk" in where_the_work_lives(RunStore(tmp_path / "local", user=TEACHER))
 
 
@@ -319,6 +320,10 @@ def test_the_command_line_exports_and_imports_a_home(trained_copy, tmp_path):
     again = cli("archive", "import", str(file), home=fresh)
     assert "Imported 0 runs; 2 already here were skipped." in again.stdout
     assert sorted(run.id for run in RunStore(fresh).list_runs()) == sorted(run.id for run in trained_copy.list_runs())
+
+    (tmp_path / "mine.zip").write_bytes(exported_bytes(trained_copy))  # the personal lab's sidebar backup
+    operator = cli("archive", "import", str(tmp_path / "mine.zip"), home=tmp_path / "operator")
+    assert "Imported 2 runs" in operator.stdout and "2 models restored" in operator.stdout, operator.stderr
 
     (tmp_path / "evil.zip").write_bytes(rebuilt(file.read_bytes(), _traversal))
     refused = cli("archive", "import", str(tmp_path / "evil.zip"), home=fresh)

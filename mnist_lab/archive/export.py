@@ -82,9 +82,10 @@ def _rows(db, student: str, *, everyone: bool) -> dict[str, list]:
 def _run_files(store: RunStore, db, run_ids: list[str]) -> dict[tuple[str, str], bytes]:
     """Each run's model and cached arrays: from the database on a server, else from the run's folder."""
     if store.files_in_database:
-        rows = db.execute(sa.select(schema.run_files.c.run_id, schema.run_files.c.name, schema.run_files.c.data)
+        files = schema.run_files
+        rows = db.execute(sa.select(files.c.run_id, files.c.name, files.c.data).where(files.c.run_id.in_(run_ids))
                           ).mappings().all() if run_ids else []
-        return {(row["run_id"], row["name"]): bytes(row["data"]) for row in rows if row["run_id"] in set(run_ids)}
+        return {(row["run_id"], row["name"]): bytes(row["data"]) for row in rows}
     found = {}
     for run_id in run_ids:
         folder = store.home / "runs" / run_id
