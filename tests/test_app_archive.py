@@ -5,6 +5,7 @@ import io
 from mnist_lab import archive
 from mnist_lab.runs.store import HOME_ENV, RunStore
 from tests.apptest_helpers import ALICE, TEACHER, as_user, open_app_page
+from ui import archive_panel
 
 
 def archive_of(store):
@@ -26,6 +27,8 @@ def test_a_teacher_restores_the_class_into_a_fresh_server_from_the_class_page(cl
     assert "Download the class archive (.zip)" in [button.proto.label for button in at.get("download_button")]
     assert any("No student has trained a run yet" in info.value for info in at.info)
 
+    at.session_state[archive_panel.CLASS_IMPORT_PANEL] = True
+    at.run()
     uploader(at, "class_archive_upload").set_value(("class.zip", data, "application/zip")).run()
     at.button(key="class_archive_import").click().run()
     assert not at.exception, at.exception
@@ -42,6 +45,9 @@ def test_the_personal_lab_backs_up_and_restores_its_runs_but_not_a_students(trai
     alices = archive_of(class_store.as_user(ALICE))
     monkeypatch.setenv(HOME_ENV, str(tmp_path / "fresh"))
     at = open_app_page("app_pages/data.py")
+    assert not at.sidebar.get("file_uploader")  # closed: not drawn, so the page's own uploader is the only one
+    at.session_state[archive_panel.PERSONAL_PANEL] = True
+    at.run()
     assert "Download all your runs (.zip)" in [button.proto.label for button in at.sidebar.get("download_button")]
 
     uploader(at, "personal_archive_upload").set_value(("alice.zip", alices, "application/zip")).run()

@@ -17,6 +17,10 @@ logger = logging.getLogger(__name__)
 #: ``mnist-lab archive import``.
 UPLOAD_MB = 200
 _IMPORTED = "archive_imported_message"
+#: The key of the personal lab's backup panel in the sidebar (True while it is open).
+PERSONAL_PANEL = "personal_backup_open"
+#: The key of the Class page's import panel (True while it is open).
+CLASS_IMPORT_PANEL = "class_archive_import_open"
 
 
 def where_the_work_lives(store: run_store.RunStore) -> str:
@@ -65,7 +69,11 @@ def class_archive_section(store: run_store.RunStore) -> None:
         help="Every run with its model, epochs, answers and revealed explanations, the students' names, the class's "
              "settings and limits, the receipts issued, the key that signs hand-ins, and the imported datasets. "
              "Built when you click. Keep it private: with its key, anyone could sign hand-ins as this server.")
-    _import_form(store, "class_archive")
+    # Drawn only while open, as the sidebar's backup: the page's other uploader (a hand-in to check) stays the only one.
+    panel = st.expander("Import an archive", icon=":material/upload:", key=CLASS_IMPORT_PANEL, on_change="rerun")
+    if panel.open:
+        with panel:
+            _import_form(store, "class_archive")
     st.caption("Importing checks the whole archive before writing anything, and adds only what is not here yet: "
                f"importing it twice changes nothing. Larger than {UPLOAD_MB} MB: `mnist-lab archive import FILE`.")
 
@@ -78,7 +86,11 @@ def personal_backup() -> None:
         store = resources.store()
     except MnistLabError:  # the run picker above says why the store cannot be opened
         return
-    with st.sidebar.expander("Back up your runs", icon=":material/archive:"):
+    # Drawn only while open: a closed expander's uploader would still be in the page, beside the page's own.
+    panel = st.sidebar.expander("Back up your runs", icon=":material/archive:", key=PERSONAL_PANEL, on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
         st.download_button(
             "Download all your runs (.zip)", data=lambda: _archive_of(store), file_name="mnist-lab-runs.zip",
             mime="application/zip", on_click="ignore", key="personal_archive", width="stretch",
