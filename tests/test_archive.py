@@ -209,6 +209,12 @@ def test_a_students_archive_cannot_carry_settings_or_a_class_archive(class_store
     with pytest.raises(ArchiveError, match="cannot carry the class's class_settings"):
         archive.import_archive(alice, rebuilt(own, with_limits))
 
+    def with_a_key(files, manifest):  # a key of her own would let her sign hand-ins as the server
+        set_table(files, manifest, "server_keys", [{"name": "receipts", "value": "QUFB" * 11}])
+
+    with pytest.raises(ArchiveError, match="cannot carry the class's server_keys"):
+        archive.import_archive(alice, rebuilt(own, with_a_key))
+
 
 def _traversal(files, manifest):
     files["runs/../../evil.py"] = b"print('owned')"
@@ -298,6 +304,18 @@ def test_an_imported_dataset_is_restored_checked_and_once(class_store, mnist, tm
         labels = bytearray(gzip.decompress(files[name]))
         labels[-1] = (labels[-1] + 1) % 3
         files[name] = gzip.compress(bytes(labels))
+
+    alices = exported_bytes(class_store.as_user(ALICE))
+    assert archive.import_archive(RunStore(tmp_path / "alice", user=ALICE), alices).datasets_added == ("Three",)
+
+    def only_the_dataset(files, manifest):
+        for name in ("runs", "epochs", "answers", "reveals", "student_names"):
+            set_table(files, manifest, name, [])
+        for name in [name for name in files if name.startswith("runs/")]:
+            del files[name]
+
+    with pytest.raises(ArchiveError, match="'Three' was added by someone else"):
+        archive.import_archive(RunStore(tmp_path / "bob", user=BOB), rebuilt(alices, only_the_dataset))
 
     other = RunStore(tmp_path / "other", user=TEACHER)
     with pytest.raises(ArchiveError, match="differs from the checksum recorded") as refused:
