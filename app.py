@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mnist_lab import logs
-from ui import contrast, identity, keras_guard, resources, sidebar
+from ui import archive_panel, contrast, identity, keras_guard, resources, sidebar
 
 logs.configure()
 keras_guard.keep_keras_state_between_reruns()
@@ -25,4 +25,5 @@ with st.sidebar:
     identity.account_panel(user)
 sidebar.dataset_picker()
 sidebar.run_picker()
+archive_panel.personal_backup()
 navigation.run()

@@ -1,5 +1,5 @@
-"""Class page (teachers only): every student's runs and hand-ins, checking a hand-in, the explanations setting, a
-leaderboard, the digits the class finds hardest, the limits."""
+"""Class page (teachers only): every student's runs and hand-ins, checking a hand-in, the explanations setting, where
+the class's work lives and its archive, a leaderboard, the digits the class finds hardest, the limits."""
 
 import streamlit as st
 
@@ -11,7 +11,7 @@ from mnist_lab.errors import MnistLabError
 from mnist_lab.evaluation import classroom
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import class_handins, identity, resources, sidebar, vega
+from ui import archive_panel, class_handins, identity, resources, sidebar, vega
 
 DATASET_DELETED = "class_dataset_deleted_message"
 RUN_COLUMNS = {
@@ -60,7 +60,7 @@ def datasets_section() -> None:
     if DATASET_DELETED in st.session_state:
         st.success(markdown_text(st.session_state.pop(DATASET_DELETED)))
     home = run_store.default_home()
-    added = datasets.imported_datasets(home)
+    added = datasets.imported_datasets(home, database=resources.database_url())
     if not added:
         st.info("Nobody has added a dataset yet (Data page, Add your own dataset).")
         return
@@ -85,6 +85,7 @@ def datasets_section() -> None:
 class_handins.explanations_setting(store, identity.settings())
 class_handins.check_panel(store)
 datasets_section()
+archive_panel.class_archive_section(store)
 
 st.header("Runs")
 if not runs:

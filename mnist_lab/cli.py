@@ -1,6 +1,7 @@
 """Command line: ``mnist-lab train --preset NAME ...`` runs the app's engine headless; ``mnist-lab datasets`` and
 ``mnist-lab import-dataset`` list and add datasets; ``mnist-lab notebook RUN_ID -o FILE`` exports a run as a Jupyter
-notebook; ``mnist-lab verify FILE`` checks a student's hand-in against the receipts this server issued; ``mnist-lab sweep --preset NAME --vary SETTING=VALUES`` queues a sweep on the Dask engine.
+notebook; ``mnist-lab verify FILE`` checks a student's hand-in against the receipts this server issued;
+``mnist-lab archive export|import FILE.zip`` saves or restores the whole class; ``mnist-lab sweep --preset NAME --vary SETTING=VALUES`` queues a sweep on the Dask engine.
 ``python -m mnist_lab`` is the same command.
 
 ``train`` trains in this process unless a Dask scheduler is given (``--scheduler`` or ``MNIST_LAB_SCHEDULER``): one
@@ -11,17 +12,19 @@ parallel where workers allow. Either way this process is the run store's writer.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnist_lab import __version__, access, data, logs, report, training, workbook
+from mnist_lab import __version__, access, archive, data, logs, report, training, workbook
 from mnist_lab.data import limits
-from mnist_lab.errors import DatasetError, MnistLabError, WorkbookError
+from mnist_lab.errors import ArchiveError, DatasetError, MnistLabError, WorkbookError
 from mnist_lab.models import config, presets
 from mnist_lab.paths import HOME_ENV, default_home
 from mnist_lab.runs import store as run_store
+from mnist_lab.runs.files import write_atomically
 from mnist_lab.training import engine, sweeps
 
 HOME_HELP = f"home directory of runs and datasets (default: ${HOME_ENV} or ~/.mnist_lab)"
@@ -103,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--home", help=HOME_HELP)
     verify.add_argument("--database", help=DATABASE_HELP)
     verify.set_defaults(handler=run_verify)
+    archived = commands.add_parser(
+        "archive", help="save the whole class (runs with their models, epochs, answers, names, settings, receipts, "
+                        "the signing key and the imported datasets) to a .zip, or restore one; importing twice "
+                        "adds nothing twice")
+    archived.add_argument("action", choices=("export", "import"),
+                          help="export: write the archive; import: check it whole, then restore what is not here yet")
+    archived.add_argument("file", help="the archive (.zip); it holds the key that signs hand-ins: keep it private")
+    archived.add_argument("--home", help=HOME_HELP)
+    archived.add_argument("--database", help=DATABASE_HELP)
+    archived.set_defaults(handler=run_archive)
     database = commands.add_parser("db", help="the run store's database: bring its schema up to date, or show it")
     database.add_argument("action", choices=("upgrade", "status"),
                           help="upgrade: apply the schema migrations the database lacks (the app also does on start); "
@@ -267,6 +280,26 @@ def run_verify(args: argparse.Namespace) -> int:
     verdict = workbook.verify_handin(store, content, Path(args.file).name)
     print(f"{verdict.status}: {verdict.message}")
     return 0 if verdict.status == workbook.GENUINE else 1
+
+
+def run_archive(args: argparse.Namespace) -> int:
+    """Export the class to ``args.file``, or import it from there; return the exit status."""
+    store = _store(args, user=access.SERVER)
+    path = Path(args.file)
+    try:
+        if args.action == "export":
+            buffer = io.BytesIO()
+            counts = archive.export_archive(store, buffer)["counts"]
+            write_atomically(path, buffer.getvalue())
+            print(f"wrote {path}: {counts['runs']} runs, {counts['models']} models, {counts['datasets']} datasets "
+                  f"from {store.where}")
+        else:
+            with open(path, "rb") as source:
+                print(archive.import_archive(store, source).message)
+    except OSError as error:
+        raise ArchiveError(f"cannot {'write' if args.action == 'export' else 'read'} {path}: "
+                           f"{error.strerror or error}") from error
+    return 0
 
 
 def run_db(args: argparse.Namespace) -> int:

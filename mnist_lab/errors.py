@@ -84,3 +84,7 @@ class WorkbookError(MnistLabError, ValueError):
 
 class DatabaseSettingError(StoreError):
     """The configured database cannot be used: a malformed URL, a missing driver, a refused login or no server."""
+
+
+class ArchiveError(MnistLabError, ValueError):
+    """A class archive cannot be imported: damaged, forged, too large, of an unknown format, or not the caller's."""

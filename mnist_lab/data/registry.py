@@ -119,6 +119,28 @@ def get_dataset(name: str, home: Path | None = None, *, database: str | None = N
     """
     if name == MNIST_NAME:
         return shared_mnist()
+    folder = local_folder(name, home, database=database)
+    return cache.get(name, _fingerprint(folder), lambda: read_idx_folder(folder, name=name, where=name))
+
+
+def local_folder(name: str, home: Path | None = None, *, database: str | None = None) -> Path:
+    """Return the folder that holds the files of the dataset ``name`` (not MNIST), written back first if need be.
+
+    Parameters
+    ----------
+    name : str
+        An imported dataset, or a folder of ``MNIST_LAB_DATASETS``.
+    home : Path, optional
+        Home directory of imported datasets; defaults to ``paths.default_home()``.
+    database : str, optional
+        The run store's database URL (see ``dataset_names``). With a server, an import missing from the home, or
+        another version of it, is written back to ``<home>/datasets/<name>/`` from the database.
+
+    Raises
+    ------
+    DatasetError
+        No dataset has this name, its folder is gone, or its copy in the database is damaged or altered.
+    """
     registered = _registered(home, database)
     folder = registered.get(name)
     if folder is None:
@@ -128,7 +150,7 @@ def get_dataset(name: str, home: Path | None = None, *, database: str | None = N
         stored.materialize(engine, name, folder)
     if not folder.is_dir():
         raise DatasetError(f"the folder of the dataset {name!r} does not exist (check {DATASETS_ENV})")
-    return cache.get(name, _fingerprint(folder), lambda: read_idx_folder(folder, name=name, where=name))
+    return folder
 
 
 def dataset_for_run(name: str, sha256: str, home: Path | None = None, *, database: str | None = None) -> Dataset:
