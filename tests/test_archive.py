@@ -324,6 +324,24 @@ def test_an_imported_dataset_is_restored_checked_and_once(class_store, mnist, tm
     assert not (other.home / "datasets").exists() or not any((other.home / "datasets").iterdir())
 
 
+def test_a_dataset_goes_through_postgresql_both_ways_and_survives_a_wiped_home(class_store, mnist, postgres_url,
+                                                                                tmp_path, monkeypatch):
+    monkeypatch.delenv("MNIST_LAB_DATASETS", raising=False)
+    imported = import_idx_upload(idx_files(three_classes(mnist)), "Three", class_store.home, user=ALICE)
+    server = RunStore(tmp_path / "server", user=TEACHER, database=postgres_url)
+    assert archive.import_archive(server, exported_bytes(class_store)).datasets_added == ("Three",)
+    shutil.rmtree(tmp_path / "server")  # the restored dataset is in the database, not only on the wiped disk
+    restarted = RunStore(tmp_path / "server", user=TEACHER, database=postgres_url)
+    assert get_dataset("Three", restarted.home, database=postgres_url).sha256 == imported.sha256
+    assert archive.import_archive(restarted, exported_bytes(class_store)).datasets_skipped == ("Three",)
+
+    shutil.rmtree(tmp_path / "server")  # exported from the database alone, into a SQLite home
+    restarted = RunStore(tmp_path / "server", user=TEACHER, database=postgres_url)
+    back = RunStore(tmp_path / "back", user=TEACHER)
+    assert archive.import_archive(back, exported_bytes(restarted)).datasets_added == ("Three",)
+    assert get_dataset("Three", back.home).sha256 == imported.sha256
+
+
 def test_the_command_line_exports_and_imports_a_home(trained_copy, tmp_path):
     from tests.test_cli import cli
 
