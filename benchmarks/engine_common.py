@@ -1,9 +1,11 @@
-"""Shared by the engine benchmarks: a separate Dask cluster on this machine, waiting for warm workers, RSS."""
+"""Shared by the benchmarks: a separate Dask cluster on this machine, waiting for warm workers, RSS, the machine,
+and the databases a benchmark compares (SQLite in the home, a PostgreSQL server it starts)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +14,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' PostgreSQL starter
+
+from tests import postgres
 
 DASK = str(Path(sys.executable).parent / "dask")
 
@@ -75,3 +81,43 @@ def wait_for_warm_workers(engine, count: int, timeout: float = 600) -> None:
             return
         time.sleep(0.5)
     raise RuntimeError("the workers did not import Keras in time")
+
+
+#: What ``--database`` accepts: one database, or both in one run (SQLite first).
+DATABASE_CHOICES = ("sqlite", "postgresql", "both")
+
+
+@contextlib.contextmanager
+def databases(choice: str) -> Iterator[dict[str, str | None]]:
+    """The databases ``choice`` names, each as its name and the URL a store is given (None: SQLite in the home).
+
+    For PostgreSQL a server of its own is started in a temporary folder (``tests/postgres.py``: Debian's server,
+    as the ``postgres`` user when this process is root, on a free port) and stopped when the block ends.
+
+    Raises
+    ------
+    RuntimeError
+        PostgreSQL is asked for and cannot be started here (the reason says why).
+    """
+    chosen: dict[str, str | None] = {}
+    if choice in ("sqlite", "both"):
+        chosen["sqlite"] = None
+    if choice not in ("postgresql", "both"):
+        yield chosen
+        return
+    if (reason := postgres.why_not()) is not None:
+        raise RuntimeError(f"cannot start PostgreSQL: {reason}")
+    folder = Path(tempfile.mkdtemp(prefix="mnist-lab-bench-postgres-"))
+    try:
+        with postgres.running_server(folder / "server") as server:
+            chosen["postgresql"] = postgres.new_database(server)
+            yield chosen
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def database_env(url: str | None) -> dict[str, str]:
+    """The environment that makes a started app use ``url`` (None: its home's SQLite file)."""
+    from mnist_lab.runs.database import DATABASE_ENV
+
+    return {DATABASE_ENV: url} if url is not None else {}
