@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from engine_common import DATABASE_CHOICES, database_env, databases, machine, print_ratios
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from mnist_lab import report
 from mnist_lab.runs.store import RunStore
@@ -199,7 +199,7 @@ def measure(browser, url: str, baseline: float, repeats: int) -> tuple[dict[str,
              "machine):", busy, baseline)
     figures.update({f"warm {link} while training": seconds for link, seconds in busy.items()})
     trainer.get_by_role("button", name="Stop").click()
-    trainer.get_by_role("button", name="Start training").wait_for(timeout=180_000)
+    expect(trainer.get_by_role("button", name="Start training")).to_be_enabled(timeout=180_000)  # it has stopped
     trainer_context.close()
     context.close()
     return figures, ok
