@@ -39,14 +39,14 @@ PAGES = {
     "Train": "Train a network",
     "Predictions": "Predictions",
     "Evaluate": "Evaluate: how good is the model?",
-    "Report": "Report: the assignment, answered",
+    "Report": "Report: your workbook",
 }
 #: The tabs opened after a warm switch to their page, each with the heading that says its content is there.
 TABS = {
     "Data": {"Classes": "Class balance", "Pixels": "Pixel intensities, raw and scaled", "Map": "All digits on one map"},
     "Predictions": {"Inside the network": "Which pixels drove the decision"},
     "Evaluate": {"Confusion matrix": "Confusion matrix", "ROC and precision-recall": "ROC and precision-recall curves"},
-    "Report": {"B6": f"B6. {report.question('b6').title}", "Whole report": f"B9. {report.question('b9').title}"},
+    "Report": {"B6": f"B6. {report.question('b6').title}", "All questions": f"B9. {report.question('b9').title}"},
 }
 ONE_LINE_APP = """import streamlit as st
 pages = [st.Page(lambda: st.title("One"), title="One", url_path="one"),

@@ -41,7 +41,7 @@ PAGES = {
     "train": "Train a network",
     "predict": "Predictions",
     "evaluate": "Evaluate: how good is the model?",
-    "report": "Report: the assignment, answered",
+    "report": "Report: your workbook",
 }
 TIMEOUT_MS = 600_000
 
