@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' PostgreSQL starter
@@ -148,3 +148,32 @@ def print_ratios(figures: dict[str, dict[str, float]], unit: str = "s") -> bool:
           f"(range {min(ratios.values()):.2f}-{max(ratios.values()):.2f}), target <= {RATIO_TARGET:.2f}: "
           f"{'met' if met else 'MISSED'}")
     return met
+
+
+def database_cpu(url: str | None) -> Callable[[], float]:
+    """A function giving the CPU seconds the PostgreSQL server of ``url`` has spent so far (always 0 for None: SQLite
+    works inside the app's own process).
+
+    The server is the postmaster listening on the URL's port on this machine; its backends are counted while they
+    live and, once they ended and it reaped them, through its children's times.
+    """
+    if url is None:
+        return lambda: 0.0
+    import psutil
+    import sqlalchemy as sa
+
+    port = str(sa.make_url(url).port)
+    postmaster = next(process for process in psutil.process_iter(["cmdline"])
+                      if (command := process.info["cmdline"] or []) and Path(command[0]).name == "postgres"
+                      and "-p" in command and command[command.index("-p") + 1] == port)
+
+    def spent() -> float:
+        times = postmaster.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for backend in postmaster.children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                backend_times = backend.cpu_times()
+                total += backend_times.user + backend_times.system
+        return total
+
+    return spent
