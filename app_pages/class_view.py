@@ -6,12 +6,11 @@ import streamlit as st
 from mnist_lab import access, charts, workbook
 from mnist_lab import data as datasets
 from mnist_lab.charts import describe
-from mnist_lab.data import owners
 from mnist_lab.errors import MnistLabError
 from mnist_lab.evaluation import classroom
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import archive_panel, class_handins, identity, resources, sidebar, vega
+from ui import archive_panel, class_handins, dataset_delete, identity, resources, sidebar, vega
 
 DATASET_DELETED = "class_dataset_deleted_message"
 RUN_COLUMNS = {
@@ -70,16 +69,7 @@ def datasets_section() -> None:
         hide_index=True, width="stretch",
     )
     chosen = st.selectbox("A dataset", options=[record.name for record in added], key="class_dataset")
-    with st.popover("Delete it", icon=":material/delete:"):
-        st.write(f"Delete the dataset **{markdown_text(chosen)}** for good? {owners.KEPT_RUNS}")
-        if st.button("Delete dataset", type="primary", key="class_dataset_delete"):
-            try:
-                deletion = datasets.delete_dataset(chosen, user, home, database=resources.database_url())
-            except MnistLabError as error:
-                st.error(markdown_text(str(error)))
-            else:
-                st.session_state[DATASET_DELETED] = deletion.message
-                st.rerun()
+    dataset_delete.delete_popover(chosen, label="Delete it", key="class_dataset_delete", message_key=DATASET_DELETED)
 
 
 class_handins.explanations_setting(store, identity.settings())

@@ -5,11 +5,11 @@ import streamlit as st
 from mnist_lab import charts
 from mnist_lab import data as datasets
 from mnist_lab.charts import describe
-from mnist_lab.data import explore, limits, owners
+from mnist_lab.data import explore, limits
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import report_links, resources, sidebar, tabs, vega
+from ui import dataset_delete, report_links, resources, sidebar, tabs, vega
 
 DELETED = "data_deleted_message"
 
@@ -90,19 +90,14 @@ def delete_control(name: str) -> None:
     record = datasets.imported_dataset(name, home, database=resources.database_url())
     if record is None or not datasets.may_delete(record, user):
         return
-    with st.popover("Delete this dataset", icon=":material/delete:"):
-        st.write(f"Delete the dataset **{markdown_text(name)}** for good? {owners.KEPT_RUNS}")
-        if st.button("Delete dataset", type="primary", key="dataset_delete"):
-            try:
-                deletion = datasets.delete_dataset(name, user, home, database=resources.database_url())
-            except MnistLabError as error:
-                st.error(markdown_text(str(error)))
-                return
-            for cached in (gallery_strips, class_statistics, statistics_charts, digit_map):
-                cached.clear()
-            st.session_state[DELETED] = deletion.message
-            sidebar.choose_dataset(datasets.MNIST_NAME)
-            st.rerun()
+
+    def forget_it():
+        for cached in (gallery_strips, class_statistics, statistics_charts, digit_map):
+            cached.clear()
+        sidebar.choose_dataset(datasets.MNIST_NAME)
+
+    dataset_delete.delete_popover(name, label="Delete this dataset", key="dataset_delete", message_key=DELETED,
+                                  after=forget_it)
 
 
 def examples(data: datasets.Dataset) -> None:
