@@ -84,3 +84,8 @@ class WorkbookError(MnistLabError, ValueError):
 
 class DatabaseSettingError(StoreError):
     """The configured database cannot be used: a malformed URL, a missing driver, a refused login or no server."""
+
+
+class DatabaseUnreachableError(StoreError):
+    """The run store's database server cannot be reached right now: it is down, refuses connections or does not
+    answer. Nothing is wrong with the setting; the same operation works again once the server is back."""
