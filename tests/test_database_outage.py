@@ -8,6 +8,8 @@ say it in one sentence and refuse to start a training.
 import logging
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -228,3 +230,23 @@ def test_the_data_and_train_pages_say_it_in_one_sentence_and_refuse_to_start(ser
     server.start()
     at.switch_page("app_pages/train.py").run()
     assert not said_away(at) and not at.button(key="start_training").disabled
+
+
+def test_a_run_whose_process_ended_during_the_outage_is_marked_interrupted_when_the_database_is_back(server, url,
+                                                                                                    tmp_path):
+    # The training process: one epoch stored, then the database goes away and the process ends before it is back.
+    code = ("import sys\nfrom mnist_lab.runs.store import RunStore\n"
+            f"store = RunStore(sys.argv[1], database={url!r})\n"
+            "run_id = store.create_run('cut off', {}, {}, {})\n"
+            "store.record_epoch(run_id, 1, {'epoch': 1, 'loss': 0.5}, model_saved=True)\n"
+            "print(run_id, flush=True)\nsys.stdin.read()")
+    trainer = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "trainer home")], cwd=ROOT,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    run_id = trainer.stdout.readline().strip()
+    server.stop()
+    trainer.communicate("", timeout=60)
+    server.start()
+    store = RunStore(tmp_path / "home", database=url)  # the next server: opening the store recovers
+    run = store.get(run_id)
+    assert run.status == run_store.INTERRUPTED and run.saved_epochs == 1
+    assert "usable up to epoch 1" in run.message

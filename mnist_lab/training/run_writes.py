@@ -145,6 +145,9 @@ class RunWrites:
     def _try(self, call: Callable[[], None]) -> bool:
         """Make one write; False when the database is away (lock held)."""
         try:
+            # Renewed before every write: a server that restarted dropped the lock that tells other processes this
+            # one still trains the run, which they would otherwise mark interrupted.
+            self.store.announce()
             call()
         except DatabaseUnreachableError as error:
             self._went_away(error)
