@@ -92,13 +92,15 @@ def check_database() -> None:
     """
     st.session_state.pop(_AWAY, None)
     try:
-        store().ping()
+        opened = store()
+        if opened.database is None:  # a server; a SQLite file in the home does not go away between reruns
+            opened.ping()
     except run_store.DatabaseUnreachableError as error:
         st.session_state[_AWAY] = str(error)
         st.error(f"Your runs cannot be shown or saved for now: {markdown_text(str(error))}.",
                  icon=":material/cloud_off:")
     except run_store.StoreError:
-        return
+        return  # not an outage: the pages that need the store say what is wrong (store_or_stop)
 
 
 def database_away() -> str | None:
