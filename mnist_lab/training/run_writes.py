@@ -83,7 +83,8 @@ class RunWrites:
             return ""
         what = " and ".join(part for part in (plural(epochs, "epoch") if epochs else "",
                                               "the final status" if final else "") if part)
-        return (f"The database cannot be reached right now: {what} of this run are kept here and saved when it "
+        verb = "are" if epochs + final > 1 else "is"
+        return (f"The database cannot be reached right now: {what} of this run {verb} kept here and saved when it "
                 "answers again.")
 
     def record_epoch(self, epoch: int, row: dict[str, Any], *, model_saved: bool) -> None:
