@@ -224,9 +224,10 @@ class TrainingJob:
     def progress(self) -> Progress:
         """Return a snapshot of the job's state."""
         position, wait = self._queue.place(self) if self._queue is not None and self.waiting else (0, math.nan)
+        kept = self._writes.waiting_text()
         with self._lock:
             rate, left = self._speed()
-            message = " ".join(part for part in (self._message, self._writes.waiting_text()) if part)
+            message = " ".join(part for part in (self._message, kept) if part)
             if position:
                 estimate = "" if math.isnan(wait) else f", {_duration_text(wait)} from now"
                 message = f"Waiting for a worker: position {position} in the queue{estimate}."

@@ -59,24 +59,27 @@ class RunWrites:
         self.store = store
         self.run_id = run_id
         self._kept: deque[_Write] = deque()
+        # Held while writing (a try may wait out the connect timeout); the kept list has a lock of its own, so that
+        # a page asking what waits (waiting_text) never waits for the database.
         self._lock = threading.Lock()
+        self._kept_lock = threading.Lock()
         self._away_since: float | None = None
         self._delay = RETRY_FIRST_SECONDS
         self._next_try = 0.0
 
     def __repr__(self) -> str:
-        state = f"{len(self._kept)} kept, database away" if self._away_since is not None else "all written"
+        state = f"{self.kept} kept, database away" if self._away_since is not None else "all written"
         return f"<RunWrites of run {self.run_id}: {state}>"
 
     @property
     def kept(self) -> int:
         """How many writes wait for the database."""
-        with self._lock:
+        with self._kept_lock:
             return len(self._kept)
 
     def waiting_text(self) -> str:
         """A sentence saying what waits for the database, or "" when nothing does."""
-        with self._lock:
+        with self._kept_lock:
             epochs = sum(write.what.startswith("epoch") for write in self._kept)
             final = any(write.what == "final status" for write in self._kept)
         if not epochs and not final:
@@ -102,11 +105,11 @@ class RunWrites:
             The model cannot be written to the run's folder either (a full disk).
         """
         with self._lock:
-            if not self._kept and self._try(lambda: self.store.save_model(self.run_id, model)):
+            if not self.kept and self._try(lambda: self.store.save_model(self.run_id, model)):
                 return
             held = self.store.keep_locally(self.run_id, f".model-epoch{epoch}.keras", model)
-            self._kept.append(_Write(f"model of epoch {epoch}",
-                                     lambda: self.store.save_model(self.run_id, held.read_bytes()), held))
+            self._push(_Write(f"model of epoch {epoch}", lambda: self.store.save_model(self.run_id, held.read_bytes()),
+                              held))
 
     def finish(self, status: str, *, message: str, metrics: dict[str, Any]) -> None:
         """Store the run's final status (see ``RunStore.finish``), now or once the database is back."""
@@ -122,7 +125,7 @@ class RunWrites:
             A kept write failed for another reason than the database being away; it stays kept.
         """
         with self._lock:
-            if not self._kept:
+            if not self.kept:
                 return True
             if not now and time.monotonic() < self._next_try:
                 return False
@@ -137,11 +140,15 @@ class RunWrites:
 
     def _write(self, write: _Write) -> None:
         with self._lock:
-            if self._kept:  # behind the kept ones, in order; this new write is a moment to try them again
-                self._kept.append(write)
+            if self.kept:  # behind the kept ones, in order; this new write is a moment to try them again
+                self._push(write)
                 self._flush()
             elif not self._try(write.call):
-                self._kept.append(write)
+                self._push(write)
+
+    def _push(self, write: _Write) -> None:
+        with self._kept_lock:
+            self._kept.append(write)
 
     def _try(self, call: Callable[[], None]) -> bool:
         """Make one write; False when the database is away (lock held)."""
@@ -157,13 +164,14 @@ class RunWrites:
 
     def _flush(self) -> bool:
         """Write the kept writes in order until one fails because the database is away (lock held)."""
-        count = len(self._kept)
+        count = self.kept
         try:
             self.store.announce()  # the liveness lock went with the server's old connection
-            while self._kept:
-                write = self._kept[0]
+            while self.kept:
+                write = self._kept[0]  # only this thread, holding the write lock, takes writes off
                 write.call()
-                self._kept.popleft()
+                with self._kept_lock:
+                    self._kept.popleft()
                 if write.held_file is not None:
                     write.held_file.unlink(missing_ok=True)
         except DatabaseUnreachableError as error:
