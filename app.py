@@ -11,6 +11,7 @@ st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="
 contrast.raise_code_contrast()
 
 user = resources.sign_in()  # in login mode, a visitor who has not logged in sees the login screen and no page
+resources.check_database()  # says once, above every page, when the database cannot be reached
 pages = [
     st.Page("app_pages/data.py", title="Data", icon=":material/grid_view:", default=True),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),

@@ -15,6 +15,7 @@ from mnist_lab.models import architectures, config, optim
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import curves, diagnosis, sweeps
+from mnist_lab.training import engine as engines
 from ui import report_links, resources, sidebar, sweep_form, train_form, vega
 
 OWNED = "training_run"  # run id of the training this session started (survives page switches)
@@ -27,8 +28,10 @@ WAITING_SECONDS = 5.0
 SUMMARY_COLUMNS = {**architectures.SUMMARY_TITLES, "params": st.column_config.NumberColumn("parameters", format="localized")}
 
 st.title("Train a network")
-resources.store_or_stop()
-trainer = resources.trainer()
+away = resources.database_away()  # the page above says so; a training in progress here is still shown
+if away is None:
+    resources.store_or_stop()
+trainer = resources.trainer_unless_away()
 
 
 @st.cache_data(show_spinner="Building the model...", max_entries=32)
@@ -39,7 +42,7 @@ def model_summary(model_json: str) -> tuple[pd.DataFrame, int]:
 
 def my_jobs() -> list[training.TrainingJob]:
     """The trainings of this session's user, oldest first: only these can be watched, stopped or cancelled here."""
-    return trainer.jobs_of(resources.user())
+    return trainer.jobs_of(resources.user()) if trainer is not None else []
 
 
 def owned_run_id() -> str | None:
@@ -102,6 +105,15 @@ def start_sweep(axes: list[sweeps.Axis], model_config: config.ModelConfig, train
     st.rerun()
 
 
+def start_help(busy: bool, away: str | None) -> str:
+    """Why Start is disabled, or what it does."""
+    if away is not None:
+        return f"A training cannot start while its run cannot be saved: {markdown_text(away)}."
+    if busy:
+        return "One training per student at a time: yours is still in progress."
+    return "Queues it: it starts by itself when a worker is free and it is your turn."
+
+
 def cancel(job: training.TrainingJob) -> None:
     if job.cancel():  # its run is gone: the active run goes back to the one before
         sidebar.set_active_run(st.session_state.pop(BEFORE, None))
@@ -110,7 +122,7 @@ def cancel(job: training.TrainingJob) -> None:
 
 def where_trainings_run() -> str:
     try:
-        return trainer.engine.description
+        return engines.shared().description
     except MnistLabError as error:
         return f"no engine ({error})"
 
@@ -280,32 +292,31 @@ suggested = f"{model_config.architecture} · {train_config.optimizer} · {train_
 name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
 # No max_chars: the browser would drop a longer pasted name without a word; the store cuts it and says so.
 name = name_column.text_input("Run name", placeholder=suggested, key="train_run_name")
-if button_column.button("Start training", type="primary", disabled=busy, key="start_training", width="stretch",
-                        help="One training per student at a time: yours is still in progress." if busy else
-                        "Queues it: it starts by itself when a worker is free and it is your turn."):
+if button_column.button("Start training", type="primary", disabled=busy or away is not None, key="start_training",
+                        width="stretch", help=start_help(busy, away)):
     start(model_config, train_config, name or suggested, dataset)
 if note := run_store.name_note(name):
     st.warning(markdown_text(note), icon=":material/content_cut:")
-if limits := access.limits.describe(trainer.limits_for(resources.user())):
+if away is None and (limits := access.limits.describe(trainer.limits_for(resources.user()))):
     st.caption(limits)
 if short := diagnosis.short_training(config.to_dict(model_config), config.to_dict(train_config), len(dataset.y_train)):
     st.warning(short, icon=":material/speed:")
 st.caption(f"Trains on **{markdown_text(dataset.name)}** (change it in the sidebar), on "
            f"{markdown_text(where_trainings_run())}. Set the architecture, loss, optimizer and length in the "
            "sidebar; their reasons are below.")
-if (axes := sweep_form.render(model_config, train_config, busy=busy)) is not None:
+if away is None and (axes := sweep_form.render(model_config, train_config, busy=busy)) is not None:
     start_sweep(axes, model_config, train_config, f"sweep {name or suggested}", dataset)
 
 if mine is not None:
     (waiting_panel if mine.waiting else live_view)(mine.run_id)
 elif my_sweep:
     sweep_panel(my_sweep, busy)
-elif owned_run_id():
+elif owned_run_id() and away is None:
     try:
         finished_panel(resources.store().get(owned_run_id()))
     except run_store.RunNotFoundError:
         st.session_state.pop(OWNED, None)
-if not busy:
+if not busy and trainer is not None:
     engine_panel()
 
 st.header("Your choices and why")

@@ -88,3 +88,8 @@ class DatabaseSettingError(StoreError):
 
 class ArchiveError(MnistLabError, ValueError):
     """A class archive cannot be imported: damaged, forged, too large, of an unknown format, or not the caller's."""
+
+
+class DatabaseUnreachableError(StoreError):
+    """The run store's database server cannot be reached right now: it is down, refuses connections or does not
+    answer. Nothing is wrong with the setting; the same operation works again once the server is back."""

@@ -15,6 +15,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.server import free_port
@@ -48,9 +49,46 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+@dataclass
+class Server:
+    """A server made by :func:`started_server`: its base URL, and :meth:`stop` and :meth:`start` to take it away and
+    bring it back on the same data and port (a database outage)."""
+
+    folder: Path
+    port: int
+    password: str
+
+    @property
+    def url(self) -> str:
+        """The base URL, without a database name."""
+        return f"postgresql+psycopg://postgres:{self.password}@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        bin_dir = binaries()
+        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(self.folder / "data"), "-w", "-t", "60",
+                                        "-l", str(self.folder / "server.log"), "-o",
+                                        f"-p {self.port} -k {self.folder} -h 127.0.0.1 -F -c max_connections=300",
+                                        "start"]), check=True, capture_output=True, text=True, timeout=120)
+
+    @property
+    def running(self) -> bool:
+        """Whether the server runs (``pg_ctl status``)."""
+        return subprocess.run(_as_server_user([str(binaries() / "pg_ctl"), "-D", str(self.folder / "data"), "status"]),
+                              capture_output=True, timeout=60, check=False).returncode == 0
+
+    def stop(self) -> None:
+        """Stop the server at once (``-m fast``: open sessions are ended) and wait until it has stopped."""
+        subprocess.run(_as_server_user([str(binaries() / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast",
+                                        "-w", "stop"]), check=True, capture_output=True, text=True, timeout=120)
+
+    def __repr__(self) -> str:
+        return f"<postgres.Server 127.0.0.1:{self.port} in {self.folder}>"
+
+
 @contextlib.contextmanager
-def running_server(folder: Path) -> Iterator[str]:
-    """Start a server with its data in ``folder``; yield its base URL (no database name); stop it after."""
+def started_server(folder: Path) -> Iterator[Server]:
+    """Start a server with its data in ``folder``; yield it; stop it after (if it still runs)."""
     bin_dir = binaries()
     assert bin_dir is not None, why_not()
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,23 +99,28 @@ def running_server(folder: Path) -> Iterator[str]:
                 break
             os.chmod(path, os.stat(path).st_mode | 0o711)  # the server user must reach its folder
         os.chown(folder, entry.pw_uid, entry.pw_gid)
-    data, log, port = folder / "data", folder / "server.log", free_port()
-    run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
     # Connections over TCP need the password, so a test can give a wrong one; the server's socket trusts.
-    password, password_file = secrets.token_hex(8), folder / "password"
-    password_file.write_text(password)
+    server = Server(folder, free_port(), secrets.token_hex(8))
+    password_file = folder / "password"
+    password_file.write_text(server.password)
     if os.geteuid() == 0:
         os.chown(password_file, entry.pw_uid, entry.pw_gid)
-    subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "--auth-local=trust",
+    subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(folder / "data"), "--auth-local=trust",
                                     "--auth-host=scram-sha-256", f"--pwfile={password_file}", "-U", "postgres",
-                                    "-E", "UTF8", "--no-sync"]), **run)
-    subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(log),
-                                    "-o", f"-p {port} -k {folder} -h 127.0.0.1 -F -c max_connections=300", "start"]), **run)
+                                    "-E", "UTF8", "--no-sync"]), check=True, capture_output=True, text=True, timeout=120)
+    server.start()
     try:
-        yield f"postgresql+psycopg://postgres:{password}@127.0.0.1:{port}"
+        yield server
     finally:
-        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "-w", "stop"]),
                        capture_output=True, timeout=120, check=False)
+
+
+@contextlib.contextmanager
+def running_server(folder: Path) -> Iterator[str]:
+    """Start a server with its data in ``folder``; yield its base URL (no database name); stop it after."""
+    with started_server(folder) as server:
+        yield server.url
 
 
 def new_database(base_url: str) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from mnist_lab.errors import DatabaseSettingError, MnistLabError, StoreError
+from mnist_lab.errors import DatabaseSettingError, DatabaseUnreachableError, MnistLabError, StoreError
 from mnist_lab.runs import database, migrations, schema, upgrade
 from mnist_lab.runs.store import DATABASE_ENV, RunStore
 from tests.conftest import train_small_run
@@ -34,20 +34,23 @@ def cli(*args, env=None):
                           cwd=ROOT, env={**os.environ, **(env or {})})
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("not a url", "is not a database URL"),
-    (f"mysql://teacher:{SECRET}@db.example.org/class", "names a 'mysql' database"),
-    (f"postgresql+asyncpg://teacher:{SECRET}@127.0.0.1/class", "driver 'postgresql+asyncpg', which is not installed"),
-    (f"postgresql+psycopg://teacher:{SECRET}@127.0.0.1:{free_port()}/class", "cannot be used: connection failed"),
-    ("sqlite://", "in-memory SQLite"),
+@pytest.mark.parametrize(("url", "error", "expected"), [
+    ("not a url", DatabaseSettingError, "is not a database URL"),
+    (f"mysql://teacher:{SECRET}@db.example.org/class", DatabaseSettingError, "names a 'mysql' database"),
+    (f"postgresql+asyncpg://teacher:{SECRET}@127.0.0.1/class", DatabaseSettingError,
+     "driver 'postgresql+asyncpg', which is not installed"),
+    # Nobody listens: the server may be down for now, so the setting is not blamed, only named.
+    (f"postgresql+psycopg://teacher:{SECRET}@127.0.0.1:{free_port()}/class", DatabaseUnreachableError,
+     "cannot be reached right now: connection failed"),
+    ("sqlite://", DatabaseSettingError, "in-memory SQLite"),
 ])
-def test_an_unusable_url_names_the_setting_and_never_the_password(tmp_path, monkeypatch, url, expected):
+def test_an_unusable_url_names_the_setting_and_never_the_password(tmp_path, monkeypatch, url, error, expected):
     monkeypatch.setenv(DATABASE_ENV, url)
-    with pytest.raises(DatabaseSettingError, match=re.escape(expected)) as caught:
+    with pytest.raises(error, match=re.escape(expected)) as caught:
         RunStore(tmp_path / "home")
     assert isinstance(caught.value, MnistLabError) and DATABASE_ENV in str(caught.value)
     assert SECRET not in str(caught.value)
-    with pytest.raises(DatabaseSettingError, match="the secrets' url") as caught:
+    with pytest.raises(error, match="the secrets' url") as caught:
         RunStore(tmp_path / "home", database=url, database_setting="the secrets' url")
     assert SECRET not in str(caught.value)
 

@@ -11,6 +11,7 @@ from mnist_lab.text import markdown_text
 from ui import identity
 
 _USER = "mnist_lab_user"
+_AWAY = "mnist_lab_database_away"  # why the database cannot be reached on this rerun; absent when it can
 #: Where the app's database URL is set, following Streamlit's convention for ``st.connection``.
 DATABASE_SECRET = "[connections.mnist_lab] url in .streamlit/secrets.toml"
 
@@ -81,8 +82,48 @@ def _trainer_at(home: str, url: str | None):
     return trainer
 
 
+def check_database() -> None:
+    """Reach the run store's database once for this rerun; when it cannot be reached, say so in one sentence.
+
+    The router calls it before the sidebar and the page, which then leave out what needs the database
+    (:func:`database_away`) and show the rest. While the server is down this costs one connection attempt per
+    rerun, bounded by ``mnist_lab.runs.database.CONNECT_TIMEOUT_S``. Other problems of the store are told by the
+    pages that need it (:func:`store_or_stop`).
+    """
+    st.session_state.pop(_AWAY, None)
+    try:
+        opened = store()
+        if opened.database is None:  # a server; a SQLite file in the home does not go away between reruns
+            opened.ping()
+    except run_store.DatabaseUnreachableError as error:
+        st.session_state[_AWAY] = str(error)
+        st.error(f"Your runs cannot be shown or saved for now: {markdown_text(str(error))}.",
+                 icon=":material/cloud_off:")
+    except run_store.StoreError:
+        return  # not an outage: the pages that need the store say what is wrong (store_or_stop)
+
+
+def database_away() -> str | None:
+    """Why the run store's database cannot be reached on this rerun (already said on the page), or None."""
+    return st.session_state.get(_AWAY)
+
+
+def trainer_unless_away():
+    """The trainer, or None while the database is away and the trainer was never made (it needs the store)."""
+    try:
+        return trainer()
+    except run_store.DatabaseUnreachableError:
+        return None
+
+
 def store_or_stop() -> run_store.RunStore:
-    """Return the run store, or explain in the page why it cannot be opened and stop the page."""
+    """Return the run store, or explain in the page why it cannot be opened and stop the page.
+
+    While the database cannot be reached the page stops without a word of its own: :func:`check_database` has
+    said so above it.
+    """
+    if database_away() is not None:
+        st.stop()
     try:
         return store()
     except run_store.DatabaseSettingError as error:

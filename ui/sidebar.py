@@ -88,6 +88,8 @@ def active_run() -> run_store.Run | None:
         return None
     try:
         return resources.store().get(run_id)
+    except run_store.DatabaseUnreachableError:  # kept: it is there again once the database is
+        return None
     except MnistLabError:
         set_active_run(None)
         return None
@@ -141,6 +143,9 @@ def run_picker() -> None:
     """Draw the run picker and the actions on the active run."""
     with st.sidebar:
         st.subheader("Active run")
+        if resources.database_away() is not None:  # said above the page
+            st.caption("Your runs are listed here again once their database answers.")
+            return
         try:
             runs = resources.store().list_runs()
         except MnistLabError as error:

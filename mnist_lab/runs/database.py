@@ -22,15 +22,30 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from mnist_lab.errors import DatabaseSettingError, StoreError
+from mnist_lab.errors import DatabaseSettingError, DatabaseUnreachableError, StoreError
 
 logger = logging.getLogger(__name__)
 
 DATABASE_ENV = "MNIST_LAB_DATABASE_URL"
 #: The databases the store's SQL is written and tested for.
 DIALECTS = ("sqlite", "postgresql")
-#: Seconds a connection waits for another process's write lock (SQLite) or for a server to answer.
+#: Seconds a connection waits for another process's write lock (SQLite).
 TIMEOUT_S = 10
+#: Seconds a new connection to a database server may take before the server counts as unreachable: every page
+#: opens at most one while the server is down (``ui.resources.database_problem``), so this bounds a page's wait.
+CONNECT_TIMEOUT_S = 5
+#: libpq's TCP settings, so that a connection whose server vanished without closing it (a network cut) fails within
+#: about 10 s instead of the system's default of minutes: unacknowledged data waits 10 s, an idle connection is
+#: probed after 5 s, then every 2 s, 3 times.
+_TCP_BOUNDS = {"tcp_user_timeout": 10_000, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+               "keepalives_count": 3}
+#: SQLSTATEs of a server that ended or refuses connections for now: connection exceptions (class 08), and an
+#: administrator's or a crash's shutdown, or a server still starting (57P01-57P03).
+_GONE_STATES = ("08", "57P01", "57P02", "57P03")
+#: What a server that answers a new connection says while it starts, stops or recovers; any other answer to a new
+#: connection (a wrong password, a database that does not exist) is about the setting, not the server's state.
+_PASSING_STATES = ("the database system is starting up", "the database system is shutting down",
+                   "the database system is in recovery mode", "the database system is not yet accepting connections")
 _WRITE = "mnist_lab_write"
 
 
@@ -148,12 +163,27 @@ def keep_lock(engine: Engine, name: str) -> None:
         return
     key = engine.url.render_as_string(hide_password=False)
     with _engines_lock:
-        if key in _keepers:
+        if key in _keepers and _alive(_keepers[key]):
             return
+        keeper = _keepers.pop(key, None)
+        if keeper is not None:  # the server restarted since: the lock went with the old connection
+            keeper.close()
+            logger.warning("The database %s lost this process's liveness lock (it restarted or the connection was "
+                           "cut); taking it again.", engine.url.render_as_string(hide_password=True))
         keeper = engine.connect()
         keeper.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": lock_key(name)})
         keeper.commit()
         _keepers[key] = keeper
+
+
+def _alive(connection: Connection) -> bool:
+    """Whether ``connection`` still reaches its server (one round trip)."""
+    try:
+        connection.execute(sa.text("SELECT 1"))
+        connection.rollback()  # not left idle in a transaction
+    except exc.DBAPIError:
+        return False
+    return True
 
 
 def locked_elsewhere(connection: Connection, name: str) -> bool:
@@ -172,8 +202,9 @@ def _make_engine(chosen: DatabaseSetting) -> Engine:
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
         else:
+            # pool_pre_ping: a pooled connection from before a server restart is replaced, not handed out dead.
             engine = sa.create_engine(chosen.url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                                      connect_args={"connect_timeout": TIMEOUT_S})
+                                      connect_args={"connect_timeout": CONNECT_TIMEOUT_S, **_TCP_BOUNDS})
     except (exc.NoSuchModuleError, ImportError) as error:
         raise DatabaseSettingError(
             f"{chosen.setting} names the database driver {chosen.url.drivername!r}, which is not installed here: "
@@ -188,8 +219,10 @@ def check(engine: Engine, chosen: DatabaseSetting) -> None:
 
     Raises
     ------
+    DatabaseUnreachableError
+        The server cannot be reached right now (down, refusing connections, not answering in time).
     DatabaseSettingError
-        The database cannot be reached or refuses the login.
+        The server refuses the login or has no such database.
     """
     try:
         with engine.connect() as connection:
@@ -197,9 +230,40 @@ def check(engine: Engine, chosen: DatabaseSetting) -> None:
     except exc.OperationalError as error:
         if chosen.dialect == "sqlite":
             raise StoreError(scrub(error, chosen)) from error
+        if unreachable(error, chosen):
+            raise unreachable_error(error, chosen) from error
         raise DatabaseSettingError(
             f"the database in {chosen.setting} ({chosen.shown}) cannot be used: {scrub(error, chosen)}. Check "
             "the host, port, user, password and database name") from error
+
+
+def unreachable(error: exc.SQLAlchemyError, chosen: DatabaseSetting) -> bool:
+    """Whether ``error`` means that the database server of ``chosen`` cannot be reached right now, rather than a
+    refused login, a missing database or an error of the SQL itself (which retrying would not cure).
+
+    A SQLite file is on this machine: its errors are never a server out of reach.
+    """
+    if chosen.dialect != "postgresql" or not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", None)
+    if state:
+        return state.startswith(_GONE_STATES)
+    if not isinstance(error, exc.OperationalError):
+        return False
+    # A new connection that failed has no SQLSTATE: the server either never answered (refused, timed out, no route)
+    # or answered with a FATAL message, which names the setting's fault unless the server is starting or stopping.
+    text = str(error.orig)
+    return "FATAL:" not in text or any(phrase in text for phrase in _PASSING_STATES)
+
+
+def unreachable_error(error: BaseException, chosen: DatabaseSetting) -> DatabaseUnreachableError:
+    """The error telling that the database of ``chosen`` cannot be reached, naming it and its setting, never the
+    password."""
+    return DatabaseUnreachableError(
+        f"the database {chosen.shown} (set in {chosen.setting}) cannot be reached right now: "
+        f"{scrub(error, chosen)}")
 
 
 def scrub(error: BaseException, chosen: DatabaseSetting) -> str:

@@ -68,6 +68,22 @@ class RunFiles:
                 self._row(db, run_id, change=True)
                 put(db, run_id, MODEL_FILE, model)
 
+    def keep_locally(self, run_id: str, name: str, data: bytes) -> Path:
+        """Write ``data`` as the file ``name`` of the user's own run's folder, without the database (a training's
+        model while the database server is away); return its path.
+
+        Raises
+        ------
+        StoreError
+            The run's folder is not writable or the disk is full.
+        """
+        path = self._folder(run_id) / name
+        try:
+            write_atomically(path, data)
+        except OSError as error:
+            raise StoreError(f"cannot keep the run's {name} in {path.parent}: {error.strerror or error}") from error
+        return path
+
     def save_array(self, run_id: str, name: str, array: np.ndarray) -> None:
         """Store an array computed from a run the user may read (such as its test-set scores), atomically."""
         target = self.run_dir(run_id) / f"{name}.npy"

@@ -25,7 +25,14 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from mnist_lab.access.limits import ClassLimits
 from mnist_lab.access.users import PERSONAL, User
-from mnist_lab.errors import AccessError, DatabaseSettingError, RunNameError, RunNotFoundError, StoreError
+from mnist_lab.errors import (
+    AccessError,
+    DatabaseSettingError,
+    DatabaseUnreachableError,
+    RunNameError,
+    RunNotFoundError,
+    StoreError,
+)
 from mnist_lab.paths import HOME_ENV as HOME_ENV  # re-exported: callers name it run_store.HOME_ENV
 from mnist_lab.paths import default_home
 from mnist_lab.runs import database as database_mod
@@ -59,7 +66,7 @@ logger = logging.getLogger(__name__)
 # The names callers have always imported from here.
 __all__ = ["DATABASE_ENV", "DIVERGED", "FAILED", "FINISHED", "HOME_ENV", "INTERRUPTED", "MODEL_FILE", "NAME_MAX",
            "NOT_STARTED_MESSAGE", "RUNNING", "STATUSES", "STOPPED", "WAITING", "AccessError", "DatabaseSettingError",
-           "Run", "RunNameError", "RunNotFoundError", "RunStore", "StoreError", "clean_name", "default_home",
+           "DatabaseUnreachableError", "Run", "RunNameError", "RunNotFoundError", "RunStore", "StoreError", "clean_name", "default_home",
            "distinct_labels", "download_filename", "name_note"]
 
 
@@ -88,7 +95,10 @@ class RunStore(RunFiles):
     StoreError
         The home or its database cannot be read or written, or the database was written by a newer MNIST Lab.
     DatabaseSettingError
-        The database URL is unusable: malformed, a missing driver, a refused login, an unreachable server.
+        The database URL is unusable: malformed, a missing driver, a refused login, a database that does not exist.
+    DatabaseUnreachableError
+        The database server cannot be reached right now. Any operation of an open store raises it too while its
+        server is away, and works again once it is back.
     """
 
     def __init__(self, home: str | Path | None = None, *, user: User = PERSONAL, database: str | None = None,
@@ -106,11 +116,15 @@ class RunStore(RunFiles):
             database_mod.check(self._engine, self.setting)
             #: The schema revisions opening the store applied (``mnist-lab db upgrade`` prints them).
             self.upgraded = upgrade.upgrade(self._engine, self.setting)
-        except DatabaseSettingError:
+        except (DatabaseSettingError, DatabaseUnreachableError):
             raise
         except StoreError as error:
             raise StoreError(f"cannot open the run store in {self._where()}: {error}") from error
-        except (OSError, exc.SQLAlchemyError) as error:
+        except exc.SQLAlchemyError as error:
+            if database_mod.unreachable(error, self.setting):
+                raise database_mod.unreachable_error(error, self.setting) from error
+            raise StoreError(f"cannot open the run store in {self._where()}: {error}") from error
+        except OSError as error:
             raise StoreError(f"cannot open the run store in {self._where()}: {error}") from error
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the run store in {self._where()}: {error}") from error
@@ -138,13 +152,43 @@ class RunStore(RunFiles):
 
     @contextlib.contextmanager
     def _connect(self, *, write: bool = True) -> Iterator[Connection]:
-        """Yield a connection in one transaction; database errors become StoreError."""
+        """Yield a connection in one transaction; database errors become StoreError (DatabaseUnreachableError when
+        the server cannot be reached)."""
+        with (self._errors_told("the run store in {where} cannot be read or written"),
+              database_mod.begin(self._engine, write=write) as db):
+            yield db
+
+    @contextlib.contextmanager
+    def _errors_told(self, what: str) -> Iterator[None]:
+        """Turn the block's database errors into :class:`DatabaseUnreachableError` when the server cannot be
+        reached, else into :class:`StoreError` saying ``what`` failed (``{where}``: where the runs live)."""
         try:
-            with database_mod.begin(self._engine, write=write) as db:
-                yield db
+            yield
         except exc.SQLAlchemyError as error:
-            raise StoreError(f"the run store in {self._where()} cannot be read or written: "
-                             f"{database_mod.scrub(error, self.setting)}") from error
+            if database_mod.unreachable(error, self.setting):
+                raise database_mod.unreachable_error(error, self.setting) from error
+            raise StoreError(f"{what.format(where=self._where())}: {database_mod.scrub(error, self.setting)}"
+                             ) from error
+
+    def ping(self) -> None:
+        """Reach the database once (a page's first question on every rerun: is it there?).
+
+        Raises
+        ------
+        DatabaseUnreachableError
+            The server cannot be reached right now; at most :data:`mnist_lab.runs.database.CONNECT_TIMEOUT_S`
+            seconds pass before this is known.
+        StoreError
+            The database cannot be read.
+        """
+        with self._connect(write=False) as db:
+            db.execute(sa.text("SELECT 1"))
+
+    def announce(self) -> None:
+        """Let every process using the database see that this one lives and owns its running runs (PostgreSQL:
+        an advisory lock, taken again when the server restarted since)."""
+        with self._errors_told("cannot tell the run store in {where} that this process trains"):
+            liveness.announce(self._engine)
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
@@ -170,11 +214,9 @@ class RunStore(RunFiles):
 
         The block may use the store meanwhile. PostgreSQL: an advisory lock; SQLite: a lock file in the home.
         """
-        try:
-            with database_mod.held(self._engine, name, lock_file=self.home / f".{name}.lock"):
-                yield
-        except exc.SQLAlchemyError as error:
-            raise StoreError(f"cannot take the {name} lock of the run store in {self._where()}: {error}") from error
+        with (self._errors_told(f"cannot take the {name} lock of the run store in {{where}}"),
+              database_mod.held(self._engine, name, lock_file=self.home / f".{name}.lock")):
+            yield
 
     def check_access(self, db: Connection, run_id: str, *, change: bool = False) -> None:
         """Raise :class:`RunNotFoundError` unless the user may read the run (``change``: may change it).
@@ -230,7 +272,7 @@ class RunStore(RunFiles):
         ``dataset`` and ``dataset_sha256`` name the data it trains on and the SHA-256 of its files;
         ``environment`` records the software and machine that train it.
         """
-        liveness.announce(self._engine)
+        self.announce()
         created = time.time()
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime(created)) + "-" + secrets.token_hex(3)
         try:
@@ -374,6 +416,6 @@ class RunStore(RunFiles):
         list of (str, User)
             Each run's id and the student it belongs to (never a teacher: the student's own rights suffice).
         """
-        liveness.announce(self._engine)
+        self.announce()
         with self._connect() as db:
             return liveness.take_back_waiting(db)

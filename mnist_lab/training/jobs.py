@@ -31,6 +31,7 @@ from mnist_lab.runs import store as run_store
 from mnist_lab.text import plural
 from mnist_lab.training import engine as engines
 from mnist_lab.training import fit
+from mnist_lab.training.run_writes import RunWrites
 from mnist_lab.training.split import reasons_for, split_sizes
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,8 @@ class TrainingJob:
         self._message = "Waiting for a worker."
         self._worker: dict[str, Any] = {}
         self._store_problem = ""
+        #: The run's epochs, model and status on their way to the store, kept while its database is away.
+        self._writes = RunWrites(store, run_id)
         self._ending: fit.Ending | None = None  # how the fit ended, once its ``end`` message has arrived
         self._epoch = 0
         self._batch = 0
@@ -221,9 +224,10 @@ class TrainingJob:
     def progress(self) -> Progress:
         """Return a snapshot of the job's state."""
         position, wait = self._queue.place(self) if self._queue is not None and self.waiting else (0, math.nan)
+        kept = self._writes.waiting_text()
         with self._lock:
             rate, left = self._speed()
-            message = self._message
+            message = " ".join(part for part in (self._message, kept) if part)
             if position:
                 estimate = "" if math.isnan(wait) else f", {_duration_text(wait)} from now"
                 message = f"Waiting for a worker: position {position} in the queue{estimate}."
@@ -271,6 +275,7 @@ class TrainingJob:
                              exc_info=error)
         finally:
             status, message = self._finish(status, message)
+        self.join()  # until its writes have landed, should the database have been away
         return status
 
     def spec(self) -> fit.FitSpec:
@@ -282,7 +287,11 @@ class TrainingJob:
         )
 
     def send(self, kind: str, payload: Any) -> None:
-        """Take one message of the training (see :mod:`mnist_lab.training.fit`): show it and store it."""
+        """Take one message of the training (see :mod:`mnist_lab.training.fit`): show it and store it.
+
+        Writes the database could not take while it was away are tried again first, once their delay has passed.
+        """
+        self._writes.retry()
         if kind == fit.BEGIN:
             with self._lock:
                 self._batches_per_epoch = payload["batches_per_epoch"]
@@ -298,7 +307,7 @@ class TrainingJob:
         elif kind == fit.EPOCH:
             row, model = payload
             if model is not None:
-                self._save_model(model)
+                self._writes.save_model(row["epoch"], model)
             self._record_epoch(row, model_saved=model is not None)
         elif kind == fit.TEST_SCORES:
             self._store_test_scores(*payload)
@@ -512,7 +521,7 @@ class TrainingJob:
         if self._worker:
             metrics["worker"] = dict(self._worker)
         try:
-            self.store.finish(self.run_id, status, message=message, metrics=metrics)
+            self._writes.finish(status, message=message, metrics=metrics)
         except run_store.StoreError as error:
             status, message = run_store.FAILED, f"{message} The final status could not be saved: {error}"
         with self._lock:
@@ -521,19 +530,27 @@ class TrainingJob:
             before_freeing()
         if self._queue is not None:
             self._queue.finished(self, self._measured_rate())
-        self._ended.set()
+        if self._writes.kept:  # the database is away: the job ends once they have landed, whenever that is
+            threading.Thread(target=self._land_writes, daemon=True, name=f"writes-{self.run_id}").start()
+        else:
+            self._ended.set()
         return status, message
+
+    def _land_writes(self) -> None:
+        """Retry the writes the database could not take until they land, then let the job end."""
+        try:
+            self._writes.land()
+        except run_store.StoreError as error:
+            logger.error("Training %s: its last writes cannot be stored (%s); the run stays as the database has it "
+                         "until the next server marks it interrupted.", self.run_id, error)
+        finally:
+            self._ended.set()
 
     def _measured_rate(self) -> float | None:
         """Training images per second over the epochs that ran in full, for the queue's estimates."""
         full = [row for row in self._epoch_rows if not row.get("partial")]
         seconds = full[-1]["train_seconds"] if full else 0.0
         return len(full) * self.training_images / seconds if seconds else None
-
-    def _save_model(self, model: bytes) -> None:
-        """Keep the model's bytes atomically (a crash while saving keeps the previous epoch's), in the database too
-        when it is a server."""
-        self.store.save_model(self.run_id, model)
 
     def _store_test_scores(self, epoch: int, scores: Any) -> None:
         """Keep the final model's test-set probabilities with the run, where its first evaluation finds them."""
@@ -554,7 +571,7 @@ class TrainingJob:
 
     def _record_epoch(self, row: dict[str, Any], *, model_saved: bool) -> None:
         row["model_saved"] = model_saved
-        self.store.record_epoch(self.run_id, row["epoch"], row, model_saved=model_saved)
+        self._writes.record_epoch(row["epoch"], row, model_saved=model_saved)
         with self._lock:
             self._epoch_rows.append(row)
         for listener in self._epoch_listeners:
