@@ -235,8 +235,9 @@ st.markdown(
     "dataset in the sidebar. Its tabs show examples of every class, how the classes are balanced and what their "
     "average image looks like, the pixel values, all digits on one map, and the dataset's facts."
 )
-add_dataset()
-delete_control(data.name)
+if not resources.database_away():  # the imports live in the database: none can be added or deleted meanwhile
+    add_dataset()
+    delete_control(data.name)
 
 tabs.lazy_tabs({"Examples": examples, "Classes": classes, "Pixels": pixels, "Map": digit_map_section,
                 "Facts": facts_and_credits}, TAB, data)

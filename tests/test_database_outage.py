@@ -26,8 +26,8 @@ from mnist_lab.runs import store as run_store
 from mnist_lab.runs.store import RunStore
 from mnist_lab.training import engine
 from tests import postgres
-from tests.dask_cluster import wait_until
 from tests.server import ROOT
+from tests.waiting import wait_for
 
 SETTING = "the secrets' url"
 
@@ -147,7 +147,7 @@ def test_a_training_keeps_its_epochs_and_model_while_the_database_is_away(server
     try:
         job = small_training(store, trainer, outage)
         if back == "after it ended":
-            assert wait_until(lambda: job.done, timeout=300)
+            wait_for(lambda: job.done, timeout=300, what="the training to end")
             progress = job.progress()
             assert progress.status == run_store.FINISHED and len(progress.epoch_rows) == 3
             assert "database cannot be reached right now: 2 epochs and the final status" in progress.message

@@ -17,7 +17,10 @@ DATABASE_SECRET = "[connections.mnist_lab] url in .streamlit/secrets.toml"
 
 
 def dataset_names() -> list[str]:
-    """Names of the datasets this server offers: MNIST first, then the configured and imported ones."""
+    """Names of the datasets this server offers: MNIST first, then the configured and imported ones; only MNIST
+    while the database that lists the imports cannot be reached (the page has said so)."""
+    if database_away():
+        return [data.MNIST_NAME]
     return data.dataset_names(run_store.default_home(), database=database_url())
 
 

@@ -93,8 +93,10 @@ def server_engine(home: Path | None, database: str | None) -> Engine | None:
     ------
     DatabaseSettingError
         The URL is unusable.
+    DatabaseUnreachableError
+        The database server cannot be reached now.
     DatasetError
-        The database server cannot be reached or upgraded now.
+        The database's schema cannot be brought up to date.
     """
     chosen = database_mod.resolve(database, home=home if home is not None else default_home())
     if chosen.sqlite_file is not None:
@@ -108,6 +110,8 @@ def server_engine(home: Path | None, database: str | None) -> Engine | None:
             try:
                 upgrade.upgrade(engine, chosen)
             except exc.SQLAlchemyError as error:
+                if database_mod.unreachable(error, chosen):
+                    raise database_mod.unreachable_error(error, chosen) from error
                 raise DatasetError(f"the datasets in {chosen.shown} cannot be reached now "
                                    f"({database_mod.scrub(error, chosen)}); try again") from error
             _upgraded.add(key)
@@ -116,11 +120,16 @@ def server_engine(home: Path | None, database: str | None) -> Engine | None:
 
 @contextlib.contextmanager
 def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
-    """One transaction on the datasets' tables; a database failure becomes a DatasetError saying to try again."""
+    """One transaction on the datasets' tables: a server out of reach raises DatabaseUnreachableError, any other
+    database failure a DatasetError saying to try again."""
     try:
         with database_mod.begin(engine, write=write) as db:
             yield db
     except exc.SQLAlchemyError as error:
+        chosen = database_mod.DatabaseSetting(engine.url, "the run store's database setting")
+        if database_mod.unreachable(error, chosen):  # an outage the pages already tell of: not the datasets' fault
+            logger.info("The datasets' tables in %s cannot be reached: %s", chosen.shown, error)
+            raise database_mod.unreachable_error(error, chosen) from error
         logger.error("The datasets' tables in %s failed: %s", engine.url, error)
         raise DatasetError(f"the datasets in the database cannot be {'written' if write else 'read'} now "
                            f"({type(error).__name__}); try again, or tell whoever runs the lab") from error
