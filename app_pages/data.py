@@ -87,7 +87,10 @@ def add_dataset() -> None:
 def delete_control(name: str) -> None:
     """A Delete control for the dataset ``name`` when it is an import this session's user may delete."""
     home, user = run_store.default_home(), resources.user()
-    record = datasets.imported_dataset(name, home, database=resources.database_url())
+    try:
+        record = datasets.imported_dataset(name, home, database=resources.database_url())
+    except MnistLabError:  # the imports cannot be listed: the sidebar's dataset picker has said why
+        return
     if record is None or not datasets.may_delete(record, user):
         return
 
