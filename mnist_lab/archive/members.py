@@ -20,12 +20,12 @@ import json
 import logging
 import re
 import zipfile
-import zlib
 from dataclasses import dataclass
 from typing import IO, Any
 
 from mnist_lab import __version__
 from mnist_lab.data import limits
+from mnist_lab.data.imports import unpack_member
 from mnist_lab.data.validate import RATIO_FLOOR
 from mnist_lab.errors import ArchiveError
 from mnist_lab.training.messages import MAX_MODEL_BYTES
@@ -173,7 +173,7 @@ def read_archive(source: IO[bytes] | bytes) -> ReadArchive:
                            "was altered after it was made")
     members = {}
     for name, info in infos.items():
-        data = _extract(archive, info)
+        data = unpack_member(archive, info, where="the archive's ", error=ArchiveError)
         if sha256_of(data) != listed[name].get("sha256") or len(data) != listed[name].get("size"):
             raise ArchiveError(f"the archive's {name} is not the file its manifest lists (its SHA-256 differs): "
                                "the archive is damaged or was altered")
@@ -220,7 +220,7 @@ def _manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo | None) -> dict[st
     if info is None:
         raise ArchiveError(f"this zip has no {MANIFEST}: it is not an MNIST Lab archive")
     try:
-        manifest = json.loads(_extract(archive, info))
+        manifest = json.loads(unpack_member(archive, info, where="the archive's ", error=ArchiveError))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ArchiveError(f"the archive's {MANIFEST} is not JSON ({error}): the archive is damaged") from error
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -234,19 +234,3 @@ def _manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo | None) -> dict[st
             or not isinstance(owner, dict) or not isinstance(owner.get("id"), str)):
         raise ArchiveError(f"the archive's {MANIFEST} lacks its scope, owner or list of files: it was altered")
     return manifest
-
-
-def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """Unpack one member, stopping as soon as it yields more than the size it declares."""
-    chunks, size = [], 0
-    try:
-        with archive.open(info) as stream:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > info.file_size:
-                    raise ArchiveError(f"the archive's {info.filename} unpacks to more than the "
-                                       f"{limits.format_bytes(info.file_size)} it declares; it is damaged or forged")
-                chunks.append(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
-        raise ArchiveError(f"the archive's {info.filename} cannot be unpacked ({error})") from error
-    return b"".join(chunks)

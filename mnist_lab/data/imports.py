@@ -54,7 +54,7 @@ from mnist_lab.data.validate import (
     parse_class_names,
     read_four,
 )
-from mnist_lab.errors import DatasetError
+from mnist_lab.errors import DatasetError, MnistLabError
 from mnist_lab.runs.database import lock_in_transaction
 
 logger = logging.getLogger(__name__)
@@ -180,21 +180,24 @@ def _unique(pairs: list[tuple[str, bytes]], where: str) -> dict[str, bytes]:
     return files
 
 
-def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_name: str) -> bytes:
-    """Unpack one member, stopping as soon as it yields more than the size it declares."""
+def unpack_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, where: str,
+                  error: type[MnistLabError] = DatasetError) -> bytes:
+    """Unpack one member of a zip, stopping as soon as it yields more than the size it declares.
+
+    The caller has checked the declared sizes and ratios; this makes a zip that lies about them fail early instead
+    of filling the memory. ``where`` starts the messages ("the archive's ", "digits.zip: "); ``error`` is raised.
+    """
     chunks, size = [], 0
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > info.file_size:
-                    raise DatasetError(
-                        f"{zip_name}: {info.filename} unpacks to more than the {limits.format_bytes(info.file_size)} "
-                        "it declares; the zip is damaged or forged"
-                    )
+                    raise error(f"{where}{info.filename} unpacks to more than the {limits.format_bytes(info.file_size)} "
+                                "it declares; the zip is damaged or forged")
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
-        raise DatasetError(f"{zip_name}: {info.filename} cannot be unpacked ({error})") from error
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as failure:
+        raise error(f"{where}{info.filename} cannot be unpacked ({failure})") from failure
     return b"".join(chunks)
 
 
@@ -236,7 +239,7 @@ def _unzip(zip_name: str, data: bytes) -> tuple[dict[str, bytes], str]:
                 f"({limits.format_bytes(info.compress_size)} to {limits.format_bytes(info.file_size)}); "
                 f"refused as a zip bomb (the limit is {limits.MAX_COMPRESSION_RATIO} times)"
             )
-    pairs = [(PurePosixPath(info.filename).name, _extract(archive, info, zip_name)) for info in members]
+    pairs = [(PurePosixPath(info.filename).name, unpack_member(archive, info, where=f"{zip_name}: ")) for info in members]
     return _unique(pairs, f"{zip_name}: "), folders[0] if folders else ""
 
 
