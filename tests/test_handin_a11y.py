@@ -73,6 +73,7 @@ class Outline(HTMLParser):
         self.headings: list[tuple[int, str]] = []
         self.images: list[str | None] = []
         self.tables: list[list[dict]] = []
+        self.focusable_tables = 0
         self._heading: list | None = None
         self.feed(document)
 
@@ -86,6 +87,7 @@ class Outline(HTMLParser):
             self.images.append(attributes.get("alt"))
         elif tag == "table":
             self.tables.append([])
+            self.focusable_tables += attributes.get("tabindex") == "0"
         elif tag in ("th", "td"):
             self.tables[-1].append({"tag": tag, **attributes})
 
@@ -150,8 +152,9 @@ def test_every_picture_has_a_text_alternative_that_names_its_digit_or_says_what_
         charts, (item for answer in handin.report.answers for item in answer.evidence if isinstance(item, Chart))))
 
 
-def test_every_table_has_column_header_cells(outline):
+def test_every_table_has_column_header_cells_and_takes_the_keyboards_focus(outline):
     assert len(outline.tables) >= 8  # the card's, the evidence's and the student's own
+    assert outline.focusable_tables == len(outline.tables)  # a table wider than a phone scrolls, by keys too
     for cells in outline.tables:
         headers = [cell for cell in cells if cell["tag"] == "th"]
         assert headers, cells

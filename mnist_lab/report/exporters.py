@@ -58,7 +58,14 @@ def _column_header(self, tokens: list[Token], idx: int, options: Any, env: Any) 
     return self.renderToken(tokens, idx, options, env)
 
 
+def _focusable_table(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    """A table that takes the keyboard's focus: on a narrow screen it scrolls sideways, by arrow keys too (WCAG 2.1.1)."""
+    tokens[idx].attrSet("tabindex", "0")
+    return self.renderToken(tokens, idx, options, env)
+
+
 _MARKDOWN.add_render_rule("th_open", _column_header)
+_MARKDOWN.add_render_rule("table_open", _focusable_table)
 
 #: Where a Markdown picture lives: takes the PNG and a file stem (``a1-3``), returns the link to write.
 ImageLink = Callable[[bytes, str], str]
