@@ -40,6 +40,9 @@ PAGES = {"Data": "", "Train": "train", "Predictions": "predict", "Evaluate": "ev
 # a tab is clicked, before the rerun that draws it starts (a check then met an empty panel at 390 px).
 TAB_DRAWN = ("() => [...document.querySelectorAll('[role=\"tabpanel\"]')]"
              ".some(panel => panel.offsetParent !== null && panel.querySelector('[data-testid=\"stElementContainer\"]'))")
+# The sidebar's own slide, not the page's endless ones (a running training's spinner).
+SIDEBAR_SETTLED = ("() => document.querySelector('[data-testid=\"stSidebar\"]').getAnimations()"
+                   ".every(animation => animation.playState !== 'running')")
 CHARTS_DRAWN = ("() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
                 ".every(chart => chart.querySelector('canvas, svg'))")
 
@@ -314,6 +317,7 @@ def fold_sidebar(page, folded):
     except AssertionError:
         page.get_by_role("button", name="Collapse sidebar" if folded else "Expand sidebar").click()
         expect(sidebar).to_have_attribute("data-collapsed", collapsed)
+    page.wait_for_function(SIDEBAR_SETTLED)  # the sidebar slides: check the page once it rests, not half covered
 
 
 def at_both_widths(page, findings, where):
