@@ -169,7 +169,9 @@ def draw_live_charts(progress: training.Progress) -> None:
     batches = live_batch_spec(progress.run_id, int(time.time() // LIVE_SECONDS), progress)
     if batches is not None:
         vega.show(batches, width="stretch")
-        vega.describe(describe.batch_curve(curves.batch_frame(progress.batches, progress.batches_per_epoch)), None)
+        frame = curves.batch_frame(progress.batches, progress.batches_per_epoch)
+        vega.describe(describe.batch_curve(frame), frame, name="the batch-by-batch loss",
+                      key=f"train_live_batches_{progress.run_id}")
     history = curves.history_frame(progress.epoch_rows)
     if len(history):  # built once per epoch for every watcher
         draw_epochs(("live", progress.run_id, len(progress.epoch_rows)), history)

@@ -1,10 +1,17 @@
-"""axe-core (WCAG 2.1 AA rules) over every page in a real Chromium at 1,400 and 390 px: as a new visitor sees them,
-while a training runs, and after it on every tab of Data, Predictions, Evaluate and the Report; a comparison of two
-runs and the exported HTML hand-in; and a digit drawn with the keyboard alone (arrow keys and Space), read right.
+"""axe-core (WCAG 2.1 AA rules) over every state a student or teacher meets, in a real Chromium at 1,400 and 390 px:
+every page as a new visitor sees it, the Train page while a training runs (its epoch curves drawn), every tab of Data,
+Predictions, Evaluate and the Report after it; a comparison of two runs and the exported HTML hand-in; a sweep on the
+Evaluate page, the Report's workbook with answers saved and one being typed, the hand-in with those answers, and the
+teacher's Class page (runs, a hand-in, every run evaluated) and a hand-in opened read-only, behind a real login; and
+a digit drawn with the keyboard alone (arrow keys and Space), read right.
 
-Two app servers serve every check: one on a fresh home for the new visitor and one tiny training, one on the two
-small trained runs of ``trained_home`` for the comparison, the hand-in and the keyboard. The checks are cheap (about
-a second a page); starting servers and training are not.
+Three app servers serve every check: one on a fresh home for the new visitor and one training, one on the two small
+trained runs of ``trained_home`` for the comparison, the hand-in and the keyboard, and one with login (a local OpenID
+Connect provider) on those runs and a sweep of two tiny ones, all Alice's, for the class. The checks are cheap (about
+a second a page); starting servers, logging in and training are not.
+
+Rules Streamlit itself breaks are exempted in ``tests/browser_helpers.py`` (``AXE_ALLOWED``, ``AXE_EXEMPT``), each
+with its reason; every other serious or critical violation fails the test that meets it.
 """
 
 import json
@@ -19,6 +26,7 @@ from tests.browser_helpers import (
     assert_accessible,
     axe_violations,
     describe_violations,
+    open_page,
     open_tab,
     start_training,
     wait_idle,
@@ -28,6 +36,13 @@ pytestmark = pytest.mark.browser
 
 SIZES = {"1400 px": {"width": 1400, "height": 1000}, "390 px": {"width": 390, "height": 844}}
 PAGES = {"Data": "", "Train": "train", "Predictions": "predict", "Evaluate": "evaluate", "Report": "report"}
+# The open tab's panel holds what its script drew: the script's state can still read "not running" for a moment after
+# a tab is clicked, before the rerun that draws it starts (a check then met an empty panel at 390 px).
+TAB_DRAWN = ("() => [...document.querySelectorAll('[role=\"tabpanel\"]')]"
+             ".some(panel => panel.offsetParent !== null && panel.querySelector('[data-testid=\"stElementContainer\"]'))")
+# The sidebar's own slide, not the page's endless ones (a running training's spinner).
+SIDEBAR_SETTLED = ("() => document.querySelector('[data-testid=\"stSidebar\"]').getAnimations()"
+                   ".every(animation => animation.playState !== 'running')")
 CHARTS_DRAWN = ("() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
                 ".every(chart => chart.querySelector('canvas, svg'))")
 
@@ -72,9 +87,9 @@ def browser_page(chromium, size):
     return context, page
 
 
-def visit(page, url, title):
+def visit(page, url, title, timeout=60_000):
     page.goto(f"{url}/{PAGES[title]}")
-    wait_idle(page)
+    wait_idle(page, timeout)
 
 
 def check_every_tab(page, findings, where):
@@ -84,7 +99,22 @@ def check_every_tab(page, findings, where):
     findings.check(page, where)
     for name in names[1:] if names else []:
         open_tab(page, name)
+        page.wait_for_function(TAB_DRAWN)
         findings.check(page, f"{where}, tab {name}")
+
+
+def check_other_views(page, findings, title, when):
+    """The views of a page that are not tabs: the Evaluate page's comparison and sweep, the Train page's sweep form."""
+    if title == "Evaluate":
+        for name in ("Compare runs", "Sweep"):
+            view(page, name)
+            findings.check(page, f"Evaluate, view {name} {when}")
+    elif title == "Train":
+        sweep_form = page.locator("details", has_text="Sweep: one run per value of one or two settings")
+        sweep_form.locator("summary").click()
+        expect(sweep_form).to_have_attribute("open", "")
+        wait_idle(page)
+        findings.check(page, f"Train, the sweep form opened {when}")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -94,6 +124,7 @@ def test_every_page_as_a_new_visitor_sees_it(chromium, lab, size):
     for title in PAGES:
         visit(page, lab, title)
         check_every_tab(page, findings, f"{title} (no run yet, {size})")
+        check_other_views(page, findings, title, f"(no run yet, {size})")
     context.close()
     findings.assert_none()
 
@@ -102,10 +133,13 @@ def test_a_training_and_every_tab_after_it(chromium, lab):
     findings = Findings()
     context, page = browser_page(chromium, "1400 px")
     visit(page, lab, "Train")
-    start_training(page, "axe run", epochs=1, images=1000)
+    # More epochs than the checks take: the training is stopped once both widths are checked, its curves drawn.
+    start_training(page, "axe run", epochs=200, images=3000)
+    expect(page.get_by_text(re.compile(r"Epoch (?:[2-9]|\d\d+) of 200"))).to_be_visible(timeout=180_000)
+    at_both_widths(page, findings, "Train (a training running)")
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
-    findings.check(page, "Train (a training running, 1400 px)")
-    expect(page.get_by_text(re.compile(r"axe run.*: finished"))).to_be_visible(timeout=180_000)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text(re.compile(r"axe run.*: stopped"))).to_be_visible(timeout=180_000)
     wait_idle(page)
     context.close()
     for size in SIZES:
@@ -208,4 +242,150 @@ def test_a_comparison_and_the_html_hand_in(chromium, trained_app_url, tmp_path):
     page.goto(handin.as_uri())
     findings.check(page, "the exported HTML hand-in")
     context.close()
+    findings.assert_none()
+
+
+# A class behind a real login (a local OpenID Connect provider): Alice, whose runs they all are, and the teacher.
+CLASS = [
+    {"sub": "alice", "email": "alice@school.org", "name": "Alice", "email_verified": True},
+    {"sub": "teach", "email": "teacher@school.org", "name": "Ms Teach", "email_verified": True},
+]
+LOGIN_WAIT = 300_000  # a login round trip and a first page that imports TensorFlow, on a loaded machine
+SWEEP = "sweep:axe"
+ANSWERS = {"A1": "Every digit is **centred** in its box.\n\n| digit | seen |\n|---|---|\n| 0 | yes |",
+           "B6": "The training accuracy is higher: the model has seen those images."}
+
+
+def train_sweep(home, mnist):
+    """Two tiny runs of one sweep (batch sizes 32 and 64), trained for real in this process, tested after training."""
+    from mnist_lab import training
+    from mnist_lab.models import config
+    from mnist_lab.runs.store import RunStore
+
+    store = RunStore(home)
+    for batch_size in (32, 64):
+        train_config = config.TrainConfig(epochs=1, train_limit=500, batch_size=batch_size)
+        training.new_job(store, f"axe sweep: batch size {batch_size}", config.ModelConfig(architecture="fast"),
+                         train_config, mnist, experiment=SWEEP, evaluate_test=True).run()
+
+
+@pytest.fixture(scope="module")
+def class_lab(trained_home, mnist, tmp_path_factory):
+    """The app with login on a copy of the two trained runs and a sweep of two, all Alice's; yields its localhost URL
+    (the host of the login's redirect address)."""
+    import shutil
+    import sqlite3
+    import urllib.request
+
+    from tests.oidc import login_secrets, oidc_provider
+    from tests.server import free_port, running_app
+
+    folder = tmp_path_factory.mktemp("a11y-class")
+    home = folder / "home"
+    shutil.copytree(trained_home, home)
+    train_sweep(home, mnist)
+    with oidc_provider(CLASS, folder / "oidc.log") as provider:
+        with urllib.request.urlopen(f"{provider}/.well-known/openid-configuration") as answer:
+            issuer = json.load(answer)["issuer"]
+        with sqlite3.connect(home / "runs.sqlite") as db:  # the runs become Alice's, as if she had trained them
+            db.execute("UPDATE runs SET student = ?, student_name = 'Alice'", (f"login:{issuer}|alice",))
+        db.close()
+        port = free_port()
+        secrets = login_secrets(folder / "secrets.toml", app_port=port, provider=provider,
+                                teachers=["teacher@school.org"])
+        with running_app(home, port=port, secrets=secrets) as url:
+            yield url.replace("127.0.0.1", "localhost")
+
+
+def logged_in(chromium, url, sub, name):
+    from tests.test_browser_login import log_in
+
+    context, page = log_in(chromium, url, sub, name)
+    page.set_default_timeout(LOGIN_WAIT)
+    return context, page
+
+
+def fold_sidebar(page, folded):
+    """Wait until the app's sidebar is folded (or unfolded), as Streamlit does itself when the window crosses its
+    phone width; press its own button if it has not within 10 s (a page without a sidebar: nothing to do)."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    if not sidebar.count():
+        return
+    collapsed = "true" if folded else "false"
+    try:
+        expect(sidebar).to_have_attribute("data-collapsed", collapsed, timeout=10_000)
+    except AssertionError:
+        page.get_by_role("button", name="Collapse sidebar" if folded else "Expand sidebar").click()
+        expect(sidebar).to_have_attribute("data-collapsed", collapsed)
+    page.wait_for_function(SIDEBAR_SETTLED)  # the sidebar slides: check the page once it rests, not half covered
+
+
+def at_both_widths(page, findings, where):
+    """Check the page as it is at 1,400 px, then at 390 px with the sidebar folded as a phone opens a page (Streamlit
+    folds it only when a page opens narrow), then give it back its 1,400 px and its sidebar."""
+    findings.check(page, f"{where} (1400 px)")
+    page.set_viewport_size(SIZES["390 px"])
+    fold_sidebar(page, True)
+    findings.check(page, f"{where} (390 px)")
+    page.set_viewport_size(SIZES["1400 px"])
+    fold_sidebar(page, False)
+
+
+def view(page, name):
+    """Pick the Evaluate page's view ``name`` (a segmented control) by keyboard, as the comparison test does."""
+    button = page.get_by_role("radio", name=name)
+    button.focus()
+    page.keyboard.press("Space")
+    expect(button).to_have_attribute("aria-checked", "true")
+    wait_idle(page, LOGIN_WAIT)
+
+
+def test_a_sweep_the_workbook_with_answers_typed_and_the_teachers_class_page(chromium, class_lab, tmp_path):
+    findings = Findings()
+    context, alice = logged_in(chromium, class_lab, "alice", "Alice")
+    try:
+        visit(alice, class_lab, "Evaluate", LOGIN_WAIT)
+        view(alice, "Sweep")
+        expect(alice.get_by_text(re.compile(r"Best run: axe sweep: batch size \d+"))).to_be_visible(timeout=LOGIN_WAIT)
+        at_both_widths(alice, findings, "Evaluate, a sweep of two runs")
+
+        visit(alice, class_lab, "Report", LOGIN_WAIT)
+        expect(alice.get_by_text("Handing in as Alice.")).to_be_visible(timeout=LOGIN_WAIT)
+        for number, answer in ANSWERS.items():
+            open_tab(alice, number, timeout=LOGIN_WAIT)
+            alice.get_by_role("textbox", name=f"Your answer to {number}").fill(answer)
+            alice.get_by_role("button", name="Save answer").click()
+            wait_idle(alice, LOGIN_WAIT)
+            expect(alice.get_by_text(re.compile(r"\d of 13"))).to_be_visible()
+            at_both_widths(alice, findings, f"Report, the workbook at {number} with an answer typed and saved")
+        alice.get_by_role("textbox", name="Your answer to B6").fill("An answer typed, not saved yet.")
+        at_both_widths(alice, findings, "Report, the workbook at B6 with an answer being typed")
+        with alice.expect_download(timeout=LOGIN_WAIT) as download:
+            alice.get_by_role("button", name="Hand-in (HTML, ready to print)").click()
+        handin = tmp_path / "handin.html"
+        download.value.save_as(handin)
+        alice.goto(handin.as_uri())
+        at_both_widths(alice, findings, "the HTML hand-in with answers")
+    finally:
+        context.close()
+
+    context, teacher = logged_in(chromium, class_lab, "teach", "Ms Teach")
+    try:
+        open_page(teacher, "Class", timeout=LOGIN_WAIT)
+        expect(teacher.get_by_text("4 runs of 1 student, newest first.")).to_be_visible(timeout=LOGIN_WAIT)
+        at_both_widths(teacher, findings, "Class (teacher), runs and a hand-in")
+        evaluate = teacher.get_by_role("button", name=re.compile(r"Evaluate the \d runs? not evaluated yet"))
+        if evaluate.count():
+            evaluate.click()
+            wait_idle(teacher, LOGIN_WAIT)
+        expect(teacher.get_by_role("heading", name="Which classes the class finds hardest")).to_be_visible()
+        expect(teacher.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1, timeout=LOGIN_WAIT)
+        at_both_widths(teacher, findings, "Class (teacher), every run evaluated")
+        teacher.get_by_role("button", name="Open it read-only", exact=True).click()
+        wait_idle(teacher, LOGIN_WAIT)
+        expect(teacher.get_by_text("You are reading Alice's workbook: their answers, read-only.")).to_be_visible()
+        expect(teacher.get_by_role("textbox", name="Your answer to A1")).to_be_disabled()
+        at_both_widths(teacher, findings, "Report, a student's hand-in opened read-only by the teacher")
+    finally:
+        context.close()
     findings.assert_none()

@@ -211,8 +211,8 @@ def test_answer_markdown_renders_as_html_and_raw_html_stays_text():
     assert "<code>np.argmax(p) &lt; 3</code>" in document
     assert "<em>here</em>" in document and "<strong>there</strong>" in document
     assert "<ul>\n<li>one</li>\n<li>two &lt;b&gt;raw&lt;/b&gt;</li>\n</ul>" in document
-    assert "<th>digit</th>" in document and "<td>0.98</td>" in document  # a pipe table in the text
-    assert "<th>class &lt;i&gt;</th>" in document and "<td>**7**</td>" in document and "<td>0.9876</td>" in document
+    assert '<th scope="col">digit</th>' in document and "<td>0.98</td>" in document  # a pipe table in the text
+    assert '<th scope="col">class &lt;i&gt;</th>' in document and "<td>**7**</td>" in document and "<td>0.9876</td>" in document
     assert '<p class="evidence-caption">Per &lt;digit&gt;</p>' in document
     assert "<pre><code>x = 1 &lt; 2  # `not markdown`</code></pre>" in document
     assert "<p>An <strong>intro</strong>.</p>" in document

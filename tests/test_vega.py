@@ -45,3 +45,26 @@ def test_new_data_keeps_the_spec_and_the_name_of_its_dataset():
     assert len(decoded(data)) == 37
     assert decoded(data)["loss"].tolist() == later["loss"].tolist()
     assert len(decoded(next(iter(template["datasets"].values())))) == 12  # the template is left as it was
+
+
+def lazily_described():
+    import pandas as pd
+    import streamlit as st
+
+    from ui import vega
+
+    vega.describe("A sentence.", pd.DataFrame({"loss": [0.5, 0.25]}), name="the loss", key="lazy_table")
+    st.write("drawn")
+
+
+def test_a_table_with_a_key_is_sent_only_while_its_expander_is_open():
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_function(lazily_described, default_timeout=60).run()
+    assert [expander.label for expander in app.expander] == ["The data of the loss as a table"]
+    assert [caption.value for caption in app.caption] == ["A sentence."]
+    assert len(app.dataframe) == 0
+    app.session_state["lazy_table"] = True
+    app.run()
+    assert not app.exception
+    assert app.dataframe[0].value["loss"].tolist() == [0.5, 0.25]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_lab.charts import describe
 from mnist_lab.charts import sweeps as sweep_charts
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
@@ -79,7 +80,10 @@ def render(store: run_store.RunStore) -> None:
         st.subheader("Settings and accuracy, run by run")
         vega.show(sweep_charts.parallel_coordinates(frame, settings),
                   on_select=lambda: _open_chart_pick(_CHARTS[1]), selection_mode=sweep_charts.RUN, key=_CHARTS[1])
-    st.caption("Click a point or a line to open its run; the table's rows open theirs too.")
+    # Both charts are drawn from the table under them: it is their data as a table, for a reader who cannot see them.
+    vega.describe(describe.sweep_accuracy(frame, settings), None)
+    st.caption("Click a point or a line to open its run. The table below holds the figures of both charts; its rows "
+               "open their runs too.")
     shown = frame.drop(columns=["run_id"])
     st.dataframe(shown, hide_index=True, width="stretch", on_select=lambda: _open_row_pick(list(frame["run_id"])),
                  selection_mode="single-row", key=_TABLE, column_config={

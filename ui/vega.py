@@ -78,10 +78,17 @@ def show_described(chart: Any, summary: str, table: Any, where: Any = None, *, n
     return drawn
 
 
-def describe(summary: str, table: Any, where: Any = None, *, name: str = "this chart") -> None:
-    """A chart's one-sentence ``summary`` and, in a closed expander, its figures (``table``, none when None)."""
+def describe(summary: str, table: Any, where: Any = None, *, name: str = "this chart", key: str | None = None) -> None:
+    """A chart's one-sentence ``summary`` and, in a closed expander, its figures (``table``, none when None).
+
+    With a ``key`` the table is sent only while its expander is open: for a chart redrawn every second (a training's
+    batches), whose table would otherwise be sent to every watcher on every tick.
+    """
     place = st if where is None else where
     place.caption(markdown_text(summary))
-    if table is not None:
-        with place.expander(f"The data of {name} as a table"):
-            st.dataframe(table, hide_index=True, width="stretch")
+    if table is None:
+        return
+    label = f"The data of {name} as a table"
+    expander = place.expander(label, key=key, on_change="rerun") if key else place.expander(label)
+    if key is None or expander.open:
+        expander.dataframe(table, hide_index=True, width="stretch")

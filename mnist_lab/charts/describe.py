@@ -349,3 +349,27 @@ def class_recalls(recalls: pd.DataFrame) -> str:
     runs = recalls["run"].nunique()
     return (f"Median test recall over {runs} run{'s' * (runs != 1)}: lowest for class {medians.idxmin()} "
             f"({_pct(medians.min())}), highest for class {medians.idxmax()} ({_pct(medians.max())}).")
+
+
+def sweep_accuracy(frame: pd.DataFrame, settings: list[str]) -> str:
+    """The sweep's runs with the highest and the lowest test accuracy and their settings (frame of
+    :meth:`mnist_lab.training.sweeps.Sweep.results`; ``settings``: the columns of the settings it varied).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"run": ["a", "b", "c"], "Batch size": [32, 64, 128],
+    ...                       "test accuracy": [0.95, 0.97, None]})
+    >>> sweep_accuracy(frame, ["Batch size"])
+    'Test accuracy of 2 of 3 runs: highest 97.0% (b, batch size 64), lowest 95.0% (a, batch size 32).'
+    """
+    measured = frame.dropna(subset=["test accuracy"]).reset_index(drop=True)
+    if measured.empty:
+        return f"None of the {len(frame)} runs has a test accuracy yet."
+
+    def run(row: pd.Series) -> str:
+        return ", ".join([str(row["run"]), *(f"{setting.lower()} {row[setting]}" for setting in settings)])
+
+    best = measured.iloc[int(measured["test accuracy"].to_numpy(dtype=float).argmax())]
+    worst = measured.iloc[int(measured["test accuracy"].to_numpy(dtype=float).argmin())]
+    return (f"Test accuracy of {len(measured)} of {len(frame)} runs: highest {_pct(best['test accuracy'])} "
+            f"({run(best)}), lowest {_pct(worst['test accuracy'])} ({run(worst)}).")

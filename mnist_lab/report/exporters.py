@@ -24,6 +24,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markupsafe import Markup
 from PIL import Image
 
@@ -49,6 +50,22 @@ _WORD = re.compile(r"\w+")
 IMAGE_FOLDER = "images"
 #: Pixels per chart pixel in the Markdown's chart PNGs: sharp on high-density screens and in print.
 CHART_PNG_SCALE = 2
+
+
+def _column_header(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    """A header cell that says it heads its column (WCAG 1.3.1): a Markdown table's header is always its top row."""
+    tokens[idx].attrSet("scope", "col")
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _focusable_table(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    """A table that takes the keyboard's focus: on a narrow screen it scrolls sideways, by arrow keys too (WCAG 2.1.1)."""
+    tokens[idx].attrSet("tabindex", "0")
+    return self.renderToken(tokens, idx, options, env)
+
+
+_MARKDOWN.add_render_rule("th_open", _column_header)
+_MARKDOWN.add_render_rule("table_open", _focusable_table)
 
 #: Where a Markdown picture lives: takes the PNG and a file stem (``a1-3``), returns the link to write.
 ImageLink = Callable[[bytes, str], str]
@@ -156,7 +173,8 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(markdown=_markdown_html, student=_student_html, png_data_uri=_png_data_uri,
-                               chart_image=_chart_image, cell=cell_text, kind=_kind)
+                               chart_image=_chart_image, cell=cell_text, kind=_kind,
+                               chart_alternative=chart_alternative)
     environment.globals["zip"] = zip
     return environment
 
@@ -166,14 +184,40 @@ def _kind(item: Evidence) -> str:
     return next(name for name, kind in _KINDS.items() if isinstance(item, kind))
 
 
-def _markdown_html(text: str) -> Markup:
-    """CommonMark as HTML, safe to insert: raw HTML in ``text`` comes out escaped."""
-    return Markup(_MARKDOWN.render(text).rstrip("\n"))
+def _markdown_html(text: str, level: int = 2) -> Markup:
+    """CommonMark as HTML, safe to insert: raw HTML in ``text`` comes out escaped; its headings start at ``<h{level}>``
+    (:func:`nest_headings`)."""
+    tokens = nest_headings(_MARKDOWN.parse(text), level)
+    return Markup(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}).rstrip("\n"))
 
 
-def _student_html(text: str) -> Markup:
-    """A student's Markdown as HTML (:func:`student_markdown`): no raw HTML, no picture from elsewhere."""
-    return _markdown_html(student_markdown(text))
+def _student_html(text: str, level: int) -> Markup:
+    """A student's Markdown as HTML (:func:`student_markdown`): no raw HTML, no picture from elsewhere; its headings
+    start at ``<h{level}>``."""
+    return _markdown_html(student_markdown(text), level)
+
+
+def nest_headings(tokens: list[Token], level: int) -> list[Token]:
+    """Markdown tokens whose headings fit under the document's heading of ``level - 1``: the fragment's highest
+    heading becomes ``<h{level}>``, and no heading is more than one level below the one before it, none below
+    ``<h6>``.
+
+    A screen reader's list of headings is the document's outline (WCAG 1.3.1): a student's ``# Heading`` under the
+    ``<h4>`` of their answer would otherwise jump out of the question it belongs to.
+    """
+    headings = [token for token in tokens if token.type in ("heading_open", "heading_close")]
+    top = min((int(token.tag[1]) for token in headings), default=level)
+    previous = level - 1
+    for token in headings:
+        if token.type == "heading_open":
+            previous = min(6, previous + 1, int(token.tag[1]) - top + level)
+        token.tag = f"h{previous}"
+    return tokens
+
+
+def chart_alternative(item: Chart) -> str:
+    """A chart's text alternative in every export: its caption, then the sentence of what it shows for this run."""
+    return f"{item.caption}. {item.summary}" if item.summary else item.caption
 
 
 def png_file(image: np.ndarray) -> bytes:
@@ -302,8 +346,7 @@ def _evidence_markdown(item: Evidence, embed: Callable[[bytes], str]) -> str:
         if not png:
             return f"{caption}*This chart could not be drawn: {markdown_text(error)}*"
         summary = f"\n\n{markdown_text(item.summary)}" if item.summary else ""
-        alt = f"{item.caption}. {item.summary}" if item.summary else item.caption
-        return f"{caption}![{markdown_text(alt)}]({embed(png)}){summary}"
+        return f"{caption}![{markdown_text(chart_alternative(item))}]({embed(png)}){summary}"
     fence = "````" if "```" in item.code else "```"
     return f"{caption}{fence}\n{item.code}\n{fence}"
 

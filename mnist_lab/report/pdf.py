@@ -4,6 +4,12 @@ Text is set in the DejaVu fonts of ``fonts/``; a character none has (CJK) prints
 Markdown goes through markdown-it-py with raw HTML and images off (a student's answer through ``student_markdown``,
 as in every export); links print as their text. Nothing runs between pages, nothing is hyphenated: pypdf reads each
 answer's words back in order, as a teacher's check compares them. The receipt is in the document information.
+
+For a screen reader: the document's language and title (shown as the window's title), an outline of the parts and
+questions, and every picture and chart a figure of the structure tree with its text alternative (a digit's label
+and prediction, a chart's sentence). fpdf2 2.8 tags nothing else: text, headings, lists and tables are untagged
+content (no ``/P``, ``/H``, ``/Table`` or ``/TH``), so the PDF is not PDF/UA; the HTML hand-in is the one whose
+headings and table headers a screen reader can navigate.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pypdf
-from fpdf import FPDF, FontFace, TextStyle
+from fpdf import FPDF, FontFace, TextStyle, ViewerPreferences
 from fpdf.enums import PageMode, TableCellFillMode, XPos, YPos
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -24,7 +30,7 @@ from PIL import Image
 
 from mnist_lab.errors import WorkbookError
 from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Table
-from mnist_lab.report.exporters import cell_text, chart_png, student_markdown
+from mnist_lab.report.exporters import cell_text, chart_alternative, chart_png, student_markdown
 from mnist_lab.report.handin import APP_HEADING, HandIn
 from mnist_lab.report.questions import PARTS
 
@@ -78,7 +84,8 @@ def to_pdf(handin: HandIn) -> bytes:
     bytes
         A title page (student, date, run, headline figures, receipt, reproducibility card), then every question
         with the student's answer, the evidence and the revealed explanations; an outline of parts and questions;
-        metadata: title, the student as author, the run as subject, language en, the receipt (:data:`RECEIPT_KEY`).
+        every picture and chart tagged as a figure with its text alternative; metadata: title (displayed as the
+        window's title), the student as author, the run as subject, language en, the receipt (:data:`RECEIPT_KEY`).
 
     See Also
     --------
@@ -171,6 +178,8 @@ def _document(handin: HandIn) -> FPDF:
     pdf.set_subject(handin.run_label)
     pdf.set_creator("MNIST Lab")
     pdf.set_lang("en")
+    # A reader's window and a screen reader name the document by its title, not its file name (PDF/UA, WCAG 2.4.2).
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
     pdf.page_mode = PageMode.USE_OUTLINES
     pdf.add_page()
     return pdf
@@ -284,10 +293,15 @@ def _grid(pdf: FPDF, header: list[str], rows: list[list[str]], *, size: float = 
 
 def _images(pdf: FPDF, item: Images) -> None:
     """The pictures tiled into one PNG, then their captions in reading order."""
-    _picture(pdf, Image.fromarray(_tile(item.images, width=int(pdf.epw / _PICTURE_MM))), _PICTURE_MM, item.caption)
+    tiles = Image.fromarray(_tile(item.images, width=int(pdf.epw / _PICTURE_MM)))
+    _picture(pdf, tiles, _PICTURE_MM, item.caption, alternative=_in_reading_order(item.alternatives))
     if item.captions:
-        lead = "Left to right, top to bottom: " if len(item.captions) > 1 else ""
-        _text(pdf, lead + "; ".join(item.captions), size=_SMALL_PT, height=4.5)
+        _text(pdf, _in_reading_order(item.captions), size=_SMALL_PT, height=4.5)
+
+
+def _in_reading_order(texts: tuple[str, ...]) -> str:
+    """The texts of tiled pictures as one, in the order a reader meets the pictures."""
+    return ("Left to right, top to bottom: " if len(texts) > 1 else "") + "; ".join(texts)
 
 
 def _tile(images: tuple[np.ndarray, ...], *, width: int) -> np.ndarray:
@@ -309,15 +323,18 @@ def _chart(pdf: FPDF, item: Chart) -> None:
         _heading(pdf, item.caption, style="I", size=_SMALL_PT)
         _text(pdf, f"This chart could not be drawn: {error}", style="I")
     else:
-        _picture(pdf, Image.open(io.BytesIO(png)), _CHART_MM, item.caption)
+        _picture(pdf, Image.open(io.BytesIO(png)), _CHART_MM, item.caption, alternative=chart_alternative(item))
+        if item.summary:
+            _text(pdf, item.summary, size=_SMALL_PT, height=4.5)
 
 
-def _picture(pdf: FPDF, picture: Image.Image, scale: float, caption: str) -> None:
-    """``picture`` at ``scale`` mm a pixel, shrunk to the page's width and 110 mm, under its caption on one page."""
+def _picture(pdf: FPDF, picture: Image.Image, scale: float, caption: str, *, alternative: str) -> None:
+    """``picture`` at ``scale`` mm a pixel, shrunk to the page's width and 110 mm, under its caption on one page; a
+    figure of the document's structure tree whose text alternative (``/Alt``) is ``alternative``."""
     width = min(pdf.epw, picture.width * scale)
     height = min(_CHART_MAX_MM, picture.height * width / picture.width)
     _heading(pdf, caption, style="I", size=_SMALL_PT, room=height + 6)
-    pdf.image(picture, w=picture.width * height / picture.height, h=height)
+    pdf.image(picture, w=picture.width * height / picture.height, h=height, alt_text=alternative)
 
 
 def _markdown(pdf: FPDF, text: str, *, size: float = _BODY_PT, indent: float = 0, color: tuple = (0, 0, 0)) -> None:
