@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from ui import contrast, identity, keras_guard, resources, sidebar
+from ui import a11y_css, contrast, identity, keras_guard, resources, sidebar
 
 keras_guard.keep_keras_state_between_reruns()
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
 contrast.raise_code_contrast()
+a11y_css.add_accessibility_rules()
 
 user = resources.sign_in()  # in login mode, a visitor who has not logged in sees the login screen and no page
 pages = [
