@@ -8,6 +8,12 @@ Measured in Chromium with Streamlit 1.67 (tests/test_browser_keyboard_journey.py
   all; buttons and tabs had a ring, inputs a blue border. Every element focused by keyboard now gets an outline in
   the theme's primary colour (#0b57d0, 6.4:1 on white and 6.0:1 on the sidebar's #f8f8f7); a checkbox, toggle or radio
   button, whose ``<input>`` is invisible, gets it on its label.
+- **A chart's or table's toolbar (2.4.7).** Its buttons (Fullscreen, Download as CSV...) take the focus but their
+  bar stays transparent unless the mouse is over the element, and below the chart: the focus was invisible. The bar
+  shows, above the chart, while one of its buttons has the keyboard focus.
+- **Focus under the header (2.4.7).** The page scrolls under Streamlit's header bar (60 px, white): a control that
+  Tab scrolled to the top edge, such as a chart's Fullscreen button, was focused out of sight under it. The page
+  now keeps that much room at its top when it scrolls to the focus (``scroll-padding-top``).
 - **Collapsed sidebar (2.4.3).** Streamlit moves a collapsed sidebar off the screen but leaves its controls in the
   tab order: on a phone the 33 Tab presses after the skip link of the Train page landed on controls nobody could
   see. Hidden (with ``!important``: a widget's label sets its own visibility), they leave the tab order, and the next Tab reaches the page or the button that opens the sidebar.
@@ -21,14 +27,26 @@ from __future__ import annotations
 
 import streamlit as st
 
+#: Streamlit's breakpoint ``md``: at this width and below, an open sidebar lies over the page instead of beside it.
+OVERLAY_WIDTH = "768px"
+#: The height of Streamlit's header bar, which lies over the top of the scrolling page, and a little air.
+HEADER_HEIGHT = "4.5rem"
 #: The outline of a keyboard focus, in the theme's primary colour.
 FOCUS_OUTLINE = "3px solid #0b57d0"
 
 RULES = f"""
 :focus-visible {{ outline: {FOCUS_OUTLINE} !important; outline-offset: 2px; }}
 label:has(input:focus-visible) {{ outline: {FOCUS_OUTLINE}; outline-offset: 2px; border-radius: 0.25rem; }}
+[data-testid="stElementToolbar"]:has(:focus-visible) {{ opacity: 1 !important; z-index: 3 !important; }}
+[data-testid="stMain"] {{ scroll-padding-top: {HEADER_HEIGHT}; }}
 [data-testid="stSidebar"][data-collapsed="true"], [data-testid="stSidebar"][data-collapsed="true"] * {{
   visibility: hidden !important;
+}}
+@media (max-width: {OVERLAY_WIDTH}) {{
+  [data-testid="stApp"]:has([data-testid="stSidebar"][data-collapsed="false"]) [data-testid="stMain"],
+  [data-testid="stApp"]:has([data-testid="stSidebar"][data-collapsed="false"]) [data-testid="stMain"] * {{
+    visibility: hidden !important;
+  }}
 }}
 @media (prefers-reduced-motion: reduce) {{
   *, *::before, *::after {{
