@@ -28,7 +28,8 @@ WIDE, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}
 OVERLAY_WIDTH = 768
 #: What the Tab key landed on: the element that has the focus, looked for through shadow roots (the keyboard grid is
 #: a component whose element sits in one); its name, whether it is on the screen, whether another element lies over
-#: its middle and whether its outline (or, for an invisible checkbox input, its label's) is drawn and not transparent.
+#: its middle and whether an outline or a ring (or, for an invisible checkbox input, its label's) is drawn and not
+#: transparent.
 FOCUSED = """async () => {
   let e = document.activeElement;
   while (e && e.shadowRoot && e.shadowRoot.activeElement) e = e.shadowRoot.activeElement;
@@ -43,8 +44,9 @@ FOCUSED = """async () => {
   await Promise.race([Promise.all(ended), new Promise((done) => setTimeout(done, 2000))]);
   const opaque = (el) => { for (; el; el = el.parentElement) if (parseFloat(getComputedStyle(el).opacity) < 0.5) return false;
     return true; };
-  const outlined = (el) => { const s = getComputedStyle(el);
-    return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 && s.visibility === 'visible' && opaque(el); };
+  const outlined = (el) => { const s = getComputedStyle(el);  // Streamlit's own focus ring is a box shadow
+    return ((s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none')
+      && s.visibility === 'visible' && opaque(el); };
   const label = e.closest('label');
   const r = e.getBoundingClientRect();
   const x = Math.min(Math.max(r.left + r.width / 2, 0), innerWidth - 1);
