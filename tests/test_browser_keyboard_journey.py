@@ -76,6 +76,9 @@ CHARTS_DRAWN = ("() => [...document.querySelectorAll('[data-testid=\"stVegaLiteC
 #: Whether the sidebar is open and all of it on the screen (it slides in).
 SLID_IN = """() => { const sidebar = document.querySelector('[data-testid=stSidebar]');
   return sidebar.dataset.collapsed === 'false' && sidebar.getBoundingClientRect().left >= 0; }"""
+#: The labels of the download buttons that do not fit their button (cut with an ellipsis).
+CUT_LABELS = """() => [...document.querySelectorAll('[data-testid=stDownloadButton] p')]
+  .filter((label) => label.scrollWidth > label.clientWidth).map((label) => label.innerText)"""
 #: The most Tab presses a step may take: the longest walk, from the Report's top to its downloads, took about 60.
 MOST_PRESSES = 150
 
@@ -243,6 +246,7 @@ def hand_in_by_keys(journey: Journey, tmp_path: Path) -> str:
     expect(page.get_by_text("Handing in as A. Student.")).to_be_visible()
     wait_idle(page)
     journey.to(r"Hand-in \(HTML, ready to print\)$")
+    assert not (cut := page.evaluate(CUT_LABELS)), f"download labels cut short: {cut}"
     with page.expect_download(timeout=120_000) as download:
         journey.press("Enter")
     saved = tmp_path / "handin.html"
