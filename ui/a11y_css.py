@@ -1,7 +1,7 @@
 """Style rules for WCAG 2.1 that Streamlit's theme options do not reach: a visible keyboard focus, a collapsed sidebar
 out of the tab order, and no motion for a visitor who asked for less (issue 26).
 
-Measured in Chromium with Streamlit 1.67 (tests/test_browser_keyboard_journey.py):
+Measured in Chromium with Streamlit 1.67 (tests/test_browser_keyboard_journey.py, tests/test_browser_zoom_motion.py):
 
 - **Focus (2.4.7).** The sidebar's page links, ``st.page_link``, a dataframe's toolbar buttons and a toggle showed
   their keyboard focus only as a pale grey background (the page links the same grey as the current page), or not at
@@ -16,9 +16,14 @@ Measured in Chromium with Streamlit 1.67 (tests/test_browser_keyboard_journey.py
   now keeps that much room at its top when it scrolls to the focus (``scroll-padding-top``).
 - **Collapsed sidebar (2.4.3).** Streamlit moves a collapsed sidebar off the screen but leaves its controls in the
   tab order: on a phone the 33 Tab presses after the skip link of the Train page landed on controls nobody could
-  see. Hidden (with ``!important``: a widget's label sets its own visibility), they leave the tab order, and the next Tab reaches the page or the button that opens the sidebar.
-- **Reduced motion (2.3.3).** Streamlit keeps its spinner turning under ``prefers-reduced-motion: reduce`` (only
-  slower, 1.8 s a turn) and animates the progress bar, the sidebar and the tab indicator. Under that preference the
+  see. Hidden (with ``!important``: a widget's label sets its own visibility), they leave the tab order, and the
+  next Tab reaches the page or the button that opens the sidebar. Up to 768 px (a phone, or a 1,280 px screen at
+  200% zoom) an open sidebar lies over the page, and it stays open after a page is chosen unless the browser says it
+  is a phone (Streamlit reads the user agent): Tab then went on to the page's controls under it, out of sight. While
+  it is open there, the page under it is hidden, so the focus stays in the sidebar until its Collapse button is pressed.
+- **Reduced motion (2.3.3).** Under ``prefers-reduced-motion: reduce`` Streamlit keeps its spinner turning (only
+  slower: 1.8 s a turn, in its source) and the colour and opacity transitions of its widgets (expanders, sliders,
+  toggles, labels: seen during a live training). Under that preference the
   animations and transitions end at once (0.01 ms rather than ``none``, so that code waiting for their end event
   still gets it). The charts have no motion of their own: Vega redraws a live chart's new data in one step.
 """
