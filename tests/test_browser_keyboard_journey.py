@@ -78,7 +78,7 @@ SLID_IN = """() => { const sidebar = document.querySelector('[data-testid=stSide
   return sidebar.dataset.collapsed === 'false' && sidebar.getBoundingClientRect().left >= 0; }"""
 #: The labels of the download buttons that do not fit their button (cut with an ellipsis).
 CUT_LABELS = """() => [...document.querySelectorAll('[data-testid=stDownloadButton] p')]
-  .filter((label) => label.scrollWidth > label.clientWidth).map((label) => label.innerText)"""
+  .filter((label) => label.innerText.trim() && label.scrollWidth > label.clientWidth).map((label) => label.innerText)"""
 #: The most Tab presses a step may take: the longest walk, from the Report's top to its downloads, took about 60.
 MOST_PRESSES = 150
 
