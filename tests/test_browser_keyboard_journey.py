@@ -5,9 +5,10 @@
 The journey: the sidebar's page links to the Train page, a training of the default preset on a small subset, waited
 for; the Predictions page, a digit drawn on the keyboard grid and the model's reading of it; the Evaluate page; the
 Report page, the student's name and the HTML hand-in downloaded. Every element the Tab key lands on on the way must
-be on the screen and show an outline (``ui/a11y_css.py``): Streamlit's own focus of a page link, a toggle or a
-dataframe's toolbar was a pale grey background or nothing, and on a phone the collapsed sidebar's controls took the
-focus off the screen.
+be on the screen, not under another element, and show an outline or a ring that is not transparent
+(``ui/a11y_css.py``): Streamlit's own focus of a page link, a toggle or a dataframe's toolbar was a pale grey
+background or nothing, a chart's toolbar stayed transparent under the chart, and on a phone the collapsed sidebar's
+controls took the focus off the screen, the open one let it go on under itself.
 
 ``KEYBOARD_SHOTS`` names a folder for a screenshot of every step, showing where the focus is, to look at.
 """
