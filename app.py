@@ -3,12 +3,13 @@
 import streamlit as st
 
 from mnist_lab import logs
-from ui import archive_panel, contrast, identity, keras_guard, resources, sidebar
+from ui import a11y_css, archive_panel, contrast, identity, keras_guard, resources, sidebar
 
 logs.configure()
 keras_guard.keep_keras_state_between_reruns()
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
 contrast.raise_code_contrast()
+a11y_css.add_accessibility_rules()
 
 user = resources.sign_in()  # in login mode, a visitor who has not logged in sees the login screen and no page
 resources.check_database()  # says once, above every page, when the database cannot be reached

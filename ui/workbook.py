@@ -149,17 +149,19 @@ def downloads(stem: str, make: Callable[[str], report.HandIn], notebook: Callabl
 
     ``make`` builds the signed hand-in of an export kind (``workbook.KINDS``); ``notebook`` writes one as ``.ipynb``.
     """
-    html, pdf, markdown, ipynb = st.columns(4)
-    html.download_button("Hand-in (HTML, ready to print)", data=lambda: report.to_html(make("html")),
-                         file_name=f"{stem}.html", mime="text/html", on_click="ignore", icon=":material/download:",
-                         key="report_html", help="One self-contained file: your answers, the evidence, the card.")
-    pdf.download_button("Hand-in (PDF)", data=lambda: to_pdf(make("pdf")), file_name=f"{stem}.pdf",
+    # One wrapping row, each button as wide as its label: in four equal columns the first read "ready to pr…" at
+    # 1,400 px (seen in the keyboard journey's screenshots).
+    row = st.container(horizontal=True)
+    row.download_button("Hand-in (HTML, ready to print)", data=lambda: report.to_html(make("html")),
+                        file_name=f"{stem}.html", mime="text/html", on_click="ignore", icon=":material/download:",
+                        key="report_html", help="One self-contained file: your answers, the evidence, the card.")
+    row.download_button("Hand-in (PDF)", data=lambda: to_pdf(make("pdf")), file_name=f"{stem}.pdf",
                         mime="application/pdf", on_click="ignore", icon=":material/picture_as_pdf:", key="report_pdf")
-    markdown.download_button("Hand-in (Markdown, .zip)", data=lambda: report.to_markdown_zip(make("markdown"), name=stem),
-                             file_name=f"{stem}.zip", mime="application/zip", on_click="ignore",
-                             icon=":material/download:", key="report_markdown",
-                             help="The Markdown file with its charts and digits as PNG images next to it.")
-    ipynb.download_button("Hand-in (notebook)", data=lambda: notebook(make("notebook")),
-                          file_name=f"{stem}.ipynb", mime="application/x-ipynb+json", on_click="ignore",
-                          icon=":material/code:", key="report_notebook",
-                          help="Trains this run again in plain Keras (runs in Colab), your answers next to the code.")
+    row.download_button("Hand-in (Markdown, .zip)", data=lambda: report.to_markdown_zip(make("markdown"), name=stem),
+                        file_name=f"{stem}.zip", mime="application/zip", on_click="ignore",
+                        icon=":material/download:", key="report_markdown",
+                        help="The Markdown file with its charts and digits as PNG images next to it.")
+    row.download_button("Hand-in (notebook)", data=lambda: notebook(make("notebook")),
+                        file_name=f"{stem}.ipynb", mime="application/x-ipynb+json", on_click="ignore",
+                        icon=":material/code:", key="report_notebook",
+                        help="Trains this run again in plain Keras (runs in Colab), your answers next to the code.")
