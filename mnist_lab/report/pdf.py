@@ -30,8 +30,9 @@ from PIL import Image
 
 from mnist_lab.errors import WorkbookError
 from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Table
-from mnist_lab.report.exporters import cell_text, chart_alternative, chart_png, student_markdown
+from mnist_lab.report.exporters import cell_text, chart_alternative, chart_png, nest_headings, student_markdown
 from mnist_lab.report.handin import APP_HEADING, HandIn
+from mnist_lab.report.pdf_tags import TaggedPDF
 from mnist_lab.report.questions import PARTS
 
 logger = logging.getLogger(__name__)
@@ -66,10 +67,13 @@ _TAG_STYLES = {"code": FontFace(family=_MONO), "li": TextStyle(l_margin=5, t_mar
                "ul": TextStyle(t_margin=1), "pre": TextStyle(font_family=_MONO, font_size_pt=_CODE_PT, t_margin=2),
                "blockquote": TextStyle(color="#444444", t_margin=1, b_margin=1)}
 # Raw HTML and images stay off, as in the HTML export: the student's text is untrusted. A link prints as its text
-# (no address, nothing to click); a heading as a bold line (fpdf2 would make each <h1> an outline entry).
+# (no address, nothing to click); a heading as a bold line (fpdf2 would make each <h1> an outline entry), tagged as a
+# heading of its level (pdf_tags.TaggedHTML reads data-level).
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
-for _rule, _html in {"link_open": "", "link_close": "", "heading_open": "<p><b>", "heading_close": "</b></p>"}.items():
+for _rule, _html in {"link_open": "", "link_close": "", "heading_close": "</b></p>"}.items():
     _MARKDOWN.add_render_rule(_rule, lambda self, tokens, idx, options, env, html=_html: html)
+_MARKDOWN.add_render_rule("heading_open",
+                          lambda self, tokens, idx, options, env: f'<p data-level="{tokens[idx].tag[1]}"><b>')
 
 
 def to_pdf(handin: HandIn) -> bytes:
@@ -98,7 +102,7 @@ def to_pdf(handin: HandIn) -> bytes:
         if answer.question.id[0] != part:
             pdf.add_page()
             part = answer.question.id[0]
-            _heading(pdf, PARTS[part], size=15, room=40, outline=0)
+            _heading(pdf, PARTS[part], level=2, size=15, room=40, outline=0)
         _answer(pdf, handin, answer)
     data = bytes(pdf.output())
     return _with_receipt(data, handin.receipt.document) if handin.receipt else data
@@ -166,7 +170,7 @@ def _with_receipt(data: bytes, document: str) -> bytes:
 
 def _document(handin: HandIn) -> FPDF:
     """An empty A4 document with the fonts and the metadata of ``handin``."""
-    pdf = FPDF(format="A4")
+    pdf = TaggedPDF(format="A4")
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
     pdf.set_auto_page_break(True, margin=_MARGIN)
     for (family, style), name in _FONT_FILES.items():
@@ -187,7 +191,7 @@ def _document(handin: HandIn) -> FPDF:
 
 def _title_page(pdf: FPDF, handin: HandIn) -> None:
     """The title, who and what, the headline figures, the receipt, then the reproducibility card."""
-    _text(pdf, handin.title, style="B", size=18, height=9)
+    _text(pdf, handin.title, role="/H1", style="B", size=18, height=9)
     pdf.ln(2)
     _two_columns(pdf, {"Student": handin.student, "Date": handin.date, "Run": handin.run_label}, bold_labels=True)
     pdf.ln(2)
@@ -195,58 +199,61 @@ def _title_page(pdf: FPDF, handin: HandIn) -> None:
     pdf.ln(3)
     if handin.receipt:
         _text(pdf, f"Receipt {handin.receipt.code}", style="B", size=12, height=6)
-        _markdown(pdf, CHECK_SENTENCE)
+        _markdown(pdf, CHECK_SENTENCE, level=2)
     else:
         _text(pdf, PREVIEW_SENTENCE, style="B", size=12, height=6)
     if handin.card:
         pdf.ln(2)
         pdf.start_section("Reproducibility card", level=0)
-        _markdown(pdf, handin.card, size=_SMALL_PT)
+        _markdown(pdf, handin.card, level=2, size=_SMALL_PT)
 
 
 def _two_columns(pdf: FPDF, rows: dict[str, str], *, bold_labels: bool = False) -> None:
     """Label and value side by side, one pair a line; long values wrap in their column."""
     label_width = min(pdf.epw / 2, max((_width(pdf, f"{k}:", "B" * bold_labels) for k in rows), default=0) + 4)
     for label, value in rows.items():
-        _font(pdf, style="B" if bold_labels else "")
-        pdf.cell(label_width, _LINE, f"{label}:")
-        _font(pdf)
-        pdf.multi_cell(0, _LINE, str(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        with pdf.content("/P"):
+            _font(pdf, style="B" if bold_labels else "")
+            pdf.cell(label_width, _LINE, f"{label}:")
+            _font(pdf)
+            pdf.multi_cell(0, _LINE, str(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _answer(pdf: FPDF, handin: HandIn, answer: Answer) -> None:
     """One question: heading, question, the student's answer, the evidence, the revealed explanation."""
-    _heading(pdf, f"{answer.question.number}. {answer.question.title}", size=12.5, room=40, outline=1)
-    _markdown(pdf, answer.question.text, indent=5, color=(43, 74, 122))
-    _heading(pdf, handin.student_heading())
+    _heading(pdf, f"{answer.question.number}. {answer.question.title}", level=3, size=12.5, room=40, outline=1)
+    with pdf.element("/BlockQuote"):
+        _markdown(pdf, answer.question.text, level=4, indent=5, color=(43, 74, 122))
+    _heading(pdf, handin.student_heading(), level=4)
     written = handin.answer_of(answer)
     if written.strip():
-        _markdown(pdf, student_markdown(written))
+        _markdown(pdf, student_markdown(written), level=5)
     else:
         _text(pdf, handin.no_answer(), style="I")
     if answer.evidence or answer.todo:
-        _heading(pdf, EVIDENCE_HEADING)
+        _heading(pdf, EVIDENCE_HEADING, level=4)
     for item in answer.evidence:
         _evidence(pdf, item)
     if answer.todo:
-        _markdown(pdf, answer.todo, size=_SMALL_PT)
+        _markdown(pdf, answer.todo, level=4, size=_SMALL_PT)
     explanation = handin.explanation_of(answer)
     if explanation is not None:
-        _heading(pdf, APP_HEADING)
+        _heading(pdf, APP_HEADING, level=4)
         _text(pdf, explanation.note, style="I", size=_SMALL_PT)
-        _markdown(pdf, answer.text)
+        _markdown(pdf, answer.text, level=5)
 
 
-def _heading(pdf: FPDF, text: str, *, style: str = "B", size: float = 11, room: float = 25,
-             outline: int | None = None) -> None:
-    """A heading (or caption) kept on one page with ``room`` mm of what follows; at level ``outline`` of the outline."""
+def _heading(pdf: TaggedPDF, text: str, *, level: int | None = None, style: str = "B", size: float = 11,
+             room: float = 25, outline: int | None = None) -> None:
+    """A heading ``/H{level}`` (or, without a level, a caption ``/P``) kept on one page with ``room`` mm of what
+    follows; at level ``outline`` of the outline."""
     if pdf.get_y() + room > pdf.page_break_trigger:
         pdf.add_page()
     if outline is not None:
         pdf.start_section(text, level=outline)
     if text:
         pdf.ln(size / 4)
-        _text(pdf, text, style=style, size=size, height=size * 0.55)
+        _text(pdf, text, role="/P" if level is None else f"/H{level}", style=style, size=size, height=size * 0.55)
 
 
 def _evidence(pdf: FPDF, item: Evidence) -> None:
@@ -337,14 +344,16 @@ def _picture(pdf: FPDF, picture: Image.Image, scale: float, caption: str, *, alt
     pdf.image(picture, w=picture.width * height / picture.height, h=height, alt_text=alternative)
 
 
-def _markdown(pdf: FPDF, text: str, *, size: float = _BODY_PT, indent: float = 0, color: tuple = (0, 0, 0)) -> None:
-    """CommonMark rendered into the page, ``indent`` mm in: raw HTML and pictures come out as text, links as text.
+def _markdown(pdf: FPDF, text: str, *, level: int, size: float = _BODY_PT, indent: float = 0,
+              color: tuple = (0, 0, 0)) -> None:
+    """CommonMark rendered into the page, ``indent`` mm in: raw HTML and pictures come out as text, links as text; its
+    headings tagged from ``/H{level}`` down, as the HTML export nests them.
 
     The indent is the page's margin while it lasts: fpdf2 loses a <blockquote>'s indent at its first paragraph.
     """
     pdf.set_left_margin(_MARGIN + indent)
     pdf.set_text_color(*color)
-    for table, tokens in _blocks(_MARKDOWN.parse(text)):
+    for table, tokens in _blocks(nest_headings(_MARKDOWN.parse(text), level)):
         if table:
             _grid(pdf, *_cells(tokens), size=min(size, _SMALL_PT))
             continue
@@ -399,11 +408,14 @@ def _plain(inline: Token) -> str:
                    if child.type in ("text", "code_inline", "softbreak", "hardbreak"))
 
 
-def _text(pdf: FPDF, text: str, *, style: str = "", size: float = _BODY_PT, height: float = _LINE,
-          family: str = _SANS, fill: bool = False) -> None:
-    """Plain text (never read as markup) across the page, wrapped between words."""
+def _text(pdf: TaggedPDF, text: str, *, role: str = "/P", style: str = "", size: float = _BODY_PT,
+          height: float = _LINE, family: str = _SANS, fill: bool = False) -> None:
+    """Plain text (never read as markup) across the page, wrapped between words; one element ``role`` of the
+    structure tree."""
     _font(pdf, family=family, style=style, size=size)
-    pdf.multi_cell(0, height, text, align="L", fill=fill, padding=1.5 * fill, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    with pdf.content(role):
+        pdf.multi_cell(0, height, text, align="L", fill=fill, padding=1.5 * fill, new_x=XPos.LMARGIN,
+                       new_y=YPos.NEXT)
     _font(pdf)
 
 
