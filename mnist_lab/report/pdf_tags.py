@@ -137,11 +137,12 @@ class TaggedHTML(HTML2FPDF):
     """fpdf2's HTML renderer, each paragraph it renders a leaf of the structure tree (see the module's docstring)."""
 
     def __init__(self, pdf: TaggedPDF, *args: Any, **kwargs: Any):
-        self._role, self._written = "/P", ""
+        self._role, self._written, self._closing = "/P", "", 0
         super().__init__(pdf, *args, **kwargs)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        super().handle_starttag(tag, attrs)  # renders the paragraph before: it belongs to the group around
+        super().handle_starttag(tag, attrs)  # renders the paragraph before: it belongs to the groups around
+        self._close_groups()
         for role in HTML_GROUPS.get(tag, ()):
             self.pdf.open_group(role)
         level = dict(attrs).get("data-level")
@@ -151,11 +152,22 @@ class TaggedHTML(HTML2FPDF):
             self.pdf.tag_table(self.table)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in HTML_GROUPS:
-            self._end_paragraph()  # fpdf2 renders a list item's text only at the next item's start: in the item's group
         super().handle_endtag(tag)
-        for _ in HTML_GROUPS.get(tag, ()):
+        self._close_groups()
+        # fpdf2 renders a list item's text only at the next tag (rendering it sooner would change its spacing): its
+        # groups close after that.
+        self._closing += len(HTML_GROUPS.get(tag, ()))
+        if self._paragraph is None:
+            self._close_groups()
+
+    def feed(self, data: str) -> None:
+        super().feed(data)  # renders the last paragraph
+        self._close_groups()
+
+    def _close_groups(self) -> None:
+        for _ in range(self._closing):
             self.pdf.close_group()
+        self._closing = 0
 
     def _write_paragraph(self, text: str, link: Any = None) -> None:
         self._written += text
