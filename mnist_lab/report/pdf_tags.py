@@ -192,9 +192,11 @@ class TaggedPDF(FPDF):
     >>> pdf.add_page()
     >>> pdf.set_font("helvetica")
     >>> with pdf.content("/H1"):
-    ...     pdf.cell(text="Title")
+    ...     _ = pdf.cell(text="Title")
+    >>> with pdf.element("/L"), pdf.element("/LI"), pdf.content("/LBody"):
+    ...     _ = pdf.cell(text="An item")
     >>> pdf.tree
-    <structure tree: 1 elements, open ['/Document']>
+    <structure tree: 4 elements, open ['/Document']>
     """
 
     HTML2FPDF_CLASS = TaggedHTML
