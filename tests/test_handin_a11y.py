@@ -371,3 +371,4 @@ def test_the_private_api_of_fpdf2_that_pdf_tags_wraps_is_still_there():
     assert all(callable(getattr(HTML2FPDF, name)) for name in ("_end_paragraph", "_write_paragraph"))
     assert all(callable(getattr(StructureTreeBuilder, name)) for name in ("add_marked_content", "next_mcid_for_page"))
     assert TaggedPDF.HTML2FPDF_CLASS.__mro__[1] is HTML2FPDF
+    assert callable(TaggedPDF._out)

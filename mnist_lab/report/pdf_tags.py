@@ -16,8 +16,9 @@ each page after its first). A table breaks only between rows, so a cell never do
 new page is an ``/Artifact``, as is the blank spacer paragraph fpdf2 writes before a list.
 
 Private API of fpdf2, checked with :data:`FPDF_CHECKED`, used only here (``tests/test_handin_a11y.py`` fails when it
-changes): ``FPDF.struct_builder`` and ``fpdf.structure_tree`` (the builder, replaced by one that nests elements),
-``Table.render``, ``Table._render_table_row`` and ``Table._render_table_cell`` (wrapped per table),
+changes): ``FPDF._out`` (writes the operators), ``FPDF.struct_builder`` and ``fpdf.structure_tree`` (the builder,
+replaced by one that nests elements), ``Table.render``, ``Table._render_table_row`` and ``Table._render_table_cell``
+(wrapped per table; ``Table._num_heading_rows`` says which rows are headers),
 ``HTML2FPDF._end_paragraph``, ``_write_paragraph``, ``_paragraph`` and ``table`` (one paragraph is rendered at a
 time, at its end).
 """
