@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-DOCUMENTED = ["mnist_lab.evaluation.metrics", "mnist_lab.evaluation.curves"]
+DOCUMENTED = ["mnist_lab.evaluation.metrics", "mnist_lab.evaluation.curves", "mnist_lab.report.pdf_tags"]
 
 
 @pytest.mark.parametrize("name", DOCUMENTED)

@@ -6,10 +6,16 @@ as in every export); links print as their text. Nothing runs between pages, noth
 answer's words back in order, as a teacher's check compares them. The receipt is in the document information.
 
 For a screen reader: the document's language and title (shown as the window's title), an outline of the parts and
-questions, and every picture and chart a figure of the structure tree with its text alternative (a digit's label
-and prediction, a chart's sentence). fpdf2 2.8 tags nothing else: text, headings, lists and tables are untagged
-content (no ``/P``, ``/H``, ``/Table`` or ``/TH``), so the PDF is not PDF/UA; the HTML hand-in is the one whose
-headings and table headers a screen reader can navigate.
+questions, and a structure tree that is the document in reading order (:mod:`mnist_lab.report.pdf_tags`): the
+headings of the HTML hand-in at the same levels (the title ``/H1``, the card and the parts ``/H2``, each question
+``/H3``, "Your answer" and the like ``/H4``, a student's own headings nested below), paragraphs ``/P`` (a caption, a
+label and its value on the title page, each paragraph of Markdown), lists ``/L`` > ``/LI`` > ``/LBody``, the question's
+text a ``/BlockQuote``, tables ``/Table`` > ``/TR`` > ``/TH`` (scope column) or ``/TD``, and every picture and chart a
+``/Figure`` with its text alternative (a digit's label and prediction, a chart's sentence). Artifacts: a table's header
+row repeated on a new page, fpdf2's blank spacer line before a list. Not tagged apart: a list item's bullet (it is
+read with the item, no ``/Lbl``), the card's two-column table has no header cells (its header row is empty), and the
+fills and borders behind text are inside that text's sequence. There are no running headers or page numbers. It is
+not checked against PDF/UA with a validator.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pypdf
-from fpdf import FPDF, FontFace, TextStyle, ViewerPreferences
+from fpdf import FontFace, TextStyle, ViewerPreferences
 from fpdf.enums import PageMode, TableCellFillMode, XPos, YPos
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -30,8 +36,9 @@ from PIL import Image
 
 from mnist_lab.errors import WorkbookError
 from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Table
-from mnist_lab.report.exporters import cell_text, chart_alternative, chart_png, student_markdown
+from mnist_lab.report.exporters import cell_text, chart_alternative, chart_png, nest_headings, student_markdown
 from mnist_lab.report.handin import APP_HEADING, HandIn
+from mnist_lab.report.pdf_tags import TaggedPDF
 from mnist_lab.report.questions import PARTS
 
 logger = logging.getLogger(__name__)
@@ -66,10 +73,13 @@ _TAG_STYLES = {"code": FontFace(family=_MONO), "li": TextStyle(l_margin=5, t_mar
                "ul": TextStyle(t_margin=1), "pre": TextStyle(font_family=_MONO, font_size_pt=_CODE_PT, t_margin=2),
                "blockquote": TextStyle(color="#444444", t_margin=1, b_margin=1)}
 # Raw HTML and images stay off, as in the HTML export: the student's text is untrusted. A link prints as its text
-# (no address, nothing to click); a heading as a bold line (fpdf2 would make each <h1> an outline entry).
+# (no address, nothing to click); a heading as a bold line (fpdf2 would make each <h1> an outline entry), tagged as a
+# heading of its level (pdf_tags.TaggedHTML reads data-level).
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
-for _rule, _html in {"link_open": "", "link_close": "", "heading_open": "<p><b>", "heading_close": "</b></p>"}.items():
+for _rule, _html in {"link_open": "", "link_close": "", "heading_close": "</b></p>"}.items():
     _MARKDOWN.add_render_rule(_rule, lambda self, tokens, idx, options, env, html=_html: html)
+_MARKDOWN.add_render_rule("heading_open",
+                          lambda self, tokens, idx, options, env: f'<p data-level="{tokens[idx].tag[1]}"><b>')
 
 
 def to_pdf(handin: HandIn) -> bytes:
@@ -84,7 +94,8 @@ def to_pdf(handin: HandIn) -> bytes:
     bytes
         A title page (student, date, run, headline figures, receipt, reproducibility card), then every question
         with the student's answer, the evidence and the revealed explanations; an outline of parts and questions;
-        every picture and chart tagged as a figure with its text alternative; metadata: title (displayed as the
+        a structure tree of its headings, paragraphs, lists, tables and figures (with their text alternatives) in
+        reading order; metadata: title (displayed as the
         window's title), the student as author, the run as subject, language en, the receipt (:data:`RECEIPT_KEY`).
 
     See Also
@@ -98,7 +109,7 @@ def to_pdf(handin: HandIn) -> bytes:
         if answer.question.id[0] != part:
             pdf.add_page()
             part = answer.question.id[0]
-            _heading(pdf, PARTS[part], size=15, room=40, outline=0)
+            _heading(pdf, PARTS[part], level=2, size=15, room=40, outline=0)
         _answer(pdf, handin, answer)
     data = bytes(pdf.output())
     return _with_receipt(data, handin.receipt.document) if handin.receipt else data
@@ -164,9 +175,9 @@ def _with_receipt(data: bytes, document: str) -> bytes:
     return buffer.getvalue()
 
 
-def _document(handin: HandIn) -> FPDF:
+def _document(handin: HandIn) -> TaggedPDF:
     """An empty A4 document with the fonts and the metadata of ``handin``."""
-    pdf = FPDF(format="A4")
+    pdf = TaggedPDF(format="A4")
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
     pdf.set_auto_page_break(True, margin=_MARGIN)
     for (family, style), name in _FONT_FILES.items():
@@ -185,9 +196,9 @@ def _document(handin: HandIn) -> FPDF:
     return pdf
 
 
-def _title_page(pdf: FPDF, handin: HandIn) -> None:
+def _title_page(pdf: TaggedPDF, handin: HandIn) -> None:
     """The title, who and what, the headline figures, the receipt, then the reproducibility card."""
-    _text(pdf, handin.title, style="B", size=18, height=9)
+    _text(pdf, handin.title, role="/H1", style="B", size=18, height=9)
     pdf.ln(2)
     _two_columns(pdf, {"Student": handin.student, "Date": handin.date, "Run": handin.run_label}, bold_labels=True)
     pdf.ln(2)
@@ -195,61 +206,64 @@ def _title_page(pdf: FPDF, handin: HandIn) -> None:
     pdf.ln(3)
     if handin.receipt:
         _text(pdf, f"Receipt {handin.receipt.code}", style="B", size=12, height=6)
-        _markdown(pdf, CHECK_SENTENCE)
+        _markdown(pdf, CHECK_SENTENCE, level=2)
     else:
         _text(pdf, PREVIEW_SENTENCE, style="B", size=12, height=6)
     if handin.card:
         pdf.ln(2)
         pdf.start_section("Reproducibility card", level=0)
-        _markdown(pdf, handin.card, size=_SMALL_PT)
+        _markdown(pdf, handin.card, level=2, size=_SMALL_PT)
 
 
-def _two_columns(pdf: FPDF, rows: dict[str, str], *, bold_labels: bool = False) -> None:
+def _two_columns(pdf: TaggedPDF, rows: dict[str, str], *, bold_labels: bool = False) -> None:
     """Label and value side by side, one pair a line; long values wrap in their column."""
     label_width = min(pdf.epw / 2, max((_width(pdf, f"{k}:", "B" * bold_labels) for k in rows), default=0) + 4)
     for label, value in rows.items():
-        _font(pdf, style="B" if bold_labels else "")
-        pdf.cell(label_width, _LINE, f"{label}:")
-        _font(pdf)
-        pdf.multi_cell(0, _LINE, str(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        with pdf.content("/P"):
+            _font(pdf, style="B" if bold_labels else "")
+            pdf.cell(label_width, _LINE, f"{label}:")
+            _font(pdf)
+            pdf.multi_cell(0, _LINE, str(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _answer(pdf: FPDF, handin: HandIn, answer: Answer) -> None:
+def _answer(pdf: TaggedPDF, handin: HandIn, answer: Answer) -> None:
     """One question: heading, question, the student's answer, the evidence, the revealed explanation."""
-    _heading(pdf, f"{answer.question.number}. {answer.question.title}", size=12.5, room=40, outline=1)
-    _markdown(pdf, answer.question.text, indent=5, color=(43, 74, 122))
-    _heading(pdf, handin.student_heading())
+    _heading(pdf, f"{answer.question.number}. {answer.question.title}", level=3, size=12.5, room=40, outline=1)
+    with pdf.element("/BlockQuote"):
+        _markdown(pdf, answer.question.text, level=4, indent=5, color=(43, 74, 122))
+    _heading(pdf, handin.student_heading(), level=4)
     written = handin.answer_of(answer)
     if written.strip():
-        _markdown(pdf, student_markdown(written))
+        _markdown(pdf, student_markdown(written), level=5)
     else:
         _text(pdf, handin.no_answer(), style="I")
     if answer.evidence or answer.todo:
-        _heading(pdf, EVIDENCE_HEADING)
+        _heading(pdf, EVIDENCE_HEADING, level=4)
     for item in answer.evidence:
         _evidence(pdf, item)
     if answer.todo:
-        _markdown(pdf, answer.todo, size=_SMALL_PT)
+        _markdown(pdf, answer.todo, level=4, size=_SMALL_PT)
     explanation = handin.explanation_of(answer)
     if explanation is not None:
-        _heading(pdf, APP_HEADING)
+        _heading(pdf, APP_HEADING, level=4)
         _text(pdf, explanation.note, style="I", size=_SMALL_PT)
-        _markdown(pdf, answer.text)
+        _markdown(pdf, answer.text, level=5)
 
 
-def _heading(pdf: FPDF, text: str, *, style: str = "B", size: float = 11, room: float = 25,
-             outline: int | None = None) -> None:
-    """A heading (or caption) kept on one page with ``room`` mm of what follows; at level ``outline`` of the outline."""
+def _heading(pdf: TaggedPDF, text: str, *, level: int | None = None, style: str = "B", size: float = 11,
+             room: float = 25, outline: int | None = None) -> None:
+    """A heading ``/H{level}`` (or, without a level, a caption ``/P``) kept on one page with ``room`` mm of what
+    follows; at level ``outline`` of the outline."""
     if pdf.get_y() + room > pdf.page_break_trigger:
         pdf.add_page()
     if outline is not None:
         pdf.start_section(text, level=outline)
     if text:
         pdf.ln(size / 4)
-        _text(pdf, text, style=style, size=size, height=size * 0.55)
+        _text(pdf, text, role="/P" if level is None else f"/H{level}", style=style, size=size, height=size * 0.55)
 
 
-def _evidence(pdf: FPDF, item: Evidence) -> None:
+def _evidence(pdf: TaggedPDF, item: Evidence) -> None:
     """One piece of evidence, its caption in italics above it."""
     pdf.ln(1.5)
     if isinstance(item, Images):
@@ -268,7 +282,7 @@ def _evidence(pdf: FPDF, item: Evidence) -> None:
         _text(pdf, item.code, family=_MONO, size=_CODE_PT, height=3.8, fill=True)
 
 
-def _grid(pdf: FPDF, header: list[str], rows: list[list[str]], *, size: float = _SMALL_PT) -> None:
+def _grid(pdf: TaggedPDF, header: list[str], rows: list[list[str]], *, size: float = _SMALL_PT) -> None:
     """A table as wide as its text, its font shrunk to fit the page's width; a long one breaks between rows.
 
     The header (bold, repeated on each page) is left out when all its cells are empty.
@@ -291,7 +305,7 @@ def _grid(pdf: FPDF, header: list[str], rows: list[list[str]], *, size: float = 
     _font(pdf)
 
 
-def _images(pdf: FPDF, item: Images) -> None:
+def _images(pdf: TaggedPDF, item: Images) -> None:
     """The pictures tiled into one PNG, then their captions in reading order."""
     tiles = Image.fromarray(_tile(item.images, width=int(pdf.epw / _PICTURE_MM)))
     _picture(pdf, tiles, _PICTURE_MM, item.caption, alternative=_in_reading_order(item.alternatives))
@@ -315,7 +329,7 @@ def _tile(images: tuple[np.ndarray, ...], *, width: int) -> np.ndarray:
     return canvas
 
 
-def _chart(pdf: FPDF, item: Chart) -> None:
+def _chart(pdf: TaggedPDF, item: Chart) -> None:
     """The chart as a PNG, or why it could not be drawn."""
     png, error = chart_png(item)
     if png is None:
@@ -328,7 +342,7 @@ def _chart(pdf: FPDF, item: Chart) -> None:
             _text(pdf, item.summary, size=_SMALL_PT, height=4.5)
 
 
-def _picture(pdf: FPDF, picture: Image.Image, scale: float, caption: str, *, alternative: str) -> None:
+def _picture(pdf: TaggedPDF, picture: Image.Image, scale: float, caption: str, *, alternative: str) -> None:
     """``picture`` at ``scale`` mm a pixel, shrunk to the page's width and 110 mm, under its caption on one page; a
     figure of the document's structure tree whose text alternative (``/Alt``) is ``alternative``."""
     width = min(pdf.epw, picture.width * scale)
@@ -337,14 +351,16 @@ def _picture(pdf: FPDF, picture: Image.Image, scale: float, caption: str, *, alt
     pdf.image(picture, w=picture.width * height / picture.height, h=height, alt_text=alternative)
 
 
-def _markdown(pdf: FPDF, text: str, *, size: float = _BODY_PT, indent: float = 0, color: tuple = (0, 0, 0)) -> None:
-    """CommonMark rendered into the page, ``indent`` mm in: raw HTML and pictures come out as text, links as text.
+def _markdown(pdf: TaggedPDF, text: str, *, level: int, size: float = _BODY_PT, indent: float = 0,
+              color: tuple = (0, 0, 0)) -> None:
+    """CommonMark rendered into the page, ``indent`` mm in: raw HTML and pictures come out as text, links as text; its
+    headings tagged from ``/H{level}`` down, as the HTML export nests them.
 
     The indent is the page's margin while it lasts: fpdf2 loses a <blockquote>'s indent at its first paragraph.
     """
     pdf.set_left_margin(_MARGIN + indent)
     pdf.set_text_color(*color)
-    for table, tokens in _blocks(_MARKDOWN.parse(text)):
+    for table, tokens in _blocks(nest_headings(_MARKDOWN.parse(text), level)):
         if table:
             _grid(pdf, *_cells(tokens), size=min(size, _SMALL_PT))
             continue
@@ -399,19 +415,22 @@ def _plain(inline: Token) -> str:
                    if child.type in ("text", "code_inline", "softbreak", "hardbreak"))
 
 
-def _text(pdf: FPDF, text: str, *, style: str = "", size: float = _BODY_PT, height: float = _LINE,
-          family: str = _SANS, fill: bool = False) -> None:
-    """Plain text (never read as markup) across the page, wrapped between words."""
+def _text(pdf: TaggedPDF, text: str, *, role: str = "/P", style: str = "", size: float = _BODY_PT,
+          height: float = _LINE, family: str = _SANS, fill: bool = False) -> None:
+    """Plain text (never read as markup) across the page, wrapped between words; one element ``role`` of the
+    structure tree."""
     _font(pdf, family=family, style=style, size=size)
-    pdf.multi_cell(0, height, text, align="L", fill=fill, padding=1.5 * fill, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    with pdf.content(role):
+        pdf.multi_cell(0, height, text, align="L", fill=fill, padding=1.5 * fill, new_x=XPos.LMARGIN,
+                       new_y=YPos.NEXT)
     _font(pdf)
 
 
-def _font(pdf: FPDF, *, family: str = _SANS, style: str = "", size: float = _BODY_PT) -> None:
+def _font(pdf: TaggedPDF, *, family: str = _SANS, style: str = "", size: float = _BODY_PT) -> None:
     pdf.set_font(family, style=style, size=size)
 
 
-def _width(pdf: FPDF, text: str, style: str = "", size: float = _BODY_PT) -> float:
+def _width(pdf: TaggedPDF, text: str, style: str = "", size: float = _BODY_PT) -> float:
     """The width of ``text`` in millimetres, in the sans font (which stays set)."""
     _font(pdf, style=style, size=size)
     return pdf.get_string_width(text)
