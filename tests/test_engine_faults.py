@@ -137,6 +137,28 @@ def test_a_worker_grown_since_its_first_training_is_restarted_between_trainings(
     assert all(job.worker_memory_mb > 100 for job in done)
 
 
+def test_the_embedded_cluster_replaces_a_worker_the_scheduler_removed(home, monkeypatch):
+    """A worker whose restart timed out is removed by the scheduler; the embedded cluster starts another, so the
+    next training runs instead of waiting forever for a free worker (seen in a whole-suite run)."""
+    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    trainer = training.Trainer(run_store.RunStore(home))
+    trainer.engine.close()  # its own cluster, started with this test's one worker
+    try:
+        client = trainer.engine.client()
+        (removed,) = wait_for(lambda: list(client.scheduler_info()["workers"]), timeout=300, what="the first worker")
+
+        async def remove(dask_scheduler):
+            await dask_scheduler.remove_worker(address=removed, stimulus_id="test-removed")
+
+        client.run_on_scheduler(remove)
+        job = trainer.start("after the removal", PERCEPTRON, config.TrainConfig(epochs=1, train_limit=300,
+                                                                               batch_size=50))
+        assert job.join(timeout=300) and job.progress().status == run_store.FINISHED, job.progress().message
+        assert job.worker["worker"] != removed
+    finally:
+        trainer.engine.close()
+
+
 def test_a_worker_killed_on_a_cluster_that_runs_tasks_again_gives_a_plain_message(home, tmp_path, monkeypatch):
     """With ``allowed-failures`` above 0, the scheduler runs the task again on a new worker, which answers at once
     that it was retried: the run says what happened in words, not which worker address ran what again."""

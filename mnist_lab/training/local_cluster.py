@@ -63,6 +63,11 @@ def main(argv: list[str]) -> int:
         local_directory=options["directory"],
         memory_limit=options["memory_limit"],
     )
+    # Keep the number of workers: the scheduler removes a worker whose restart (a grown worker recycled between
+    # trainings) does not finish in time, and a LocalCluster starts no other by itself, so every later training
+    # would wait forever for a free worker. Checked with distributed 2026.x: a removed worker is replaced within
+    # seconds, and a restart by its nanny still leaves one worker.
+    cluster.adapt(minimum=options["workers"], maximum=options["workers"])
     print(json.dumps({"address": cluster.scheduler_address}), flush=True)
     sys.stdin.read()
     cluster.close(timeout=options["close_seconds"])
