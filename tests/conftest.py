@@ -18,6 +18,25 @@ def facts(mnist):
     return report.data_facts(mnist)
 
 
+def small_fast_report(trained_home, folder):
+    """The report of the trained "small fast" run on a private copy of ``trained_home`` in ``folder`` (evaluating
+    writes to it): the run, its report, its reproducibility card as Markdown and its label for a hand-in."""
+    import shutil
+
+    from mnist_lab.report import card as cards
+    from mnist_lab.report.notebook import report_of_run
+    from mnist_lab.runs.store import HOME_ENV, RunStore
+
+    home = folder / "home"
+    shutil.copytree(trained_home, home)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(HOME_ENV, str(home))
+        store = RunStore(home)
+        run = next(run for run in store.list_runs() if run.name == "small fast")
+        _, report = report_of_run(store, run, shared_mnist())
+    return run, report, cards.to_markdown(cards.reproducibility_card(run)), f"{run.name} ({run.id}), {run.status}"
+
+
 def evidence_by_name(store, mnist):
     """The report's evidence of every run of ``store``, by run name: each model loaded and evaluated on MNIST."""
     from mnist_lab import evaluation, report

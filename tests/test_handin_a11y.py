@@ -19,7 +19,6 @@ import collections
 import io
 import itertools
 import re
-import shutil
 from html.parser import HTMLParser
 
 import fpdf
@@ -29,16 +28,13 @@ from fpdf.html import HTML2FPDF
 from fpdf.structure_tree import StructureTreeBuilder
 from fpdf.table import Table
 
-from mnist_lab.data import shared_mnist
-from mnist_lab.report import card as cards
 from mnist_lab.report.evidence import Chart, Images
 from mnist_lab.report.exporters import chart_alternative, to_html
 from mnist_lab.report.handin import Explanation, HandIn, Receipt, reading_copy
-from mnist_lab.report.notebook import report_of_run
 from mnist_lab.report.pdf import to_pdf
 from mnist_lab.report.pdf_tags import FPDF_CHECKED, TaggedPDF
 from mnist_lab.report.questions import PARTS, QUESTIONS
-from mnist_lab.runs.store import HOME_ENV, RunStore
+from tests.conftest import small_fast_report
 
 QUESTION_NUMBERS = [f"A{n}" for n in range(1, 5)] + [f"B{n}" for n in range(1, 10)]
 # A student's answers with their own headings, a skipped level among them, a table, and (a hostile student) a heading
@@ -55,14 +51,8 @@ READING = re.compile(r"labelled \d, read as \d with \d+% confidence: (?:right|wr
 @pytest.fixture(scope="module")
 def report_and_card(trained_home, tmp_path_factory):
     """The report of the real "small fast" run, on a private copy of the run home (evaluating writes to it)."""
-    home = tmp_path_factory.mktemp("handin-a11y") / "home"
-    shutil.copytree(trained_home, home)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(HOME_ENV, str(home))
-        store = RunStore(home)
-        run = next(run for run in store.list_runs() if run.name == "small fast")
-        _, report = report_of_run(store, run, shared_mnist())
-    return report, cards.to_markdown(cards.reproducibility_card(run)), f"{run.name} ({run.id}), {run.status}"
+    _, report, card, label = small_fast_report(trained_home, tmp_path_factory.mktemp("handin-a11y"))
+    return report, card, label
 
 
 @pytest.fixture(scope="module")

@@ -7,21 +7,17 @@ run home (evaluating a run writes into its store).
 import dataclasses
 import io
 import re
-import shutil
 
 import pypdf
 import pytest
 
-from mnist_lab.data import shared_mnist
 from mnist_lab.errors import WorkbookError
-from mnist_lab.report import card as cards
 from mnist_lab.report.exporters import markdown_words
 from mnist_lab.report.handin import APP_HEADING, Explanation, HandIn, Receipt
-from mnist_lab.report.notebook import report_of_run
 from mnist_lab.report.pdf import CHECK_SENTENCE, PREVIEW_SENTENCE, RECEIPT_KEY, pdf_receipt, pdf_text, to_pdf
 from mnist_lab.report.questions import PARTS, QUESTIONS
-from mnist_lab.runs.store import HOME_ENV, RunStore
 from mnist_lab.workbook.verify import read_handin
+from tests.conftest import small_fast_report
 
 STUDENT = "Zoë Ångström"
 DOCUMENT = '{"payload": {"x": 1}, "mac": "ab"}'
@@ -66,16 +62,9 @@ def outline_titles(outline) -> list[str]:
 
 @pytest.fixture(scope="module")
 def handin(trained_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("pdf") / "home"
-    shutil.copytree(trained_home, home)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(HOME_ENV, str(home))
-        store = RunStore(home)
-        run = next(run for run in store.list_runs() if run.name == "small fast")
-        _, report = report_of_run(store, run, shared_mnist())
+    _, report, card, label = small_fast_report(trained_home, tmp_path_factory.mktemp("pdf"))
     return HandIn(
-        student=STUDENT, date="2026-12-07", run_label=f"{run.name} ({run.id}), {run.status}",
-        card=cards.to_markdown(cards.reproducibility_card(run)), report=report,
+        student=STUDENT, date="2026-12-07", run_label=label, card=card, report=report,
         answers={key: markdown for key, (markdown, _) in ANSWERS.items()},
         explanations={REVEALED: Explanation("2026-12-07 10:00 UTC", after_answer=True)},
         figures={"Test accuracy": "93.45%", "Test loss": "0.2500", "Epochs": "2"},
