@@ -15,7 +15,7 @@ from mnist_lab.models import architectures, config, optim
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import curves, diagnosis, sweeps
-from mnist_lab.training import engine as engines
+from mnist_lab.training.server import engine as engines
 from ui import report_links, resources, sidebar, sweep_form, train_form, vega
 
 OWNED = "training_run"  # run id of the training this session started (survives page switches)

@@ -6,7 +6,7 @@ trainings, and the whole app with worker processes against one worker thread in 
    worker trains ``fast`` on full MNIST; RSS sampled every 50 ms. Then five trainings in a row: the worker's RSS
    after each. Target: worker growth from the 1st to the 5th at most 150 MB.
 2. Processes against threads (``MNIST_LAB_WORKERS=threads``, the choice for hosts under
-   ``engine.PROCESSES_FROM_BYTES``): the peak of the server, and of server + cluster process + worker, during one
+   ``cluster_plan.PROCESSES_FROM_BYTES``): the peak of the server, and of server + cluster process + worker, during one
    training on full MNIST, each case in a fresh process.
 Usage: python benchmarks/engine_memory.py [--sessions 20] [--runs 5] [--limit 0] [--skip-modes]
 """

@@ -3,7 +3,7 @@
 In one worker process of a LocalCluster: ``Queue.put`` per message (progress), ``Event.is_set`` per call (a Stop
 check per batch), ``log_event`` per message (the cheaper alternative for progress), and the delay from
 ``Event.set()`` on the client to a watcher thread in the worker seeing it (the engine's Stop). The choices are
-written down in ``mnist_lab/training/worker.py``.
+written down in ``mnist_lab/training/worker/task.py``.
 Usage: python benchmarks/engine_primitives.py [--messages 200]
 """
 

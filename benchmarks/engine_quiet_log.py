@@ -22,7 +22,7 @@ from engine_common import machine
 
 from mnist_lab.models import config
 from mnist_lab.runs import store as run_store
-from mnist_lab.training import engine
+from mnist_lab.training.server import cluster_plan, engine
 
 
 def _messages_before_issue_24(self, timeout):
@@ -58,9 +58,9 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     print(machine())
     with tempfile.TemporaryDirectory() as folder:
-        os.environ.update({"MNIST_LAB_HOME": folder, engine.WORKERS_ENV: "1",
+        os.environ.update({"MNIST_LAB_HOME": folder, cluster_plan.WORKERS_ENV: "1",
                            "DASK_TEMPORARY_DIRECTORY": os.path.join(folder, "dask")})
-        os.environ.pop(engine.SCHEDULER_ENV, None)
+        os.environ.pop(cluster_plan.SCHEDULER_ENV, None)
         from mnist_lab import training
 
         trainer = training.Trainer(run_store.RunStore())

@@ -22,7 +22,7 @@ from engine_common import external_cluster, machine, wait_for_warm_workers
 from mnist_lab import training
 from mnist_lab.models import config, presets
 from mnist_lab.runs import store as run_store
-from mnist_lab.training import engine
+from mnist_lab.training.server import cluster_plan, engine
 
 RATIO_TARGET = 0.95
 
@@ -88,8 +88,8 @@ def main() -> int:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
-    os.environ.pop(engine.SCHEDULER_ENV, None)
-    os.environ[engine.WORKERS_ENV] = "1"
+    os.environ.pop(cluster_plan.SCHEDULER_ENV, None)
+    os.environ[cluster_plan.WORKERS_ENV] = "1"
     store = run_store.RunStore(tempfile.mkdtemp(prefix="mnist-lab-bench-"))
     print(f"machine: {machine()}")
     ok = True
@@ -103,7 +103,7 @@ def main() -> int:
         embedded = latencies(store, args.trials)
         engine.shared().close()
         with external_cluster(workers=1) as address:
-            os.environ[engine.SCHEDULER_ENV] = address
+            os.environ[cluster_plan.SCHEDULER_ENV] = address
             print(f"External scheduler on this machine ({address}, 1 worker):")
             external = latencies(store, args.trials)
             engine.shared().close()

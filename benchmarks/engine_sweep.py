@@ -25,10 +25,11 @@ def one_case(workers: int, images: int, epochs: int) -> dict:
     from mnist_lab import training
     from mnist_lab.models import config, presets
     from mnist_lab.runs import store as run_store
-    from mnist_lab.training import engine, sweeps
+    from mnist_lab.training import sweeps
+    from mnist_lab.training.server import cluster_plan
 
-    os.environ.pop(engine.SCHEDULER_ENV, None)
-    os.environ[engine.WORKERS_ENV] = str(workers)
+    os.environ.pop(cluster_plan.SCHEDULER_ENV, None)
+    os.environ[cluster_plan.WORKERS_ENV] = str(workers)
     store = run_store.RunStore(tempfile.mkdtemp(prefix="mnist-lab-bench-sweep-"))
     trainer = training.Trainer(store)
     wait_for_warm_workers(trainer.engine, workers)

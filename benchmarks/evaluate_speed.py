@@ -70,7 +70,7 @@ def timed(function) -> Timed:
 def measure(store: RunStore, run_id: str, profile: bool) -> tuple[list[Timed], list[Timed], dict[str, float]]:
     """Each first evaluation (arrays dropped, model loaded afresh), each reopening, and where the first one's time goes.
 
-    A trained run keeps the test-set probabilities its training left (``mnist_lab.training.fit`` sends them after
+    A trained run keeps the test-set probabilities its training left (``mnist_lab.training.worker.fit`` sends them after
     the last epoch), as the app's first evaluation of it finds them; every other array is dropped.
     """
     run = store.get(run_id)

@@ -2,7 +2,7 @@
 final status (stored), for the ``fast`` preset on 20,000 images stopped after its 30th batch.
 
 Target (issue 15): at most 5 s, the median of ``--trials`` stops. The partial epoch's validation and test passes
-are skipped by the stop (``mnist_lab.training.fit``); its model is saved.
+are skipped by the stop (``mnist_lab.training.worker.fit``); its model is saved.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from engine_common import machine
 from engine_speed import latencies
 
 from mnist_lab.runs import store as run_store
-from mnist_lab.training import engine
+from mnist_lab.training.server import cluster_plan, engine
 
 TARGET_SECONDS = 5.0
 
@@ -40,8 +40,8 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--burners", type=int, default=2)
     args = parser.parse_args()
-    os.environ.pop(engine.SCHEDULER_ENV, None)
-    os.environ[engine.WORKERS_ENV] = "1"
+    os.environ.pop(cluster_plan.SCHEDULER_ENV, None)
+    os.environ[cluster_plan.WORKERS_ENV] = "1"
     store = run_store.RunStore(tempfile.mkdtemp(prefix="mnist-lab-bench-"))
     print(f"machine: {machine()}; {args.burners} CPU-burning processes beside the engine")
     with burners(args.burners):

@@ -3,7 +3,7 @@ a subset of MNIST) on the embedded cluster's one worker process, its RSS after e
 
 Target: after every training, the worker's RSS stays within 150 MB of its level after the first (before issue 24
 it grew about 21 MB per training: 918 to 1,149 MB over 12). The worker releases what each fit leaves
-(``mnist_lab.training.fit``: ``del model``, ``keras.backend.clear_session()``, ``gc.collect()``), and TensorFlow
+(``mnist_lab.training.worker.fit``: ``del model``, ``keras.backend.clear_session()``, ``gc.collect()``), and TensorFlow
 still keeps 15-20 MB per fit: a worker grown by ``worker.RECYCLE_MB`` asks to be restarted between trainings.
 The figure after each training is the worker's RSS once the fit's memory was released, as its task reports it.
 Usage: python benchmarks/worker_memory_30.py [--runs 30] [--limit 2000] [--architecture fast]

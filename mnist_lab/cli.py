@@ -25,12 +25,14 @@ from mnist_lab.models import config, presets
 from mnist_lab.paths import HOME_ENV, default_home
 from mnist_lab.runs import store as run_store
 from mnist_lab.runs.files import write_atomically
-from mnist_lab.training import engine, sweeps
+from mnist_lab.training import sweeps
+from mnist_lab.training.server import cluster_plan, engine
+from mnist_lab.training.server.trainer import SHUTDOWN_WAIT_SECONDS
 
 HOME_HELP = f"home directory of runs and datasets (default: ${HOME_ENV} or ~/.mnist_lab)"
 DATABASE_HELP = (f"SQLAlchemy URL of the run store's database, e.g. postgresql+psycopg://USER:PASSWORD@HOST/DB "
                  f"(default: ${run_store.DATABASE_ENV}, else runs.sqlite in the home)")
-SCHEDULER_HELP = (f"address of a Dask scheduler whose workers train (default: ${engine.SCHEDULER_ENV}; for train, "
+SCHEDULER_HELP = (f"address of a Dask scheduler whose workers train (default: ${cluster_plan.SCHEDULER_ENV}; for train, "
                   "none trains in this process; for sweep, none starts workers on this machine)")
 
 
@@ -152,7 +154,7 @@ def run_train(args: argparse.Namespace) -> int:
     run_id = job.run_id
     job.on_epoch(lambda row: _print_epoch(row, args.jsonl))
     if _use_scheduler(args):
-        job.submit(engine.shared().queue)
+        training.Trainer(store).queue(job)
         _wait_or_stop([job])
         status = job.progress().status
     else:
@@ -188,8 +190,8 @@ def run_sweep(args: argparse.Namespace) -> int:
 def _use_scheduler(args: argparse.Namespace) -> bool:
     """Whether a scheduler is given; ``--scheduler`` is passed on to the engine through its variable."""
     if args.scheduler:
-        os.environ[engine.SCHEDULER_ENV] = args.scheduler
-    return bool(os.environ.get(engine.SCHEDULER_ENV, "").strip())
+        os.environ[cluster_plan.SCHEDULER_ENV] = args.scheduler
+    return bool(os.environ.get(cluster_plan.SCHEDULER_ENV, "").strip())
 
 
 def _wait_or_stop(jobs: list, ended=None) -> None:
@@ -205,7 +207,7 @@ def _wait_or_stop(jobs: list, ended=None) -> None:
         for job in waiting:
             job.stop()
         for job in waiting:
-            job.join(engine.SHUTDOWN_WAIT_SECONDS)
+            job.join(SHUTDOWN_WAIT_SECONDS)
 
 
 def _print_sweep_run(run: run_store.Run, as_json: bool) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_lab.training.engine import TLS_ENVS
+from mnist_lab.training.server.cluster_plan import TLS_ENVS
 from tests.server import ROOT, free_port
 from tests.waiting import wait_for
 

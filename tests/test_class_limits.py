@@ -86,7 +86,7 @@ def test_on_a_worker_too_a_training_stops_at_its_time_limit(home):
     trainer = training.Trainer(run_store.RunStore(home))
     job = training.new_job(store, "capped", PERCEPTRON, config.TrainConfig(epochs=200, train_limit=3000, batch_size=50))
     job.max_minutes = 0.05
-    job.submit(trainer.engine.queue)
+    trainer.queue(job)
     assert job.join(timeout=300)
     check_stopped_at_the_time_limit(store, job)
 

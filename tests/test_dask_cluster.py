@@ -17,7 +17,8 @@ from mnist_lab import access, training
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
-from mnist_lab.training import engine, sweeps
+from mnist_lab.training import sweeps
+from mnist_lab.training.server import cluster_plan, engine
 from tests.dask_cluster import dask_cluster
 from tests.server import ROOT
 from tests.waiting import wait_for
@@ -37,7 +38,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture
 def on_cluster(cluster, home, monkeypatch):
     """This process (the server) trains on the test cluster."""
-    monkeypatch.setenv(engine.SCHEDULER_ENV, cluster.address)
+    monkeypatch.setenv(cluster_plan.SCHEDULER_ENV, cluster.address)
     return cluster
 
 

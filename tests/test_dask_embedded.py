@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from mnist_lab.training import engine
+from mnist_lab.training.server import cluster_plan, engine
 from tests.apptest_helpers import open_app_page
 from tests.browser_helpers import open_page, start_training, wait_idle
 from tests.server import ROOT, free_port, running_app
@@ -29,7 +29,7 @@ def unreachable() -> str:
 
 @pytest.mark.browser
 def test_streamlit_run_alone_trains_in_a_worker_process_of_its_own_cluster(chromium, tmp_path, monkeypatch):
-    for name in (engine.SCHEDULER_ENV, engine.WORKERS_ENV):
+    for name in (cluster_plan.SCHEDULER_ENV, cluster_plan.WORKERS_ENV):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     with running_app(home) as url:
@@ -53,14 +53,14 @@ def test_streamlit_run_alone_trains_in_a_worker_process_of_its_own_cluster(chrom
         assert trained_by["worker"].startswith("tls://127.0.0.1:") and trained_by["pid"] != server.pid
         worker = psutil.Process(trained_by["pid"])
         cluster = worker.parent()
-        assert "mnist_lab.training.local_cluster" in " ".join(cluster.cmdline())  # its main module, not app.py
+        assert "mnist_lab.training.worker.local_cluster" in " ".join(cluster.cmdline())  # its main module, not app.py
         assert cluster.parent().pid == server.pid
         assert os.getpgid(worker.pid) == os.getpgid(server.pid)  # in the app's process group
     assert psutil.wait_procs([worker, cluster], timeout=60)[1] == [], "the cluster outlived the server"
 
 
 def test_the_train_page_says_when_the_scheduler_cannot_be_reached(home, monkeypatch):
-    monkeypatch.setenv(engine.SCHEDULER_ENV, unreachable())
+    monkeypatch.setenv(cluster_plan.SCHEDULER_ENV, unreachable())
     at = open_app_page("app_pages/train.py")
     at.selectbox(key="train_architecture").set_value("perceptron").run()
     started = time.monotonic()
@@ -68,7 +68,7 @@ def test_the_train_page_says_when_the_scheduler_cannot_be_reached(home, monkeypa
     assert time.monotonic() - started < engine.CONNECT_SECONDS + 30
     assert not at.exception, at.exception
     shown = " ".join(error.value for error in at.error)
-    assert "cannot be reached" in shown and f"unset {markdown_text(engine.SCHEDULER_ENV)}" in shown, shown
+    assert "cannot be reached" in shown and f"unset {markdown_text(cluster_plan.SCHEDULER_ENV)}" in shown, shown
     assert run_store.RunStore().list_runs() == []  # nothing half-started
     assert not at.button(key="start_training").disabled
 
@@ -91,9 +91,9 @@ def test_threads_mode_trains_in_a_worker_thread_of_this_process(home, monkeypatc
     from mnist_lab import training
     from mnist_lab.models import config
 
-    monkeypatch.setenv(engine.WORKERS_ENV, "threads")
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, "threads")
     trainer = training.Trainer(run_store.RunStore())
-    assert trainer.engine.plan.kind == engine.THREADS
+    assert trainer.engine.plan.kind == cluster_plan.THREADS
     try:
         job = trainer.start("in a thread", config.ModelConfig(architecture="perceptron"),
                             config.TrainConfig(epochs=2, train_limit=600, batch_size=50))

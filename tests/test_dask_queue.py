@@ -5,20 +5,19 @@ share one worker slot of the real embedded cluster."""
 import itertools
 import math
 import time
-from types import SimpleNamespace
 
 from mnist_lab import access
 from mnist_lab.runs import store as run_store
-from mnist_lab.training import engine
-from mnist_lab.training.fair_queue import FairQueue
+from mnist_lab.training.server import cluster_plan
+from mnist_lab.training.server.fair_queue import FairQueue
 from tests.apptest_helpers import open_app_page
 from tests.waiting import wait_for
 
 _ticks = itertools.count()
 
 
-class FakeEngine:
-    description = "a test engine"
+class FakeWorkers:
+    """Worker slots that the test opens: ``free`` trainings at once."""
 
     def __init__(self, slots):
         self.free = slots
@@ -28,20 +27,24 @@ class FakeEngine:
 
 
 class FakeJob:
-    """What the queue reads of a job; ``launch`` records that the queue started it."""
+    """What the queue knows of a training (its ``Queued`` protocol); ``launch`` records that the queue started it."""
 
     def __init__(self, owner, name):
         self.owner, self.name, self.queued_at = owner, name, next(_ticks)
         self.started_at, self.launched = math.nan, False
-        self.model_config = SimpleNamespace(architecture="fast")
-        self.train_config = SimpleNamespace(epochs=2)
-        self.training_images = 6000
+        self.network, self.images_to_train = "fast", 2 * 6000
 
     def seconds_left(self):
         return math.nan
 
-    def launch(self, engine):
+    def launch(self):
         self.launched, self.started_at = True, time.monotonic()
+
+
+def fair_queue(workers):
+    """A fair queue over ``workers`` that launches the fake jobs."""
+    return FairQueue(slots=workers.slots, start=FakeJob.launch, fail=lambda job, message: None,
+                     where="a test engine")
 
 
 def order(queue, jobs):
@@ -51,8 +54,8 @@ def order(queue, jobs):
 
 
 def test_students_take_turns_and_one_students_sweep_fills_only_free_slots():
-    free = FakeEngine(slots=0)
-    queue = FairQueue(free)
+    free = FakeWorkers(slots=0)
+    queue = fair_queue(free)
     alice = [FakeJob("alice", f"alice {n}") for n in (1, 2, 3)]  # a sweep of three runs, queued first
     bob, carol = FakeJob("bob", "bob"), FakeJob("carol", "carol")
     everyone = [*alice, bob, carol]
@@ -88,7 +91,7 @@ def set_up_training(at, name, epochs):
 def test_three_sessions_on_one_slot_see_their_place_and_start_in_turn_without_a_click(home, monkeypatch):
     from ui import resources
 
-    monkeypatch.setenv(engine.WORKERS_ENV, "1")  # one worker slot, whatever the machine
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, "1")  # one worker slot, whatever the machine
     monkeypatch.setenv(access.MODE_ENV, access.SHARED)  # four browsers are four students
     sessions = {name: open_app_page("app_pages/train.py", browser=name.ljust(43, "x"))
                 for name in ("first", "second", "third", "cancelled")}
@@ -136,7 +139,7 @@ def test_one_student_pressing_start_in_many_tabs_at_once_gets_one_training(home,
     from mnist_lab.errors import TrainingBusyError
     from mnist_lab.models import config
 
-    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, "1")
     trainer = training.Trainer(run_store.RunStore(home))
     student = access.User("login:alice", "Alice")
     long = (config.ModelConfig(architecture="perceptron"), config.TrainConfig(epochs=200, train_limit=2000))

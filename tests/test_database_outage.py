@@ -24,7 +24,7 @@ from mnist_lab.models import config
 from mnist_lab.runs import database
 from mnist_lab.runs import store as run_store
 from mnist_lab.runs.store import RunStore
-from mnist_lab.training import engine
+from mnist_lab.training.server import cluster_plan, engine
 from tests import postgres
 from tests.server import ROOT
 from tests.waiting import wait_for
@@ -126,15 +126,15 @@ def small_training(store: RunStore, trainer: training.Trainer, on_epoch) -> trai
                            config.TrainConfig(epochs=3, train_limit=300, batch_size=50))
     job.on_epoch(on_epoch)  # before it is queued, so that it hears epoch 1 whatever the machine's speed
     trainer.engine.client()
-    job.submit(trainer.engine.queue)
+    trainer.queue(job)
     return job
 
 
 @pytest.mark.parametrize("back", ["during the training", "after it ended"])
 def test_a_training_keeps_its_epochs_and_model_while_the_database_is_away(server, url, home, monkeypatch, caplog,
                                                                           back):
-    monkeypatch.setenv(engine.WORKERS_ENV, engine.THREADS)
-    caplog.set_level(logging.INFO, logger="mnist_lab.training.run_writes")
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, cluster_plan.THREADS)
+    caplog.set_level(logging.INFO, logger="mnist_lab.training.server.run_writes")
     store = RunStore(home, database=url)
     trainer = training.Trainer(store)
 
@@ -164,13 +164,13 @@ def test_a_training_keeps_its_epochs_and_model_while_the_database_is_away(server
     assert [row["loss"] for row in run.history] == [row["loss"] for row in job.progress().epoch_rows]
     assert fresh.model_path(job.run_id).read_bytes() == (home / "runs" / job.run_id / "model.keras").read_bytes()
     assert not list((home / "runs" / job.run_id).glob(".model-epoch*"))  # the kept models were handed over
-    told = [record.getMessage() for record in caplog.records if record.name == "mnist_lab.training.run_writes"]
+    told = [record.getMessage() for record in caplog.records if record.name == "mnist_lab.training.server.run_writes"]
     assert len(told) == 2 and "cannot be reached right now" in told[0] and "answers again" in told[1], told
     assert "kept" not in job.progress().message
 
 
 def test_start_is_refused_with_the_reason_while_the_database_is_away(server, url, home, monkeypatch):
-    monkeypatch.setenv(engine.WORKERS_ENV, engine.THREADS)
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, cluster_plan.THREADS)
     store = RunStore(home, database=url)
     trainer = training.Trainer(store)
     try:
@@ -202,7 +202,7 @@ def everything_shown(at: AppTest) -> str:
 
 @pytest.mark.parametrize("opened", ["before the outage", "during it"])
 def test_the_data_and_train_pages_say_it_in_one_sentence_and_refuse_to_start(server, url, home, monkeypatch, opened):
-    monkeypatch.setenv(engine.WORKERS_ENV, engine.THREADS)
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, cluster_plan.THREADS)
     at = app_on(url)
     if opened == "before the outage":  # the server's store and trainer were made while the database answered
         at.run()

@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-DOCUMENTED = ["mnist_lab.evaluation.metrics", "mnist_lab.evaluation.curves", "mnist_lab.report.pdf_tags"]
+DOCUMENTED = ["mnist_lab.evaluation.metrics", "mnist_lab.evaluation.curves", "mnist_lab.report.pdf_tags",
+              "mnist_lab.training.protocol", "mnist_lab.training.server.outcomes", "mnist_lab.training.server.messages"]
 
 
 @pytest.mark.parametrize("name", DOCUMENTED)

@@ -138,11 +138,11 @@ def test_a_forged_dataset_row_is_refused_when_a_restarted_server_writes_it_back(
 
 def test_a_training_on_a_worker_finds_a_dataset_the_home_lost(home, postgres_url, mnist, tmp_path, monkeypatch):
     """Workers read datasets from the home: the server writes the dataset back from the database before it submits."""
-    from mnist_lab.training import engine
+    from mnist_lab.training.server import cluster_plan
 
     monkeypatch.delenv(database.DATABASE_ENV, raising=False)  # the worker knows no database: only the home
     monkeypatch.delenv("MNIST_LAB_DATASETS", raising=False)
-    monkeypatch.setenv(engine.WORKERS_ENV, "threads")
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, "threads")
     store = RunStore(home, database=postgres_url)
     import_idx_upload(dataset_upload(mnist, tmp_path / "upload"), "Shapes", home, database=postgres_url)
     dataset = get_dataset("Shapes", home, database=postgres_url)

@@ -12,7 +12,7 @@ from mnist_lab import access, training
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
-from mnist_lab.training import engine, jobs
+from mnist_lab.training.server import cluster_plan, follow
 from tests.dask_cluster import dask_cluster
 from tests.waiting import wait_for
 
@@ -21,10 +21,10 @@ PERCEPTRON = config.ModelConfig(architecture="perceptron")
 
 def test_a_scheduler_killed_mid_training_interrupts_the_run_and_keeps_its_last_epoch(home, tmp_path, monkeypatch,
                                                                                      caplog):
-    monkeypatch.setattr(jobs, "LOST_CONTACT_SECONDS", 5.0)  # the server waits this long for the scheduler to return
+    monkeypatch.setattr(follow, "LOST_CONTACT_SECONDS", 5.0)  # the server waits this long for the scheduler to return
     (tmp_path / "cluster").mkdir()
     with dask_cluster(tmp_path / "cluster", workers=1) as cluster:
-        monkeypatch.setenv(engine.SCHEDULER_ENV, cluster.address)
+        monkeypatch.setenv(cluster_plan.SCHEDULER_ENV, cluster.address)
         store = run_store.RunStore()
         trainer = training.Trainer(store)
         try:
@@ -33,7 +33,7 @@ def test_a_scheduler_killed_mid_training_interrupts_the_run_and_keeps_its_last_e
                      what="the run to save an epoch or end")
             assert not job.done, job.progress().message
             scheduler = cluster.processes[0]
-            with caplog.at_level(logging.WARNING, logger=jobs.__name__):
+            with caplog.at_level(logging.WARNING, logger=follow.__name__):
                 os.killpg(scheduler.pid, signal.SIGKILL)
                 scheduler.wait()
                 assert job.join(timeout=120)
@@ -49,7 +49,7 @@ def test_a_scheduler_killed_mid_training_interrupts_the_run_and_keeps_its_last_e
     assert f"{where}; epoch {run.saved_epochs} is kept" in run.message, run.message
     model = inference.RunModel.load(store, run)
     assert model.predict_images(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
-    errors = [record for record in caplog.records if record.levelno >= logging.ERROR and record.name == jobs.__name__]
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR and record.name == follow.__name__]
     assert len(errors) == 1 and "Check that its scheduler and workers run" in errors[0].getMessage()
 
 
@@ -80,7 +80,7 @@ def test_trainings_waiting_when_the_server_ends_are_queued_again_in_order_on_res
 
     from tests.server import ROOT
 
-    monkeypatch.setenv(engine.WORKERS_ENV, engine.THREADS)  # one slot: one training runs, the others wait
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, cluster_plan.THREADS)  # one slot: one training runs, the others wait
     server = subprocess.Popen([sys.executable, "-c", QUEUE_THEN_DIE, str(home), how], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -117,7 +117,7 @@ def test_trainings_waiting_when_the_server_ends_are_queued_again_in_order_on_res
 
 
 def test_a_worker_grown_since_its_first_training_is_restarted_between_trainings(home, monkeypatch):
-    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, "1")
     monkeypatch.setenv("MNIST_LAB_WORKER_RECYCLE_MB", "-10000")  # always "grown": restarted after each but the 1st
     trainer = training.Trainer(run_store.RunStore(home))
     # The engine is shared by the process: one an earlier test left running has workers started without this test's
@@ -140,7 +140,7 @@ def test_a_worker_grown_since_its_first_training_is_restarted_between_trainings(
 def test_the_embedded_cluster_replaces_a_worker_the_scheduler_removed(home, monkeypatch):
     """A worker whose restart timed out is removed by the scheduler; the embedded cluster starts another, so the
     next training runs instead of waiting forever for a free worker (seen in a whole-suite run)."""
-    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, "1")
     trainer = training.Trainer(run_store.RunStore(home))
     trainer.engine.close()  # its own cluster, started with this test's one worker
     try:
@@ -164,7 +164,7 @@ def test_a_worker_killed_on_a_cluster_that_runs_tasks_again_gives_a_plain_messag
     that it was retried: the run says what happened in words, not which worker address ran what again."""
     (tmp_path / "cluster").mkdir()
     with dask_cluster(tmp_path / "cluster", workers=1, allowed_failures=3) as cluster:
-        monkeypatch.setenv(engine.SCHEDULER_ENV, cluster.address)
+        monkeypatch.setenv(cluster_plan.SCHEDULER_ENV, cluster.address)
         store = run_store.RunStore()
         trainer = training.Trainer(store)
         try:

@@ -12,18 +12,18 @@ import pytest
 
 from mnist_lab.errors import ConfigError, EngineUnavailableError
 from mnist_lab.runs import store as run_store
-from mnist_lab.training import engine
+from mnist_lab.training.server import cluster_plan, engine
 
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
     """The shared engine of this process with one worker process (``MNIST_LAB_WORKERS=1``), connected."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.delenv(engine.SCHEDULER_ENV, raising=False)
-        patch.setenv(engine.WORKERS_ENV, "1")
+        patch.delenv(cluster_plan.SCHEDULER_ENV, raising=False)
+        patch.setenv(cluster_plan.WORKERS_ENV, "1")
         patch.setenv("DASK_TEMPORARY_DIRECTORY", str(tmp_path_factory.mktemp("dask-scratch")))
         started = engine.shared()
-        assert started.plan.kind == engine.PROCESSES
+        assert started.plan.kind == cluster_plan.PROCESSES
         try:
             started.client()
             yield started
@@ -69,8 +69,8 @@ def test_a_small_training_through_the_embedded_engine_logs_nothing_at_error(embe
     from mnist_lab import training
     from mnist_lab.models import config
 
-    monkeypatch.delenv(engine.SCHEDULER_ENV, raising=False)
-    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    monkeypatch.delenv(cluster_plan.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(cluster_plan.WORKERS_ENV, "1")
     caplog.set_level(logging.WARNING)
     log = embedded.cluster_log
     before = log.stat().st_size
@@ -97,8 +97,8 @@ def test_a_forged_message_in_a_runs_queue_is_refused_before_use(embedded, caplog
 
     from distributed import Event, Queue
 
-    from mnist_lab.training import fit
-    from mnist_lab.training.messages import WorkerMessageError
+    from mnist_lab.training import protocol
+    from mnist_lab.training.server.messages import WorkerMessageError
 
     client = embedded.client()
     names = {name: f"mnist-lab-forged-{name}" for name in ("messages", "stop", "started")}
@@ -108,8 +108,8 @@ def test_a_forged_message_in_a_runs_queue_is_refused_before_use(embedded, caplog
         started = time.monotonic()
         assert remote.messages(0.5) == []
         assert 0.5 <= time.monotonic() - started < 3.0
-        sender.put([fit.EPOCH_BEGIN, 1])
-        assert remote.messages(5.0) == [(fit.EPOCH_BEGIN, 1)]
+        sender.put([protocol.EPOCH_BEGIN, 1])
+        assert remote.messages(5.0) == [(protocol.EPOCH_BEGIN, 1)]
         sender.put(["epoch", [{"epoch": 1, "train_seconds": 1.0, "partial": False}, b"not a keras file"]])
         with caplog.at_level(logging.ERROR, logger=engine.__name__), \
                 pytest.raises(WorkerMessageError, match=r"not a \.keras file"):
@@ -126,28 +126,28 @@ def test_a_forged_message_in_a_runs_queue_is_refused_before_use(embedded, caplog
                                      "ws://10.0.0.5:8786"])
 def test_a_plain_address_of_another_machine_is_refused_with_the_reason(address):
     with pytest.raises(ConfigError) as refused:
-        engine.plan({engine.SCHEDULER_ENV: address})
+        cluster_plan.plan({cluster_plan.SCHEDULER_ENV: address})
     message = str(refused.value)
-    assert "could run any code" in message and "tls://" in message and engine.ALLOW_PLAINTEXT_ENV in message
-    allowed = engine.plan({engine.SCHEDULER_ENV: address, engine.ALLOW_PLAINTEXT_ENV: "1"})
-    assert allowed.kind == engine.EXTERNAL and allowed.tls == ()
+    assert "could run any code" in message and "tls://" in message and cluster_plan.ALLOW_PLAINTEXT_ENV in message
+    allowed = cluster_plan.plan({cluster_plan.SCHEDULER_ENV: address, cluster_plan.ALLOW_PLAINTEXT_ENV: "1"})
+    assert allowed.kind == cluster_plan.EXTERNAL and allowed.tls == ()
 
 
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "tcp://localhost:8786", "tcp://[::1]:8786"])
 def test_a_plain_address_on_this_machines_loopback_is_accepted(address):
-    assert engine.plan({engine.SCHEDULER_ENV: address}).address == address
+    assert cluster_plan.plan({cluster_plan.SCHEDULER_ENV: address}).address == address
 
 
 def test_a_tls_address_takes_its_certificate_files_from_the_settings(tmp_path):
     address = "tls://10.0.0.5:8786"
     with pytest.raises(ConfigError) as refused:
-        engine.plan({engine.SCHEDULER_ENV: address, engine.TLS_CA_ENV: "ca.pem"})
-    assert engine.TLS_CERT_ENV in str(refused.value) and engine.TLS_KEY_ENV in str(refused.value)
-    files = {name: str(tmp_path / f"{name.lower()}.pem") for name in engine.TLS_ENVS}
-    chosen = engine.plan({engine.SCHEDULER_ENV: address, **files})
-    assert chosen.kind == engine.EXTERNAL and chosen.tls == tuple(files.values())
+        cluster_plan.plan({cluster_plan.SCHEDULER_ENV: address, cluster_plan.TLS_CA_ENV: "ca.pem"})
+    assert cluster_plan.TLS_CERT_ENV in str(refused.value) and cluster_plan.TLS_KEY_ENV in str(refused.value)
+    files = {name: str(tmp_path / f"{name.lower()}.pem") for name in cluster_plan.TLS_ENVS}
+    chosen = cluster_plan.plan({cluster_plan.SCHEDULER_ENV: address, **files})
+    assert chosen.kind == cluster_plan.EXTERNAL and chosen.tls == tuple(files.values())
     with pytest.raises(ConfigError, match=r"write it as tls://10\.0\.0\.5:8786"):
-        engine.plan({engine.SCHEDULER_ENV: "tcp://10.0.0.5:8786", **files})
+        cluster_plan.plan({cluster_plan.SCHEDULER_ENV: "tcp://10.0.0.5:8786", **files})
     with pytest.raises(EngineUnavailableError) as unreadable:  # the files do not exist
         engine.Engine(chosen).client()
-    assert engine.TLS_CA_ENV in str(unreadable.value) and str(tmp_path) not in str(unreadable.value)
+    assert cluster_plan.TLS_CA_ENV in str(unreadable.value) and str(tmp_path) not in str(unreadable.value)

@@ -309,3 +309,48 @@ def test_command_line_help_exits_0(command, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "train" in result.stdout
+
+
+TRAINING = f"{PACKAGE}.training"
+#: The training package's sides: each may import only the sides listed for it (and anything outside the package).
+TRAINING_SIDES = {
+    f"{TRAINING}.protocol": set(),
+    f"{TRAINING}.worker": {f"{TRAINING}.protocol", f"{TRAINING}.split"},
+}
+
+
+def _package_imports(name: str) -> set[str]:
+    """Every package module ``name`` imports, at module level or inside a function."""
+    imported = set()
+    for node in _imports(_parse(name), module_level=False):
+        for target in _imported_names(name, node):
+            while target and target not in MODULES:
+                target = target.rpartition(".")[0]
+            if target:
+                imported.add(target)
+    return imported
+
+
+def _side_of(name: str) -> str | None:
+    return next((side for side in TRAINING_SIDES if name == side or name.startswith(f"{side}.")), None)
+
+
+def test_the_worker_side_never_imports_the_server_side_and_the_message_format_imports_neither():
+    crossings = []
+    for name in MODULES:
+        side = _side_of(name)
+        if side is None:
+            continue
+        allowed = TRAINING_SIDES[side] | {side}
+        for target in _package_imports(name):
+            in_training = target == TRAINING or target.startswith(f"{TRAINING}.")
+            if in_training and not any(target == ok or target.startswith(f"{ok}.") for ok in allowed):
+                crossings.append(f"{name} imports {target}")
+    assert MODULES.keys() >= {f"{TRAINING}.protocol", f"{TRAINING}.worker.fit", f"{TRAINING}.server.job"}
+    assert not crossings, "\n".join(crossings)
+
+
+def test_the_side_check_sees_an_import_inside_a_function(tmp_path):
+    tree = ast.parse("def f():\n    from mnist_lab.training.server import trainer\n")
+    node = next(iter(_imports(tree, module_level=False)))
+    assert _imported_names(f"{TRAINING}.worker.fit", node) == [f"{TRAINING}.server.trainer"]

@@ -8,7 +8,7 @@ from mnist_lab import access, training
 from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
-from mnist_lab.training import fit
+from mnist_lab.training import protocol
 from tests.conftest import train_small_run
 from tests.waiting import wait_for
 
@@ -163,7 +163,7 @@ def test_a_stop_mid_epoch_skips_that_epochs_validation_and_test_but_keeps_its_mo
 
     def stop_at_third_batch_of_epoch_two(kind, payload):  # the messages the fit sends, in its own thread here
         receive(kind, payload)
-        if kind == fit.BATCH and (payload["epoch"], payload["batch"]) == (2, 3):
+        if kind == protocol.BATCH and (payload["epoch"], payload["batch"]) == (2, 3):
             job.stop()
 
     job.send = stop_at_third_batch_of_epoch_two

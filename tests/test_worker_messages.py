@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from mnist_lab.training import fit, messages
-from mnist_lab.training.messages import WorkerMessageError, checked_ending, checked_item, checked_message
+from mnist_lab.training import protocol
+from mnist_lab.training.server import messages
+from mnist_lab.training.server.messages import WorkerMessageError, checked_ending, checked_item, checked_message
 from tests.server import ROOT
 
 BATCH = {"epoch": 1, "batch": 3, "loss": 0.5, "accuracy": 0.8, "when": 12.5}
@@ -17,40 +18,40 @@ MODEL = b"PK\x03\x04" + b"\x00" * 100
 
 
 @pytest.mark.parametrize(("kind", "payload"), [
-    (fit.BEGIN, {"batches_per_epoch": 12, "worker": "tls://127.0.0.1:4000", "host": "h", "pid": 42}),
-    (fit.EPOCH_BEGIN, 3),
-    (fit.BATCH, BATCH),
-    (messages.BATCHES, [BATCH, {**BATCH, "batch": 4, "loss": math.nan}]),
-    (fit.EPOCH, [ROW, MODEL]),
-    (fit.EPOCH, (ROW, None)),
-    (fit.TEST_SCORES, [2, np.full((10, 10), 0.1, np.float32)]),
-    (fit.END, {"diverged": False, "stopped_before_start": False, "stop_reached": [2, 5], "last": [2, 6]}),
+    (protocol.BEGIN, {"batches_per_epoch": 12, "worker": "tls://127.0.0.1:4000", "host": "h", "pid": 42}),
+    (protocol.EPOCH_BEGIN, 3),
+    (protocol.BATCH, BATCH),
+    (protocol.BATCHES, [BATCH, {**BATCH, "batch": 4, "loss": math.nan}]),
+    (protocol.EPOCH, [ROW, MODEL]),
+    (protocol.EPOCH, (ROW, None)),
+    (protocol.TEST_SCORES, [2, np.full((10, 10), 0.1, np.float32)]),
+    (protocol.END, {"diverged": False, "stopped_before_start": False, "stop_reached": [2, 5], "last": [2, 6]}),
 ])
 def test_the_messages_a_worker_sends_pass(kind, payload):
     checked_kind, checked = checked_message(kind, payload)
     assert checked_kind == kind
-    if kind == fit.EPOCH:
+    if kind == protocol.EPOCH:
         assert checked == (ROW, payload[1])  # a pair that msgpack turned into a list comes back as a tuple
-    if kind == fit.END:
-        assert checked["stop_reached"] == (2, 5) and fit.Ending(**checked).last == (2, 6)
+    if kind == protocol.END:
+        assert checked["stop_reached"] == (2, 5) and protocol.Ending(**checked).last == (2, 6)
 
 
 @pytest.mark.parametrize(("item", "why"), [
     ("begin", "pair"),
     (["exec", "print(1)"], "unknown kind"),
     ([b"epoch", 1], "unknown kind"),
-    ([fit.EPOCH_BEGIN, "2"], "whole number"),
-    ([fit.EPOCH_BEGIN, True], "whole number"),
-    ([fit.BEGIN, {"batches_per_epoch": 1, "worker": "x" * 10_000, "host": "h", "pid": 1}], "text of up to"),
-    ([fit.BATCH, {**BATCH, "loss": "0.5"}], "loss is not a number"),
-    ([messages.BATCHES, [BATCH] * (messages.MAX_BATCHES + 1)], "list of 1 to"),
-    ([fit.EPOCH, [ROW, b"#!/bin/sh\nrm -rf /"]], "not a .keras file"),
-    ([fit.EPOCH, [ROW, "PK\x03\x04"]], "not bytes"),
-    ([fit.EPOCH, [{**ROW, "note": "<img src=x>"}, None]], "note is not a number"),
-    ([fit.EPOCH, [{f"k{n}": 1.0 for n in range(100)}, None]], "named values"),
-    ([fit.TEST_SCORES, [1, [[0.1] * 10]]], "table of up to"),
-    ([fit.TEST_SCORES, [1, np.zeros((3, 10), object)]], "table of up to"),
-    ([fit.END, {"diverged": 0, "stopped_before_start": False, "stop_reached": None, "last": [1, 1]}],
+    ([protocol.EPOCH_BEGIN, "2"], "whole number"),
+    ([protocol.EPOCH_BEGIN, True], "whole number"),
+    ([protocol.BEGIN, {"batches_per_epoch": 1, "worker": "x" * 10_000, "host": "h", "pid": 1}], "text of up to"),
+    ([protocol.BATCH, {**BATCH, "loss": "0.5"}], "loss is not a number"),
+    ([protocol.BATCHES, [BATCH] * (messages.MAX_BATCHES + 1)], "list of 1 to"),
+    ([protocol.EPOCH, [ROW, b"#!/bin/sh\nrm -rf /"]], "not a .keras file"),
+    ([protocol.EPOCH, [ROW, "PK\x03\x04"]], "not bytes"),
+    ([protocol.EPOCH, [{**ROW, "note": "<img src=x>"}, None]], "note is not a number"),
+    ([protocol.EPOCH, [{f"k{n}": 1.0 for n in range(100)}, None]], "named values"),
+    ([protocol.TEST_SCORES, [1, [[0.1] * 10]]], "table of up to"),
+    ([protocol.TEST_SCORES, [1, np.zeros((3, 10), object)]], "table of up to"),
+    ([protocol.END, {"diverged": 0, "stopped_before_start": False, "stop_reached": None, "last": [1, 1]}],
      "diverged is not true or false"),
 ])
 def test_anything_else_is_refused_with_a_message(item, why):
@@ -62,7 +63,7 @@ def test_anything_else_is_refused_with_a_message(item, why):
 def test_a_model_over_the_size_limit_is_refused_before_use(monkeypatch):
     monkeypatch.setattr(messages, "MAX_MODEL_BYTES", 1000)
     with pytest.raises(WorkerMessageError, match="the model is over"):
-        checked_message(fit.EPOCH, [ROW, MODEL + b"\x00" * 1000])
+        checked_message(protocol.EPOCH, [ROW, MODEL + b"\x00" * 1000])
 
 
 def test_the_task_result_is_an_ending_or_a_retry():

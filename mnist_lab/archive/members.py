@@ -28,7 +28,7 @@ from mnist_lab.data import limits
 from mnist_lab.data.imports import unpack_member
 from mnist_lab.data.validate import RATIO_FLOOR
 from mnist_lab.errors import ArchiveError
-from mnist_lab.training.messages import MAX_MODEL_BYTES
+from mnist_lab.training.server.messages import MAX_MODEL_BYTES
 
 logger = logging.getLogger(__name__)
 

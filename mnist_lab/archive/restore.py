@@ -39,7 +39,7 @@ from mnist_lab.runs.files import MODEL_FILE, put, write_atomically
 from mnist_lab.runs.records import INTERRUPTED, RUNNING
 from mnist_lab.runs.store import RunStore
 from mnist_lab.text import plural
-from mnist_lab.training.messages import ZIP_MAGIC
+from mnist_lab.training.server.messages import ZIP_MAGIC
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """One-click comparison runs for the Report page: the same small training with one thing changed.
 
 Each experiment trains two small runs one after the other, each queued through the server's training engine
-(the fair queue of :mod:`mnist_lab.training.fair_queue`, so a comparison takes its turn with the students'
+(the fair queue of :mod:`mnist_lab.training.server.fair_queue`, so a comparison takes its turn with the students'
 trainings), and tags each with its arm (``Run.experiment``), so that its result is found again in the run store
 after a restart and quoted by the report. One after the other keeps the arms' figures comparable: two trainings
 side by side on the same cores would each get half of them.
@@ -16,12 +16,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mnist_lab import access
+from mnist_lab import access, training
 from mnist_lab.data import MNIST_NAME, Dataset
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models import architectures, config
 from mnist_lab.runs import store as run_store
-from mnist_lab.training import jobs as training
 
 #: The small, identical training of every arm: 4,000 training and 1,000 validation images, 2 epochs.
 SMALL_TRAIN = config.TrainConfig(

@@ -1,6 +1,6 @@
 """What the server accepts from a training worker: each message's kind, type and size, checked before use.
 
-A worker sends ``(kind, payload)`` pairs through a Dask queue (:mod:`mnist_lab.training.worker`) and returns a
+A worker sends ``(kind, payload)`` pairs through a Dask queue (:mod:`mnist_lab.training.worker.task`) and returns a
 small dict when its task ends. The server trusts nothing in them beyond their shape: :func:`checked_message`
 refuses an unknown kind, a payload of the wrong type and anything larger than a real training sends, before the
 follow loop stores it. Model bytes must look like a ``.keras`` file (a zip archive); they are only ever loaded
@@ -19,10 +19,8 @@ import numpy as np
 
 from mnist_lab.errors import MnistLabError
 from mnist_lab.models.architectures import MAX_PARAMS
-from mnist_lab.training import fit
+from mnist_lab.training import protocol
 
-#: The kind the worker's sender uses for several batch messages gathered into one.
-BATCHES = "batches"
 #: A ``.keras`` file of the largest network the app builds: float32 weights and two Adam slots per weight, with
 #: room for the archive's configuration.
 MAX_MODEL_BYTES = 4 * 3 * MAX_PARAMS + 16 * 2**20
@@ -47,7 +45,7 @@ def checked_message(kind: Any, payload: Any) -> tuple[str, Any]:
     Parameters
     ----------
     kind : str
-        One of :mod:`mnist_lab.training.fit`'s message kinds, or ``batches``.
+        One of :mod:`mnist_lab.training.protocol`'s message kinds, or ``batches``.
     payload : object
         What the worker sent with it.
 
@@ -96,7 +94,7 @@ def checked_item(item: Any) -> tuple[str, Any]:
 
 
 def checked_ending(result: Any) -> dict[str, Any]:
-    """Check what a worker's training task returned: :class:`fit.Ending` as a dict, or ``{"retried": True}``.
+    """Check what a worker's training task returned: :class:`protocol.Ending` as a dict, or ``{"retried": True}``.
 
     Raises
     ------
@@ -104,8 +102,8 @@ def checked_ending(result: Any) -> dict[str, Any]:
         It is neither.
     """
     try:
-        if isinstance(result, dict) and set(result) == {"retried"} and result["retried"] is True:
-            return {"retried": True}
+        if isinstance(result, dict) and set(result) == {protocol.RETRIED} and result[protocol.RETRIED] is True:
+            return {protocol.RETRIED: True}
         return _ending(result)
     except _Refused as refused:
         raise WorkerMessageError(f"the training worker's task returned something other than how a training "
@@ -205,9 +203,9 @@ def _test_scores(payload: Any) -> tuple[int, np.ndarray]:
 
 
 def _ending(payload: Any) -> dict[str, Any]:
-    """The fields of :class:`fit.Ending`, checked by their declared types (flags, and pairs of counts)."""
-    fields = {item.name: str(item.type) for item in dataclasses.fields(fit.Ending)}
-    required = tuple(item.name for item in dataclasses.fields(fit.Ending)
+    """The fields of :class:`protocol.Ending`, checked by their declared types (flags, and pairs of counts)."""
+    fields = {item.name: str(item.type) for item in dataclasses.fields(protocol.Ending)}
+    required = tuple(item.name for item in dataclasses.fields(protocol.Ending)
                      if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING)
     payload = _mapping(payload, "the ending", required=required, most=len(fields))
     unknown = sorted(set(payload) - set(fields))
@@ -229,5 +227,6 @@ def _ending(payload: Any) -> dict[str, Any]:
     return checked
 
 
-_CHECKS = {fit.BEGIN: _begin, fit.EPOCH_BEGIN: _epoch_begin, fit.BATCH: _batch, BATCHES: _batches,
-           fit.EPOCH: _epoch, fit.TEST_SCORES: _test_scores, fit.END: _ending}
+_CHECKS = {protocol.BEGIN: _begin, protocol.EPOCH_BEGIN: _epoch_begin, protocol.BATCH: _batch,
+           protocol.BATCHES: _batches, protocol.EPOCH: _epoch, protocol.TEST_SCORES: _test_scores,
+           protocol.END: _ending}

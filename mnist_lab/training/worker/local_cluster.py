@@ -1,6 +1,6 @@
-"""The embedded training cluster's own process: ``python -m mnist_lab.training.local_cluster OPTIONS``.
+"""The embedded training cluster's own process: ``python -m mnist_lab.training.worker.local_cluster OPTIONS``.
 
-The app starts this process (:class:`mnist_lab.training.engine.Engine`) instead of a ``LocalCluster`` in its own
+The app starts this process (:class:`mnist_lab.training.server.engine.Engine`) instead of a ``LocalCluster`` in its own
 process: inside Streamlit, ``sys.modules["__main__"]`` is Streamlit's stand-in for ``app.py``, so every worker
 process that ``multiprocessing`` spawns (at start, and whenever the nanny restarts a dead worker) would run
 ``app.py`` again. Started here, the workers' main module is this one, whose work is behind ``__main__``.

@@ -1,15 +1,10 @@
 """The training itself: build, compile and fit one run, and report every batch, epoch and saved model to a sink.
 
-This runs where the model trains: in a Dask worker (:mod:`mnist_lab.training.worker`) or, for ``TrainingJob.run``,
-in the calling thread. It never writes the run store: the process that owns the run (the web server or the command
-line) receives the messages and is the store's one writer.
-
-Messages, in order: one ``begin`` (batches per epoch and where the training runs), then per epoch an
-``epoch_begin``, one ``batch`` per batch and one ``epoch`` with the epoch's figures and the ``.keras`` bytes of the
-model after it (None when the epoch diverged: NaN weights are never kept); after a training that ran to its end,
-``test_scores``: the epoch and the final model's class probabilities on the test images, which the first
-evaluation of the run then reads instead of predicting them again; and last an ``end`` with the fields of the
-:class:`Ending`, sent before Keras' memory is released, so the run's final status does not wait for that.
+This runs where the model trains: in a Dask worker (:mod:`mnist_lab.training.worker.task`) or, for
+``TrainingJob.run``, in the calling thread. It never writes the run store: the process that owns the run (the web
+server or the command line) receives the messages (:mod:`mnist_lab.training.protocol`) and is the store's one
+writer. The ``end`` message is sent before Keras' memory is released, so the run's final status does not wait for
+that.
 """
 
 from __future__ import annotations
@@ -22,121 +17,18 @@ import random
 import socket
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from mnist_lab.data import Dataset, dataset_for_run
 from mnist_lab.errors import StoreError
 from mnist_lab.models import architectures, config, keras_session, optim
+from mnist_lab.training import protocol
 from mnist_lab.training.split import split_data
-
-BEGIN, EPOCH_BEGIN, BATCH, EPOCH, TEST_SCORES, END = "begin", "epoch_begin", "batch", "epoch", "test_scores", "end"
-#: A running loss this many times the first batch's loss counts as diverged, even while still finite.
-DIVERGENCE_FACTOR = 10.0
-
-
-@dataclass(frozen=True)
-class FitSpec:
-    """Everything a worker needs to train one run; plain data, so it travels to any worker.
-
-    Attributes
-    ----------
-    run_id : str
-        The run being trained (for messages and logs only: the worker never opens the store).
-    model, train : dict
-        ``config.to_dict`` of the run's ModelConfig and TrainConfig.
-    dataset, dataset_sha256 : str
-        The run's dataset and the checksum it must have; a worker loads it itself and refuses a changed one.
-    home : str
-        The home directory that holds imported datasets (the bundled MNIST needs none).
-    evaluate_test : bool
-        Also measure test accuracy after every epoch (not counted in ``train_seconds``).
-    max_seconds : float, optional
-        The class's time limit: the training stops after the first batch that ends this long after its first
-        batch began, keeping its model (None: no limit).
-    """
-
-    run_id: str
-    model: dict[str, Any]
-    train: dict[str, Any]
-    dataset: str
-    dataset_sha256: str
-    home: str
-    evaluate_test: bool = False
-    max_seconds: float | None = None
-
-
-class Sink(Protocol):
-    """Where the training reports to: ``send(kind, payload)`` with ``kind`` one of the message kinds above."""
-
-    def send(self, kind: str, payload: Any) -> None:
-        """Take one message; may raise to end the training (the exception leaves ``fit``)."""
-
-
-@dataclass(frozen=True)
-class Ending:
-    """How a fit ended, as seen where it ran.
-
-    Attributes
-    ----------
-    diverged : bool
-        The loss became NaN, infinite, or far larger than at the start.
-    stopped_before_start : bool
-        The stop came before the first batch.
-    stop_reached : tuple of int or None
-        ``(epoch, batches done in it)`` when the stop request reached the training; None without a stop.
-    last : tuple of int
-        ``(epoch, batches done in it)`` when the fit returned.
-    timed_out : bool
-        The training reached its time limit (``FitSpec.max_seconds``) and stopped there.
-    memory_mb : float
-        The resident memory of the worker process after it released the fit's memory, in MB; 0 where not
-        measured (the ``end`` message is sent before that release; the worker's task returns it).
-    recycle : bool
-        The worker's memory has grown so much since its first training that it should be restarted before the
-        next (:func:`mnist_lab.training.worker.train_task` decides).
-    """
-
-    diverged: bool
-    stopped_before_start: bool
-    stop_reached: tuple[int, int] | None
-    last: tuple[int, int]
-    timed_out: bool = False
-    memory_mb: float = 0.0
-    recycle: bool = False
-
-
-class StopSignal:
-    """A stop request that remembers how far the training was when it arrived (to check "within one batch")."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._position: tuple[int, int] = (0, 0)
-        self.reached: tuple[int, int] | None = None
-
-    def set(self) -> None:
-        """Ask the training to stop after the batch in progress."""
-        if not self._event.is_set():
-            self.reached = self._position
-            self._event.set()
-
-    def is_set(self) -> bool:
-        """Whether a stop was asked for."""
-        return self._event.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait until a stop is asked for or ``timeout`` passes; return whether it was asked for."""
-        return self._event.wait(timeout)
-
-    def at(self, epoch: int, batches: int) -> None:
-        """Record how far the training is (called after every batch)."""
-        self._position = (epoch, batches)
 
 
 def where() -> dict[str, Any]:
@@ -150,12 +42,13 @@ def where() -> dict[str, Any]:
     return {"worker": address, "host": socket.gethostname(), "pid": os.getpid()}
 
 
-def load_dataset(spec: FitSpec) -> Dataset:
+def load_dataset(spec: protocol.FitSpec) -> Dataset:
     """The run's dataset, loaded in this process and checked against the run's checksum (raises DatasetError)."""
     return dataset_for_run(spec.dataset, spec.dataset_sha256, Path(spec.home))
 
 
-def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = None) -> Ending:
+def fit(spec: protocol.FitSpec, sink: protocol.Sink, stop: protocol.StopSignal,
+        dataset: Dataset | None = None) -> protocol.Ending:
     """Train the run of ``spec`` to its end, its stop or its divergence, reporting to ``sink``.
 
     Parameters
@@ -187,7 +80,7 @@ def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = N
     dataset = dataset or load_dataset(spec)
     data = split_data(dataset, train_config)
     steps = math.ceil(len(data.y_train) / train_config.batch_size)
-    sink.send(BEGIN, {"batches_per_epoch": steps, **where()})
+    sink.send(protocol.BEGIN, {"batches_per_epoch": steps, **where()})
     keras.utils.set_random_seed(train_config.seed)
     with keras_session.building(), _keras_python_random(train_config.seed):
         model = architectures.build_model(model_config)
@@ -196,8 +89,8 @@ def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = N
         test = (dataset.x_test, dataset.y_test) if spec.evaluate_test else None
         body = _LiveCallback(sink, stop, steps, test, max_seconds=spec.max_seconds)
         if stop.is_set():
-            ending = Ending(False, True, stop.reached, (0, 0))
-            sink.send(END, dataclasses.asdict(ending))
+            ending = protocol.Ending(False, True, stop.reached, (0, 0))
+            sink.send(protocol.END, dataclasses.asdict(ending))
             return ending
         with tempfile.TemporaryDirectory(prefix="mnist-lab-fit-") as folder:
             body.model_file = Path(folder) / "model.keras"
@@ -211,11 +104,11 @@ def fit(spec: FitSpec, sink: Sink, stop: StopSignal, dataset: Dataset | None = N
                 verbose=0,
                 callbacks=[_keras_callback(body)],
             )
-        ending = Ending(body.diverged, False, stop.reached, (body.epoch, body.batch), body.timed_out)
+        ending = protocol.Ending(body.diverged, False, stop.reached, (body.epoch, body.batch), body.timed_out)
         if not body.diverged and not stop.is_set() and body.epoch:
             scores = body.test_scores if body.test_scores is not None else _predict(model, dataset.x_test)
-            sink.send(TEST_SCORES, (body.epoch, scores))
-        sink.send(END, dataclasses.asdict(ending))
+            sink.send(protocol.TEST_SCORES, (body.epoch, scores))
+        sink.send(protocol.END, dataclasses.asdict(ending))
     finally:
         del model
         keras_session.release()
@@ -248,7 +141,8 @@ def _keras_python_random(seed: int) -> Iterator[None]:
 class _LiveCallback:
     """Keras callback body: reports batches and epochs, obeys the stop signal, sends the model after each epoch."""
 
-    def __init__(self, sink: Sink, stop: StopSignal, steps: int, test_data: tuple[np.ndarray, np.ndarray] | None,
+    def __init__(self, sink: protocol.Sink, stop: protocol.StopSignal, steps: int,
+                 test_data: tuple[np.ndarray, np.ndarray] | None,
                  *, max_seconds: float | None = None):
         self.sink = sink
         self.stop = stop
@@ -271,7 +165,7 @@ class _LiveCallback:
         self.epoch, self.batch = epoch + 1, 0
         self.validation_cut = False
         self.stop.at(self.epoch, 0)
-        self.sink.send(EPOCH_BEGIN, self.epoch)
+        self.sink.send(protocol.EPOCH_BEGIN, self.epoch)
         self.epoch_started = self.last_batch_end = time.perf_counter()
 
     def on_train_batch_begin(self, model) -> None:
@@ -294,7 +188,7 @@ class _LiveCallback:
             self.stop.set()
         if self.diverged or self.stop.is_set():
             model.stop_training = True
-        self.sink.send(BATCH, {"epoch": self.epoch, "batch": self.batch, "loss": loss,
+        self.sink.send(protocol.BATCH, {"epoch": self.epoch, "batch": self.batch, "loss": loss,
                                "accuracy": float(logs.get("accuracy", math.nan)), "when": self.last_batch_end})
 
     def on_test_batch_end(self, model) -> None:
@@ -305,7 +199,8 @@ class _LiveCallback:
 
     def _exploded(self, loss: float) -> bool:
         """Whether the loss is NaN, infinite, or has blown up far beyond where it started."""
-        return not math.isfinite(loss) or (math.isfinite(self.first_loss) and loss > DIVERGENCE_FACTOR * self.first_loss)
+        limit = protocol.DIVERGENCE_FACTOR * self.first_loss
+        return not math.isfinite(loss) or (math.isfinite(self.first_loss) and loss > limit)
 
     def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> None:
         self.train_seconds += self.last_batch_end - self.epoch_started
@@ -321,7 +216,7 @@ class _LiveCallback:
             row["test_accuracy"] = float(np.mean(np.argmax(self.test_scores, axis=1) == self.test_data[1]))
         if self._exploded(row.get("loss", 0.0)) or not math.isfinite(row.get("val_loss", 0.0)):
             self.diverged = True
-        self.sink.send(EPOCH, (row, None if self.diverged else self._model_bytes(model)))
+        self.sink.send(protocol.EPOCH, (row, None if self.diverged else self._model_bytes(model)))
         if self.stop.is_set():  # a stop during validation or saving must not start another epoch
             model.stop_training = True
 

@@ -31,7 +31,8 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from mnist_lab.training import fit
+from mnist_lab.training import protocol
+from mnist_lab.training.worker import fit
 
 logger = logging.getLogger(__name__)
 #: Growth of a worker's resident memory since its first training at which it asks to be restarted between trainings
@@ -43,16 +44,9 @@ _FIRST_MB: float | None = None
 FLUSH_SECONDS = 0.2
 #: How long one long poll of the stop event lasts before the watcher checks whether the training has ended.
 STOP_POLL_SECONDS = 1.0
-BATCHES = "batches"
-RETRIED = "retried"
 
 
-def channel_names(channel: str) -> dict[str, str]:
-    """The names of the Dask queue and events of the training whose channel is ``channel``."""
-    return {"messages": f"{channel}-messages", "stop": f"{channel}-stop", "started": f"{channel}-started"}
-
-
-def train_task(spec: fit.FitSpec, channel: str) -> dict[str, Any]:
+def train_task(spec: protocol.FitSpec, channel: str) -> dict[str, Any]:
     """The Dask task of one training: fit it here and send every message to the server.
 
     Parameters
@@ -60,22 +54,22 @@ def train_task(spec: fit.FitSpec, channel: str) -> dict[str, Any]:
     spec : FitSpec
         What to train.
     channel : str
-        The prefix of the queue and events (:func:`channel_names`) the server created for this training.
+        The prefix of the queue and events (:func:`mnist_lab.training.protocol.channel_names`) the server created for this training.
 
     Returns
     -------
     dict
-        The fields of :class:`mnist_lab.training.fit.Ending` (also sent as the last message), or
+        The fields of :class:`mnist_lab.training.protocol.Ending` (also sent as the last message), or
         ``{"retried": True}`` when this task already ran once on a worker that died.
     """
     from distributed import Event, Queue
 
-    names = channel_names(channel)
+    names = protocol.channel_names(channel)
     started = Event(names["started"])
     if started.is_set():
-        return {RETRIED: True}
+        return {protocol.RETRIED: True}
     started.set()
-    stop = fit.StopSignal()
+    stop = protocol.StopSignal()
     sender = _Sender(Queue(names["messages"]), stop)
     finished = threading.Event()
     watcher = threading.Thread(target=_watch_stop, args=(Event(names["stop"]), stop, finished), daemon=True,
@@ -107,7 +101,7 @@ def _grown(memory_mb: float) -> bool:
     return memory_mb - _FIRST_MB > RECYCLE_MB
 
 
-def _watch_stop(event, stop: fit.StopSignal, finished: threading.Event) -> None:
+def _watch_stop(event, stop: protocol.StopSignal, finished: threading.Event) -> None:
     """Wait on the server's stop event and pass it on to the training, until the training has ended."""
     while not finished.is_set():
         try:
@@ -124,7 +118,7 @@ def _watch_stop(event, stop: fit.StopSignal, finished: threading.Event) -> None:
 class _Sender:
     """A sink that sends messages to a Dask queue from its own thread, in order, gathering batches."""
 
-    def __init__(self, queue, stop: fit.StopSignal):
+    def __init__(self, queue, stop: protocol.StopSignal):
         self._queue = queue
         self._stop = stop
         self._pending: list[tuple[str, Any]] = []
@@ -137,13 +131,13 @@ class _Sender:
     def send(self, kind: str, payload: Any) -> None:
         """Queue one message; batches wait for the next flush, anything else wakes the sender."""
         with self._lock:
-            if kind != fit.BATCH:
+            if kind != protocol.BATCH:
                 self._pending.append((kind, payload))
                 self._wake.set()
-            elif self._pending and self._pending[-1][0] == BATCHES:
+            elif self._pending and self._pending[-1][0] == protocol.BATCHES:
                 self._pending[-1][1].append(payload)
             else:
-                self._pending.append((BATCHES, [payload]))
+                self._pending.append((protocol.BATCHES, [payload]))
 
     def close(self) -> None:
         """Send what is left and stop the thread."""
