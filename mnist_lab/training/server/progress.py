@@ -62,6 +62,34 @@ class Progress:
         done = max(0, self.epoch - 1) * self.batches_per_epoch + self.batch
         return min(1.0, done / total) if total else 0.0
 
+    @property
+    def state(self) -> str:
+        """Where it is, in a few words: its place in the queue, its epoch, or its final status.
+
+        Examples
+        --------
+        >>> Progress("r1", "first", "running", "", epoch=2, epochs=5, batch=3, batches_per_epoch=10,
+        ...          images_per_second=0.0, seconds_left=math.nan).state
+        'epoch 2 of 5'
+        """
+        if self.waiting:
+            return f"waiting, position {self.position}"
+        return self.status if self.done else f"epoch {max(self.epoch, 1)} of {self.epochs}"
+
+    @property
+    def position_text(self) -> str:
+        """The epoch and batch it is at, its speed and the time left, for the progress bar.
+
+        Examples
+        --------
+        >>> Progress("r1", "first", "running", "", epoch=2, epochs=5, batch=3, batches_per_epoch=10,
+        ...          images_per_second=1234.5, seconds_left=42.2).position_text
+        'Epoch 2 of 5, batch 3 of 10 · 1,234 images/s, about 42 s left'
+        """
+        left = "" if math.isnan(self.seconds_left) else f", about {self.seconds_left:.0f} s left"
+        return (f"Epoch {self.epoch} of {self.epochs}, batch {self.batch} of {self.batches_per_epoch}"
+                f" · {self.images_per_second:,.0f} images/s{left}")
+
 
 class LiveProgress:
     """Where one training is: its phase, status and message, the epoch and batch, the curves and the speed.

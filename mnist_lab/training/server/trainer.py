@@ -292,9 +292,7 @@ def _refuse_busy(queue: FairQueue, user: access.User) -> None:
     """Raise TrainingBusyError when ``user`` has a training waiting or running."""
     if (busy := queue.busy(user.id)) is not None:
         progress = busy.progress()
-        state = f"waiting, position {progress.position}" if progress.waiting else (
-            f"epoch {progress.epoch} of {progress.epochs}")
         raise TrainingBusyError(
-            f"You already have a training in progress ({progress.name!r}, {state}). One training per student at a "
-            "time, so that everyone's turn comes: wait until it ends, or stop it."
+            f"You already have a training in progress ({progress.name!r}, {progress.state}). One training per student "
+            "at a time, so that everyone's turn comes: wait until it ends, or stop it."
         )
