@@ -187,8 +187,7 @@ class Engine:
 
                 client.register_plugin(KerasWarmup())
             except Exception as error:
-                with contextlib.suppress(Exception):
-                    client.close()
+                _close(client, self.plan.reason)
                 self._discard()
                 raise EngineUnavailableError(
                     f"the workers of {self.plan.reason} cannot run MNIST Lab's trainings ({type(error).__name__}: "
@@ -228,10 +227,7 @@ class Engine:
         """Close the client and stop the embedded cluster, if any."""
         with self._lock:
             if self._client is not None:
-                try:
-                    self._client.close(timeout=10)
-                except Exception as error:  # a lost scheduler: there is nothing left to close
-                    logger.debug("closing the client of %s: %s: %s", self.plan.reason, type(error).__name__, error)
+                _close(self._client, self.plan.reason)
             self._discard()
 
     def _discard(self) -> None:
@@ -333,6 +329,14 @@ class Engine:
                                          f"(its log, {self._log.name} in the engine's scratch folder, says why; the "
                                          "server's log shows its end)")
         return json.loads(answer[0])["address"]
+
+
+def _close(client, where: str) -> None:
+    """Close ``client``; a lost scheduler leaves nothing to close, which is logged, not raised."""
+    try:
+        client.close(timeout=10)
+    except Exception as error:
+        logger.debug("closing the client of %s: %s: %s", where, type(error).__name__, error)
 
 
 def _external_security(chosen: Plan):

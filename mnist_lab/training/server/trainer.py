@@ -261,17 +261,25 @@ class Trainer:
         return TRAININGS.queue_of(self.engine).overview()
 
     def active(self) -> TrainingJob | None:
-        """Return a job of this process still training, else one still waiting, whichever Trainer started it."""
-        jobs = [job for job in TRAININGS.jobs() if not job.done]
+        """Return a job of this store still training, else one still waiting, whichever Trainer started it."""
+        jobs = [job for job in self._jobs() if not job.done]
         return min(jobs, key=lambda job: (job.waiting, job.queued_at), default=None)
 
     def job(self, run_id: str) -> TrainingJob | None:
-        """Return the job of a run trained by this process, if any."""
-        return TRAININGS.job(run_id)
+        """Return the job of a run of this store trained by this process, if any."""
+        job = TRAININGS.job(run_id)
+        return job if job is not None and self._holds(job) else None
 
     def jobs_of(self, user: access.User) -> list[TrainingJob]:
-        """The jobs this process started for ``user``, oldest first."""
-        return [job for job in TRAININGS.jobs() if job.owner == user.id]
+        """The jobs this process started for ``user`` in this store, oldest first."""
+        return [job for job in self._jobs() if job.owner == user.id]
+
+    def _jobs(self) -> list[TrainingJob]:
+        return [job for job in TRAININGS.jobs() if self._holds(job)]
+
+    def _holds(self, job: TrainingJob) -> bool:
+        """Whether ``job`` trains a run of this trainer's store (a process may open several homes, as tests do)."""
+        return job.store.home == self.store.home and job.store.database_url == self.store.database_url
 
     def stop(self, run_id: str, user: access.User) -> None:
         """Stop the training of ``user``'s run ``run_id`` (see :meth:`TrainingJob.stop`).
