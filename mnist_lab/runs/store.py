@@ -47,6 +47,7 @@ from mnist_lab.runs.records import (
     FINISHED,
     INTERRUPTED,
     NAME_MAX,
+    PICK_ANOTHER,
     RUN_ID,
     RUNNING,
     STATUSES,
@@ -57,6 +58,7 @@ from mnist_lab.runs.records import (
     download_filename,
     json_safe,
     name_note,
+    not_ready,
     to_run,
 )
 from mnist_lab.runs.schema import epochs, insert_or, runs, starts
@@ -65,9 +67,9 @@ logger = logging.getLogger(__name__)
 
 # The names callers have always imported from here.
 __all__ = ["DATABASE_ENV", "DIVERGED", "FAILED", "FINISHED", "HOME_ENV", "INTERRUPTED", "MODEL_FILE", "NAME_MAX",
-           "NOT_STARTED_MESSAGE", "RUNNING", "STATUSES", "STOPPED", "WAITING", "AccessError", "DatabaseSettingError",
+           "NOT_STARTED_MESSAGE", "PICK_ANOTHER", "RUNNING", "STATUSES", "STOPPED", "WAITING", "AccessError", "DatabaseSettingError",
            "DatabaseUnreachableError", "Run", "RunNameError", "RunNotFoundError", "RunStore", "StoreError", "clean_name", "default_home",
-           "distinct_labels", "download_filename", "name_note"]
+           "distinct_labels", "download_filename", "name_note", "not_ready"]
 
 
 class RunStore(StoreConnection, RunFiles, ClassSettings):
