@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-DOCUMENTED = ["mnist_lab.evaluation.metrics", "mnist_lab.evaluation.curves", "mnist_lab.report.pdf_tags"]
+DOCUMENTED = ["mnist_lab.evaluation.metrics", "mnist_lab.evaluation.curves", "mnist_lab.report.pdf_tags",
+              "mnist_lab.models.used_settings"]
 
 
 @pytest.mark.parametrize("name", DOCUMENTED)
