@@ -6,7 +6,7 @@ from mnist_lab import charts, predictions
 from mnist_lab.charts import describe
 from mnist_lab.data import Dataset, explore
 from mnist_lab.errors import MnistLabError
-from mnist_lab.models import architectures
+from mnist_lab.models import networks
 from mnist_lab.predictions import inference, inside
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
@@ -127,7 +127,7 @@ def inside_the_network(model: inference.RunModel, data: Dataset, scores, version
         st.info(f"This network has no convolution layers, so no filters or feature maps: its first layer "
                 f"({first.layer}) weighs all 784 pixels at once. Below, each unit's 784 weights as a 28x28 image.")
     st.subheader("First-layer weights" if first.kind == "dense" else "First-layer filters")
-    order = " Left to right: the units of digits 0 to 9." if first.layer == architectures.OUTPUT_LAYER else ""
+    order = " Left to right: the units of digits 0 to 9." if first.layer == networks.OUTPUT_LAYER else ""
     st.image(inside.weights_image(first.weights),
              f"{len(first.weights)} of {first.total}: blue positive, red negative.{order}", output_format="PNG",
              alt=f"{len(first.weights)} of the {first.total} first-layer weight images of {first.layer}, blue where a "

@@ -9,7 +9,7 @@ from mnist_lab.runs.database import DATABASE_ENV
 
 DOCUMENTED = ["mnist_lab.evaluation.metrics", "mnist_lab.evaluation.curves", "mnist_lab.report.pdf_tags",
               "mnist_lab.data.preprocess", "mnist_lab.data.decode", "mnist_lab.runs.store",
-              "mnist_lab.runs.class_settings"]
+              "mnist_lab.runs.class_settings", "mnist_lab.models.used_settings"]
 
 
 @pytest.mark.parametrize("name", DOCUMENTED)

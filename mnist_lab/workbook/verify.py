@@ -20,7 +20,7 @@ import zipfile
 from mnist_lab.errors import WorkbookError
 from mnist_lab.report.exporters import ANSWER_MARKER, EMPTY, RECEIPT_MARKER, html_words
 from mnist_lab.report.notebook import METADATA_KEY
-from mnist_lab.report.pdf import pdf_receipt, pdf_text
+from mnist_lab.report.pdf_receipt import pdf_receipt, pdf_text
 from mnist_lab.runs.store import RunStore
 from mnist_lab.workbook.receipts import Shown, Verdict, answer_words, check, words_of
 
