@@ -4,17 +4,15 @@ import streamlit as st
 
 from mnist_lab import charts, predictions
 from mnist_lab.charts import describe
-from mnist_lab.data import Dataset, explore, preprocess
+from mnist_lab.data import Dataset, explore
 from mnist_lab.errors import MnistLabError
-from mnist_lab.models import architectures
-from mnist_lab.predictions import inference, inside, keyboard
+from mnist_lab.models import networks
+from mnist_lab.predictions import inference, inside
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
-from ui import report_links, resources, sidebar, tabs, vega
+from ui import own_digit_view, report_links, resources, sidebar, tabs, vega
 
-SAID = "predict_keyboard_said"  # the keyboard grid's last sentence, read out after the run that made it
-CLEARS = "predict_canvas_clears"  # bumped by "Clear": a new canvas key starts an empty canvas
-OWN, INSIDE_SOURCE = "predict_own_digit", "predict_inside_source"  # the last own digit, for the Inside tab
+INSIDE_SOURCE = "predict_inside_source"  # the Inside tab's digit: the test digit or the own one
 PICK, TAB = "predict_picked", "predict_tab"  # the test digit picked last, for the other tabs; the open tab
 
 
@@ -41,80 +39,6 @@ def test_digit_inside(run_id: str, saved_epochs: int, index: int, _model: infere
 def test_digit_shapes(run_id: str, saved_epochs: int, index: int, _model: inference.RunModel, _pixels) -> list:
     """The wrong-shape demonstration on test digit ``index``, run once per saved model for every session."""
     return predictions.wrong_shape_demo(_model, _pixels)
-
-
-@st.fragment
-def own_digit_panel(model: inference.RunModel, data: Dataset) -> None:
-    inputs = ["Draw", "Keyboard", "Upload"] if data.drawable else ["Upload"]
-    source = st.segmented_control("Input", inputs, default=inputs[0], key="predict_input",
-                                  persist_state="page") or inputs[0]
-    if not data.drawable:
-        st.caption(f"The run was trained on {markdown_text(data.name)}, whose classes are not digits to draw: "
-                   "upload a picture of one object instead.")
-    input_col, seen_col, result_col = st.columns([3, 2, 3])
-    with input_col:
-        if source == "Draw":
-            from streamlit_drawable_canvas import st_canvas  # importable only inside a running app
-            clears = st.session_state.setdefault(CLEARS, 0)
-            image = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", width=280, height=280,
-                              return_image_data=True, key=f"predict_canvas_{clears}").image_data
-            st.button("Clear", key="predict_clear", on_click=lambda: st.session_state.update({CLEARS: clears + 1}),
-                      help="Hover the canvas for undo and redo.")
-        elif source == "Keyboard":
-            from ui.keyboard_grid import keyboard_grid  # registers a component: only inside a running app
-            cells = keyboard_grid(key="predict_keyboard", said=st.session_state.get(SAID, ""))
-            image = keyboard.canvas_picture(cells) if cells else None
-        else:
-            upload = st.file_uploader("A photo or screenshot of one digit", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
-                                      key="predict_upload", max_upload_size=preprocess.MAX_BYTES // 2**20)
-            image = None if upload is None else upload.getvalue()
-    own_digit = None
-    try:
-        own_digit = None if image is None else predictions.read_own_digit(model, image)
-        if own_digit is not None and own_digit.original is not None:
-            crop = crop_controls(input_col, own_digit.location, upload.file_id)
-            if crop is not None:
-                own_digit = predictions.read_own_digit(model, image, crop=crop)
-    except preprocess.ImageInputError as error:  # BlankImageError too: an empty canvas gets a hint, not a warning
-        (result_col.info if isinstance(error, preprocess.BlankImageError) else result_col.warning)(str(error))
-    if image is None:
-        result_col.info("Draw a digit or upload a picture of one to see what the model says.")
-    st.session_state[OWN] = own_digit
-    if own_digit is not None:
-        if own_digit.original is not None:
-            input_col.image(own_digit.location.outlined(own_digit.original),
-                            caption=f"Your picture. {own_digit.location.description()}", width=280,
-                            alt=f"Your uploaded picture with the box MNIST Lab reads. {own_digit.location.description()}")
-        out = predictions.explain_output(own_digit.probabilities)
-        names = data.class_names
-        seen_col.image(own_digit.picture(), "What the model sees: 28x28, fitted into 20x20, centred by mass (MNIST's layout)",
-                       output_format="PNG", alt=f"Your digit as the model sees it, 28x28 pixels; it reads "
-                                                f"{names[out.predicted]} ({out.confidence:.0%})")
-        result_col.markdown(f"The model reads **{markdown_text(names[out.predicted])}** ({out.confidence:.1%}); next "
-                            f"best: {markdown_text(names[out.runner_up])} ({out.runner_up_probability:.1%}).")
-        if own_digit.location.warning is not None:
-            result_col.warning(own_digit.location.warning)
-        vega.show_described(charts.probability_bars(out.frame), describe.probability_bars(out.frame),
-                            out.frame, result_col, width="stretch", name="the probabilities")
-    if source == "Keyboard":  # the grid reads out what was drawn and what the model reads, after each change
-        said = keyboard.describe(cells) + ("" if own_digit is None else
-                                           f" The model reads {data.class_names[out.predicted]} ({out.confidence:.1%}).")
-        if said != st.session_state.get(SAID):
-            st.session_state[SAID] = said
-            st.rerun(scope="fragment")
-
-
-def crop_controls(column, location, upload_id: str) -> tuple[int, int, int, int] | None:
-    """A switch to set the crop by hand and, when on, two range sliders that start at the box found."""
-    if not column.toggle("Set the crop by hand", key="predict_crop_by_hand",
-                         help="Move the edges of the box MNIST Lab reads (arrow keys move a selected handle)."):
-        return None
-    left, top, right, bottom = location.percent_box if location.automatic else (0, 0, 100, 100)
-    across = column.slider("Left and right edges (% of the width)", 0, 100, (left, right),
-                           key=f"predict_crop_across_{upload_id}")
-    down = column.slider("Top and bottom edges (% of the height)", 0, 100, (top, bottom),
-                         key=f"predict_crop_down_{upload_id}")
-    return across[0], down[0], across[1], down[1]
 
 
 def test_digits(model: inference.RunModel, data: Dataset, scores, version: tuple) -> None:
@@ -186,7 +110,7 @@ def wrong_shape(model: inference.RunModel, data: Dataset, scores, version: tuple
 
 
 def inside_the_network(model: inference.RunModel, data: Dataset, scores, version: tuple) -> None:
-    own_digit = st.session_state.get(OWN)
+    own_digit = own_digit_view.last()
     sources = {"test": "The test digit picked under Test digits", "own": "Your own digit"}
     look_at = st.radio("Digit", list(sources), format_func=sources.get, horizontal=True, key=INSIDE_SOURCE,
                        persist_state="page")
@@ -203,7 +127,7 @@ def inside_the_network(model: inference.RunModel, data: Dataset, scores, version
         st.info(f"This network has no convolution layers, so no filters or feature maps: its first layer "
                 f"({first.layer}) weighs all 784 pixels at once. Below, each unit's 784 weights as a 28x28 image.")
     st.subheader("First-layer weights" if first.kind == "dense" else "First-layer filters")
-    order = " Left to right: the units of digits 0 to 9." if first.layer == architectures.OUTPUT_LAYER else ""
+    order = " Left to right: the units of digits 0 to 9." if first.layer == networks.OUTPUT_LAYER else ""
     st.image(inside.weights_image(first.weights),
              f"{len(first.weights)} of {first.total}: blue positive, red negative.{order}", output_format="PNG",
              alt=f"{len(first.weights)} of the {first.total} first-layer weight images of {first.layer}, blue where a "
@@ -229,7 +153,7 @@ def inside_the_network(model: inference.RunModel, data: Dataset, scores, version
 
 
 def own_digit_tab(model: inference.RunModel, data: Dataset, scores, version: tuple) -> None:
-    own_digit_panel(model, data)
+    own_digit_view.render(model, data)
 
 
 st.title("Predictions: what the model says")
@@ -248,7 +172,8 @@ try:
         model = resources.run_model(run)
         scores = resources.test_scores_of(run)
 except MnistLabError as error:
-    st.warning(f"**{markdown_text(run.name)}** cannot make predictions: {markdown_text(str(error))}. Pick another run in the sidebar or train a new one.")
+    st.warning(f"**{markdown_text(run.name)}** cannot make predictions: {markdown_text(str(error))}. "
+               f"{run_store.PICK_ANOTHER}")
     st.stop()
 
 version = (run.id, run.saved_epochs)  # the saved model whose outputs are shown

@@ -1,5 +1,6 @@
-"""The package's layout: no import cycles, the library never imports Streamlit, TensorFlow loads only where a
-model is built or run, and the ``mnist-lab`` command is installed.
+"""The package's layout: no import cycles, no module over 400 lines unless it is a text catalogue, the library never
+imports Streamlit, TensorFlow loads only where a model is built or run, the ``mnist-lab`` command is installed,
+and no page or UI helper reads a module global that is bound further down its file.
 
 The module list is computed from the files under ``mnist_lab/`` (``pkgutil``, without importing anything), so
 new modules are checked as they appear. Static checks parse every module with ``ast``; runtime checks import
@@ -36,6 +37,11 @@ MODEL_MODULES = (
     f"{PACKAGE}.predictions.inside",
 )
 SUBPROCESS_TIMEOUT_S = 300
+STREAMLIT_FILES = sorted([*(ROOT / "app_pages").glob("*.py"), *(ROOT / "ui").glob("*.py")])
+# A module longer than this holds several concepts: split it by concept, unless it is a text catalogue (mostly the
+# registry of choices with their explanations), whose docstring's first line starts with CATALOGUE_MARKER.
+MAX_MODULE_LINES = 400
+CATALOGUE_MARKER = "A text catalogue:"
 
 
 def _walk(path: Path, prefix: str) -> dict[str, Path]:
@@ -193,6 +199,24 @@ def test_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
+def _overlong_modules() -> dict[str, int]:
+    """Module -> its number of lines, for every module over :data:`MAX_MODULE_LINES` that is no text catalogue."""
+    overlong = {}
+    for name, path in MODULES.items():
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > MAX_MODULE_LINES and not (ast.get_docstring(_parse(name)) or "").startswith(CATALOGUE_MARKER):
+            overlong[name] = lines
+    return overlong
+
+
+def test_no_module_over_the_line_limit_unless_a_text_catalogue():
+    overlong = _overlong_modules()
+    assert not overlong, (
+        f"modules over {MAX_MODULE_LINES} lines: split each by concept, or, for a text catalogue, start its "
+        f"docstring with {CATALOGUE_MARKER!r}: {overlong}"
+    )
+
+
 def test_library_never_imports_streamlit():
     offenders = sorted(name for name in MODULES if _top_names(name, module_level=False) & STREAMLIT)
     assert not offenders, f"mnist_lab must not import Streamlit (UI code belongs in ui/ or app_pages/): {offenders}"
@@ -211,6 +235,41 @@ def test_tensorflow_only_where_a_model_is_built_or_run():
         and not any(name == allowed or name.startswith(f"{allowed}.") for allowed in MODEL_MODULES)
     )
     assert not offenders, f"TensorFlow/Keras imported outside the model modules {MODEL_MODULES}: {offenders}"
+
+
+def _globals_read_before_bound(source: str, name: str) -> list[str]:
+    """Each read, inside a function of the file ``name``, of a module-level variable (not a function, class or
+    import) that the file binds only below that function: it works when a page runs top to bottom, and misleads
+    its reader."""
+    tree = ast.parse(source, filename=name)
+    bound_at: dict[str, int] = {}
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            for target in ast.walk(node):
+                if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store):
+                    bound_at.setdefault(target.id, node.lineno)
+    found = []
+    for function in (node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))):
+        local = {arg.arg for node in ast.walk(function) if isinstance(node, (ast.FunctionDef, ast.Lambda))
+                 for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs,
+                             *filter(None, (node.args.vararg, node.args.kwarg))]}
+        local |= {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        found += [f"{name}:{node.lineno}: {function.name} reads {node.id}, bound at line "
+                  f"{bound_at[node.id]}" for node in ast.walk(function)
+                  if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local
+                  and bound_at.get(node.id, 0) > function.lineno]
+    return found
+
+
+def test_pages_bind_their_globals_before_the_functions_that_read_them():
+    offenders = [line for path in STREAMLIT_FILES
+                 for line in _globals_read_before_bound(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))]
+    assert not offenders, "bind the global above the function, or pass it in:\n" + "\n".join(offenders)
+
+
+def test_a_global_bound_below_its_reader_is_found():
+    source = "def show():\n    return store\n\n\ndef keep(store):\n    return store\n\n\nstore = 1\n"
+    assert _globals_read_before_bound(source, "page.py") == ["page.py:2: show reads store, bound at line 9"]
 
 
 # Runs in a fresh interpreter: imports each given module first (with no package module loaded before it), then every

@@ -28,8 +28,8 @@ from mnist_lab import access, cli, report, workbook
 from mnist_lab.data import MNIST, MNIST_SHA256, read_idx_folder, shared_mnist, write_idx
 from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.data.datasets import BUNDLED
-from mnist_lab.models import architectures, config, optim
-from mnist_lab.report import card, notebook_code
+from mnist_lab.models import architectures, config, optim, used_settings
+from mnist_lab.report import card, notebook_code, notebook_model
 from mnist_lab.report.notebook import TOLERANCE_POINTS
 from mnist_lab.runs.store import Run, RunStore
 from tests.server import ROOT
@@ -170,7 +170,7 @@ def test_model_cell_builds_the_apps_network_with_the_same_initial_weights(model_
     keras.utils.set_random_seed(7)
     app = architectures.build_model(model_config)
     values = {"keras": keras, "layers": layers, "SEED": 7, "NUM_CLASSES": model_config.num_classes}
-    exec(notebook_code.build_model(model_config).replace("model.summary()", ""), values)
+    exec(notebook_model.build_model(model_config).replace("model.summary()", ""), values)
     ours = values["model"]
     assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in app.layers]
     assert [layer.get_config() | {"name": ""} for layer in ours.layers[1:]] == [
@@ -204,7 +204,7 @@ def test_compile_cell_trains_exactly_as_the_app(train_config):
     steps = math.ceil(len(labels) / train_config.batch_size)
     weights = []
     for compile_model in (lambda model: optim.compile_model(model, train_config, steps),
-                          lambda model: exec(notebook_code.compile_model(train_config), {
+                          lambda model: exec(notebook_model.compile_model(train_config), {
                               "keras": keras, "math": math, "model": model, "y_train": labels,
                               "BATCH_SIZE": train_config.batch_size, "EPOCHS": train_config.epochs})):
         keras.utils.set_random_seed(3)
@@ -352,8 +352,8 @@ def test_card_holds_the_run_its_settings_and_the_machine():
     assert "my \\*run\\* (`20260101-120000-abcdef`), finished" in text and "| Training time | 5 min 31 s |" in text
     assert f"| Machine | {made.cpu}, {made.cores} cores |" in text
     configs = json.loads(text.split("```json\n")[1].split("\n```")[0])
-    assert configs == {"model": architectures.network_settings(a_run().model_config),
-                       "training": optim.training_settings(a_run().train_config)}
+    assert configs == {"model": used_settings.network_settings(a_run().model_config),
+                       "training": used_settings.training_settings(a_run().train_config)}
     # The default network is the fixed 'fast' one: none of the custom network's fields is listed as its setting.
     assert set(configs["model"]) == {"architecture", "scale_inputs", "augment", "num_classes"}
     assert "label_smoothing" not in configs["training"]  # plain cross-entropy smooths nothing

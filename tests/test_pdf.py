@@ -14,7 +14,8 @@ import pytest
 from mnist_lab.errors import WorkbookError
 from mnist_lab.report.exporters import markdown_words
 from mnist_lab.report.handin import APP_HEADING, Explanation, HandIn, Receipt
-from mnist_lab.report.pdf import CHECK_SENTENCE, PREVIEW_SENTENCE, RECEIPT_KEY, pdf_receipt, pdf_text, to_pdf
+from mnist_lab.report.pdf import CHECK_SENTENCE, PREVIEW_SENTENCE, to_pdf
+from mnist_lab.report.pdf_receipt import RECEIPT_KEY, pdf_receipt, pdf_text
 from mnist_lab.report.questions import PARTS, QUESTIONS
 from mnist_lab.workbook.verify import read_handin
 from tests.conftest import small_fast_report

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_lab.data import preprocess
+from mnist_lab.data import decode, preprocess
 from mnist_lab.data.preprocess import (
     MAX_BYTES,
     BlankImageError,
@@ -642,7 +642,7 @@ def test_jpeg_declaring_too_many_pixels_is_refused_from_its_header(width, height
 
 def test_jpeg_that_cannot_be_decoded_smaller_is_held_to_sixteen_megapixels(monkeypatch):
     # If libjpeg's scaled decoding were unavailable, the bound on decoded pixels still holds.
-    monkeypatch.setattr(preprocess, "_draft", lambda image: None)
+    monkeypatch.setattr(decode, "_draft", lambda image: None)
     with pytest.raises(ImageInputError, match="would be decoded at 5000x5000 pixels; the limit is 16 megapixels"):
         load_image(phone_photo(5000, 5000))
 

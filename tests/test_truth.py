@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from mnist_lab import evaluation, report, training
-from mnist_lab.models import architectures, config, measured, optim, presets
+from mnist_lab.models import architectures, config, measured, optim, presets, used_settings
 from mnist_lab.report.held_up import KERAS_DEFAULT_RATES
 from mnist_lab.runs.store import RunStore
 from mnist_lab.training import split_sizes
@@ -367,7 +367,7 @@ CHANGED = {"conv_blocks": 3, "filters": 16, "kernel_size": 5, "pooling": "avg", 
 @pytest.mark.parametrize("name", list(presets.PRESETS))
 def test_the_card_lists_exactly_the_settings_the_built_network_uses(name):
     chosen = presets.preset(name).model
-    listed = architectures.network_settings(config.to_dict(chosen))
+    listed = used_settings.network_settings(config.to_dict(chosen))
     base = _structure(chosen)
     for field, value in CHANGED.items():
         changed = _structure(config.replace(chosen, **{field: value})) != base

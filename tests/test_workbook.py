@@ -18,7 +18,8 @@ from mnist_lab import access, report, workbook
 from mnist_lab.data import shared_mnist
 from mnist_lab.errors import AccessError, RunNotFoundError, WorkbookError
 from mnist_lab.evaluation import classroom
-from mnist_lab.report.pdf import pdf_text, to_pdf
+from mnist_lab.report.pdf import to_pdf
+from mnist_lab.report.pdf_receipt import pdf_text
 from mnist_lab.runs import schema
 from mnist_lab.runs.store import RunStore
 from mnist_lab.workbook import classbook, receipts
@@ -240,7 +241,7 @@ def with_receipt(kind, content, change):
     if kind == "pdf":
         from pypdf import PdfReader, PdfWriter
 
-        from mnist_lab.report.pdf import RECEIPT_KEY, pdf_receipt
+        from mnist_lab.report.pdf_receipt import RECEIPT_KEY, pdf_receipt
 
         document = json.loads(pdf_receipt(content))
         change(document["fields"])

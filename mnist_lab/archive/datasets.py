@@ -191,6 +191,7 @@ def _stage_one(name: str, files: dict[str, bytes], home: Path) -> Staged:
         folder = Path(tempfile.mkdtemp(prefix=".restore-", dir=target.parent)) / name
         folder.mkdir()
     except OSError as error:
+        logger.error("the datasets folder %s cannot be written: %s", target.parent, error)
         raise ArchiveError(f"datasets cannot be stored on this server now ({error.strerror or error})") from error
     entry = Staged(name, folder, target, home)
     try:
@@ -202,5 +203,6 @@ def _stage_one(name: str, files: dict[str, bytes], home: Path) -> Staged:
         raise ArchiveError(str(error).replace(str(folder), f"the archive's dataset {name}")) from error
     except OSError as error:
         entry.drop()
+        logger.error("the archive's dataset %r could not be written in %s: %s", name, folder, error)
         raise ArchiveError(f"the dataset {name!r} could not be stored ({error.strerror or error})") from error
     return entry

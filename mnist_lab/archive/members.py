@@ -17,7 +17,6 @@ import datetime
 import hashlib
 import io
 import json
-import logging
 import re
 import zipfile
 from dataclasses import dataclass
@@ -29,8 +28,6 @@ from mnist_lab.data.imports import unpack_member
 from mnist_lab.data.validate import RATIO_FLOOR
 from mnist_lab.errors import ArchiveError
 from mnist_lab.training.server.messages import MAX_MODEL_BYTES
-
-logger = logging.getLogger(__name__)
 
 FORMAT = "mnist-lab-archive"
 #: The archive format this MNIST Lab writes and reads; another is refused, naming both.

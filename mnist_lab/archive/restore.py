@@ -129,6 +129,16 @@ def import_archive(store: RunStore, source: IO[bytes] | bytes) -> ImportSummary:
     StoreError
         The store cannot be written.
     """
+    try:
+        summary = _import(store, source)
+    except ArchiveError as error:
+        logger.info("an archive imported by %s was refused: %s", store.user.id, error)
+        raise
+    logger.info("archive imported by %s: %s", store.user.id, summary)
+    return summary
+
+
+def _import(store: RunStore, source: IO[bytes] | bytes) -> ImportSummary:
     archive = read_archive(source)
     rows = _decoded(archive)
     user = store.user
@@ -157,10 +167,8 @@ def import_archive(store: RunStore, source: IO[bytes] | bytes) -> ImportSummary:
         archive_datasets.publish(entry, store.database_url)
     models = sum(run_id in added for run_id, name in files if name == MODEL_FILE)
     left_out = 0 if trusted else sum(1 for name in archive.members if name.endswith("/" + MODEL_FILE))
-    summary = ImportSummary(archive.scope, len(added), len(skipped), counts, models, left_out,
-                            tuple(entry.name for entry in staged), tuple(datasets_skipped), key)
-    logger.info("archive imported by %s: %s", user.id, summary)
-    return summary
+    return ImportSummary(archive.scope, len(added), len(skipped), counts, models, left_out,
+                         tuple(entry.name for entry in staged), tuple(datasets_skipped), key)
 
 
 def _decoded(archive: ReadArchive) -> dict[str, list[dict[str, Any]]]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +44,8 @@ from mnist_lab.data.checksums import combined_sha256
 from mnist_lab.data.datasets import Dataset
 from mnist_lab.data.validate import assemble, content_sha256, parse_class_names, read_four
 from mnist_lab.errors import DatasetError
+
+logger = logging.getLogger(__name__)
 
 #: MNIST's file names, in the dataset's order: train images, train labels, test images, test labels.
 ROLES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -103,6 +106,7 @@ def _verify_checksums(folder: Path, filenames: Sequence[str], hashes: Sequence[s
         recorded = json.loads(path.read_text(encoding="utf-8"))["files"]
         expected = [recorded[filename] for filename in filenames]
     except (OSError, ValueError, KeyError, TypeError) as error:
+        logger.debug("%s cannot be used: %r", path, error)
         raise DatasetError(f"{where}/{CHECKSUMS_FILE}: damaged or incomplete ({type(error).__name__}); import the "
                            "dataset again") from error
     for filename, digest, wanted in zip(filenames, hashes, expected):

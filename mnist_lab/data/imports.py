@@ -306,6 +306,15 @@ def import_idx_upload(
         a file is missing, ambiguous or invalid; images are not 28x28; counts differ; a label is out of range;
         only one class. Nothing is written in any of these cases, and nothing is decompressed beyond the limits.
     """
+    try:
+        return _import_upload(files, name, home, user, database)
+    except DatasetError as error:
+        logger.info("an upload of %d files by %s was not imported as a dataset: %s", len(files), user.id, error)
+        raise
+
+
+def _import_upload(files: Mapping[str, bytes], name: str, home: Path | None, user: User,
+                   database: str | None) -> Dataset:
     owners.check_may_add(user, home, database=database)
     target = check_new_name(name, home, database=database)
     contents, prefix, origin = _upload_files(files)

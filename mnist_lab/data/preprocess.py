@@ -5,39 +5,35 @@ MNIST's recipe: the digit is fitted into a 20x20 box keeping its aspect ratio
 pixel (14, 14) (row, column; measured on the MNIST test set, where every digit's
 centre of mass lies within 0.5 px of it). A model trained on MNIST misreads
 digits that skip this, which is what ``plain_resize`` shows.
+
+Decoding an uploaded file into an image, within the limits a shared server needs, is
+:mod:`mnist_lab.data.decode`'s; its ``load_image`` and limits are importable from here too.
 """
 
 from __future__ import annotations
 
-import io
-import math
-import struct
-
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
+# Decoding an upload is mnist_lab.data.decode's; its names stay importable from here (patch them there).
+from mnist_lab.data.decode import (
+    ALLOWED_FORMATS,
+    MAX_BYTES,
+    MAX_DECODED_BYTES,
+    MAX_JPEG_PIXELS,
+    MAX_LOSSLESS_PIXELS,
+    MAX_PIXELS,
+    WORKING_SIDE,
+    load_image,
+    normalise_mode,
+)
 from mnist_lab.errors import BlankImageError, ImageInputError
 
-MAX_BYTES = 30 * 1024 * 1024  # a 50-megapixel phone photo takes 10-25 MB
-#: Most pixels decoded at full size: the memory bound of a decoded image (4000x4000; 16 MB grey, 48 MB colour).
-MAX_PIXELS = 16_000_000
-#: Most pixels a baseline JPEG may declare. JPEG decodes at 1/2, 1/4 or 1/8 of its size (``Image.draft``), so a
-#: 50- or 64-megapixel phone photo (8160x6120, 9248x6936) is decoded at about 3 megapixels (8160x6120 at 2040x1530), within the bound above.
-MAX_JPEG_PIXELS = 72_000_000
-#: Lossless images (PNG, BMP, GIF, WebP) cannot be decoded at a reduced size: they may declare more than
-#: ``MAX_PIXELS`` when their full-size pixels, as Pillow stores them, take at most this many bytes. Measured
-#: (``benchmarks/large_png.py``): the 16-megapixel RGBA PNG allowed before costs the most (about 130 MB of peak
-#: memory: Pillow reduces RGBA through a premultiplied full-size copy); a 25-megapixel RGB or a 64-megapixel grey
-#: PNG costs less.
-MAX_DECODED_BYTES = 100_000_000
-MAX_LOSSLESS_PIXELS = 64_000_000  # a 8000x8000 grey scan; also under Pillow's own bomb warning (89 megapixels)
-#: Bytes per pixel a lossless image costs at full size, by mode: Pillow keeps RGB in 32 bits, and a palette
-#: image is turned into grey before it is reduced. Other modes (transparency, 16-bit) are held to ``MAX_PIXELS``.
-_FULL_SIZE_BYTES = {"1": 1, "L": 1, "P": 2, "RGB": 4}
-WORKING_SIDE = 1024  # load_image shrinks larger images to this long side: the result is 28x28 anyway
-#: Modes whose pixels ``Image.reduce`` may average as they are (not palette indices, not 16-bit special modes).
-_REDUCIBLE_MODES = ("1", "L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "I", "F")
-ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
+__all__ = ["ALLOWED_FORMATS", "BOX", "CENTRE", "FIELD", "MAX_BYTES", "MAX_DECODED_BYTES", "MAX_JPEG_PIXELS",
+           "MAX_LOSSLESS_PIXELS", "MAX_PIXELS", "MIN_CONTRAST", "NOISE_FLOOR", "STRONG_INK", "WORKING_SIDE",
+           "BlankImageError", "ImageInputError", "load_image", "luma", "outer_ring", "pixel_array", "plain_resize",
+           "to_mnist"]
+
 FIELD = 28
 BOX = 20
 CENTRE = 14.0  # MNIST's centre-of-mass position, in pixel indices (row and column)
@@ -46,119 +42,7 @@ NOISE_FLOOR = 0.1  # ink below this share of the strongest ink is paper texture 
 STRONG_INK = 0.4  # ink above this share of the strongest ink sets the digit's bounding box
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-_NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, BMP, GIF, WebP)"
 _NO_INK = "The image has no ink: draw a digit or upload a photo of one"
-_LIMITS = (f"e.g. 4000x4000; PNGs up to {MAX_DECODED_BYTES / 4e6:.0f} megapixels in colour without transparency "
-           f"and {MAX_LOSSLESS_PIXELS / 1e6:.0f} in grey; JPEG photos from a phone up to "
-           f"{MAX_JPEG_PIXELS / 1e6:.0f} megapixels, as the camera saves them")
-
-
-
-
-def load_image(data: bytes) -> Image.Image:
-    """Decode an uploaded file into an image that ``to_mnist`` accepts.
-
-    Large images are decoded at a reduced size: a JPEG through ``Image.draft`` (libjpeg's scaled decoding, at
-    1/2, 1/4 or 1/8 of its size, in grey), other formats by ``Image.reduce`` right after decoding, before any
-    full-size copy. So a phone photo of up to ``MAX_JPEG_PIXELS`` pixels (a 50-megapixel 8160x6120 JPEG) costs
-    no more memory than a 16-megapixel image did.
-
-    Parameters
-    ----------
-    data : bytes
-        The file's content. PNG, JPEG, BMP, GIF (first frame) and WebP are accepted, up to ``MAX_BYTES``
-        bytes. Baseline JPEGs may declare up to ``MAX_JPEG_PIXELS`` pixels; grey, palette and RGB images in
-        lossless formats as many as take ``MAX_DECODED_BYTES`` at full size (64 megapixels grey, 25 in colour);
-        other images (and progressive JPEGs, which libjpeg decodes through a full-size buffer) up to
-        ``MAX_PIXELS``. The pixel count is checked from the header before anything is decoded, and again at the
-        size that will be decoded.
-
-    Returns
-    -------
-    PIL.Image.Image
-        Mode ``"RGBA"`` when the file has transparency, ``"L"`` (grey) otherwise, turned
-        upright per its EXIF orientation and shrunk to at most ``WORKING_SIDE`` pixels
-        on its long side.
-
-    Raises
-    ------
-    ImageInputError
-        The file is empty, too big (bytes or pixels: decompression bombs are refused from their header),
-        not one of the formats above, or damaged; the message says which and what to do.
-    """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ImageInputError(f"Expected the file's bytes, got {type(data).__name__}")
-    if len(data) == 0:
-        raise ImageInputError("The file is empty: choose an image file (PNG, JPEG, BMP, GIF, WebP)")
-    if len(data) > MAX_BYTES:
-        raise ImageInputError(
-            f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB: "
-            "shrink the image or crop it around the digit"
-        )
-    image = _open(data if isinstance(data, bytes) else bytes(data))
-    _check_pixel_count(image)
-    if image.format == "JPEG":
-        _draft(image)
-    _check_decoded_size(image)
-    _decode(image)
-    image = _reduced(image)
-    image = _normalise_mode(_upright(image))
-    image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
-    return image
-
-
-def _is_baseline_jpeg(image: Image.Image) -> bool:
-    """Whether ``image`` is a JPEG that libjpeg can decode at a reduced scale without a full-size buffer."""
-    return image.format == "JPEG" and not image.info.get("progressive") and not image.info.get("progression")
-
-
-def _most_pixels(image: Image.Image) -> int:
-    """The most pixels ``image`` may declare: by its format, and for lossless formats by its decoded bytes."""
-    if _is_baseline_jpeg(image):
-        return MAX_JPEG_PIXELS
-    per_pixel = _FULL_SIZE_BYTES.get(image.mode)
-    if image.format == "JPEG" or per_pixel is None or "transparency" in image.info:
-        return MAX_PIXELS
-    return max(MAX_PIXELS, min(MAX_LOSSLESS_PIXELS, MAX_DECODED_BYTES // per_pixel))
-
-
-def _draft(image: Image.Image) -> None:
-    """Ask libjpeg for the smallest scale (1/2, 1/4, 1/8) whose long side still reaches ``WORKING_SIDE``, in grey.
-
-    The requested size keeps the aspect ratio, so that a long side above ``WORKING_SIDE`` is all that is
-    asked; colour is decoded straight to grey (luma), which ``to_mnist`` reads anyway.
-    """
-    width, height = image.size
-    ratio = WORKING_SIDE / max(width, height)
-    if ratio >= 1:
-        return
-    wanted = (max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio)))
-    image.draft("L" if image.mode == "RGB" else None, wanted)
-
-
-def _reduced(image: Image.Image) -> Image.Image:
-    """Shrink a decoded image by a whole factor with ``Image.reduce`` so its long side stays at least ``WORKING_SIDE``.
-
-    Done before the EXIF rotation and the mode conversion, so that neither copies the full-size pixels.
-    Palette and 16-bit images are converted first: averaging palette indices would mix unrelated colours.
-    """
-    factor = max(image.size) // WORKING_SIDE
-    if factor < 2:
-        return image
-    if image.mode not in _REDUCIBLE_MODES:
-        image = _normalise_mode(image)
-    info = image.info
-    reduced = image.reduce(factor)
-    reduced.info.update(info)  # keep the EXIF orientation and the transparency key
-    return reduced
-
-
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation of a photo; damaged EXIF data is ignored rather than refused."""
-    try:
-        return ImageOps.exif_transpose(image)
-    except (SyntaxError, ValueError, TypeError, KeyError, OSError, struct.error):
-        return image
 
 
 def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
@@ -191,6 +75,24 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
         No ink was found.
     ImageInputError
         The shape or dtype is not one of the above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> drawing = np.zeros((100, 60), dtype=np.uint8)
+    >>> drawing[10:90, 25:35] = 255  # a "1": a white bar 80 px tall on black
+    >>> digit = to_mnist(drawing)
+    >>> digit.shape, digit.dtype, float(digit.max())
+    ((28, 28), dtype('float32'), 1.0)
+    >>> rows = np.flatnonzero(digit.max(axis=1) > 0.5)  # the rows with ink: 20, in the middle of the field
+    >>> len(rows), int(rows[0]), int(rows[-1])
+    (20, 5, 24)
+    >>> np.array_equal(to_mnist(255 - drawing), digit)  # black on white reads the same
+    True
+    >>> to_mnist(np.zeros((28, 28)))
+    Traceback (most recent call last):
+    ...
+    mnist_lab.errors.BlankImageError: The image has no ink: draw a digit or upload a photo of one
     """
     ink = _crop_to_ink(_normalised_ink(image))
     return _place_by_centre_of_mass(_fit_into_box(ink))
@@ -218,112 +120,60 @@ def plain_resize(image: Image.Image | np.ndarray) -> np.ndarray:
         No ink was found.
     ImageInputError
         The shape or dtype is not accepted.
+
+    Examples
+    --------
+    A small digit in the corner of a big picture stays small and in the corner, where ``to_mnist`` centres it:
+
+    >>> import numpy as np
+    >>> picture = np.zeros((280, 280), dtype=np.uint8)
+    >>> picture[20:60, 20:30] = 255
+    >>> np.flatnonzero(plain_resize(picture).max(axis=1) > 0.5)  # the rows with ink
+    array([2, 3, 4, 5])
+    >>> len(np.flatnonzero(to_mnist(picture).max(axis=1) > 0.5))
+    20
     """
     resized = _resize(_normalised_ink(image), (FIELD, FIELD))
     return np.clip(resized, 0.0, 1.0)
 
 
-def _open(data: bytes) -> Image.Image:
-    """Read the header of an image file, refusing formats outside ``ALLOWED_FORMATS``."""
-    try:
-        return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-    except Image.DecompressionBombError as error:
-        # Pillow refuses before telling the dimensions; its own limit is far above ours.
-        raise ImageInputError(
-            f"The image has more than {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels; "
-            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels ({_LIMITS}): shrink it or crop it around the digit"
-        ) from error
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageInputError(_NOT_AN_IMAGE) from error
-
-
-def _check_pixel_count(image: Image.Image) -> None:
-    """Refuse, from the header, images with more pixels than their format may declare."""
-    width, height = image.size
-    most = _most_pixels(image)
-    if width * height <= most:
-        return
-    if image.format == "JPEG" and width * height <= MAX_JPEG_PIXELS:
-        raise ImageInputError(
-            f"The image is {width}x{height} pixels, a progressive JPEG; the limit for those is "
-            f"{MAX_PIXELS / 1e6:.0f} megapixels because they are decoded at full size: save it as a standard "
-            "(baseline) JPEG, as a phone's camera does, shrink it or crop it around the digit"
-        )
-    kind = "" if image.format == "JPEG" else f" for a {_kind(image)} {image.format}"
-    raise ImageInputError(
-        f"The image is {width}x{height} pixels; the limit{kind} is {most / 1e6:.0f} megapixels "
-        f"({_LIMITS}): shrink it or crop it around the digit"
-    )
-
-
-def _kind(image: Image.Image) -> str:
-    """'grey', 'colour', 'palette' or 'transparent', as the limits tell them apart."""
-    if "transparency" in image.info or image.mode in ("RGBA", "LA", "PA"):
-        return "transparent"
-    return {"1": "grey", "L": "grey", "P": "palette", "RGB": "colour"}.get(image.mode, image.mode)
-
-
-def _check_decoded_size(image: Image.Image) -> None:
-    """Refuse an image that would still be decoded above its limit (a JPEG whose scale could not shrink it)."""
-    width, height = image.size
-    if width * height > (MAX_PIXELS if image.format == "JPEG" else _most_pixels(image)):
-        raise ImageInputError(
-            f"The image would be decoded at {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels "
-            f"({_LIMITS}): a picture this long and narrow cannot be shrunk while decoding, so crop it around the digit"
-        )
-
-
-def _decode(image: Image.Image) -> None:
-    """Decode the pixels (the first frame of an animation), turning failures into ImageInputError."""
-    try:
-        image.load()
-    except Image.DecompressionBombError as error:
-        raise ImageInputError(
-            f"The image grows too large while decoding; the limit is {MAX_PIXELS / 1e6:.0f} megapixels"
-        ) from error
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as error:
-        raise ImageInputError(f"The {image.format} file is damaged or incomplete: save or export it again") from error
-
-
-def _normalise_mode(image: Image.Image) -> Image.Image:
-    """Return the image as "RGBA" when it has transparency, as 8-bit grey "L" otherwise."""
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        return Image.fromarray(_scaled_to_uint8(np.asarray(image)))
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-        return image if image.mode == "RGBA" else image.convert("RGBA")
-    return image if image.mode == "L" else image.convert("L")
-
-
-def _scaled_to_uint8(values: np.ndarray) -> np.ndarray:
-    """Scale 16-bit, 32-bit or float grey values to 0-255 (Pillow's own conversion clips instead)."""
-    is_float = values.dtype.kind == "f"
-    values = values.astype(np.float64)
-    peak = values.max(initial=0.0)
-    if peak <= 1.0 and is_float:
-        scale = 255.0
-    elif peak <= 255.0:
-        scale = 1.0
-    else:
-        scale = 255.0 / 65535.0
-    return np.clip(values * scale + 0.5, 0, 255).astype(np.uint8)
-
-
-def _normalised_ink(image: Image.Image | np.ndarray) -> np.ndarray:
-    """Return the ink map stretched so its strongest ink is 1, raising BlankImageError if there is none."""
-    ink = _ink(pixel_array(image))
-    peak = float(ink.max())
-    if peak < MIN_CONTRAST:
-        raise BlankImageError(_NO_INK)
-    ink *= 1.0 / peak
-    return ink
-
-
 def pixel_array(image: Image.Image | np.ndarray) -> np.ndarray:
-    """Return the pixels as an (H, W, C) array, C in 1, 3, 4: uint8, or float32 in [0, 1]."""
+    """Return the pixels as an (H, W, C) array, C in 1, 3, 4: uint8, or float32 in [0, 1].
+
+    Parameters
+    ----------
+    image : PIL.Image.Image or numpy.ndarray
+        A PIL image (made grey, or RGBA when it has transparency), or an array of shape (H, W), (H, W, 1),
+        (H, W, 3) or (H, W, 4), uint8 or float (values in 0-1 or 0-255, told apart by the maximum).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 pixels as they are, float pixels scaled to float32 in [0, 1].
+
+    Raises
+    ------
+    ImageInputError
+        The shape or dtype is not one of the above, or float values lie outside 0-255.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> pixels = pixel_array(Image.new("RGB", (4, 2), "white"))
+    >>> pixels.shape, pixels.dtype
+    ((2, 4, 1), dtype('uint8'))
+    >>> float(pixel_array(np.full((2, 2), 255.0)).max())  # 0-255 floats are scaled to 0-1
+    1.0
+    >>> pixel_array(np.zeros((2, 2, 2)))
+    Traceback (most recent call last):
+    ...
+    mnist_lab.errors.ImageInputError: An image array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got (2, 2, 2)
+    """
     if isinstance(image, Image.Image):
         if image.mode == "F":
             return pixel_array(np.asarray(image))
-        image = np.asarray(_normalise_mode(image))
+        image = np.asarray(normalise_mode(image))
     if not isinstance(image, np.ndarray):
         raise ImageInputError(f"Expected a PIL image or a numpy array, got {type(image).__name__}")
     shape = image.shape
@@ -349,6 +199,16 @@ def _unit_floats(values: np.ndarray) -> np.ndarray:
     return values * (1.0 / 255.0) if high > 1.0 else values
 
 
+def _normalised_ink(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Return the ink map stretched so its strongest ink is 1, raising BlankImageError if there is none."""
+    ink = _ink(pixel_array(image))
+    peak = float(ink.max())
+    if peak < MIN_CONTRAST:
+        raise BlankImageError(_NO_INK)
+    ink *= 1.0 / peak
+    return ink
+
+
 def _ink(pixels: np.ndarray) -> np.ndarray:
     """Return float32 (H, W) ink in [0, 1], bright where the digit is, 0 on the background."""
     scale = 1.0 / 255.0 if pixels.dtype == np.uint8 else 1.0
@@ -372,12 +232,51 @@ def _ink(pixels: np.ndarray) -> np.ndarray:
 
 
 def luma(rgb: np.ndarray, scale: float) -> np.ndarray:
-    """Return the luma (ITU-R 601, as Pillow's "L") of RGB pixels as float32."""
+    """Return the luma (ITU-R 601, as Pillow's "L") of RGB pixels as float32.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        Pixels of shape (..., 3).
+    scale : float
+        What one unit of ``rgb`` is worth: ``1 / 255`` turns uint8 pixels into luma in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 of ``rgb``'s shape without its last axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> red_and_white = np.array([[[255, 0, 0], [255, 255, 255]]], dtype=np.uint8)
+    >>> luma(red_and_white, 1 / 255).round(3)
+    array([[0.299, 1.   ]], dtype=float32)
+    """
     return rgb.astype(np.float32) @ (_LUMA * np.float32(scale))
 
 
 def outer_ring(values: np.ndarray) -> np.ndarray:
-    """Return the pixels of the outer ring (2% of the short side, at least 1 px) as a flat array."""
+    """Return the pixels of the outer ring (2% of the short side, at least 1 px) as a flat array.
+
+    The ring tells the background of a picture: a digit rarely touches its border.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        An array of shape (H, W) or (H, W, C).
+
+    Returns
+    -------
+    numpy.ndarray
+        The top rows, the bottom rows, then the left and right columns between them, flattened.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> outer_ring(np.arange(16).reshape(4, 4))
+    array([ 0,  1,  2,  3, 12, 13, 14, 15,  4,  8,  7, 11])
+    """
     width = max(1, min(values.shape[:2]) // 50)
     return np.concatenate(
         [

@@ -19,6 +19,7 @@ sizes and modification times, so a folder whose files change (a new import under
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from mnist_lab.data.datasets import BUNDLED, MNIST, MNIST_NAME, Dataset, shared_
 from mnist_lab.data.folders import read_idx_folder
 from mnist_lab.errors import DatasetError
 from mnist_lab.paths import default_home
+
+logger = logging.getLogger(__name__)
 
 DATASETS_ENV = "MNIST_LAB_DATASETS"
 
@@ -56,7 +59,10 @@ def _registered(home: Path | None, database: str | None = None) -> dict[str, Pat
         return found
     try:
         imported = sorted((child for child in root.iterdir() if child.is_dir()), key=lambda child: child.name)
-    except OSError:  # no home yet, or unreadable: no imports to list
+    except FileNotFoundError:  # no home yet: no imports to list
+        imported = []
+    except OSError as error:
+        logger.warning("The datasets folder %s cannot be listed (%s): its imports are not offered", root, error)
         imported = []
     for folder in imported:
         if not folder.name.startswith(".") and folder.name != MNIST_NAME:  # dot folders are imports under way
@@ -120,7 +126,11 @@ def get_dataset(name: str, home: Path | None = None, *, database: str | None = N
     if name == MNIST_NAME:
         return shared_mnist()
     folder = local_folder(name, home, database=database)
-    return cache.get(name, _fingerprint(folder), lambda: read_idx_folder(folder, name=name, where=name))
+    try:
+        return cache.get(name, _fingerprint(folder), lambda: read_idx_folder(folder, name=name, where=name))
+    except DatasetError as error:
+        logger.warning("The dataset %r in %s cannot be used: %s", name, folder, error)
+        raise
 
 
 def local_folder(name: str, home: Path | None = None, *, database: str | None = None) -> Path:

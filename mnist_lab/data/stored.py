@@ -271,6 +271,7 @@ def _staging(folder: Path) -> Path:
         folder.parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=".fetch-", dir=folder.parent))  # dot folders are not offered by name
     except OSError as error:
+        logger.error("The datasets folder %s cannot be written: %s", folder.parent, error)
         raise DatasetError(f"datasets cannot be written to this server's cache ({error.strerror or error}); tell "
                            "whoever runs the lab") from error
 

@@ -7,6 +7,7 @@ Test figures come from each run's stored evaluation (``Run.metrics["test"]``, wr
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
@@ -14,6 +15,8 @@ import pandas as pd
 from mnist_lab.errors import MnistLabError
 from mnist_lab.runs.store import FINISHED, RUNNING, Run
 from mnist_lab.text import markdown_text
+
+logger = logging.getLogger(__name__)
 
 RUN_COLUMNS = ("student", "run", "architecture", "dataset", "training images", "epochs", "test accuracy", "status",
                "created")
@@ -187,6 +190,7 @@ def evaluate_missing(
         try:
             evaluate(run)
         except MnistLabError as error:
+            logger.warning("run %s was left unevaluated in the class's evaluation: %s", run.id, error)
             failed.append((run, str(error)))
     return failed
 

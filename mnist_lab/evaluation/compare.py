@@ -12,8 +12,7 @@ import pandas as pd
 from mnist_lab.errors import DatasetError
 from mnist_lab.evaluation.evaluate import Evaluation
 from mnist_lab.evaluation.explain import RANKING_ERRORS
-from mnist_lab.models.architectures import network_settings
-from mnist_lab.models.optim import training_settings
+from mnist_lab.models.used_settings import network_settings, training_settings
 from mnist_lab.runs import store as run_store
 from mnist_lab.training.curves import runs_history_frame
 

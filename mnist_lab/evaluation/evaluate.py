@@ -8,6 +8,7 @@ the report. Evaluating the same model again reads all of it back without loading
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -25,6 +26,8 @@ from mnist_lab.models import config
 from mnist_lab.predictions import inference
 from mnist_lab.runs import store as run_store
 from mnist_lab.training.split import split_data
+
+logger = logging.getLogger(__name__)
 
 #: Training images scored for the train-versus-test gap (all of them when the run trained on fewer).
 TRAIN_SAMPLE = 2000
@@ -227,7 +230,9 @@ def _train_accuracy(
     """Accuracy on (a sample of) the images the model trained on and their number; scores stored like the test ones."""
     try:
         split = split_data(dataset, config.from_dict(config.TrainConfig, run.train_config))
-    except (config.ConfigError, TypeError):
+    except (config.ConfigError, TypeError) as error:
+        logger.warning("run %s: its training settings cannot be read back (%s); no training accuracy is shown",
+                       run.id, error)
         return None, 0
     chosen = np.random.default_rng(0).permutation(len(split.y_train))[:TRAIN_SAMPLE]
     chosen.sort()

@@ -1,11 +1,16 @@
-"""Network architectures the student can pick, each built from a ModelConfig into an uncompiled Keras model."""
+"""Network architectures the student can pick, each with its reason, and building, sizing and describing the chosen one.
+
+The layers of each network are in :mod:`mnist_lab.models.networks`; :func:`build_model` refuses a network too big
+for a shared server before it builds it (:func:`check_size`).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from mnist_lab.errors import ConfigError
-from mnist_lab.models import keras_session, measured
+from mnist_lab.models import keras_session, measured, networks
+from mnist_lab.models.networks import INPUT_SHAPE
 from mnist_lab.models.registry import Choice, registry
 from mnist_lab.text import plural
 
@@ -14,167 +19,10 @@ if TYPE_CHECKING:
 
     from mnist_lab.models.config import ModelConfig
 
-INPUT_SHAPE = (28, 28, 1)
-OUTPUT_LAYER = "digit_probabilities"
 #: The largest network ``custom`` or ``mlp`` may build: far above the presets (at most 0.5M), far below what runs
 #: a shared 2-core, few-GB server out of memory (a 445M-weight network took 6 GB just to build).
 MAX_PARAMS = 20_000_000
 SUMMARY_TITLES = {"output_shape": "output shape", "params": "parameters"}  # column titles for readers
-AUGMENT_SHIFT = 0.1
-AUGMENT_ROTATION = 0.03
-AUGMENT_ZOOM = 0.1
-# Keras' default 0.99 leaves the moving statistics far behind the weights in a 1-2 epoch run.
-BN_MOMENTUM = 0.9
-
-
-def _inputs(config: ModelConfig):
-    """Return the Input tensor and the tensor after optional rescaling and augmentation."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=INPUT_SHAPE, name="image")
-    x = inputs
-    if config.scale_inputs:
-        x = layers.Rescaling(1.0 / 255, name="scale_0_1")(x)
-    if config.augment:
-        x = layers.RandomTranslation(AUGMENT_SHIFT, AUGMENT_SHIFT, fill_mode="constant", name="random_shift")(x)
-        x = layers.RandomRotation(AUGMENT_ROTATION, fill_mode="constant", name="random_rotation")(x)
-        x = layers.RandomZoom(AUGMENT_ZOOM, fill_mode="constant", name="random_zoom")(x)
-    return inputs, x
-
-
-def _finish(inputs, x, name: str, num_classes: int):
-    """Add the softmax output (one unit per class) and wrap the graph in a Model."""
-    import keras
-    from keras import layers
-
-    outputs = layers.Dense(num_classes, activation="softmax", name=OUTPUT_LAYER)(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
-def _conv_bn_relu(x, filters: int, kernel_size: int = 3, strides: int = 1, padding: str = "same"):
-    """Return ``x`` after a bias-free convolution, batch normalisation and ReLU."""
-    from keras import layers
-
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-    return layers.ReLU()(x)
-
-
-def _dense_bn_relu(x, units: int):
-    """Return ``x`` after a bias-free Dense layer, batch normalisation and ReLU."""
-    from keras import layers
-
-    x = layers.Dense(units, use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-    return layers.ReLU()(x)
-
-
-def _build_perceptron(config: ModelConfig):
-    """Flatten the image and map its 784 pixels straight to 10 softmax outputs."""
-    from keras import layers
-
-    inputs, x = _inputs(config)
-    x = layers.Flatten()(x)
-    return _finish(inputs, x, "perceptron", config.num_classes)
-
-
-def _build_mlp(config: ModelConfig):
-    """Flatten, then one Dense layer per entry of ``hidden_layers``, with optional dropout."""
-    from keras import layers
-
-    inputs, x = _inputs(config)
-    x = layers.Flatten()(x)
-    for units in config.hidden_layers:
-        x = layers.Dense(units, activation=config.activation)(x)
-        if config.dropout > 0:
-            x = layers.Dropout(config.dropout)(x)
-    return _finish(inputs, x, "mlp", config.num_classes)
-
-
-def _build_keras_classic(config: ModelConfig):
-    """The Keras 'simple MNIST convnet' example."""
-    from keras import layers
-
-    inputs, x = _inputs(config)
-    x = layers.Conv2D(32, kernel_size=(3, 3), activation="relu")(x)
-    x = layers.MaxPooling2D(pool_size=(2, 2))(x)
-    x = layers.Conv2D(64, kernel_size=(3, 3), activation="relu")(x)
-    x = layers.MaxPooling2D(pool_size=(2, 2))(x)
-    x = layers.Flatten()(x)
-    x = layers.Dropout(0.5)(x)
-    return _finish(inputs, x, "keras_classic", config.num_classes)
-
-
-def _build_lenet5(config: ModelConfig):
-    """LeNet-5 (LeCun et al., 1998) with tanh and average pooling, padded for 28x28 input."""
-    from keras import layers
-
-    inputs, x = _inputs(config)
-    x = layers.Conv2D(6, 5, padding="same", activation="tanh", name="c1")(x)
-    x = layers.AveragePooling2D(2, name="s2")(x)
-    x = layers.Conv2D(16, 5, activation="tanh", name="c3")(x)
-    x = layers.AveragePooling2D(2, name="s4")(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(120, activation="tanh", name="c5")(x)
-    x = layers.Dense(84, activation="tanh", name="f6")(x)
-    return _finish(inputs, x, "lenet5", config.num_classes)
-
-
-def _build_fast(config: ModelConfig):
-    """A strided 5x5 stem, early pooling, one more conv and a dense layer, all batch-normalised."""
-    from keras import layers
-
-    inputs, x = _inputs(config)
-    x = _conv_bn_relu(x, 32, kernel_size=5, strides=2)
-    x = layers.MaxPooling2D(2)(x)
-    x = _conv_bn_relu(x, 64)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Flatten()(x)
-    x = _dense_bn_relu(x, 256)
-    return _finish(inputs, x, "fast", config.num_classes)
-
-
-def _build_deep(config: ModelConfig):
-    """Two blocks of two 3x3 convolutions with batch norm and dropout, then a batch-normalised dense layer."""
-    from keras import layers
-
-    inputs, x = _inputs(config)
-    for filters in (32, 64):
-        x = _conv_bn_relu(x, filters, padding="valid")
-        x = _conv_bn_relu(x, filters, padding="valid")
-        x = layers.MaxPooling2D(2)(x)
-        x = layers.Dropout(0.25)(x)
-    x = layers.Flatten()(x)
-    x = _dense_bn_relu(x, 256)
-    x = layers.Dropout(0.5)(x)
-    return _finish(inputs, x, "deep", config.num_classes)
-
-
-def _build_custom(config: ModelConfig):
-    """Conv blocks (filters doubling) and an optional dense layer, all taken from the ModelConfig fields."""
-    from keras import layers
-
-    inputs, x = _inputs(config)
-    for block in range(config.conv_blocks):
-        x = layers.Conv2D(
-            config.filters * 2**block, config.kernel_size, padding="same", use_bias=not config.batch_norm
-        )(x)
-        if config.batch_norm:
-            x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-        x = layers.Activation(config.activation)(x)
-        if config.pooling == "max":
-            x = layers.MaxPooling2D(2)(x)
-        elif config.pooling == "avg":
-            x = layers.AveragePooling2D(2)(x)
-        if config.dropout > 0:
-            x = layers.Dropout(config.dropout)(x)
-    x = layers.Flatten()(x)
-    if config.dense_units > 0:
-        x = layers.Dense(config.dense_units, activation=config.activation)(x)
-        if config.dropout > 0:
-            x = layers.Dropout(config.dropout)(x)
-    return _finish(inputs, x, "custom", config.num_classes)
 
 
 def _reaches(name: str, goal: float) -> str:
@@ -207,7 +55,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "so digits that overlap in pixel space (4/9, 3/5/8) stay confused. It also needs scaled inputs; on raw "
             "0-255 pixels the optimizer takes huge steps."
         ),
-        build=_build_perceptron,
+        build=networks.build_perceptron,
     ),
     Choice(
         key="mlp",
@@ -226,7 +74,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             f"dropout; with their presets it reached {_ACCURACY['mlp']}, the Keras example convnet "
             f"{_ACCURACY['keras-classic']}."
         ),
-        build=_build_mlp,
+        build=networks.build_mlp,
         settings=("hidden_layers", "activation", "dropout"),
     ),
     Choice(
@@ -245,7 +93,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             f"{_reaches('fast', 0.99)}. For the last tenths of a percent 'deep' with augmentation reached "
             f"{_ACCURACY['deep']}."
         ),
-        build=_build_keras_classic,
+        build=networks.build_keras_classic,
     ),
     Choice(
         key="lenet5",
@@ -264,7 +112,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             f"{measured.percent(measured.accuracy('lenet5', measured.epochs('fast')))}, where 'fast' ends its "
             f"{measured.epochs_phrase('fast')} at {_ACCURACY['fast']}."
         ),
-        build=_build_lenet5,
+        build=networks.build_lenet5,
     ),
     Choice(
         key="fast",
@@ -284,7 +132,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "You want the highest accuracy and time does not matter: it has no dropout or augmentation against "
             f"overfitting, and 'deep' with its preset reached {_ACCURACY['deep']}."
         ),
-        build=_build_fast,
+        build=networks.build_fast,
     ),
     Choice(
         key="deep",
@@ -304,7 +152,7 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "stride of 2 and pools early, so each of its epochs costs far more, and its preset runs "
             f"{plural(measured.epochs('deep'), 'epoch')}."
         ),
-        build=_build_deep,
+        build=networks.build_deep,
     ),
     Choice(
         key="custom",
@@ -320,30 +168,11 @@ ARCHITECTURES: dict[str, Choice] = registry(
             "You have not yet trained the presets: without a reference it is hard to tell whether a setting helps. "
             "Many blocks without pooling, or many filters, make the model slow and large on a CPU."
         ),
-        build=_build_custom,
+        build=networks.build_custom,
         settings=("conv_blocks", "filters", "kernel_size", "batch_norm", "activation", "pooling", "dropout",
                   "dense_units"),
     ),
 )
-#: The fields of ModelConfig that every architecture reads (the input's scaling and augmentation, the output's width).
-COMMON_SETTINGS = ("architecture", "scale_inputs", "augment", "num_classes")
-
-
-def network_settings(model_config: dict[str, Any]) -> dict[str, Any]:
-    """The settings of a stored model config that its architecture really uses, in the config's order.
-
-    A preset's fixed network (such as 'fast', with its own Dense 256 and 5x5 first convolution) ignores the
-    custom network's fields (dropout, dense units, kernel size); a card or a comparison that listed them would
-    describe a network that was never built.
-
-    Examples
-    --------
-    >>> network_settings({"architecture": "fast", "dropout": 0.25, "dense_units": 128, "scale_inputs": True})
-    {'architecture': 'fast', 'scale_inputs': True}
-    """
-    chosen = ARCHITECTURES.get(model_config.get("architecture"))
-    used = set(COMMON_SETTINGS) | set(chosen.settings if chosen else model_config)
-    return {key: value for key, value in model_config.items() if key in used}
 
 
 def build_model(model_config: ModelConfig) -> keras.Model:

@@ -1,104 +1,22 @@
-"""Losses, optimizers and learning-rate schedules the student can pick, and how to compile a model with them."""
+"""A text catalogue: the losses, optimizers and learning-rate schedules the student can pick, each with its reason.
+
+Beside the three registries are the builders their entries name and the lookups that compile a model with the chosen
+entries (:func:`compile_model`). The custom Keras classes the builders use live in
+:mod:`mnist_lab.models.custom_objects`; which settings of a config its choices read, in
+:mod:`mnist_lab.models.used_settings`.
+"""
 
 from __future__ import annotations
 
-import functools
-import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mnist_lab.models import measured
+from mnist_lab.models import custom_objects, measured
 from mnist_lab.models.registry import Choice, registry
 
 if TYPE_CHECKING:
     import keras
 
     from mnist_lab.models.config import TrainConfig
-
-ONE_CYCLE_WARMUP_FRACTION = 0.25
-ONE_CYCLE_START_DIVISOR = 25.0
-ONE_CYCLE_END_DIVISOR = 1000.0
-
-
-@functools.cache
-def _keras_objects() -> dict[str, Any]:
-    """Define and register the custom Keras loss and schedule classes (imports keras on first call)."""
-    import keras
-
-    def one_hot(y_true, y_pred):
-        """Return the integer labels ``y_true`` as one-hot rows shaped like ``y_pred``."""
-        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
-        return keras.ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype)
-
-    @keras.saving.register_keras_serializable(package="mnist_lab")
-    class LabelSmoothingCrossentropy(keras.losses.Loss):
-        """Categorical cross-entropy against one-hot targets softened by ``label_smoothing``."""
-
-        def __init__(self, label_smoothing=0.1, name="label_smoothing_crossentropy", **kwargs):
-            super().__init__(name=name, **kwargs)
-            self.label_smoothing = float(label_smoothing)
-
-        def call(self, y_true, y_pred):
-            return keras.losses.categorical_crossentropy(
-                one_hot(y_true, y_pred), y_pred, label_smoothing=self.label_smoothing
-            )
-
-        def get_config(self):
-            return {**super().get_config(), "label_smoothing": self.label_smoothing}
-
-    @keras.saving.register_keras_serializable(package="mnist_lab")
-    class OneHotMeanSquaredError(keras.losses.Loss):
-        """Mean squared error between the softmax output and the one-hot target."""
-
-        def __init__(self, name="mse", **kwargs):
-            super().__init__(name=name, **kwargs)
-
-        def call(self, y_true, y_pred):
-            return keras.losses.mean_squared_error(one_hot(y_true, y_pred), y_pred)
-
-    @keras.saving.register_keras_serializable(package="mnist_lab")
-    class OneHotCategoricalHinge(keras.losses.Loss):
-        """Categorical hinge loss: the true class must beat the best other class by a margin of 1."""
-
-        def __init__(self, name="categorical_hinge", **kwargs):
-            super().__init__(name=name, **kwargs)
-
-        def call(self, y_true, y_pred):
-            return keras.losses.categorical_hinge(one_hot(y_true, y_pred), y_pred)
-
-    @keras.saving.register_keras_serializable(package="mnist_lab")
-    class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
-        """One-cycle policy: linear warm-up to the peak rate, then cosine annealing to almost zero."""
-
-        def __init__(self, peak_learning_rate, total_steps, warmup_fraction=ONE_CYCLE_WARMUP_FRACTION):
-            self.peak_learning_rate = float(peak_learning_rate)
-            self.total_steps = int(total_steps)
-            self.warmup_fraction = float(warmup_fraction)
-
-        def __call__(self, step):
-            ops = keras.ops
-            step = ops.cast(step, "float32")
-            peak = self.peak_learning_rate
-            start, end = peak / ONE_CYCLE_START_DIVISOR, peak / ONE_CYCLE_END_DIVISOR
-            warmup = max(1.0, round(self.total_steps * self.warmup_fraction))
-            anneal = max(1.0, self.total_steps - warmup)
-            rising = start + (peak - start) * step / warmup
-            progress = ops.clip((step - warmup) / anneal, 0.0, 1.0)
-            falling = end + (peak - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
-            return ops.where(step < warmup, rising, falling)
-
-        def get_config(self):
-            return {
-                "peak_learning_rate": self.peak_learning_rate,
-                "total_steps": self.total_steps,
-                "warmup_fraction": self.warmup_fraction,
-            }
-
-    return {
-        "LabelSmoothingCrossentropy": LabelSmoothingCrossentropy,
-        "OneHotMeanSquaredError": OneHotMeanSquaredError,
-        "OneHotCategoricalHinge": OneHotCategoricalHinge,
-        "OneCycle": OneCycle,
-    }
 
 
 def _sparse_crossentropy(config: TrainConfig):
@@ -110,17 +28,17 @@ def _sparse_crossentropy(config: TrainConfig):
 
 def _label_smoothing_crossentropy(config: TrainConfig):
     """Return cross-entropy on one-hot targets smoothed by ``config.label_smoothing``."""
-    return _keras_objects()["LabelSmoothingCrossentropy"](label_smoothing=config.label_smoothing)
+    return custom_objects.keras_objects()["LabelSmoothingCrossentropy"](label_smoothing=config.label_smoothing)
 
 
 def _one_hot_mse(config: TrainConfig):
     """Return mean squared error between softmax and one-hot targets."""
-    return _keras_objects()["OneHotMeanSquaredError"]()
+    return custom_objects.keras_objects()["OneHotMeanSquaredError"]()
 
 
 def _one_hot_hinge(config: TrainConfig):
     """Return the categorical hinge loss on one-hot targets."""
-    return _keras_objects()["OneHotCategoricalHinge"]()
+    return custom_objects.keras_objects()["OneHotCategoricalHinge"]()
 
 
 def _one_epoch(optimizer: str, learning_rate: float, loss: str = "sparse_categorical_crossentropy") -> str:
@@ -377,7 +295,7 @@ def _cosine(learning_rate: float, total_steps: int):
 
 def _one_cycle(learning_rate: float, total_steps: int):
     """Return the one-cycle schedule peaking at ``learning_rate``."""
-    return _keras_objects()["OneCycle"](learning_rate, max(1, total_steps))
+    return custom_objects.keras_objects()["OneCycle"](learning_rate, max(1, total_steps))
 
 
 SCHEDULES: dict[str, Choice] = registry(
@@ -492,19 +410,3 @@ def compile_model(model: keras.Model, train_config: TrainConfig, steps_per_epoch
 
 
 __all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "compile_model", "make_loss", "make_optimizer"]
-
-
-def training_settings(train_config: dict[str, Any]) -> dict[str, Any]:
-    """The settings of a stored training config that its training really uses (label smoothing only with the loss
-    that smooths), in the config's order.
-
-    Examples
-    --------
-    >>> training_settings({"loss": "sparse_categorical_crossentropy", "label_smoothing": 0.1, "epochs": 2})
-    {'loss': 'sparse_categorical_crossentropy', 'epochs': 2}
-    """
-    registries = ((LOSSES, "loss"), (OPTIMIZERS, "optimizer"), (SCHEDULES, "schedule"))
-    optional = {field for choices, _ in registries for choice in choices.values() for field in choice.settings}
-    chosen = [choices.get(train_config.get(key)) for choices, key in registries]
-    used = {field for choice in chosen if choice is not None for field in choice.settings}
-    return {key: value for key, value in train_config.items() if key not in optional or key in used}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 import zipfile
@@ -12,6 +13,8 @@ import numpy as np
 from mnist_lab.errors import ModelUnavailableError
 from mnist_lab.models import keras_session
 from mnist_lab.runs import store as run_store
+
+logger = logging.getLogger(__name__)
 
 TEST_SCORES = "test_scores"
 
@@ -115,6 +118,7 @@ def load_model_file(path: Path, label: str):
         with keras_session.building():
             return keras.saving.load_model(path, compile=False, safe_mode=True)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
+        logger.warning("The model file %s of run %r cannot be loaded: %s", path, label, error)
         raise ModelUnavailableError(f"the model file of run {label!r} is damaged and cannot be loaded ({error})") from error
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -12,7 +13,10 @@ from PIL import Image
 from mnist_lab.data import explore
 from mnist_lab.data.locate import Location, locate_digit
 from mnist_lab.data.preprocess import load_image, to_mnist
+from mnist_lab.errors import ImageInputError
 from mnist_lab.predictions.inference import RunModel
+
+logger = logging.getLogger(__name__)
 
 ORDERS = ("least sure first", "most sure first", "test-set order")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -252,13 +256,22 @@ def read_own_digit(model: RunModel, image: Image.Image | np.ndarray | bytes, *,
         The file or array cannot be read as an image; the message says why.
     """
     if isinstance(image, (bytes, bytearray, memoryview)):
-        original = load_image(image)
+        original = _uploaded_image(image)
         location = locate_digit(original, crop=crop)
         seen = to_mnist(location.ink)
     else:
         original, location = None, locate_digit(image, search=False)
         seen = to_mnist(image)
     return OwnDigit(seen=seen, probabilities=model.predict_digit(seen), original=original, location=location)
+
+
+def _uploaded_image(data: bytes | bytearray | memoryview) -> Image.Image:
+    """The uploaded file decoded, a refusal logged (its size only: the picture is the student's)."""
+    try:
+        return load_image(data)
+    except ImageInputError as error:
+        logger.info("an uploaded picture of %d bytes was refused: %s", len(data), error)
+        raise
 
 
 @dataclass(frozen=True)
@@ -330,5 +343,6 @@ def _attempt(model: RunModel, code: str, array: np.ndarray) -> ShapeAttempt:
         outputs = model.model(array)
     except Exception as error:  # the demonstration shows whatever the model raises, whichever class it is
         message = _ANSI.sub("", str(error)).split(_ARGUMENTS_DUMP)[0].strip()
+        logger.debug("the wrong-shape demonstration's %r raised %s, as it shows", code, type(error).__name__)
         return ShapeAttempt(code, array.shape, type(error).__name__, message, None)
     return ShapeAttempt(code, array.shape, None, None, np.asarray(outputs)[0])

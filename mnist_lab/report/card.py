@@ -15,8 +15,7 @@ from typing import Any
 
 from mnist_lab.data.provenance import FileChecksum, combined_command, file_checksums
 from mnist_lab.environment import describe
-from mnist_lab.models.architectures import network_settings
-from mnist_lab.models.optim import training_settings
+from mnist_lab.models.used_settings import network_settings, training_settings
 from mnist_lab.runs.store import Run
 from mnist_lab.text import markdown_text
 
@@ -40,8 +39,8 @@ class ReproducibilityCard:
         Time spent in training batches, without evaluation and saving; None before the first epoch.
     seed : int or None
     model_config, train_config : dict
-        The settings the built network and its training use (:func:`mnist_lab.models.architectures.network_settings`,
-        :func:`mnist_lab.models.optim.training_settings`): a fixed network's card lists none of the custom
+        The settings the built network and its training use (:func:`mnist_lab.models.used_settings.network_settings`,
+        :func:`mnist_lab.models.used_settings.training_settings`): a fixed network's card lists none of the custom
         network's fields, which it ignores.
     dataset : str
         The dataset's name.

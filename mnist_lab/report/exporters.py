@@ -15,6 +15,7 @@ import functools
 import html
 import io
 import itertools
+import logging
 import re
 import zipfile
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Im
 from mnist_lab.report.handin import APP_HEADING, HandIn
 from mnist_lab.report.questions import PARTS
 from mnist_lab.text import markdown_text
+
+logger = logging.getLogger(__name__)
 
 # Raw HTML stays off: answers quote run names, which are user text. Images stay off too: one with an
 # address would make the document fetch a file; the report's own pictures are evidence, embedded.
@@ -254,6 +257,8 @@ def _chart_image(item: Chart) -> tuple[str, str]:
     import vl_convert
 
     svg, error = _render(item, vl_convert.vegalite_to_svg)
+    if not svg:
+        logger.warning("a chart of an HTML hand-in could not be drawn: %s", error)
     return (_data_uri(svg.encode("utf-8"), "image/svg+xml") if svg else ""), error
 
 
@@ -344,6 +349,7 @@ def _evidence_markdown(item: Evidence, embed: Callable[[bytes], str]) -> str:
     if isinstance(item, Chart):
         png, error = chart_png(item)
         if not png:
+            logger.warning("a chart of a Markdown hand-in could not be drawn: %s", error)
             return f"{caption}*This chart could not be drawn: {markdown_text(error)}*"
         summary = f"\n\n{markdown_text(item.summary)}" if item.summary else ""
         return f"{caption}![{markdown_text(chart_alternative(item))}]({embed(png)}){summary}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import logging
 from collections.abc import Callable
 
 import nbformat
@@ -31,6 +32,8 @@ from mnist_lab.report.questions import PARTS
 from mnist_lab.runs import store as run_store
 from mnist_lab.text import markdown_text
 from mnist_lab.training import experiments
+
+logger = logging.getLogger(__name__)
 
 #: The key of MNIST Lab's entries in the notebook's metadata (the receipt) and in an answer cell's (its question).
 METADATA_KEY = "mnist_lab"
@@ -273,6 +276,7 @@ def _chart(item: Chart) -> dict[str, str]:
     try:
         png = vl_convert.vegalite_to_png(item.chart.to_json())
     except (ValueError, RuntimeError) as error:
+        logger.warning("a chart of a notebook could not be drawn: %s", error)
         return {"text/plain": f"(the chart could not be drawn: {error})"}
     return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"(chart: {item.caption})"}
 

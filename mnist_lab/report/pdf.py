@@ -3,7 +3,8 @@
 Text is set in the DejaVu fonts of ``fonts/``; a character none has (CJK) prints as an empty box, never an error.
 Markdown goes through markdown-it-py with raw HTML and images off (a student's answer through ``student_markdown``,
 as in every export); links print as their text. Nothing runs between pages, nothing is hyphenated: pypdf reads each
-answer's words back in order, as a teacher's check compares them. The receipt is in the document information.
+answer's words back in order, as a teacher's check compares them. The receipt is in the document information
+(:mod:`mnist_lab.report.pdf_receipt`).
 
 For a screen reader: the document's language and title (shown as the window's title), an outline of the parts and
 questions, and a structure tree that is the document in reading order (:mod:`mnist_lab.report.pdf_tags`): the
@@ -22,29 +23,24 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pypdf
 from fpdf import FontFace, TextStyle, ViewerPreferences
 from fpdf.enums import PageMode, TableCellFillMode, XPos, YPos
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from PIL import Image
 
-from mnist_lab.errors import WorkbookError
 from mnist_lab.report.evidence import Answer, Chart, Code, Evidence, Figures, Images, Table
 from mnist_lab.report.exporters import cell_text, chart_alternative, chart_png, nest_headings, student_markdown
 from mnist_lab.report.handin import APP_HEADING, HandIn
+from mnist_lab.report.pdf_receipt import with_receipt
 from mnist_lab.report.pdf_tags import TaggedPDF
 from mnist_lab.report.questions import PARTS
 
 logger = logging.getLogger(__name__)
 
-#: The document-information key that carries the receipt's JSON document.
-RECEIPT_KEY = "/MNISTLabReceipt"
 #: Where the embedded fonts live, next to this module (shipped as package data).
 FONT_FOLDER = Path(__file__).with_name("fonts")
 #: What the title page says under the receipt's code.
@@ -67,8 +63,6 @@ _BODY_PT, _SMALL_PT, _CODE_PT, _MIN_TABLE_PT = 10.0, 8.5, 8.0, 4.5
 _PICTURE_MM, _TILE_GAP = 0.2, 8
 # Charts are rendered at 2 pixels per CSS pixel of 1/96 inch; no chart is taller than 110 mm.
 _CHART_MM, _CHART_MAX_MM = 25.4 / 96 / 2, 110.0
-# What pypdf raises on a file that is not a PDF or is damaged (beyond its own errors, those of a broken structure).
-_DAMAGED = (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
 _TAG_STYLES = {"code": FontFace(family=_MONO), "li": TextStyle(l_margin=5, t_margin=1), "ol": TextStyle(t_margin=1),
                "ul": TextStyle(t_margin=1), "pre": TextStyle(font_family=_MONO, font_size_pt=_CODE_PT, t_margin=2),
                "blockquote": TextStyle(color="#444444", t_margin=1, b_margin=1)}
@@ -96,11 +90,12 @@ def to_pdf(handin: HandIn) -> bytes:
         with the student's answer, the evidence and the revealed explanations; an outline of parts and questions;
         a structure tree of its headings, paragraphs, lists, tables and figures (with their text alternatives) in
         reading order; metadata: title (displayed as the
-        window's title), the student as author, the run as subject, language en, the receipt (:data:`RECEIPT_KEY`).
+        window's title), the student as author, the run as subject, language en, the receipt
+        (:data:`mnist_lab.report.pdf_receipt.RECEIPT_KEY`).
 
     See Also
     --------
-    pdf_receipt, pdf_text : read a PDF made here back.
+    mnist_lab.report.pdf_receipt.pdf_receipt, mnist_lab.report.pdf_receipt.pdf_text : read a PDF made here back.
     """
     pdf = _document(handin)
     _title_page(pdf, handin)
@@ -112,67 +107,7 @@ def to_pdf(handin: HandIn) -> bytes:
             _heading(pdf, PARTS[part], level=2, size=15, room=40, outline=0)
         _answer(pdf, handin, answer)
     data = bytes(pdf.output())
-    return _with_receipt(data, handin.receipt.document) if handin.receipt else data
-
-
-def pdf_receipt(data: bytes) -> str | None:
-    """The receipt document a PDF carries (:data:`RECEIPT_KEY` of its document information).
-
-    Parameters
-    ----------
-    data : bytes
-        A PDF, as :func:`to_pdf` writes it.
-
-    Returns
-    -------
-    str or None
-        The JSON document exactly as written; None when the PDF carries none.
-
-    Raises
-    ------
-    WorkbookError
-        ``data`` is not a readable PDF.
-    """
-    value = _read(data, lambda reader: (reader.metadata or {}).get(RECEIPT_KEY))
-    return None if value is None else str(value)
-
-
-def pdf_text(data: bytes) -> str:
-    """All the text of a PDF, as pypdf extracts it.
-
-    Parameters
-    ----------
-    data : bytes
-
-    Returns
-    -------
-    str
-        The text of each page, pages joined with a newline.
-
-    Raises
-    ------
-    WorkbookError
-        ``data`` is not a readable PDF.
-    """
-    return _read(data, lambda reader: "\n".join(page.extract_text() for page in reader.pages))
-
-
-def _read(data: bytes, read: Callable[[pypdf.PdfReader], Any]) -> Any:
-    """``read`` applied to ``data`` opened by pypdf; WorkbookError when it is not a PDF or too damaged."""
-    try:
-        return read(pypdf.PdfReader(io.BytesIO(data)))
-    except _DAMAGED as error:
-        logger.info("a file that should be a PDF could not be read: %s", error)
-        raise WorkbookError(f"this file is not a readable PDF: {error}") from error
-
-
-def _with_receipt(data: bytes, document: str) -> bytes:
-    """The PDF ``data`` with ``document`` added to its document information (fpdf2 writes only standard keys)."""
-    writer = pypdf.PdfWriter(clone_from=io.BytesIO(data))
-    writer.add_metadata({RECEIPT_KEY: document})
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+    return with_receipt(data, handin.receipt.document) if handin.receipt else data
 
 
 def _document(handin: HandIn) -> TaggedPDF:

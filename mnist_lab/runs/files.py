@@ -103,7 +103,8 @@ class RunFiles:
         for attempt in range(2):
             try:
                 return np.load(path, allow_pickle=False)
-            except (OSError, ValueError):
+            except (OSError, ValueError) as error:
+                logger.debug("run %s: %s not loaded (%s)", run_id, path.name, error)
                 if attempt or not self.files_in_database:
                     return None
                 with self._connect(write=False) as db:

@@ -13,6 +13,7 @@ import numpy as np
 
 from mnist_lab.access.users import PERSONAL
 from mnist_lab.errors import RunNameError
+from mnist_lab.text import markdown_text
 
 NAME_MAX = 80
 
@@ -27,6 +28,8 @@ RUNNING, FINISHED, STOPPED, DIVERGED, INTERRUPTED, FAILED = (
 STATUSES = (RUNNING, FINISHED, STOPPED, DIVERGED, INTERRUPTED, FAILED)
 
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+#: What a page suggests when the chosen run's model cannot be used.
+PICK_ANOTHER = "Pick another run in the sidebar or train a new one."
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,30 @@ class Run:
             return f"run {self.name!r} has no saved model yet: it is in its first epoch, wait until that epoch ends"
         why = f": {self.message.rstrip('.')}" if self.message else ""
         return f"run {self.name!r} has no saved model, no epoch of it was kept ({self.status}{why})"
+
+
+def not_ready(run: Run, *, when_done: str) -> str | None:
+    """Why ``run`` cannot be evaluated or reported on yet, as Markdown; None when it can.
+
+    A run still training is left alone until it has finished or been stopped, even when it has saved a model;
+    otherwise its :attr:`Run.problem` says why its model cannot be used.
+
+    Parameters
+    ----------
+    run : Run
+    when_done : str
+        What the page does with the run once it has finished, as the start of a sentence ("evaluate it").
+
+    Returns
+    -------
+    str or None
+        One or two sentences, the run's name escaped for Markdown.
+    """
+    if run.status == RUNNING:
+        return f"**{markdown_text(run.name)}** is still training: {when_done} once it has finished or been stopped."
+    if run.problem is not None:
+        return f"{markdown_text(run.problem[0].upper() + run.problem[1:])}. {PICK_ANOTHER}"
+    return None
 
 
 def distinct_labels(runs: Sequence[Run], *, with_status: bool = False) -> dict[str, str]:

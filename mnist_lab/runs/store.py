@@ -1,13 +1,13 @@
 """The run store: runs in a database (SQLite in the home by default, or PostgreSQL) and a folder of files per run.
 
 The database is chosen by a URL (:mod:`mnist_lab.runs.database`); its schema is brought up to date on opening
-(:mod:`mnist_lab.runs.upgrade`); a run's model and arrays live in its folder, and on a database server also in
-the database (:mod:`mnist_lab.runs.files`).
+(:mod:`mnist_lab.runs.upgrade`) and reached through :mod:`mnist_lab.runs.connection`; a run's model and arrays
+live in its folder, and on a database server also in the database (:mod:`mnist_lab.runs.files`); the teacher's
+settings for the class are :mod:`mnist_lab.runs.class_settings`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
@@ -15,7 +15,6 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, RowMapping
 
-from mnist_lab.access.limits import ClassLimits
 from mnist_lab.access.users import PERSONAL, User
 from mnist_lab.errors import (
     AccessError,
@@ -37,6 +35,8 @@ from mnist_lab.paths import HOME_ENV as HOME_ENV  # re-exported: callers name it
 from mnist_lab.paths import default_home
 from mnist_lab.runs import database as database_mod
 from mnist_lab.runs import liveness, upgrade
+from mnist_lab.runs.class_settings import ClassSettings
+from mnist_lab.runs.connection import StoreConnection
 from mnist_lab.runs.database import DATABASE_ENV as DATABASE_ENV
 from mnist_lab.runs.files import MODEL_FILE, RunFiles
 from mnist_lab.runs.liveness import NOT_STARTED_MESSAGE as NOT_STARTED_MESSAGE
@@ -47,6 +47,7 @@ from mnist_lab.runs.records import (
     FINISHED,
     INTERRUPTED,
     NAME_MAX,
+    PICK_ANOTHER,
     RUN_ID,
     RUNNING,
     STATUSES,
@@ -57,20 +58,21 @@ from mnist_lab.runs.records import (
     download_filename,
     json_safe,
     name_note,
+    not_ready,
     to_run,
 )
-from mnist_lab.runs.schema import class_settings, epochs, insert_or, runs, starts
+from mnist_lab.runs.schema import epochs, insert_or, runs, starts
 
 logger = logging.getLogger(__name__)
 
 # The names callers have always imported from here.
 __all__ = ["DATABASE_ENV", "DIVERGED", "FAILED", "FINISHED", "HOME_ENV", "INTERRUPTED", "MODEL_FILE", "NAME_MAX",
-           "NOT_STARTED_MESSAGE", "RUNNING", "STATUSES", "STOPPED", "WAITING", "AccessError", "DatabaseSettingError",
+           "NOT_STARTED_MESSAGE", "PICK_ANOTHER", "RUNNING", "STATUSES", "STOPPED", "WAITING", "AccessError", "DatabaseSettingError",
            "DatabaseUnreachableError", "Run", "RunNameError", "RunNotFoundError", "RunStore", "StoreError", "clean_name", "default_home",
-           "distinct_labels", "download_filename", "name_note"]
+           "distinct_labels", "download_filename", "name_note", "not_ready"]
 
 
-class RunStore(RunFiles):
+class RunStore(StoreConnection, RunFiles, ClassSettings):
     """Runs kept in a database and in ``home/runs/<id>/``, as one user may see and change them.
 
     Opening a store brings its database to the current schema. Every operation acts for the store's ``user``: a
@@ -99,6 +101,14 @@ class RunStore(RunFiles):
     DatabaseUnreachableError
         The database server cannot be reached right now. Any operation of an open store raises it too while its
         server is away, and works again once it is back.
+
+    Examples
+    --------
+    A store in a fresh home keeps its runs in SQLite there:
+
+    >>> import tempfile
+    >>> RunStore(tempfile.mkdtemp())
+    <RunStore sqlite:///.../runs.sqlite for personal>
     """
 
     def __init__(self, home: str | Path | None = None, *, user: User = PERSONAL, database: str | None = None,
@@ -132,91 +142,6 @@ class RunStore(RunFiles):
 
     def __repr__(self) -> str:
         return f"<RunStore {self.setting.shown} for {self.user.id}>"
-
-    @property
-    def database_url(self) -> str:
-        """The database's URL, password included, for the data layer's ``database=`` arguments; never shown."""
-        return self.setting.url.render_as_string(hide_password=False)
-
-    def _where(self) -> str:
-        return str(self.home) if self.database is not None else self.setting.shown
-
-    @property
-    def where(self) -> str:
-        """Where the runs live, in words: the SQLite file, or the server's database without the password."""
-        return str(self.database) if self.database is not None else self.setting.shown
-
-    def schema_revision(self) -> str:
-        """The database's schema revision in a sentence."""
-        return upgrade.describe(self._engine)
-
-    @contextlib.contextmanager
-    def _connect(self, *, write: bool = True) -> Iterator[Connection]:
-        """Yield a connection in one transaction; database errors become StoreError (DatabaseUnreachableError when
-        the server cannot be reached)."""
-        with (self._errors_told("the run store in {where} cannot be read or written"),
-              database_mod.begin(self._engine, write=write) as db):
-            yield db
-
-    @contextlib.contextmanager
-    def _errors_told(self, what: str) -> Iterator[None]:
-        """Turn the block's database errors into :class:`DatabaseUnreachableError` when the server cannot be
-        reached, else into :class:`StoreError` saying ``what`` failed (``{where}``: where the runs live)."""
-        try:
-            yield
-        except exc.SQLAlchemyError as error:
-            if database_mod.unreachable(error, self.setting):
-                raise database_mod.unreachable_error(error, self.setting) from error
-            raise StoreError(f"{what.format(where=self._where())}: {database_mod.scrub(error, self.setting)}"
-                             ) from error
-
-    def ping(self) -> None:
-        """Reach the database once (a page's first question on every rerun: is it there?).
-
-        Raises
-        ------
-        DatabaseUnreachableError
-            The server cannot be reached right now; at most :data:`mnist_lab.runs.database.CONNECT_TIMEOUT_S`
-            seconds pass before this is known.
-        StoreError
-            The database cannot be read.
-        """
-        with self._connect(write=False) as db:
-            db.execute(sa.text("SELECT 1"))
-
-    def announce(self) -> None:
-        """Let every process using the database see that this one lives and owns its running runs (PostgreSQL:
-        an advisory lock, taken again when the server restarted since)."""
-        with self._errors_told("cannot tell the run store in {where} that this process trains"):
-            liveness.announce(self._engine)
-
-    @contextlib.contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
-        """One transaction on the store's database, for the store's companions (:mod:`mnist_lab.workbook`).
-
-        Parameters
-        ----------
-        write : bool
-            Whether the transaction writes: on SQLite it then takes the write lock when it begins, so a
-            read-then-write never fails half-way; False lets readers run side by side.
-
-        Yields
-        ------
-        sqlalchemy.engine.Connection
-            Run Core statements on it (:mod:`mnist_lab.runs.schema`); errors become :class:`StoreError`.
-        """
-        with self._connect(write=write) as db:
-            yield db
-
-    @contextlib.contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
-        """Hold the lock ``name`` across every process using this database (the trainer's admission).
-
-        The block may use the store meanwhile. PostgreSQL: an advisory lock; SQLite: a lock file in the home.
-        """
-        with (self._errors_told(f"cannot take the {name} lock of the run store in {{where}}"),
-              database_mod.held(self._engine, name, lock_file=self.home / f".{name}.lock")):
-            yield
 
     def check_access(self, db: Connection, run_id: str, *, change: bool = False) -> None:
         """Raise :class:`RunNotFoundError` unless the user may read the run (``change``: may change it).
@@ -271,6 +196,16 @@ class RunStore(RunFiles):
         ``experiment`` names the one-click experiment the run belongs to (the Report page's), if any;
         ``dataset`` and ``dataset_sha256`` name the data it trains on and the SHA-256 of its files;
         ``environment`` records the software and machine that train it.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = RunStore(tempfile.mkdtemp())
+        >>> run_id = store.create_run("first try", {"hidden_units": 128}, {"epochs": 2}, {"epochs": "a quick look"})
+        >>> run_id  # when it was created (UTC), then six random hex digits
+        '20...-...-...'
+        >>> store.get(run_id).status
+        'running'
         """
         self.announce()
         created = time.time()
@@ -290,7 +225,17 @@ class RunStore(RunFiles):
         return run_id
 
     def record_epoch(self, run_id: str, epoch: int, row: dict[str, Any], *, model_saved: bool) -> None:
-        """Store one epoch's metrics of the user's own run and, when its model was saved, count it as recoverable."""
+        """Store one epoch's metrics of the user's own run and, when its model was saved, count it as recoverable.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = RunStore(tempfile.mkdtemp())
+        >>> run_id = store.create_run("first try", {}, {"epochs": 2}, {})
+        >>> store.record_epoch(run_id, 1, {"loss": 0.31, "accuracy": 0.91}, model_saved=False)
+        >>> store.get(run_id).history
+        [{'loss': 0.31, 'accuracy': 0.91}]
+        """
         with self._connect() as db:
             self._row(db, run_id, change=True)
             insert_or(db, epochs, {"run_id": run_id, "epoch": epoch, "row": json.dumps(json_safe(row))},
@@ -299,7 +244,18 @@ class RunStore(RunFiles):
                 db.execute(runs.update().where(runs.c.id == run_id).values(saved_epochs=epoch))
 
     def finish(self, run_id: str, status: str, *, message: str = "", metrics: dict[str, Any] | None = None) -> None:
-        """Set the final status of the user's own run, with a message and final metrics."""
+        """Set the final status of the user's own run, with a message and final metrics.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = RunStore(tempfile.mkdtemp())
+        >>> run_id = store.create_run("first try", {}, {"epochs": 2}, {})
+        >>> store.finish(run_id, FINISHED, metrics={"test_accuracy": 0.97})
+        >>> run = store.get(run_id)
+        >>> run.status, run.metrics
+        ('finished', {'test_accuracy': 0.97})
+        """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         with self._connect() as db:
@@ -333,7 +289,20 @@ class RunStore(RunFiles):
         shutil.rmtree(self._folder(run_id), ignore_errors=True)
 
     def get(self, run_id: str) -> Run:
-        """Return one run the user may read, with its per-epoch history."""
+        """Return one run the user may read, with its per-epoch history.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = RunStore(tempfile.mkdtemp())
+        >>> run = store.get(store.create_run("first try", {}, {"epochs": 2}, {}))
+        >>> run.name, run.status, run.history
+        ('first try', 'running', [])
+        >>> store.get("20240101-000000-abcdef")
+        Traceback (most recent call last):
+        ...
+        mnist_lab.errors.RunNotFoundError: ...
+        """
         with self._connect(write=False) as db:
             row = self._row(db, run_id)
             history = db.execute(sa.select(epochs.c.row).where(epochs.c.run_id == run_id)
@@ -352,6 +321,18 @@ class RunStore(RunFiles):
         ------
         AccessError
             ``everyone`` for a user who is not a teacher.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = RunStore(tempfile.mkdtemp())
+        >>> run_id = store.create_run("first try", {}, {"epochs": 2}, {})
+        >>> [run.name for run in store.list_runs()]
+        ['first try']
+        >>> store.list_runs(everyone=True)
+        Traceback (most recent call last):
+        ...
+        mnist_lab.errors.AccessError: only a teacher sees the runs of the whole class
         """
         if everyone and not self.user.teacher:
             raise AccessError("only a teacher sees the runs of the whole class")
@@ -370,27 +351,6 @@ class RunStore(RunFiles):
         with self._connect(write=False) as db:
             return db.execute(sa.select(sa.func.count()).select_from(starts).where(
                 starts.c.student == self.user.id, starts.c.started >= since)).scalar_one()
-
-    def class_limits(self) -> ClassLimits:
-        """The limits the teacher set for the class (none set: no limits)."""
-        with self._connect(write=False) as db:
-            value = db.execute(sa.select(class_settings.c.value).where(class_settings.c.key == "limits")
-                               ).scalar_one_or_none()
-        return ClassLimits() if value is None else ClassLimits.from_dict(json.loads(value))
-
-    def set_class_limits(self, limits: ClassLimits) -> None:
-        """Set the class's limits.
-
-        Raises
-        ------
-        AccessError
-            The user is not a teacher.
-        """
-        if not self.user.teacher:
-            raise AccessError("only a teacher sets the limits of the class")
-        with self._connect() as db:
-            insert_or(db, class_settings, {"key": "limits", "value": json.dumps(limits.to_dict())}, keys=("key",),
-                      update=("value",))
 
     def recover_interrupted(self) -> list[str]:
         """Mark runs left ``running`` by a process that no longer exists as ``interrupted``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import logging
 import re
 import unicodedata
 import zipfile
@@ -23,6 +24,8 @@ from mnist_lab.runs import schema
 from mnist_lab.runs.store import FINISHED, Run, RunStore
 from mnist_lab.workbook.answers import names_of_students
 from mnist_lab.workbook.handin import build_handin
+
+logger = logging.getLogger(__name__)
 
 HANDIN_COLUMNS = ("student", "run", "answered", "revealed before answering", "revealed after answering",
                   "last edit", "receipt")
@@ -107,6 +110,7 @@ def handins_zip(run_ids: Sequence[str], export: Callable[[str], tuple[str, bytes
             try:
                 name, content = export(run_id)
             except MnistLabError as error:
+                logger.warning("the hand-in of run %s was left out of the class's hand-ins: %s", run_id, error)
                 failed.append((run_id, str(error)))
                 continue
             archive.writestr(name, content)

@@ -7,6 +7,7 @@ saving: it only points at a figure worth a second look.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from mnist_lab.errors import ConfigError
 from mnist_lab.models import config
 from mnist_lab.report.evidence import RunEvidence
 from mnist_lab.training.split import split_sizes
+
+logger = logging.getLogger(__name__)
 
 #: A fraction a student may write as a percentage or a decimal (accuracies, recalls, AUC).
 SHARE = "share"
@@ -180,7 +183,9 @@ def _setting_figures(evidence: RunEvidence, dataset: Dataset) -> list[Figure]:
             figures.append(Figure(label, train[key], kind))
     try:
         trained, validated = split_sizes(len(dataset.y_train), config.from_dict(config.TrainConfig, train))
-    except (ConfigError, TypeError):
+    except (ConfigError, TypeError) as error:
+        logger.warning("run %s: its training settings cannot be read back (%s); the hand-in's figures leave out "
+                       "its numbers of training and validation images", run.id, error)
         return figures
     return [*figures, Figure("number of training images", trained, COUNT),
             Figure("number of validation images", validated, COUNT)]

@@ -189,11 +189,15 @@ def check(store: RunStore, shown: Shown) -> Verdict:
     fields, signature = carried
     key = server_key(store)
     if fields.get("server") != fingerprint(key):
+        logger.info("a hand-in signed by another server (key %.16s) was checked by %s", fields.get("server"),
+                    store.user.id)
         return Verdict(FOREIGN, f"This hand-in was signed by another MNIST Lab server (key {fields.get('server')!s:.16}"
                                 f", this server's is {fingerprint(key)}): it cannot be checked here.", fields=fields)
     issued = _issued(store, fields, signature)
     differences = _differences(fields, signature, key, issued, shown)
     if differences:
+        logger.info("a hand-in of run %.40r failed its check by %s: %s differ", fields.get("run"), store.user.id,
+                    ", ".join(differences))
         return Verdict(ALTERED, f"Altered: {', '.join(differences)} differ{'s' * (len(differences) == 1)} from what "
                                 "this server issued.", tuple(differences), fields)
     return Verdict(GENUINE, f"Genuine: receipt {short_code(signature)}, issued {fields['issued']} for "

@@ -13,15 +13,18 @@ import binascii
 import html
 import io
 import json
+import logging
 import re
 import zipfile
 
 from mnist_lab.errors import WorkbookError
 from mnist_lab.report.exporters import ANSWER_MARKER, EMPTY, RECEIPT_MARKER, html_words
 from mnist_lab.report.notebook import METADATA_KEY
-from mnist_lab.report.pdf import pdf_receipt, pdf_text
+from mnist_lab.report.pdf_receipt import pdf_receipt, pdf_text
 from mnist_lab.runs.store import RunStore
 from mnist_lab.workbook.receipts import Shown, Verdict, answer_words, check, words_of
+
+logger = logging.getLogger(__name__)
 
 #: The largest hand-in file read, and the largest Markdown file read out of a zip.
 FILE_MAX = 60 * 2**20
@@ -58,7 +61,12 @@ def verify_handin(store: RunStore, data: bytes, filename: str = "") -> Verdict:
     WorkbookError
         The file is too large, or is none of the hand-in kinds, or is damaged.
     """
-    return check(store, read_handin(data, filename))
+    try:
+        shown = read_handin(data, filename)
+    except WorkbookError as error:
+        logger.info("a file of %d bytes checked as a hand-in by %s was refused: %s", len(data), store.user.id, error)
+        raise
+    return check(store, shown)
 
 
 def read_handin(data: bytes, filename: str = "") -> Shown:
@@ -112,7 +120,8 @@ def _markdown(text: str) -> Shown:
     if found:
         try:
             document = base64.b64decode(found.group(1), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, UnicodeDecodeError) as error:
+            logger.debug("a Markdown hand-in's receipt is not base64 of UTF-8 text (%s): it is read as unsigned", error)
             document = None
     answers = {match.group(1): [] if match.group(2) else answer_words(match.group(3))
                for match in _MD_ANSWER.finditer(text)}
