@@ -409,7 +409,7 @@ def test_the_worker_side_never_imports_the_server_side_and_the_message_format_im
     assert not crossings, "\n".join(crossings)
 
 
-def test_the_side_check_sees_an_import_inside_a_function(tmp_path):
+def test_the_side_check_sees_an_import_inside_a_function():
     tree = ast.parse("def f():\n    from mnist_lab.training.server import trainer\n")
     node = next(iter(_imports(tree, module_level=False)))
     assert _imported_names(f"{TRAINING}.worker.fit", node) == [f"{TRAINING}.server.trainer"]
