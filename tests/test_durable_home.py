@@ -69,6 +69,7 @@ def server_home(home, postgres_url, monkeypatch):
     return home
 
 
+@pytest.mark.slow
 def test_deleting_the_home_loses_nothing_a_class_made(server_home, postgres_url, mnist, tmp_path, monkeypatch):
     home, url = server_home, postgres_url
     store = RunStore(home, database=url)
