@@ -62,6 +62,7 @@ def test_training_subset_of_ten_images_is_the_smallest_allowed(home):
     assert all(button.key != "start_training" for button in at.button)  # nothing to start until it is fixed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, fragment",
     [
