@@ -37,6 +37,7 @@ def test_bad_value_gives_a_message_not_a_crash(home):
     assert "whole numbers" in at.error[0].value
 
 
+@pytest.mark.cluster
 def test_start_training_and_find_the_run_in_the_picker(home):
     at = open_train_page()
     at.selectbox(key="train_architecture").set_value("perceptron").run()
@@ -58,6 +59,7 @@ def test_start_training_and_find_the_run_in_the_picker(home):
 
 
 
+@pytest.mark.cluster
 def test_reruns_during_training_do_not_change_its_curves(home):
     """Streamlit clears Keras' state after every rerun; the app must keep that from reaching the training."""
     from mnist_lab import training
@@ -126,6 +128,7 @@ def test_a_network_too_big_to_train_gets_a_message_and_no_run(home):
     assert RunStore().list_runs() == []
 
 
+@pytest.mark.cluster
 def test_in_a_shared_lab_only_the_students_own_browser_gets_the_stop_button_whatever_the_url(home, monkeypatch):
     from mnist_lab import access
     from mnist_lab.models import config
@@ -162,6 +165,7 @@ def test_in_a_shared_lab_only_the_students_own_browser_gets_the_stop_button_what
         job.join(timeout=120)
 
 
+@pytest.mark.cluster
 def test_after_a_reload_the_form_shows_the_running_trainings_settings_read_only_and_keeps_them(home):
     from mnist_lab.models import config
     from ui import resources
@@ -190,6 +194,7 @@ def test_after_a_reload_the_form_shows_the_running_trainings_settings_read_only_
     assert at.number_input(key="train_epochs").value == 150 and at.selectbox(key="train_optimizer").value == "sgd"
 
 
+@pytest.mark.cluster
 def test_a_training_that_ends_near_chance_is_told_what_went_wrong_and_keeps_its_batch_curve(home):
     from mnist_lab.models import config
     from ui import resources
@@ -208,6 +213,7 @@ def test_a_training_that_ends_near_chance_is_told_what_went_wrong_and_keeps_its_
     assert any("batch by batch" in spec for spec in specs) and any("accuracy per epoch" in spec for spec in specs)
 
 
+@pytest.mark.cluster
 def test_the_default_preset_collapsing_on_a_subset_is_named_with_its_cause(home):
     from mnist_lab.models import config, presets
     from ui import resources
@@ -249,6 +255,7 @@ def test_every_reason_is_shown_once(home):
         assert sum(choice.reason in text for text in texts) == 1, kind
 
 
+@pytest.mark.cluster
 def test_a_pasted_run_name_over_the_limit_is_cut_with_a_note_never_dropped(home):
     from mnist_lab.runs.store import NAME_MAX, RunStore
     from ui import resources
