@@ -1,9 +1,10 @@
 # make run: set up .venv and start the app.  make test: set up .venv with test tools, lint (ruff), run every test.
+# make test-fast: lint, then every test but the browser, cluster, login, notebook and slow ones (see the README).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-under-load lint browser bench measured-table python-check
+.PHONY: run test test-fast test-under-load lint browser bench measured-table python-check
 
 # On this machine only: the personal mode has no login, so anyone who reached it would act as its one user.
 # To open it to a network on purpose: make run ADDRESS=0.0.0.0 (with login or the shared mode configured).
@@ -13,6 +14,11 @@ run: $(VENV)/.runtime
 
 test: lint $(VENV)/.dev browser
 	$(BIN)/python -m pytest
+
+# The edit-test loop: the markers are registered, each with its meaning, in pyproject.toml.
+FAST_TESTS := not browser and not cluster and not login and not notebook and not slow
+test-fast: lint $(VENV)/.dev
+	$(BIN)/python -m pytest -m "$(FAST_TESTS)"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 the choice, only a Train-page start switches it (and says so), and the Report page names the run it describes."""
 
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.models import config
@@ -54,6 +55,7 @@ def test_only_comparison_runs_means_no_run_is_chosen(home):
     assert at.session_state["active_run"] is None
 
 
+@pytest.mark.cluster
 def test_a_reload_keeps_the_chosen_run_after_someone_trains_a_newer_one(trained_copy):
     from ui import resources
 
@@ -71,6 +73,7 @@ def test_a_reload_keeps_the_chosen_run_after_someone_trains_a_newer_one(trained_
     assert open_app(run_in_url="20990101-000000-000000").sidebar.selectbox(key=PICKER).value == job.run_id
 
 
+@pytest.mark.cluster
 def test_starting_a_training_switches_the_active_run_with_a_notice(trained_copy):
     from ui import resources
 
@@ -91,6 +94,7 @@ def test_starting_a_training_switches_the_active_run_with_a_notice(trained_copy)
     assert not at.sidebar.info
 
 
+@pytest.mark.cluster
 def test_the_report_names_its_run_and_a_comparison_does_not_change_it(trained_copy, monkeypatch):
     tiny = config.TrainConfig(epochs=1, train_limit=1000, batch_size=100, validation_fraction=0.2)
     monkeypatch.setattr(experiments, "SMALL_TRAIN", tiny)

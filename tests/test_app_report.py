@@ -137,6 +137,7 @@ def test_a_run_without_a_model_still_gets_every_question(home):
     assert all("has no saved model" in info.value for info in at.info[1:])
 
 
+@pytest.mark.cluster
 def test_one_click_comparisons_run_and_their_results_are_quoted(run_ids, monkeypatch):
     tiny = config.TrainConfig(epochs=1, train_limit=2000, batch_size=64, validation_fraction=0.2)
     monkeypatch.setattr(experiments, "SMALL_TRAIN", tiny)
@@ -170,6 +171,7 @@ def test_one_click_comparisons_run_and_their_results_are_quoted(run_ids, monkeyp
     assert f"scaled inputs reached {scaled.metrics['val_accuracy']:.1%} validation accuracy" in captions(at)
 
 
+@pytest.mark.cluster
 def test_the_session_that_started_a_comparison_can_stop_it(run_ids, monkeypatch):
     long = config.TrainConfig(epochs=200, train_limit=2000, batch_size=64, validation_fraction=0.2)
     monkeypatch.setattr(experiments, "SMALL_TRAIN", long)

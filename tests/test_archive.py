@@ -342,6 +342,7 @@ def test_a_dataset_goes_through_postgresql_both_ways_and_survives_a_wiped_home(c
     assert get_dataset("Three", back.home).sha256 == imported.sha256
 
 
+@pytest.mark.slow
 def test_the_command_line_exports_and_imports_a_home(trained_copy, tmp_path):
     from tests.test_cli import cli
 

@@ -340,6 +340,7 @@ def view(page, name):
     wait_idle(page, LOGIN_WAIT)
 
 
+@pytest.mark.login
 def test_a_sweep_the_workbook_with_answers_typed_and_the_teachers_class_page(chromium, class_lab, tmp_path):
     findings = Findings()
     context, alice = logged_in(chromium, class_lab, "alice", "Alice")

@@ -12,7 +12,7 @@ from tests.browser_helpers import open_page, start_training, wait_idle
 from tests.oidc import login_secrets, oidc_provider
 from tests.server import free_port, running_app
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.login]
 
 USERS = [
     {"sub": "alice", "email": "alice@school.org", "name": "Alice"},

@@ -22,7 +22,7 @@ from tests.oidc import login_secrets, oidc_provider
 from tests.server import free_port, start_app, stop_process, wait_healthy
 from tests.test_browser_login import WAIT, log_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.login]
 
 USERS = [
     {"sub": "alice", "email": "alice@school.org", "name": "Alice", "email_verified": True},

@@ -42,6 +42,7 @@ def test_unusable_limits_in_the_secrets_say_how_to_write_them(section, message):
         access.AccessSettings.read({"mnist_lab": {"mode": "shared", **section}}, {})
 
 
+@pytest.mark.cluster
 def test_the_trainer_holds_a_shared_lab_to_its_limits_and_gives_every_training_its_time_limit(home):
     store = run_store.RunStore(home)
     trainer = training.Trainer(store, limits=DEFAULTS)
@@ -82,6 +83,7 @@ def test_a_training_stops_at_its_time_limit_and_keeps_its_model(home):
     check_stopped_at_the_time_limit(store, job)
 
 
+@pytest.mark.cluster
 def test_on_a_worker_too_a_training_stops_at_its_time_limit(home):
     store = run_store.RunStore(home).as_user(STUDENT)
     trainer = training.Trainer(run_store.RunStore(home))

@@ -17,6 +17,7 @@ def cli(*args, home):
     )
 
 
+@pytest.mark.cluster
 def test_jsonl_output_one_object_per_epoch(tmp_path):
     result = cli("train", "--preset", "perceptron", "--epochs", "2", "--limit", "600", "--eval-test", "--jsonl", home=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -32,6 +33,7 @@ def test_jsonl_output_one_object_per_epoch(tmp_path):
     assert run.status == "finished" and run.saved_epochs == 2 and run.name == "perceptron"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, fragment",
     [
@@ -51,6 +53,7 @@ def test_bad_arguments_exit_with_a_message(tmp_path, args, fragment):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.cluster
 def test_a_png_folder_is_imported_listed_and_trained_on(tmp_path, mnist):
     from PIL import Image
 

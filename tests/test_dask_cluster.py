@@ -23,6 +23,8 @@ from tests.dask_cluster import dask_cluster
 from tests.server import ROOT
 from tests.waiting import wait_for
 
+pytestmark = pytest.mark.cluster
+
 PERCEPTRON = config.ModelConfig(architecture="perceptron")
 
 

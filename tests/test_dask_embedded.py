@@ -22,6 +22,8 @@ from tests.apptest_helpers import open_app_page
 from tests.browser_helpers import open_page, start_training, wait_idle
 from tests.server import ROOT, free_port, running_app
 
+pytestmark = pytest.mark.cluster
+
 
 def unreachable() -> str:
     return f"tcp://127.0.0.1:{free_port()}"  # nobody listens there

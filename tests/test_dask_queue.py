@@ -6,6 +6,8 @@ import itertools
 import math
 import time
 
+import pytest
+
 from mnist_lab import access
 from mnist_lab.runs import store as run_store
 from mnist_lab.training.server import cluster_plan
@@ -88,6 +90,7 @@ def set_up_training(at, name, epochs):
     at.text_input(key="train_run_name").set_value(name).run()
 
 
+@pytest.mark.cluster
 def test_three_sessions_on_one_slot_see_their_place_and_start_in_turn_without_a_click(home, monkeypatch):
     from ui import resources
 
@@ -132,6 +135,7 @@ def test_three_sessions_on_one_slot_see_their_place_and_start_in_turn_without_a_
         assert any(f"**{name}**: finished" in notice.value for notice in [*at.success, *at.error])
 
 
+@pytest.mark.cluster
 def test_one_student_pressing_start_in_many_tabs_at_once_gets_one_training(home, monkeypatch):
     import threading
 

@@ -78,6 +78,7 @@ def test_urls_as_providers_print_them_use_the_installed_driver(tmp_path):
     assert database.resolve(None, home=tmp_path).sqlite_file == tmp_path / "runs.sqlite"
 
 
+@pytest.mark.slow
 def test_a_new_postgres_database_is_migrated_by_the_command_line_once(postgres_url, tmp_path):
     first = cli("db", "upgrade", "--home", str(tmp_path), "--database", postgres_url)
     assert first.returncode == 0, first.stderr
@@ -193,6 +194,7 @@ def test_the_admission_lock_holds_other_processes_back_on_sqlite(tmp_path):
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
+@pytest.mark.slow
 def test_a_run_trained_on_postgres_predicts_after_the_home_is_deleted(postgres_url, tmp_path, mnist):
     from mnist_lab.predictions.inference import RunModel
 

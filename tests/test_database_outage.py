@@ -130,6 +130,7 @@ def small_training(store: RunStore, trainer: training.Trainer, on_epoch) -> trai
     return job
 
 
+@pytest.mark.cluster
 @pytest.mark.parametrize("back", ["during the training", "after it ended"])
 def test_a_training_keeps_its_epochs_and_model_while_the_database_is_away(server, url, home, monkeypatch, caplog,
                                                                           back):

@@ -254,6 +254,7 @@ def test_a_dataset_row_whose_name_leaves_the_folder_is_not_offered(home, postgre
     assert imported_datasets(home, database=postgres_url) == []
 
 
+@pytest.mark.slow
 def test_the_command_line_imports_into_the_database_and_lists_from_it(home, arrays, postgres_url, tmp_path):
     source = write_folder(tmp_path / "shapes", idx_files(arrays))
     command = [sys.executable, "-m", "mnist_lab"]

@@ -62,6 +62,7 @@ def test_altered_file_is_refused(tmp_path):
         load_mnist(tmp_path)
 
 
+@pytest.mark.slow
 def test_importing_data_does_not_import_tensorflow_or_streamlit():
     code = (
         "import sys, mnist_lab.data, mnist_lab.data.explore, mnist_lab.evaluation.metrics, mnist_lab.evaluation.confusion,"

@@ -69,6 +69,7 @@ def server_home(home, postgres_url, monkeypatch):
     return home
 
 
+@pytest.mark.slow
 def test_deleting_the_home_loses_nothing_a_class_made(server_home, postgres_url, mnist, tmp_path, monkeypatch):
     home, url = server_home, postgres_url
     store = RunStore(home, database=url)
@@ -136,6 +137,7 @@ def test_a_forged_dataset_row_is_refused_when_a_restarted_server_writes_it_back(
     assert not (home / "datasets" / "Shapes").exists()
 
 
+@pytest.mark.cluster
 def test_a_training_on_a_worker_finds_a_dataset_the_home_lost(home, postgres_url, mnist, tmp_path, monkeypatch):
     """Workers read datasets from the home: the server writes the dataset back from the database before it submits."""
     from mnist_lab.training.server import cluster_plan

@@ -16,6 +16,8 @@ from mnist_lab.training.server import cluster_plan, follow
 from tests.dask_cluster import dask_cluster
 from tests.waiting import wait_for
 
+pytestmark = pytest.mark.cluster
+
 PERCEPTRON = config.ModelConfig(architecture="perceptron")
 
 

@@ -14,6 +14,8 @@ from mnist_lab.errors import ConfigError, EngineUnavailableError
 from mnist_lab.runs import store as run_store
 from mnist_lab.training.server import cluster_plan, engine
 
+pytestmark = pytest.mark.cluster
+
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):

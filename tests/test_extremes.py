@@ -33,6 +33,7 @@ def start_from_the_form(values):
     return at
 
 
+@pytest.mark.cluster
 @pytest.mark.parametrize("case", list(UI_CASES))
 def test_extreme_values_in_the_form(home, case):
     from ui import resources
@@ -49,6 +50,7 @@ def test_extreme_values_in_the_form(home, case):
         assert any("lower" in e.value for e in at.error), "the page says what to do"
 
 
+@pytest.mark.cluster
 def test_training_subset_of_ten_images_is_the_smallest_allowed(home):
     at = start_from_the_form({})
     from ui import resources
@@ -60,6 +62,7 @@ def test_training_subset_of_ten_images_is_the_smallest_allowed(home):
     assert all(button.key != "start_training" for button in at.button)  # nothing to start until it is fixed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, fragment",
     [
@@ -76,6 +79,7 @@ def test_cli_refuses_out_of_range_values(tmp_path, args, fragment):
     assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.cluster
 def test_cli_huge_learning_rate_reports_divergence(tmp_path):
     result = cli("train", "--preset", "perceptron", "--lr", "1000", "--limit", "200", "--epochs", "1", home=tmp_path)
     assert result.returncode == 1

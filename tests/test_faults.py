@@ -15,6 +15,7 @@ from tests.server import ROOT
 from tests.waiting import wait_for
 
 
+@pytest.mark.cluster
 def test_sigkill_during_training_leaves_an_interrupted_usable_run(tmp_path, trained_home):
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)
@@ -59,6 +60,7 @@ while not job.progress().epoch_rows:
 """  # the script ends while its training runs, as a server does on Ctrl-C or SIGTERM
 
 
+@pytest.mark.cluster
 def test_a_process_that_exits_mid_training_stops_it_and_keeps_its_model(tmp_path):
     home = tmp_path / "home"
     subprocess.run([sys.executable, "-c", EXIT_DURING_TRAINING, str(home)], cwd=ROOT, check=True, timeout=300,
@@ -91,6 +93,7 @@ def test_missing_or_damaged_model_file_is_named_and_others_still_load(tmp_path, 
     assert len(store.list_runs()) == 2
 
 
+@pytest.mark.cluster
 def test_full_disk_gives_a_clear_message_and_loses_no_run(tmp_path, trained_home):
     """A file-size limit makes every write past it fail as on a full disk (EFBIG instead of ENOSPC)."""
     import resource

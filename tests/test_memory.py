@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.server import ROOT
+
+pytestmark = pytest.mark.cluster
 
 LOOSE_GROWTH_LIMIT_MB = 300  # benchmarks/engine_memory.py holds the real target of 150 MB on full MNIST
 

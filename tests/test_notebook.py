@@ -265,6 +265,7 @@ def test_data_cell_of_another_dataset_needs_data_dir_and_reads_it_as_the_app_doe
 # Executed: the notebook trains the run again
 
 
+@pytest.mark.notebook
 def test_executed_notebook_reaches_the_runs_test_accuracy(exported, kernel_specs, tmp_path):
     notebook = execute(report.set_parameters(exported.notebook, DATA_DIR=str(MNIST_FOLDER)), kernel_specs, tmp_path)
     text = printed(notebook)

@@ -149,6 +149,7 @@ def test_the_library_refuses_trainings_beyond_the_class_limits_before_anything_i
         training.new_job(RunStore(home, user=ALICE), "after deleting", *small())
 
 
+@pytest.mark.cluster
 @store_tests
 def test_the_command_line_obeys_the_class_limits(home):
     RunStore(home, user=TEACHER).set_class_limits(access.ClassLimits(max_epochs=1))
@@ -161,6 +162,7 @@ def test_the_command_line_obeys_the_class_limits(home):
     assert RunStore(home).list_runs() == []
 
 
+@pytest.mark.cluster
 @store_tests
 def test_a_student_cannot_stop_another_students_training(home):
     store = RunStore(home)
@@ -184,6 +186,7 @@ def test_a_student_cannot_stop_another_students_training(home):
         job.join(timeout=300)
 
 
+@pytest.mark.cluster
 @store_tests
 def test_comparison_runs_belong_to_the_student_who_started_them(home):
     from mnist_lab.training import experiments

@@ -20,6 +20,7 @@ def small(architecture="perceptron", **train):
     return config.ModelConfig(architecture=architecture), config.TrainConfig(**train)
 
 
+@pytest.mark.cluster
 def test_epochs_are_recorded_in_order_with_a_saved_model(home):
     store = run_store.RunStore()
     trainer = training.Trainer(store)
@@ -43,6 +44,7 @@ def test_epochs_are_recorded_in_order_with_a_saved_model(home):
     assert model.predict_images(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
 
 
+@pytest.mark.cluster
 def test_stop_ends_within_one_batch_and_keeps_a_loadable_model(home):
     store = run_store.RunStore()
     job = training.Trainer(store).start("stop me", *small("keras-classic", epochs=5, train_limit=3000, batch_size=32))
@@ -62,6 +64,7 @@ def test_stop_ends_within_one_batch_and_keeps_a_loadable_model(home):
     assert inference.RunModel.load(store, run).predict_digit(np.zeros((28, 28))).shape == (10,)
 
 
+@pytest.mark.cluster
 def test_huge_learning_rate_ends_as_diverged(home):
     store = run_store.RunStore()
     job = training.Trainer(store).start("too fast", *small(learning_rate=1000.0, optimizer="sgd"))
@@ -72,6 +75,7 @@ def test_huge_learning_rate_ends_as_diverged(home):
     assert not run.has_model  # a diverged first epoch saves no NaN weights
 
 
+@pytest.mark.cluster
 def test_one_training_per_student_at_a_time_and_the_next_student_queues(home):
     trainer = training.Trainer(run_store.RunStore())
     first = trainer.start("first", *small(epochs=3), user=ALICE)
@@ -142,6 +146,7 @@ def test_a_stop_after_the_last_batch_still_counts_as_finished(home):
     assert store.get(job.run_id).status == run_store.FINISHED
 
 
+@pytest.mark.cluster
 def test_trainers_of_one_process_share_the_queue(home):
     store = run_store.RunStore()
     first = training.Trainer(store).start("first", *small(epochs=3), user=ALICE)
@@ -191,6 +196,7 @@ def test_a_finished_training_leaves_its_test_scores_for_the_first_evaluation(hom
     assert ev.summary["accuracy"] == pytest.approx(float(np.mean(stored.argmax(axis=1) == mnist.y_test)))
 
 
+@pytest.mark.cluster
 def test_a_stopped_or_diverged_training_leaves_no_test_scores(home):
     store = run_store.RunStore()
     job = training.Trainer(store).start("too fast", *small(learning_rate=1000.0, optimizer="sgd"))
