@@ -15,7 +15,7 @@ def open_train_page():
 
 def model_summary(at):
     """The Train page's table of the model's layers: found by its columns, since a training in progress shows the
-    tables of its charts above it (a CI run under load had one there)."""
+    tables of its charts above it (one was first in a run under load)."""
     return next(table.value for table in at.dataframe if "params" in table.value.columns)
 
 
