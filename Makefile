@@ -15,10 +15,11 @@ run: $(VENV)/.runtime
 test: lint $(VENV)/.dev browser
 	$(BIN)/python -m pytest
 
-# The edit-test loop: the markers are registered, each with its meaning, in pyproject.toml.
+# The edit-test loop: the markers are registered, each with its meaning, in pyproject.toml. Two pytest-xdist workers,
+# each test file whole in one of them, so that its module fixtures are made once (timings in the README).
 FAST_TESTS := not browser and not cluster and not login and not notebook and not slow
 test-fast: lint $(VENV)/.dev
-	$(BIN)/python -m pytest -m "$(FAST_TESTS)"
+	$(BIN)/python -m pytest -m "$(FAST_TESTS)" -n 2 --dist loadfile
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

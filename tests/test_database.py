@@ -43,7 +43,7 @@ def cli(*args, env=None):
     (f"postgresql+psycopg://teacher:{SECRET}@127.0.0.1:{free_port()}/class", DatabaseUnreachableError,
      "cannot be reached right now: connection failed"),
     ("sqlite://", DatabaseSettingError, "in-memory SQLite"),
-])
+], ids=["not a url", "mysql", "asyncpg", "nobody listening", "in-memory sqlite"])  # a free port is no stable id
 def test_an_unusable_url_names_the_setting_and_never_the_password(tmp_path, monkeypatch, url, error, expected):
     monkeypatch.setenv(DATABASE_ENV, url)
     with pytest.raises(error, match=re.escape(expected)) as caught:

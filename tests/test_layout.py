@@ -319,6 +319,7 @@ def _report(failures: dict[str, str]) -> str:
     return "\n\n".join(f"importing {label}:\n{trace}" for label, trace in sorted(failures.items()))
 
 
+@pytest.mark.slow  # fresh interpreters: 9-10 s on a quiet machine
 def test_every_entry_point_imports_first_in_a_fresh_interpreter(tmp_path):
     """One new interpreter per subpackage and top-level module, importing only it: the first import a user makes."""
     workers = max(1, min(4, (os.cpu_count() or 1)))
@@ -328,6 +329,7 @@ def test_every_entry_point_imports_first_in_a_fresh_interpreter(tmp_path):
     assert not failures, _report(failures)
 
 
+@pytest.mark.slow  # fresh interpreters: 9-10 s on a quiet machine
 def test_every_module_imports_first_and_in_any_order_without_streamlit_or_tensorflow(tmp_path):
     """Every module imported first (the package forgotten in between), then all of them in sorted and reverse order.
 

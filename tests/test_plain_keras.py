@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from mnist_lab import training
 from mnist_lab.data import shared_mnist
@@ -28,6 +29,7 @@ print(" ".join(str(int(i)) for i in np.argmax(model.predict(images, verbose=0), 
 """
 
 
+@pytest.mark.slow  # a real fit of the default preset: 10 s
 def test_the_downloaded_model_of_the_default_preset_loads_in_plain_keras(home, tmp_path):
     from mnist_lab.runs.store import RunStore
 

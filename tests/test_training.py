@@ -90,6 +90,7 @@ def test_one_training_per_student_at_a_time_and_the_next_student_queues(home):
     assert third.join(timeout=300)
 
 
+@pytest.mark.slow  # two real fits: 8 s
 def test_same_config_and_seed_give_the_same_curves(home):
     store = run_store.RunStore()
     histories = []

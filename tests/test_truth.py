@@ -23,6 +23,8 @@ from mnist_lab.runs.store import RunStore
 from mnist_lab.training import split_sizes
 from tests.conftest import evidence_by_name, train_small_run
 
+# Trains five kinds of run that go wrong (about 50 s) and builds every preset's network (about 10 s each).
+pytestmark = pytest.mark.slow
 NUMBER = re.compile(r"(?<![\w.#\\/-])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(e-\d+)?(%?)(?![\w])")
 
 

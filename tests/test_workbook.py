@@ -341,6 +341,7 @@ def test_a_recheck_says_whether_the_accuracies_agree_in_both_directions():
     assert classbook.Recheck(0.99, None).agree is None
 
 
+@pytest.mark.slow  # the command line in a subprocess: 10 s
 def test_the_command_line_verifies_a_hand_in(exported, tmp_path):
     store, evidence, built = exported
     path = tmp_path / "h.html"
