@@ -159,14 +159,6 @@ def test_the_outline_is_drawn_on_a_copy_in_red(mnist):
     assert picture.mode == "L"  # the picture itself is unchanged
 
 
-def test_locating_a_phone_photo_takes_under_half_a_second(mnist):
-    import time
-
-    picture = preprocess.load_image(digit_on_desk(mnist.x_test[0]))
-    started = time.perf_counter()
-    locate.locate_digit(picture)
-    assert time.perf_counter() - started < 0.5
-
 
 def test_a_photo_file_round_trip_keeps_the_picture_for_display(model, mnist):
     own = predictions.read_own_digit(model, digit_on_desk(mnist.x_test[0]))
