@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.data import explore
@@ -51,6 +52,7 @@ def test_gallery_controls_change_the_examples(home):
     assert (at.slider(key="gallery_per_class").value, at.number_input(key="gallery_seed").value) == (3, 7)
 
 
+@pytest.mark.slow  # computes a t-SNE map of the digits: 4 s
 def test_tsne_map(home):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["data_tab"] = "Map"
@@ -68,6 +70,7 @@ def test_tsne_map(home):
     assert f"took {seconds:.1f} s to compute" in caption  # the time measured when it ran, in the title and the caption
 
 
+@pytest.mark.slow  # a fresh interpreter: 7 s
 def test_data_page_does_not_load_tensorflow(home):
     code = (
         "import sys; from streamlit.testing.v1 import AppTest;"

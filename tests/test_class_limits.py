@@ -75,6 +75,7 @@ def check_stopped_at_the_time_limit(store, job):
     assert model.predict_images(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
 
 
+@pytest.mark.slow  # a real fit up to its 3 s limit: 5 s
 def test_a_training_stops_at_its_time_limit_and_keeps_its_model(home):
     store = run_store.RunStore(home).as_user(STUDENT)
     job = training.new_job(store, "capped", PERCEPTRON, config.TrainConfig(epochs=200, train_limit=3000, batch_size=50))

@@ -86,6 +86,7 @@ def test_a_png_folder_is_imported_listed_and_trained_on(tmp_path, mnist):
         (["import-dataset", "/tmp", "--name", "MNIST"], "MNIST"),
     ],
 )
+@pytest.mark.slow  # the command line in a subprocess: 3 s a case
 def test_bad_dataset_arguments_exit_with_a_message(tmp_path, args, fragment):
     result = cli(*args, home=tmp_path)
     assert result.returncode == 2, result.stdout

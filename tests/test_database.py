@@ -55,6 +55,7 @@ def test_an_unusable_url_names_the_setting_and_never_the_password(tmp_path, monk
     assert SECRET not in str(caught.value)
 
 
+@pytest.mark.slow  # the command line in a subprocess: 2-3 s
 def test_the_command_line_names_its_database_option(tmp_path):
     done = cli("db", "status", "--home", str(tmp_path), "--database",
                f"postgresql+psycopg://teacher:{SECRET}@127.0.0.1:{free_port()}/class")

@@ -101,6 +101,7 @@ def test_an_open_store_says_so_while_its_server_is_away_and_works_when_it_is_bac
     assert store.get(run_id).status == run_store.RUNNING  # this process still lives: not marked interrupted
 
 
+@pytest.mark.slow  # waits out the 5 s connect timeout
 def test_a_server_that_accepts_but_never_answers_is_given_up_within_the_connect_timeout(tmp_path):
     with socket.socket() as silent:  # the handshake completes in the kernel; nothing ever answers
         silent.bind(("127.0.0.1", 0))

@@ -36,6 +36,10 @@ def write_three_class_folder(folder, mnist, classes, *, train_per_class, test_pe
     return folder
 
 
+# Trains a real network on an imported three-class dataset for the module: 10-30 s.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def shapes_folder(tmp_path_factory, mnist):
     """The folder ``Shapes3`` in MNIST's format: four gzipped IDX files and a classes.txt."""

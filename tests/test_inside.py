@@ -136,6 +136,7 @@ def test_maps_image_is_blue_and_red_for_signed_maps():
     assert tuple(image[0, 0]) == (33, 102, 172) and tuple(image[0, 1]) == (217, 140, 149)
 
 
+@pytest.mark.slow  # a fresh interpreter: 2-3 s
 def test_importing_the_page_libraries_does_not_load_tensorflow():
     code = "import sys, mnist_lab.predictions.inside, mnist_lab.predictions, mnist_lab.charts; sys.exit('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

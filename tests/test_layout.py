@@ -360,6 +360,7 @@ def test_console_script_points_at_the_cli():
 
 
 @pytest.mark.parametrize("command", ["console script", "python -m"])
+@pytest.mark.slow  # the command line in a subprocess: 2-3 s a case
 def test_command_line_help_exits_0(command, tmp_path):
     argv = [str(_console_script())] if command == "console script" else [sys.executable, "-m", PACKAGE]
     # The console script runs from elsewhere: it must find the installed package, not the checkout.

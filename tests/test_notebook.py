@@ -282,6 +282,7 @@ def test_executed_notebook_reaches_the_runs_test_accuracy(exported, kernel_specs
 # The command line and the Report page
 
 
+@pytest.mark.slow  # the command line in a subprocess: 4-5 s
 def test_command_line_writes_the_notebook(exported, tmp_path, capsys):
     target = tmp_path / "run.ipynb"
     home = str(exported.home)
@@ -360,6 +361,7 @@ def test_card_holds_the_run_its_settings_and_the_machine():
     assert "label_smoothing" not in configs["training"]  # plain cross-entropy smooths nothing
 
 
+@pytest.mark.slow  # a fresh interpreter: 2-3 s
 def test_making_a_card_imports_no_tensorflow(tmp_path):
     probe = ("import sys\nfrom mnist_lab.report import card\nfrom mnist_lab.runs.store import Run\n"
              "card.to_markdown(card.reproducibility_card(Run('20260101-120000-abcdef', 'r', 0.0, 'finished', '', {}, "

@@ -120,6 +120,7 @@ def small(epochs=1, architecture="perceptron"):
 
 
 @store_tests
+@pytest.mark.slow  # counts the weights of Keras-built networks: 4-5 s per store
 def test_the_library_refuses_trainings_beyond_the_class_limits_before_anything_is_created(home):
     RunStore(home, user=TEACHER).set_class_limits(
         access.ClassLimits(max_epochs=2, max_parameters=10_000, trainings_per_hour=2))

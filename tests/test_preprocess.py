@@ -530,6 +530,7 @@ def digit_png(mnist, mode: str, side: int = 5000) -> tuple[bytes, int]:
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB"])
+@pytest.mark.slow  # draws and encodes a 25-megapixel image: 8 s
 def test_a_5000x5000_png_of_a_digit_is_read_and_predicted(trained_home, mnist, mode):
     from mnist_lab import predictions
     from mnist_lab.predictions.inference import RunModel

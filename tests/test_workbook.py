@@ -166,6 +166,7 @@ def test_the_checklist_quotes_the_runs_figures_without_a_verdict(exported):
     assert all(workbook.checklist(q.id, None, shared_mnist()) for q in report.QUESTIONS)
 
 
+@pytest.mark.slow  # every export format with its charts: 6 s
 def test_every_export_puts_the_students_answer_first_and_only_revealed_explanations(exported):
     store, evidence, built = exported
     handin = workbook.build_handin(store, evidence, built, kind="markdown")
@@ -305,6 +306,7 @@ def test_a_hand_in_from_another_server_or_without_a_receipt_is_told_apart(export
         workbook.verify_handin(store.as_user(TEACHER), b"{not json", "x.ipynb")
 
 
+@pytest.mark.slow  # every export and the archive: 6 s
 def test_the_signing_key_never_leaves_the_store(exported):
     store, evidence, built = exported
     key = receipts.server_key(store)
@@ -385,6 +387,7 @@ def test_a_hand_in_whose_printed_name_was_changed_is_altered(exported):
     assert verdict.differences == ("the printed student name",)
 
 
+@pytest.mark.slow  # hand-ins of every kind with their charts: 6 s
 def test_the_teacher_downloads_every_hand_in_as_one_zip(exported):
     store = exported[0]
     teacher = store.as_user(TEACHER)
